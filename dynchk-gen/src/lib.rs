@@ -4,3 +4,4 @@
 //! library for `check`, `explain` and `coverage`.
 
 pub mod build;
+pub mod sem;

@@ -1,0 +1,140 @@
+//! Command-line definitions. The help texts are the user manual, so they carry examples.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Runtime ABI conformance checker: runs a program with every call it makes into the C libraries
+/// checked against a specification database, and reports calls that break the interface's rules.
+#[derive(Parser, Debug)]
+#[command(name = "dynchk", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  dynchk run -- ls -l /                         check ls, print a summary on stderr
+  mkdir -p logs && dynchk run --log logs/ -- make -j2   one log per process in logs/
+  dynchk run --fail-on-violation -- ./tests     CI: exit 1 when a violation was found
+  dynchk report logs/ --format sarif > d.sarif  code-scanning report from saved logs
+  dynchk explain read                           how read() is checked and why";
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a command under the checker and summarize the violations of its whole process tree.
+    Run(RunArgs),
+    /// Summarize existing logs (files or directories of dynchk.PID.jsonl).
+    Report(ReportArgs),
+    /// Show the specification of an interface and the checks chosen for it.
+    Explain(ExplainArgs),
+}
+
+/// Output formats of `dynchk run`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFormat {
+    /// Grouped, readable summary with symbolized call sites.
+    Text,
+    /// The raw JSON Lines records of every process, merged (report-format.md).
+    Json,
+}
+
+/// Output formats of `dynchk report`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Grouped, readable summary with symbolized call sites.
+    Text,
+    /// The raw JSON Lines records of every process, merged (report-format.md).
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}
+
+const RUN_AFTER_HELP: &str = "\
+libdynchk.so is searched, first match wins:
+  1. --lib PATH
+  2. $DYNCHK_LIB
+  3. the directory of the dynchk executable
+  4. $CARGO_TARGET_DIR/release, then $CARGO_TARGET_DIR/debug
+  5. the workspace dynchk was built from: target/release, then target/debug
+Build it with: cargo build --release --workspace
+
+Logs: without --log, a fresh directory under $TMPDIR is used and removed again when the run is
+clean. The summary goes to stderr; the program's stdin, stdout and stderr are its own.
+
+Exit status: the command's own (128+N when killed by signal N, like a shell). With
+--fail-on-violation, 1 when the command succeeded but a violation was reported. 125: dynchk itself
+failed; 126: the command cannot be executed; 127: the command was not found.
+
+Examples:
+  dynchk run -- ls -l /
+  dynchk run --log run.jsonl --format json -- sh -c 'ls | wc -l'
+  dynchk run --abort-on-violation -- ./myprog    core dump at the first bad call, for a debugger
+  dynchk run --suppress known.supp -- ./myprog   known.supp lines: read:buf:RWaddress, caller=libfoo.so";
+
+/// Options of `dynchk run`.
+#[derive(Args, Debug)]
+#[command(after_help = RUN_AFTER_HELP)]
+pub struct RunArgs {
+    /// Where the logs go: a directory (one dynchk.PID.jsonl per process) or one file for all.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub log: Option<PathBuf>,
+    /// Summary format on stderr.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+    /// Exit with status 1 when a violation was reported and the command itself succeeded.
+    #[arg(long)]
+    pub fail_on_violation: bool,
+    /// Abort the checked process at the first violation (after reporting it).
+    #[arg(long)]
+    pub abort_on_violation: bool,
+    /// File of suppression rules: `interface[:param[:check]]` or `caller=MODULE`, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+    /// Path of libdynchk.so (overrides the search described below).
+    #[arg(long, value_name = "PATH")]
+    pub lib: Option<PathBuf>,
+    /// The command and its arguments, passed exactly as given (no shell).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub cmd: Vec<OsString>,
+}
+
+/// Options of `dynchk report`.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  dynchk report /tmp/logs/                      grouped summary of every dynchk.*.jsonl in it
+  dynchk report dynchk.4242.jsonl --format json
+  dynchk report logs/ --format sarif > dynchk.sarif")]
+pub struct ReportArgs {
+    /// Log files, or directories whose *.jsonl files are read.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Output format (on stdout).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// Options of `dynchk explain`.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+The database is --db, else $DYNCHK_SPEC_DB, else the db/ directory of the source tree dynchk was
+built from.
+
+Example:
+  dynchk explain read")]
+pub struct ExplainArgs {
+    /// Interface name, e.g. `read` or `pipe2`.
+    pub name: String,
+    /// Specification database directory.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}

@@ -1,0 +1,36 @@
+//! `dynchk explain`: the specification and checks of one interface, as the generator sees them.
+
+use crate::cli::ExplainArgs;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// The database baked in at compile time, so an installed binary still finds its source tree's db/.
+const BUILT_IN_DB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../db");
+
+/// Chooses the database directory: `--db`, then `$DYNCHK_SPEC_DB`, then the built-in one.
+fn db_dir(explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("DYNCHK_SPEC_DB").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(BUILT_IN_DB))
+}
+
+/// Runs `dynchk explain`.
+pub fn explain(args: ExplainArgs) -> Result<()> {
+    let db = db_dir(args.db.as_deref());
+    let meta = std::fs::metadata(&db).with_context(|| {
+        format!(
+            "specification database {} not found (give --db PATH or set DYNCHK_SPEC_DB)",
+            db.display()
+        )
+    })?;
+    if !meta.is_dir() {
+        bail!("specification database {} is not a directory", db.display());
+    }
+    bail!(
+        "explain is not available in this build (dynchk-gen does not provide explain yet); \
+         meanwhile read the annotations of `{}` in {}/semantics/*.sem",
+        args.name,
+        db.display()
+    )
+}

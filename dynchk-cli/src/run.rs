@@ -1,0 +1,347 @@
+//! `dynchk run` and `dynchk report`.
+
+use crate::cli::{ReportArgs, ReportFormat, RunArgs, RunFormat};
+use crate::logs::{self, Logs, Source};
+use crate::summary::Model;
+use crate::symbolize::symbolize;
+use crate::{locate, sarif, EXIT_DYNCHK_ERROR};
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, ExitStatus};
+
+/// Where the preload writes.
+#[derive(Debug)]
+enum LogDest {
+    /// One `dynchk.PID.jsonl` per process; `temp` dirs are ours to remove.
+    Dir { dir: PathBuf, temp: bool },
+    /// One file shared by every process (lines are appended whole with O_APPEND).
+    File(PathBuf),
+}
+
+impl LogDest {
+    fn env_value(&self) -> OsString {
+        match self {
+            LogDest::Dir { dir, .. } => dir.join("dynchk.%p.jsonl").into_os_string(),
+            LogDest::File(f) => f.clone().into_os_string(),
+        }
+    }
+
+    /// Current sizes of the log files, so that what earlier runs left there is not reported again.
+    fn snapshot(&self) -> HashMap<PathBuf, u64> {
+        let files = match self {
+            LogDest::Dir { dir, .. } => logs::jsonl_files(dir).unwrap_or_default(),
+            LogDest::File(f) => vec![f.clone()],
+        };
+        files
+            .into_iter()
+            .filter_map(|f| Some((f.clone(), std::fs::metadata(&f).ok()?.len())))
+            .collect()
+    }
+
+    /// The parts of the log files written since `before`.
+    fn sources(&self, before: &HashMap<PathBuf, u64>) -> Result<Vec<Source>> {
+        let mut files = match self {
+            LogDest::Dir { dir, .. } => logs::jsonl_files(dir)?,
+            LogDest::File(f) if f.exists() => vec![f.clone()],
+            LogDest::File(_) => Vec::new(),
+        };
+        files.sort();
+        Ok(files
+            .into_iter()
+            .map(|path| Source {
+                start: before.get(&path).copied().unwrap_or(0),
+                path,
+            })
+            .collect())
+    }
+}
+
+/// A fresh private directory under $TMPDIR.
+fn temp_dir() -> Result<PathBuf> {
+    let base = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = base.join(format!("dynchk-{}-{nanos}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create a log directory in {}", base.display()))?;
+    Ok(dir)
+}
+
+/// Proves that the preload will be able to create files in `dir` and that we can list it after.
+fn probe_dir(dir: &Path) -> Result<()> {
+    std::fs::read_dir(dir).context("cannot list it")?;
+    let probe = dir.join(format!(".dynchk-probe-{}", std::process::id()));
+    std::fs::File::create_new(&probe).context("cannot create files in it")?;
+    std::fs::remove_file(&probe).context("cannot remove files from it")?;
+    Ok(())
+}
+
+fn check_log_arg(p: &Path) -> Result<LogDest> {
+    let text = p.as_os_str().as_encoded_bytes();
+    if text.windows(2).any(|w| w == b"%p") {
+        bail!("--log takes a directory for one log per process, not a %p pattern");
+    }
+    if p.is_dir() || text.ends_with(b"/") {
+        probe_dir(p).with_context(|| format!("log directory {}", p.display()))?;
+        return Ok(LogDest::Dir {
+            dir: std::path::absolute(p)?,
+            temp: false,
+        });
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(p)
+        .with_context(|| format!("log file {}", p.display()))?;
+    Ok(LogDest::File(std::path::absolute(p)?))
+}
+
+/// The log destination; a bad `--log` is reported and replaced by a temporary directory, because
+/// losing the run over where its logs go would be worse than logging elsewhere.
+fn choose_log(arg: Option<&Path>) -> Result<LogDest> {
+    if let Some(p) = arg {
+        match check_log_arg(p) {
+            Ok(dest) => return Ok(dest),
+            Err(e) => {
+                let dir = temp_dir()?;
+                eprintln!(
+                    "dynchk: error: {e:#}; logging to {} instead (the program runs anyway)",
+                    dir.display()
+                );
+                return Ok(LogDest::Dir { dir, temp: false });
+            }
+        }
+    }
+    Ok(LogDest::Dir {
+        dir: temp_dir()?,
+        temp: true,
+    })
+}
+
+/// `LD_PRELOAD` with our library first, keeping what the user preloads.
+fn preload_value(lib: &Path, existing: Option<OsString>) -> OsString {
+    let mut v = lib.as_os_str().to_owned();
+    if let Some(e) = existing.filter(|e| !e.is_empty()) {
+        v.push(":");
+        v.push(e);
+    }
+    v
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// While the child runs, a terminal's Ctrl-C or Ctrl-\ is for the child; dynchk has to survive it
+/// to write the summary. A handler (unlike SIG_IGN) is reset by exec, so the child is unaffected.
+fn survive_terminal_signals() {
+    for sig in [libc::SIGINT, libc::SIGQUIT] {
+        // SAFETY: installs an async-signal-safe handler that does nothing.
+        unsafe { libc::signal(sig, ignore_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// The status a shell would report for the child.
+fn shell_status(status: ExitStatus) -> u8 {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => (c & 0xff) as u8,
+        (None, Some(s)) => (128 + s).clamp(0, 255) as u8,
+        (None, None) => EXIT_DYNCHK_ERROR,
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a static or thread-local string, or NULL.
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        return format!("signal {sig}");
+    }
+    // SAFETY: non-null strsignal results are NUL-terminated.
+    let name = unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy();
+    format!("signal {sig} ({name})")
+}
+
+/// Runs `dynchk run`.
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let lib = locate::find(args.lib.as_deref())?;
+    let suppress = match &args.suppress {
+        Some(s) => {
+            std::fs::File::open(s)
+                .with_context(|| format!("cannot read suppression file {}", s.display()))?;
+            Some(std::fs::canonicalize(s)?)
+        }
+        None => None,
+    };
+    let dest = choose_log(args.log.as_deref())?;
+    let before = dest.snapshot();
+    let (program, rest) = args.cmd.split_first().context("no command given")?;
+    let mut cmd = Command::new(program);
+    cmd.args(rest)
+        .env(
+            "LD_PRELOAD",
+            preload_value(&lib, std::env::var_os("LD_PRELOAD")),
+        )
+        .env("DYNCHK_LOG", dest.env_value())
+        .env("DYNCHK_FORMAT", "json")
+        .env(
+            "DYNCHK_ON_VIOLATION",
+            if args.abort_on_violation {
+                "abort"
+            } else {
+                "continue"
+            },
+        );
+    if let Some(s) = &suppress {
+        cmd.env("DYNCHK_SUPPRESS", s);
+    }
+    survive_terminal_signals();
+    let shown = args
+        .cmd
+        .iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            if let LogDest::Dir { dir, temp: true } = &dest {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            let (what, code) = match e.kind() {
+                ErrorKind::NotFound => ("command not found", 127),
+                ErrorKind::PermissionDenied => ("permission denied", 126),
+                _ => ("cannot execute it", 126),
+            };
+            eprintln!("dynchk: error: {}: {what} ({e})", program.to_string_lossy());
+            return Ok(ExitCode::from(code));
+        }
+    };
+    let root = i64::from(child.id());
+    let status = child.wait().context("waiting for the command")?;
+    let mut code = shell_status(status);
+    if let Some(sig) = status.signal() {
+        eprintln!(
+            "dynchk: {shown} was killed by {}{}",
+            signal_name(sig),
+            if status.core_dumped() {
+                ", core dumped"
+            } else {
+                ""
+            }
+        );
+    }
+
+    let logs = match dest.sources(&before).and_then(|s| logs::read(&s)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("dynchk: error: cannot read the logs: {e:#}");
+            return Ok(ExitCode::from(code));
+        }
+    };
+    if logs.records.is_empty() && logs.corrupt.is_empty() {
+        eprintln!(
+            "dynchk: warning: no process wrote a report: {shown} may be statically linked or \
+             setuid (LD_PRELOAD is ignored then), or {} failed to load",
+            lib.display()
+        );
+    }
+    let model = Model::build(&logs, &[(root, shown.clone())]);
+    let mut err = std::io::stderr().lock();
+    emit(&logs, &model, args.format.into(), &mut err)?;
+    let found = !model.distinct.is_empty() || model.total_violations() > 0;
+    match &dest {
+        LogDest::Dir { dir, temp: true } if !found && logs.corrupt.is_empty() => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        LogDest::Dir { dir: p, .. } | LogDest::File(p) => {
+            writeln!(
+                err,
+                "dynchk: logs in {} (summarize again with: dynchk report {})",
+                p.display(),
+                p.display()
+            )?;
+        }
+    }
+    if args.fail_on_violation && found && code == 0 {
+        code = 1;
+    }
+    Ok(ExitCode::from(code))
+}
+
+impl From<RunFormat> for ReportFormat {
+    fn from(f: RunFormat) -> ReportFormat {
+        match f {
+            RunFormat::Text => ReportFormat::Text,
+            RunFormat::Json => ReportFormat::Json,
+        }
+    }
+}
+
+/// Writes the corrupt-line warnings to stderr and the report to `out`.
+fn emit(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -> Result<()> {
+    for c in &logs.corrupt {
+        eprintln!("dynchk: warning: {c}");
+    }
+    match format {
+        ReportFormat::Json => {
+            for r in &logs.records {
+                writeln!(out, "{}", r.raw)?;
+            }
+        }
+        ReportFormat::Text => {
+            let symbols = symbolize(model.call_sites());
+            out.write_all(model.render_text(&symbols).as_bytes())?;
+            if !logs.corrupt.is_empty() {
+                writeln!(
+                    out,
+                    "dynchk: {} corrupt log line{} skipped (see the warnings above)",
+                    logs.corrupt.len(),
+                    if logs.corrupt.len() == 1 { "" } else { "s" }
+                )?;
+            }
+        }
+        ReportFormat::Sarif => {
+            let symbols = symbolize(model.call_sites());
+            serde_json::to_writer_pretty(&mut *out, &sarif::render(model, &symbols))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `dynchk report`.
+pub fn report(args: ReportArgs) -> Result<ExitCode> {
+    let logs = logs::read(&logs::expand(&args.logs)?)?;
+    let model = Model::build(&logs, &[]);
+    emit(&logs, &model, args.format, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preload_is_prepended_to_an_existing_one() {
+        let lib = Path::new("/l/libdynchk.so");
+        assert_eq!(preload_value(lib, None), "/l/libdynchk.so");
+        assert_eq!(preload_value(lib, Some("".into())), "/l/libdynchk.so");
+        assert_eq!(
+            preload_value(lib, Some("/x/a.so".into())),
+            "/l/libdynchk.so:/x/a.so"
+        );
+    }
+
+    #[test]
+    fn percent_p_patterns_are_refused_with_advice() {
+        let e = check_log_arg(Path::new("/tmp/x.%p.jsonl")).unwrap_err();
+        assert!(format!("{e}").contains("directory"));
+    }
+}

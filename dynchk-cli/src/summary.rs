@@ -1,0 +1,361 @@
+//! The grouped view of a set of logs: distinct violations, groups per interface/parameter/check,
+//! and the process tree with per-process totals. Text rendering lives here; SARIF in `sarif`.
+
+use crate::logs::{Frame, Kind, Logs, Violation};
+use crate::symbolize::Symbols;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+/// The library's own frames say nothing about the program's bug.
+const SELF_MODULE: &str = "libdynchk.so";
+
+/// One call site's violation, with repeats merged.
+#[derive(Debug)]
+pub struct Distinct {
+    /// The first record of this site.
+    pub violation: Violation,
+    /// Highest count seen for it (later records of a site carry the running count).
+    pub count: u64,
+}
+
+impl Distinct {
+    /// The innermost frame outside libdynchk.so: where the program made the call.
+    pub fn call_site(&self) -> Option<&Frame> {
+        call_site(&self.violation)
+    }
+}
+
+fn call_site(v: &Violation) -> Option<&Frame> {
+    v.backtrace.iter().find(|f| {
+        std::path::Path::new(&f.module)
+            .file_name()
+            .is_none_or(|n| n != SELF_MODULE)
+    })
+}
+
+/// Violations of one (interface, parameter, check).
+#[derive(Debug)]
+pub struct Group {
+    /// Indexes into [`Model::distinct`], in log order.
+    pub members: Vec<usize>,
+    /// Occurrences including repeats.
+    pub count: u64,
+}
+
+/// One process of the tree.
+#[derive(Debug, Default)]
+pub struct Process {
+    /// Parent, when the logs say.
+    pub ppid: Option<i64>,
+    /// Command line, when known.
+    pub command: Option<String>,
+    /// Interposed calls (summed over the images an `exec` chain ran under this pid).
+    pub calls: u64,
+    /// Checked calls.
+    pub checked: u64,
+    /// Violations including repeats.
+    pub violations: u64,
+    /// Whether any summary record was written (none: killed, or still running).
+    pub has_summary: bool,
+}
+
+/// The summarized logs.
+#[derive(Debug, Default)]
+pub struct Model {
+    /// Distinct violations in log order.
+    pub distinct: Vec<Distinct>,
+    /// Groups, ordered by descending count, then name.
+    pub groups: Vec<Group>,
+    /// Processes by pid.
+    pub processes: BTreeMap<i64, Process>,
+}
+
+type SiteKey = (i64, String, i64, String, Option<String>, Vec<Frame>);
+
+impl Model {
+    /// Builds the model. `known` names commands the caller knows itself (the root of a run).
+    pub fn build(logs: &Logs, known: &[(i64, String)]) -> Model {
+        let mut m = Model::default();
+        let mut sites: HashMap<SiteKey, usize> = HashMap::new();
+        for &pid in &logs.file_pids {
+            m.processes.entry(pid).or_default();
+        }
+        for r in &logs.records {
+            if let Some(pid) = r.process.pid {
+                let p = m.processes.entry(pid).or_default();
+                p.ppid = p.ppid.or(r.process.ppid);
+                let cmd = r
+                    .process
+                    .argv
+                    .as_ref()
+                    .map(|a| a.join(" "))
+                    .or_else(|| r.process.exe.clone());
+                if let Some(cmd) = cmd {
+                    p.command = Some(match p.command.take() {
+                        Some(prev) if prev != cmd => format!("{prev} → {cmd}"),
+                        _ => cmd,
+                    });
+                }
+            }
+            match &r.kind {
+                Kind::Violation(v) => {
+                    let key = (
+                        v.pid,
+                        v.interface.clone(),
+                        v.param,
+                        v.check.clone(),
+                        v.member.clone(),
+                        v.backtrace.clone(),
+                    );
+                    match sites.get(&key) {
+                        Some(&i) => m.distinct[i].count = m.distinct[i].count.max(v.count),
+                        None => {
+                            sites.insert(key, m.distinct.len());
+                            m.distinct.push(Distinct {
+                                violation: v.clone(),
+                                count: v.count,
+                            });
+                        }
+                    }
+                }
+                Kind::Summary(s) => {
+                    let p = m.processes.entry(s.pid).or_default();
+                    p.calls += s.calls;
+                    p.checked += s.checked;
+                    p.violations += s.violations;
+                    p.has_summary = true;
+                }
+                Kind::Other => {}
+            }
+        }
+        for (pid, cmd) in known {
+            let p = m.processes.entry(*pid).or_default();
+            p.command.get_or_insert_with(|| cmd.clone());
+        }
+        // A process killed before its summary still has its violation records.
+        let mut summed: BTreeMap<i64, u64> = BTreeMap::new();
+        for d in &m.distinct {
+            *summed.entry(d.violation.pid).or_default() += d.count;
+        }
+        for (pid, p) in &mut m.processes {
+            if !p.has_summary {
+                p.violations = summed.get(pid).copied().unwrap_or(0);
+            }
+        }
+        m.groups = group(&m.distinct);
+        m
+    }
+
+    /// Violations including repeats, over all processes.
+    pub fn total_violations(&self) -> u64 {
+        self.processes.values().map(|p| p.violations).sum()
+    }
+
+    /// The frames worth symbolizing: the call site of each distinct violation.
+    pub fn call_sites(&self) -> impl Iterator<Item = &Frame> {
+        self.distinct.iter().filter_map(Distinct::call_site)
+    }
+
+    /// The readable summary: groups with their first call site, then the process tree.
+    pub fn render_text(&self, symbols: &Symbols) -> String {
+        let mut out = String::new();
+        let nproc = self.processes.len();
+        let checked: u64 = self.processes.values().map(|p| p.checked).sum();
+        let total = self.total_violations();
+        if self.distinct.is_empty() && total == 0 {
+            let _ = writeln!(
+                out,
+                "dynchk: no violations ({checked} calls checked in {nproc} process{})",
+                plural_es(nproc)
+            );
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "dynchk: {total} violation{} at {} call site{} in {nproc} process{} ({checked} calls checked)",
+            plural(total),
+            self.distinct.len(),
+            plural(self.distinct.len() as u64),
+            plural_es(nproc)
+        );
+        for g in &self.groups {
+            let first = &self.distinct[g.members[0]];
+            let v = &first.violation;
+            let _ = writeln!(
+                out,
+                "  {} {}: {} time{} at {} call site{}",
+                v.callee(),
+                v.check,
+                g.count,
+                plural(g.count),
+                g.members.len(),
+                plural(g.members.len() as u64)
+            );
+            let _ = writeln!(out, "      first: {}", v.message);
+            match first.call_site() {
+                Some(f) => {
+                    let _ = writeln!(out, "      at {} (pid {})", symbols.site(f), v.pid);
+                }
+                None => {
+                    let _ = writeln!(out, "      at an unknown call site (pid {})", v.pid);
+                }
+            }
+        }
+        if symbols.tool_missing {
+            out.push_str("  (install binutils for function names and source lines: addr2line was not found)\n");
+        }
+        out.push_str("processes:\n");
+        self.render_tree(&mut out);
+        out
+    }
+
+    fn render_tree(&self, out: &mut String) {
+        let mut children: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        let mut roots = Vec::new();
+        for (&pid, p) in &self.processes {
+            match p
+                .ppid
+                .filter(|pp| self.processes.contains_key(pp) && *pp != pid)
+            {
+                Some(pp) => children.entry(pp).or_default().push(pid),
+                None => roots.push(pid),
+            }
+        }
+        // An explicit stack, so that a ppid cycle in a corrupt log cannot recurse forever.
+        let mut stack: Vec<(i64, usize)> = roots.into_iter().rev().map(|p| (p, 1)).collect();
+        let mut seen = std::collections::HashSet::new();
+        while let Some((pid, depth)) = stack.pop() {
+            if !seen.insert(pid) {
+                continue;
+            }
+            let p = &self.processes[&pid];
+            let _ = write!(
+                out,
+                "{:indent$}{pid} {}: ",
+                "",
+                p.command.as_deref().unwrap_or("(command unknown)"),
+                indent = depth * 2
+            );
+            if p.has_summary {
+                let _ = writeln!(
+                    out,
+                    "{} calls, {} checked, {} violation{}",
+                    p.calls,
+                    p.checked,
+                    p.violations,
+                    plural(p.violations)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{} violation{} reported, no summary (killed, or exec of a program without the checker)",
+                    p.violations,
+                    plural(p.violations)
+                );
+            }
+            if let Some(kids) = children.get(&pid) {
+                stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
+            }
+        }
+    }
+}
+
+fn group(distinct: &[Distinct]) -> Vec<Group> {
+    let mut by_key: BTreeMap<(&str, i64, &str), Group> = BTreeMap::new();
+    for (i, d) in distinct.iter().enumerate() {
+        let v = &d.violation;
+        let g = by_key
+            .entry((&v.interface, v.param, &v.check))
+            .or_insert(Group {
+                members: Vec::new(),
+                count: 0,
+            });
+        g.members.push(i);
+        g.count += d.count;
+    }
+    let mut groups: Vec<Group> = by_key.into_values().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+    groups
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn plural_es(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "es"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::{read, Source};
+
+    fn model_of(text: &str) -> Model {
+        let dir = std::env::temp_dir().join(format!("dynchk-summary-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("t{}.jsonl", text.len()));
+        std::fs::write(&path, text).unwrap();
+        let logs = read(&[Source { path, start: 0 }]).unwrap();
+        Model::build(&logs, &[])
+    }
+
+    const V: &str = r#"{"kind":"violation","pid":10,"interface":"read","param":1,"param_name":"buf","check":"RWaddress","message":"m","count":1,"backtrace":[{"module":"/x/libdynchk.so","offset":"0x10"},{"module":"/bin/p","offset":"0x20"}]}"#;
+
+    #[test]
+    fn repeats_of_a_site_merge_and_the_call_site_skips_the_checker() {
+        let again = V.replace("\"count\":1", "\"count\":5");
+        let other_site = V.replace("0x20", "0x30");
+        let m = model_of(&format!("{V}\n{again}\n{other_site}\n"));
+        assert_eq!(m.distinct.len(), 2);
+        assert_eq!(m.distinct[0].count, 5);
+        assert_eq!(m.groups.len(), 1);
+        assert_eq!(m.groups[0].count, 6);
+        assert_eq!(m.distinct[0].call_site().unwrap().offset, "0x20");
+        // No summary record: the violations still count for the process.
+        assert_eq!(m.total_violations(), 6);
+    }
+
+    #[test]
+    fn clean_logs_give_the_one_line_summary() {
+        let m = model_of(concat!(
+            r#"{"kind":"summary","pid":1,"calls":5,"checked":4,"violations":0}"#,
+            "\n",
+            r#"{"kind":"summary","pid":2,"calls":3,"checked":3,"violations":0}"#,
+            "\n"
+        ));
+        assert_eq!(
+            m.render_text(&Symbols::default()),
+            "dynchk: no violations (7 calls checked in 2 processes)\n"
+        );
+    }
+
+    #[test]
+    fn tree_nests_children_under_parents() {
+        let m = model_of(concat!(
+            r#"{"kind":"summary","pid":1,"calls":1,"checked":1,"violations":0,"argv":["sh","-c","a|b"]}"#,
+            "\n",
+            r#"{"kind":"summary","pid":3,"ppid":1,"calls":1,"checked":1,"violations":1,"exe":"/bin/b"}"#,
+            "\n",
+            r#"{"kind":"violation","pid":3,"interface":"close","param":0,"check":"filedescriptor","message":"m","count":1}"#,
+            "\n",
+        ));
+        let text = m.render_text(&Symbols::default());
+        assert!(
+            text.contains("processes:\n  1 sh -c a|b: 1 calls, 1 checked, 0 violations\n    3 /bin/b: 1 calls, 1 checked, 1 violation\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("close(arg 0) filedescriptor: 1 time at 1 call site"),
+            "{text}"
+        );
+    }
+}

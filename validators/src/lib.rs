@@ -4,7 +4,28 @@
 //! validator returns a [`Verdict`]; it never allocates, never takes a lock a signal handler could
 //! deadlock on, and never calls a C-library function that libdynchk interposes (raw syscalls only),
 //! so it is safe from any thread, from signal handlers and before `main`.
+//!
+//! Integer parameters arrive as `i64` whatever their C type (the generator widens them), lengths as
+//! `usize` and pointers as `*const c_void`, as `db/semantics/rules.sem` lists.
 
+mod sys;
+mod text;
 mod verdict;
+
+pub mod clock;
+pub mod fd;
+pub mod flags;
+pub mod format;
+pub mod ioctl;
+pub mod locale;
+pub mod mem;
+pub mod mode;
+pub mod path;
+pub mod pid;
+pub mod scalar;
+pub mod signal;
+pub mod socket;
+pub mod stream;
+pub mod whence;
 
 pub use verdict::{Fault, Msg, Verdict};

@@ -1,0 +1,752 @@
+//! Memory: a cache of `/proc/self/maps` and the address validators built on it.
+//!
+//! The cache holds two snapshot copies in memory mapped by raw `mmap` (never freed, so a reader
+//! holding a stale pointer still reads mapped memory). One writer at a time (a try-lock, never
+//! waited on) fills the copy readers are not directed to, then flips a sequence number; readers
+//! validate the sequence number after their lookup and retry when it moved (a "latch"). Readers
+//! never block and never write shared memory, so a signal handler that interrupts a writer on the
+//! same thread simply reads the other copy. A lookup that fails is retried on a fresh read of
+//! `/proc/self/maps` before anything is reported, because mappings appear without an interposed
+//! call (malloc's own `mmap`, stack growth).
+
+use crate::{sys, Fault, Verdict};
+use core::ffi::c_void;
+use core::fmt;
+use core::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+
+const READ: usize = 1;
+const WRITE: usize = 2;
+const EXEC: usize = 4;
+/// Backed by a file (inode != 0): executables, libraries, mapped files.
+const FILE: usize = 8;
+/// The main thread's `[stack]`.
+const STACK: usize = 16;
+
+/// Regions one snapshot holds: the kernel's default `vm.max_map_count` (65530) fits. Pages are
+/// only touched as far as regions are written, so a process with 100 mappings pays one page.
+const CAPACITY: usize = 65536;
+
+/// Read buffer for `/proc/self/maps`; small because the caller may run on a signal stack.
+const READ_CHUNK: usize = 1024;
+
+#[repr(C)]
+struct Region {
+    start: AtomicUsize,
+    end: AtomicUsize,
+    flags: AtomicUsize,
+}
+
+/// One parsed `/proc/self/maps`, sorted by address as the kernel prints it.
+///
+/// Fields are atomics because a reader may race with a writer refilling the copy; such a reader
+/// sees torn values, which the sequence check then discards.
+#[repr(C)]
+struct Snapshot {
+    /// [`INVALIDATIONS`] when reading began: a later `invalidate()` makes the snapshot stale.
+    generation: AtomicUsize,
+    len: AtomicUsize,
+    /// False when the process had more mappings than [`CAPACITY`]: misses then prove nothing.
+    complete: AtomicBool,
+    regions: [Region; CAPACITY],
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+static COPIES: [AtomicPtr<Snapshot>; 2] = [AtomicPtr::new(core::ptr::null_mut()), AtomicPtr::new(core::ptr::null_mut())];
+static WRITER: AtomicBool = AtomicBool::new(false);
+static INVALIDATIONS: AtomicUsize = AtomicUsize::new(0);
+static REFRESHES: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks the cached memory map stale; the next check re-reads `/proc/self/maps`.
+///
+/// The runtime calls it after every call that can remove or change a mapping (`mmap`, `munmap`,
+/// `mremap`, `mprotect`, `brk`, `sbrk`, `shmat`, `shmdt`, `dlopen`, `dlclose`): a removed mapping
+/// would otherwise still be accepted. New mappings are found without it (a miss re-reads).
+pub fn invalidate() {
+    INVALIDATIONS.fetch_add(1, Ordering::Release);
+}
+
+/// How many times `/proc/self/maps` was read (for the runtime's statistics and benchmarks).
+pub fn refreshes() -> usize {
+    REFRESHES.load(Ordering::Relaxed)
+}
+
+/// `n` elements of `size` bytes as a byte length, or the fault to report when it overflows.
+///
+/// ```
+/// assert_eq!(validators::mem::array_len(3, 16, "RWaddress").unwrap(), 48);
+/// let f = validators::mem::array_len(usize::MAX, 2, "RWaddress").unwrap_err();
+/// assert_eq!(f.msg.as_str(), "18446744073709551615 elements of 2 bytes overflow size_t");
+/// ```
+pub fn array_len(n: usize, size: usize, check: &'static str) -> Result<usize, Fault> {
+    n.checked_mul(size)
+        .ok_or_else(|| Fault::new(check, format_args!("{n} elements of {size} bytes overflow size_t")))
+}
+
+/// `Rdaddress`: `p..p+len` is mapped readable (a zero length is always fine).
+///
+/// # Safety
+/// None beyond the caller's: `p` is only compared against the memory map, never dereferenced.
+pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
+    range(p as usize, len, READ, "Rdaddress")
+}
+
+/// `RWaddress`: `p..p+len` is mapped readable and writable (a zero length is always fine).
+///
+/// # Safety
+/// None beyond the caller's: `p` is never dereferenced.
+pub unsafe fn writable(p: *const c_void, len: usize) -> Verdict {
+    range(p as usize, len, READ | WRITE, "RWaddress")
+}
+
+/// `codeaddress`: `p` points into executable memory.
+///
+/// # Safety
+/// None beyond the caller's: `p` is never dereferenced.
+pub unsafe fn code(p: *const c_void) -> Verdict {
+    range(p as usize, 1, EXEC, "codeaddress")
+}
+
+/// `string`: a NUL-terminated string in readable memory.
+///
+/// # Safety
+/// The bytes before the NUL are read, but only where the memory map says they are readable.
+pub unsafe fn string(p: *const c_void) -> Verdict {
+    strlen(p as usize, usize::MAX, "string").map(|_| ())
+}
+
+/// `string`: readable up to its NUL or `n` bytes, whichever comes first.
+///
+/// # Safety
+/// As [`string`].
+pub unsafe fn string_n(p: *const c_void, n: usize) -> Verdict {
+    if n == 0 {
+        return Ok(());
+    }
+    strlen(p as usize, n, "string").map(|_| ())
+}
+
+/// `heapaddress`: a pointer `malloc` could have returned (for `free`, `realloc`): aligned, in
+/// writable memory, not on the calling thread's stack or the main stack, not in a file mapping.
+///
+/// # Safety
+/// None beyond the caller's: `p` is never dereferenced.
+pub unsafe fn heap(p: *const c_void) -> Verdict {
+    const CHECK: &str = "heapaddress";
+    let addr = p as usize;
+    if addr == 0 {
+        return Err(Fault::new(CHECK, format_args!("NULL")));
+    }
+    // Every allocator returns at least pointer-aligned blocks (glibc: 16).
+    if addr % core::mem::size_of::<usize>() != 0 {
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{addr:#x} is not {}-byte aligned, so no malloc returned it", core::mem::size_of::<usize>()),
+        ));
+    }
+    let marker = 0u8;
+    let sp = core::ptr::addr_of!(marker) as usize;
+    let look = lookup(
+        |s| {
+            let at = s.find(addr);
+            (at.map(|i| s.flags(i)), at.is_some() && at == s.find(sp), s.complete.load(Ordering::Relaxed))
+        },
+        |&(flags, _, _)| flags.is_some(),
+    );
+    let Some((flags, on_my_stack, complete)) = look else { return Ok(()) };
+    let why = match flags {
+        None if complete => "is not mapped",
+        None => return Ok(()),
+        Some(f) if f & STACK != 0 || on_my_stack => "is on the stack",
+        Some(f) if f & FILE != 0 => "is in a file mapping",
+        Some(f) if f & (READ | WRITE) != READ | WRITE => {
+            return Err(Fault::new(
+                CHECK,
+                format_args!("{addr:#x} is not in writable memory (mapped {}), so no malloc returned it", Perms(f)),
+            ))
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(Fault::new(CHECK, format_args!("{addr:#x} {why}, not on the heap")))
+}
+
+/// Checks a byte range against the memory map; `need` are the permission bits every byte needs.
+fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
+    if len == 0 {
+        return Ok(());
+    }
+    if addr == 0 {
+        return Err(Fault::new(check, format_args!("NULL")));
+    }
+    if addr.checked_add(len).is_none() {
+        return Err(Fault::new(check, format_args!("{addr:#x} + {len} bytes runs past the end of the address space")));
+    }
+    match lookup(|s| s.span(addr, need, len), |s| s.bytes >= len) {
+        Some(span) if span.bytes < len && span.complete => Err(span.fault(check, addr, len, need)),
+        _ => Ok(()),
+    }
+}
+
+/// Length of the string at `addr` (without its NUL), or `max` when its first `max` bytes hold no
+/// NUL; the scan reads one run of readable regions at a time and never past it.
+pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<usize, Fault> {
+    if addr == 0 {
+        return Err(Fault::new(check, format_args!("NULL")));
+    }
+    let max = max.min(usize::MAX - addr);
+    let mut cur = addr;
+    loop {
+        let left = max - (cur - addr);
+        let Some(span) = lookup(|s| s.span(cur, READ, left), |s| s.bytes > 0) else { return Ok(max) };
+        if span.bytes == 0 {
+            return match (span.complete, cur == addr) {
+                (false, _) => Ok(max),
+                (true, true) => Err(span.fault(check, addr, 1, READ)),
+                (true, false) => Err(Fault::new(
+                    check,
+                    format_args!("{addr:#x} is not NUL-terminated within its {} readable bytes", cur - addr),
+                )),
+            };
+        }
+        // SAFETY: the snapshot (fresh, or just re-read) says cur..cur+span.bytes is readable.
+        if let Some(nul) = unsafe { find_nul(cur, cur + span.bytes) } {
+            return Ok(nul - addr);
+        }
+        cur += span.bytes;
+        if cur - addr == max {
+            return Ok(max);
+        }
+    }
+}
+
+/// The first NUL in `from..to`, reading aligned words so that no read crosses a page boundary.
+///
+/// # Safety
+/// `from..to` must be readable.
+unsafe fn find_nul(from: usize, to: usize) -> Option<usize> {
+    const ONES: usize = usize::from_ne_bytes([0x01; core::mem::size_of::<usize>()]);
+    const HIGHS: usize = usize::from_ne_bytes([0x80; core::mem::size_of::<usize>()]);
+    const WORD: usize = core::mem::size_of::<usize>();
+    let mut a = from;
+    while a < to && a % WORD != 0 {
+        if *(a as *const u8) == 0 {
+            return Some(a);
+        }
+        a += 1;
+    }
+    while to - a >= WORD {
+        let w = *(a as *const usize);
+        if w.wrapping_sub(ONES) & !w & HIGHS != 0 {
+            break;
+        }
+        a += WORD;
+    }
+    while a < to {
+        if *(a as *const u8) == 0 {
+            return Some(a);
+        }
+        a += 1;
+    }
+    None
+}
+
+/// What the map says about the bytes from an address on.
+struct Span {
+    /// Permissions of the region holding the address, `None` when it is unmapped.
+    flags: Option<usize>,
+    /// How many bytes from the address (up to the limit asked) lie in adjacent regions that all
+    /// have the permissions asked for.
+    bytes: usize,
+    complete: bool,
+}
+
+impl Span {
+    fn fault(&self, check: &'static str, addr: usize, len: usize, need: usize) -> Fault {
+        let adjective = match need {
+            READ => "readable",
+            EXEC => "executable",
+            _ => "writable",
+        };
+        match self.flags {
+            None => Fault::new(check, format_args!("{addr:#x} is not mapped")),
+            Some(f) if self.bytes == 0 => {
+                Fault::new(check, format_args!("{addr:#x} is not {adjective} (mapped {})", Perms(f)))
+            }
+            Some(_) => Fault::new(
+                check,
+                format_args!("{addr:#x} is {adjective} for {} of the {len} bytes", self.bytes),
+            ),
+        }
+    }
+}
+
+/// Permission bits the way `/proc/self/maps` shows them (`r-x`).
+struct Perms(usize);
+
+impl fmt::Display for Perms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bit = |mask, c| if self.0 & mask != 0 { c } else { '-' };
+        write!(f, "{}{}{}", bit(READ, 'r'), bit(WRITE, 'w'), bit(EXEC, 'x'))
+    }
+}
+
+impl Snapshot {
+    fn len(&self) -> usize {
+        // A torn length must still index inside the mapping.
+        self.len.load(Ordering::Relaxed).min(CAPACITY)
+    }
+
+    fn flags(&self, i: usize) -> usize {
+        self.regions[i].flags.load(Ordering::Relaxed)
+    }
+
+    /// Index of the region holding `addr`.
+    fn find(&self, addr: usize) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.regions[mid].start.load(Ordering::Relaxed) <= addr {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let i = lo.checked_sub(1)?;
+        (addr < self.regions[i].end.load(Ordering::Relaxed)).then_some(i)
+    }
+
+    fn span(&self, addr: usize, need: usize, limit: usize) -> Span {
+        let complete = self.complete.load(Ordering::Relaxed);
+        let Some(first) = self.find(addr) else { return Span { flags: None, bytes: 0, complete } };
+        let mut end = addr;
+        for r in &self.regions[first..self.len()] {
+            let (start, stop) = (r.start.load(Ordering::Relaxed), r.end.load(Ordering::Relaxed));
+            let f = r.flags.load(Ordering::Relaxed);
+            // The first region holds addr; each further one must start where the last ended.
+            if f & need != need || (end != addr && start != end) || stop <= end {
+                break;
+            }
+            end = stop;
+            if end - addr >= limit {
+                break;
+            }
+        }
+        Span { flags: Some(self.flags(first)), bytes: (end - addr).min(limit), complete }
+    }
+}
+
+/// Runs `f` on the published snapshot, or on a fresh read of the map when there is none, it is
+/// stale, or `hit` rejects the answer. `None` when no map could be read (no descriptor left, no
+/// memory, no /proc): the caller then accepts, since it cannot tell.
+fn lookup<T>(f: impl Fn(&Snapshot) -> T, hit: impl Fn(&T) -> bool) -> Option<T> {
+    if let Some(r) = read_published(&f) {
+        if hit(&r) {
+            return Some(r);
+        }
+    }
+    refresh_with(&f)
+}
+
+fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
+    // A reader only retries when a writer flipped copies twice during its lookup.
+    for _ in 0..4 {
+        let seq = SEQ.load(Ordering::Acquire);
+        let p = COPIES[seq & 1].load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: snapshot copies are never unmapped.
+        let snap = unsafe { &*p };
+        if snap.generation.load(Ordering::Relaxed) != INVALIDATIONS.load(Ordering::Acquire) {
+            return None;
+        }
+        let r = f(snap);
+        fence(Ordering::Acquire);
+        if SEQ.load(Ordering::Relaxed) == seq {
+            return Some(r);
+        }
+    }
+    None
+}
+
+/// Re-reads the map, publishes it when no other refresh is running, and runs `f` on it.
+fn refresh_with<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
+    REFRESHES.fetch_add(1, Ordering::Relaxed);
+    if WRITER.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        // Another thread (or the code this signal handler interrupted) is refreshing; waiting
+        // could deadlock, so read a private copy.
+        let p = new_snapshot()?;
+        // SAFETY: p is a fresh private mapping of a whole Snapshot.
+        let r = unsafe { fill(&*p) }.then(|| f(unsafe { &*p }));
+        // SAFETY: the private copy was never published.
+        unsafe { sys::unmap(p.cast(), core::mem::size_of::<Snapshot>()) };
+        return r;
+    }
+    let seq = SEQ.load(Ordering::Relaxed);
+    let slot = &COPIES[(seq + 1) & 1];
+    let mut p = slot.load(Ordering::Relaxed);
+    if p.is_null() {
+        p = new_snapshot().unwrap_or(core::ptr::null_mut());
+        slot.store(p, Ordering::Release);
+    }
+    // Readers that saw our writes to this copy must also see the flip that directed them away.
+    fence(Ordering::Release);
+    let r = if p.is_null() {
+        None
+    } else {
+        // SAFETY: copies are never unmapped; only the WRITER holder writes them.
+        let snap = unsafe { &*p };
+        unsafe { fill(snap) }.then(|| {
+            SEQ.store(seq + 1, Ordering::Release);
+            f(snap)
+        })
+    };
+    WRITER.store(false, Ordering::Release);
+    r
+}
+
+fn new_snapshot() -> Option<*mut Snapshot> {
+    sys::map_anon(core::mem::size_of::<Snapshot>()).map(|p| p.cast())
+}
+
+/// Reads `/proc/self/maps` into `snap`; false when it cannot be opened.
+///
+/// # Safety
+/// Nobody else may write `snap` meanwhile.
+unsafe fn fill(snap: &Snapshot) -> bool {
+    snap.generation.store(INVALIDATIONS.load(Ordering::Acquire), Ordering::Relaxed);
+    let Some(fd) = sys::open_ro(c"/proc/self/maps") else { return false };
+    let mut parser = Parser::default();
+    let mut buf = [0u8; READ_CHUNK];
+    while let Some(n) = sys::read(fd, &mut buf) {
+        for &b in &buf[..n] {
+            parser.byte(b, snap);
+        }
+    }
+    sys::close(fd);
+    snap.complete.store(!parser.overflow, Ordering::Relaxed);
+    snap.len.store(parser.len, Ordering::Relaxed);
+    true
+}
+
+/// A byte-at-a-time parser of `start-end perms offset dev inode path` lines, so that lines of
+/// any length (long paths) need no line buffer.
+#[derive(Default)]
+struct Parser {
+    field: u8,
+    start: usize,
+    end: usize,
+    flags: usize,
+    perm: u8,
+    inode: u64,
+    /// How much of `[stack` the path matched; `STACK_TAG.len() + 1` once decided.
+    tag: usize,
+    len: usize,
+    overflow: bool,
+}
+
+const STACK_TAG: &[u8] = b"[stack";
+
+impl Parser {
+    fn byte(&mut self, b: u8, snap: &Snapshot) {
+        let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as usize;
+        match (self.field, b) {
+            (_, b'\n') => return self.emit(snap),
+            (0, b'-') | (1..=5, b' ') => self.field += 1,
+            (0, _) => self.start = self.start << 4 | hex(b),
+            (1, _) => self.end = self.end << 4 | hex(b),
+            (2, _) => {
+                self.flags |= match (self.perm, b) {
+                    (0, b'r') => READ,
+                    (1, b'w') => WRITE,
+                    (2, b'x') => EXEC,
+                    _ => 0,
+                };
+                self.perm += 1;
+            }
+            (5, _) => self.inode = self.inode * 10 + u64::from(b.wrapping_sub(b'0')),
+            (6, b' ') if self.tag == 0 => {}
+            (6, _) if self.tag < STACK_TAG.len() => {
+                if STACK_TAG[self.tag] == b {
+                    self.tag += 1;
+                    if self.tag == STACK_TAG.len() {
+                        self.flags |= STACK;
+                    }
+                } else {
+                    self.tag = STACK_TAG.len() + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn emit(&mut self, snap: &Snapshot) {
+        if self.field >= 5 && self.start < self.end {
+            if self.inode != 0 {
+                self.flags |= FILE;
+            }
+            match snap.regions.get(self.len) {
+                Some(r) => {
+                    r.start.store(self.start, Ordering::Relaxed);
+                    r.end.store(self.end, Ordering::Relaxed);
+                    r.flags.store(self.flags, Ordering::Relaxed);
+                    self.len += 1;
+                }
+                None => self.overflow = true,
+            }
+        }
+        *self = Parser { len: self.len, overflow: self.overflow, ..Parser::default() };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool as StdBool;
+    use std::sync::Arc;
+
+    const PAGE: usize = 4096;
+
+    /// An anonymous mapping of `pages` pages with `prot`, unmapped on drop.
+    struct Map(*mut u8, usize);
+
+    impl Map {
+        fn new(pages: usize, prot: i32) -> Map {
+            // SAFETY: a fresh anonymous mapping.
+            let p = unsafe {
+                libc::mmap(core::ptr::null_mut(), pages * PAGE, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            };
+            assert_ne!(p, libc::MAP_FAILED);
+            invalidate();
+            Map(p.cast(), pages * PAGE)
+        }
+        fn at(&self, off: usize) -> *const c_void {
+            self.0.wrapping_add(off) as *const c_void
+        }
+        fn protect(&self, off: usize, len: usize, prot: i32) {
+            // SAFETY: inside our own mapping.
+            assert_eq!(unsafe { libc::mprotect(self.0.add(off).cast(), len, prot) }, 0);
+            invalidate();
+        }
+    }
+
+    // SAFETY: the tests only pass the address around; the mapping lives until the last owner drops.
+    unsafe impl Send for Map {}
+    unsafe impl Sync for Map {}
+
+    impl Drop for Map {
+        fn drop(&mut self) {
+            // SAFETY: our own mapping, unmapped once.
+            unsafe { libc::munmap(self.0.cast(), self.1) };
+            invalidate();
+        }
+    }
+
+    fn msg(v: Verdict) -> String {
+        v.map(|_| String::new()).unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))
+    }
+
+    #[test]
+    fn stack_buffer_is_readable_and_writable() {
+        let buf = [0u8; 64];
+        unsafe {
+            assert!(readable(buf.as_ptr().cast(), 64).is_ok());
+            assert!(writable(buf.as_ptr().cast(), 64).is_ok());
+        }
+    }
+
+    #[test]
+    fn null_and_unmapped_and_wrapping() {
+        unsafe {
+            assert_eq!(msg(writable(core::ptr::null(), 8)), "RWaddress: NULL");
+            assert!(writable(core::ptr::null(), 0).is_ok(), "read(fd, NULL, 0) is legal");
+            assert_eq!(msg(readable(0x10 as _, 4)), "Rdaddress: 0x10 is not mapped");
+            assert_eq!(
+                msg(readable(usize::MAX as _, 2)),
+                "Rdaddress: 0xffffffffffffffff + 2 bytes runs past the end of the address space"
+            );
+        }
+    }
+
+    #[test]
+    fn read_only_mapping_is_readable_not_writable() {
+        let m = Map::new(1, libc::PROT_READ);
+        unsafe {
+            assert!(readable(m.at(0), PAGE).is_ok());
+            assert_eq!(msg(writable(m.at(8), 8)), format!("RWaddress: {:#x} is not writable (mapped r--)", m.0 as usize + 8));
+        }
+    }
+
+    #[test]
+    fn unmapped_tail_is_reported_after_invalidate() {
+        let m = Map::new(2, libc::PROT_READ | libc::PROT_WRITE);
+        let p = m.at(PAGE - 8);
+        unsafe {
+            assert!(writable(p, 64).is_ok());
+            libc::munmap(m.0.add(PAGE).cast(), PAGE);
+            invalidate();
+            assert_eq!(msg(writable(p, 64)), format!("RWaddress: {:#x} is writable for 8 of the 64 bytes", p as usize));
+        }
+    }
+
+    #[test]
+    fn a_mapping_made_behind_the_cache_is_found_on_a_miss() {
+        let buf = [0u8; 8];
+        unsafe { assert!(readable(buf.as_ptr().cast(), 8).is_ok()) };
+        // Mapped with no invalidate(): only the re-read on a miss can find it.
+        let p = unsafe {
+            libc::mmap(core::ptr::null_mut(), PAGE, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        unsafe {
+            assert!(readable(p, PAGE).is_ok());
+            libc::munmap(p, PAGE);
+        }
+        invalidate();
+    }
+
+    #[test]
+    fn ranges_span_adjacent_regions() {
+        let m = Map::new(2, libc::PROT_READ | libc::PROT_WRITE);
+        m.protect(0, PAGE, libc::PROT_READ);
+        unsafe {
+            assert!(readable(m.at(PAGE - 4), 8).is_ok(), "r-- then rw-: readable throughout");
+            assert!(writable(m.at(PAGE), PAGE).is_ok());
+            assert_eq!(
+                msg(writable(m.at(PAGE - 4), 8)),
+                format!("RWaddress: {:#x} is not writable (mapped r--)", m.0 as usize + PAGE - 4)
+            );
+        }
+    }
+
+    #[test]
+    fn strings_end_at_their_nul_or_fail_at_the_mapping_end() {
+        let m = Map::new(2, libc::PROT_READ | libc::PROT_WRITE);
+        m.protect(PAGE, PAGE, libc::PROT_NONE);
+        unsafe {
+            core::ptr::write_bytes(m.0, b'a', PAGE);
+            let start = m.at(PAGE - 100);
+            assert_eq!(
+                msg(string(start)),
+                format!("string: {:#x} is not NUL-terminated within its 100 readable bytes", start as usize)
+            );
+            assert!(string_n(start, 100).is_ok(), "100 bytes are readable and n stops the read there");
+            assert!(string_n(start, 101).is_err());
+            *m.0.add(PAGE - 1) = 0;
+            assert!(string(start).is_ok());
+            assert_eq!(strlen(m.0 as usize + 3, usize::MAX, "string").unwrap(), PAGE - 4);
+            assert_eq!(
+                msg(string(m.at(PAGE))),
+                format!("string: {:#x} is not readable (mapped ---)", m.0 as usize + PAGE)
+            );
+            assert_eq!(msg(string(core::ptr::null())), "string: NULL");
+        }
+    }
+
+    #[test]
+    fn a_string_may_continue_into_the_next_region() {
+        let m = Map::new(2, libc::PROT_READ | libc::PROT_WRITE);
+        unsafe {
+            core::ptr::write_bytes(m.0, b'b', PAGE + 10);
+            *m.0.add(PAGE + 10) = 0;
+        }
+        m.protect(0, PAGE, libc::PROT_READ);
+        assert_eq!(strlen(m.0 as usize + PAGE - 5, usize::MAX, "string").unwrap(), 15);
+    }
+
+    #[test]
+    fn code_must_be_executable() {
+        let f: fn() = a_string_may_continue_into_the_next_region;
+        let buf = [0u8; 4];
+        unsafe {
+            assert!(code(f as *const c_void).is_ok());
+            assert_eq!(
+                msg(code(buf.as_ptr().cast())),
+                format!("codeaddress: {:#x} is not executable (mapped rw-)", buf.as_ptr() as usize)
+            );
+        }
+    }
+
+    #[test]
+    fn heap_pointers_are_told_from_stack_file_and_misaligned_ones() {
+        let boxed = Box::new([0u64; 4]);
+        let on_stack = [0u64; 2];
+        static IN_FILE: [u64; 2] = [1, 2]; // read-only data lives in the executable's file mapping
+        unsafe {
+            assert!(heap((&*boxed as *const [u64; 4]).cast()).is_ok());
+            assert_eq!(
+                msg(heap(on_stack.as_ptr().cast())),
+                format!("heapaddress: {:#x} is on the stack, not on the heap", on_stack.as_ptr() as usize)
+            );
+            assert_eq!(
+                msg(heap(IN_FILE.as_ptr().cast())),
+                format!("heapaddress: {:#x} is in a file mapping, not on the heap", IN_FILE.as_ptr() as usize)
+            );
+            let odd = (&*boxed as *const [u64; 4] as usize + 4) as *const c_void;
+            assert_eq!(
+                msg(heap(odd)),
+                format!("heapaddress: {:#x} is not 8-byte aligned, so no malloc returned it", odd as usize)
+            );
+            assert_eq!(msg(heap(0x1000 as _)), "heapaddress: 0x1000 is not mapped, not on the heap");
+        }
+    }
+
+    #[test]
+    fn cache_agrees_with_proc_maps_on_file_mappings() {
+        invalidate();
+        let maps = proc_maps::get_process_maps(std::process::id() as proc_maps::Pid).unwrap();
+        let mut compared = 0;
+        for m in maps.iter().filter(|m| m.filename().is_some_and(|f| f.is_absolute())) {
+            let (p, len) = (m.start() as *const c_void, m.size());
+            unsafe {
+                assert_eq!(readable(p, len).is_ok(), m.is_read(), "{m:?}");
+                assert_eq!(writable(p, len).is_ok(), m.is_read() && m.is_write(), "{m:?}");
+                assert_eq!(code(p).is_ok(), m.is_exec(), "{m:?}");
+                assert!(heap(p).is_err(), "{m:?}");
+            }
+            compared += 1;
+        }
+        assert!(compared >= 4, "the test binary and libc are file mappings");
+    }
+
+    #[test]
+    fn readers_get_no_false_results_while_the_map_changes() {
+        let stop = Arc::new(StdBool::new(false));
+        let churn = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut rounds = 0;
+                while !stop.load(Ordering::Relaxed) || rounds < 200 {
+                    let m = Map::new(1 + rounds % 3, libc::PROT_READ | libc::PROT_WRITE);
+                    m.protect(0, PAGE, libc::PROT_READ);
+                    drop(m);
+                    rounds += 1;
+                }
+                rounds
+            })
+        };
+        let shared = Arc::new(Map::new(5, libc::PROT_READ | libc::PROT_WRITE));
+        shared.protect(4 * PAGE, PAGE, libc::PROT_NONE);
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let mut s = [1u8; 256];
+                    s[255] = 0;
+                    for _ in 0..5000 {
+                        unsafe {
+                            assert!(writable(s.as_ptr().cast(), 256).is_ok());
+                            assert!(string(s.as_ptr().cast()).is_ok());
+                            assert!(writable(shared.at(0), 4 * PAGE).is_ok());
+                            assert!(readable(0x10 as _, 1).is_err());
+                            assert!(writable(shared.at(4 * PAGE - 1), 2).is_err());
+                        }
+                    }
+                })
+            })
+            .collect();
+        for r in readers {
+            r.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(churn.join().unwrap() >= 200);
+    }
+}

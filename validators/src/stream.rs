@@ -1,1 +1,231 @@
-//! stub
+//! `FILE pointer`, `DIR pointer`, `fopenmode`: stdio and directory streams.
+//!
+//! Streams are not registered when opened: a stream the checker never saw (opened before it
+//! started, or inside the C library) is simply unknown and accepted. What is remembered is the
+//! set of streams that were closed, in a fixed table of atomics, until the same address is handed
+//! out again by an open. The runtime should call `untrack_*` *before* forwarding `fclose`/
+//! `closedir`: marked afterwards, a concurrent `fopen` in another thread could receive the freed
+//! address first and then be taken for the closed stream.
+
+use crate::{fd, mem, text::Quoted, Fault, Verdict};
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Closed-stream addresses remembered per kind; when a probe window is full the oldest guess is
+/// overwritten, which can only lose a report, never invent one.
+const SLOTS: usize = 1024;
+/// Consecutive slots an address may occupy; lookups scan all of them, so no tombstones are needed.
+const WINDOW: usize = 8;
+
+/// glibc's `_IO_MAGIC` in the high half of `_flags`.
+const IO_MAGIC: u32 = 0xFBAD_0000;
+/// `sizeof(struct _IO_FILE)` in glibc x86-64: what stdio reads of any stream.
+const FILE_SIZE: usize = 216;
+/// glibc's `struct __dirstream` header before its buffer; its first member is the descriptor.
+const DIR_HEADER: usize = 48;
+
+struct ClosedSet {
+    slots: [AtomicUsize; SLOTS],
+}
+
+impl ClosedSet {
+    const fn new() -> ClosedSet {
+        ClosedSet { slots: [const { AtomicUsize::new(0) }; SLOTS] }
+    }
+
+    fn window(&self, p: usize) -> impl Iterator<Item = &AtomicUsize> {
+        // Fibonacci hashing of the address without its allocator-aligned low bits.
+        let start = ((p >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - SLOTS.trailing_zeros())) as usize;
+        (0..WINDOW).map(move |i| &self.slots[(start + i) % SLOTS])
+    }
+
+    fn insert(&self, p: usize) {
+        if p == 0 || self.contains(p) {
+            return;
+        }
+        let placed = self.window(p).any(|s| s.compare_exchange(0, p, Ordering::AcqRel, Ordering::Relaxed).is_ok());
+        if !placed {
+            if let Some(first) = self.window(p).next() {
+                first.store(p, Ordering::Release);
+            }
+        }
+    }
+
+    fn remove(&self, p: usize) {
+        for s in self.window(p) {
+            let _ = s.compare_exchange(p, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    fn contains(&self, p: usize) -> bool {
+        self.window(p).any(|s| s.load(Ordering::Acquire) == p)
+    }
+}
+
+static CLOSED_FILES: ClosedSet = ClosedSet::new();
+static CLOSED_DIRS: ClosedSet = ClosedSet::new();
+
+/// A stream was returned by `fopen`, `fdopen`, `popen`, `tmpfile`, `fmemopen`, …: its address is
+/// live again even if an earlier stream there was closed.
+pub fn track_file(p: *const c_void) {
+    CLOSED_FILES.remove(p as usize);
+}
+
+/// `fclose`/`pclose` is about to close (or tried to close) `p`: later uses are reported.
+pub fn untrack_file(p: *const c_void) {
+    CLOSED_FILES.insert(p as usize);
+}
+
+/// A directory stream was returned by `opendir`/`fdopendir`.
+pub fn track_dir(p: *const c_void) {
+    CLOSED_DIRS.remove(p as usize);
+}
+
+/// `closedir` is about to close `p`.
+pub fn untrack_dir(p: *const c_void) {
+    CLOSED_DIRS.insert(p as usize);
+}
+
+/// `FILE pointer`: not NULL, not closed, readable, and carrying glibc's `_flags` magic.
+///
+/// # Safety
+/// `_flags` is read only after the memory map says the stream is readable.
+pub unsafe fn file(p: *const c_void) -> Verdict {
+    const CHECK: &str = "FILE pointer";
+    let addr = p as usize;
+    if addr == 0 {
+        return Err(Fault::new(CHECK, format_args!("NULL")));
+    }
+    if CLOSED_FILES.contains(addr) {
+        return Err(Fault::new(CHECK, format_args!("FILE {addr:#x} was closed by fclose")));
+    }
+    mem::readable(p, FILE_SIZE).map_err(|f| Fault { check: CHECK, ..f })?;
+    let flags = *(p as *const u32);
+    if flags & 0xFFFF_0000 != IO_MAGIC {
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{addr:#x} is not a FILE: _flags is {flags:#x}, without the 0xFBAD magic"),
+        ));
+    }
+    Ok(())
+}
+
+/// `DIR pointer`: not NULL, not closed, readable, and its descriptor still open.
+///
+/// # Safety
+/// The descriptor is read only after the memory map says the stream is readable.
+pub unsafe fn dir(p: *const c_void) -> Verdict {
+    const CHECK: &str = "DIR pointer";
+    let addr = p as usize;
+    if addr == 0 {
+        return Err(Fault::new(CHECK, format_args!("NULL")));
+    }
+    if CLOSED_DIRS.contains(addr) {
+        return Err(Fault::new(CHECK, format_args!("DIR {addr:#x} was closed by closedir")));
+    }
+    mem::readable(p, DIR_HEADER).map_err(|f| Fault { check: CHECK, ..f })?;
+    let dfd = *(p as *const i32);
+    fd::open(dfd as i64)
+        .map_err(|_| Fault::new(CHECK, format_args!("DIR {addr:#x} holds fd {dfd}, which is not open")))
+}
+
+/// `fopenmode`: `r`, `w` or `a`, then any of `+ b e x m c`, optionally `,ccs=CHARSET`.
+///
+/// # Safety
+/// The string is read only as far as the memory map says it is readable.
+pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
+    const CHECK: &str = "fopenmode";
+    let len = mem::strlen(p as usize, usize::MAX, CHECK)?;
+    let mode = crate::text::bytes(p as usize, len);
+    let Some((&first, rest)) = mode.split_first().filter(|(f, _)| matches!(f, b'r' | b'w' | b'a')) else {
+        return Err(Fault::new(CHECK, format_args!("{} does not start with r, w or a", Quoted(mode))));
+    };
+    let flags = rest.split(|&b| b == b',').next().unwrap_or_default();
+    if let Some(bad) = flags.iter().find(|b| !b"+bexmc".contains(b)) {
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{} has '{}' after '{}', which is not one of + b e x m c", Quoted(mode), *bad as char, first as char),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(v: Verdict) -> String {
+        v.map(|_| String::new()).unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))
+    }
+
+    extern "C" {
+        static stdin: *mut libc::FILE;
+    }
+
+    #[test]
+    fn closed_files_are_reported_until_reopened() {
+        unsafe {
+            let f = libc::fopen(c"/dev/null".as_ptr(), c"r".as_ptr()) as *const c_void;
+            track_file(f);
+            assert!(file(f).is_ok());
+            untrack_file(f);
+            libc::fclose(f as *mut libc::FILE);
+            assert_eq!(msg(file(f)), format!("FILE pointer: FILE {:#x} was closed by fclose", f as usize));
+            track_file(f);
+            assert!(!CLOSED_FILES.contains(f as usize));
+            assert!(file(stdin as *const c_void).is_ok(), "never tracked: unknown, accepted");
+            assert_eq!(msg(file(core::ptr::null())), "FILE pointer: NULL");
+            assert_eq!(msg(file(0x10 as _)), "FILE pointer: 0x10 is not mapped");
+            let junk = [0x1234_5678u32; 64];
+            assert_eq!(
+                msg(file(junk.as_ptr().cast())),
+                format!("FILE pointer: {:#x} is not a FILE: _flags is 0x12345678, without the 0xFBAD magic", junk.as_ptr() as usize)
+            );
+        }
+    }
+
+    #[test]
+    fn closed_and_broken_dirs() {
+        unsafe {
+            let d = libc::opendir(c"/".as_ptr());
+            let p = d as *const c_void;
+            track_dir(p);
+            assert!(dir(p).is_ok());
+            // A descriptor closed behind the stream's back: a high number so parallel tests
+            // cannot reuse it before the check.
+            let dfd = libc::dirfd(d);
+            assert_eq!(libc::dup2(dfd, 701), 701);
+            libc::close(dfd);
+            assert_eq!(msg(dir(p)), format!("DIR pointer: DIR {:#x} holds fd {dfd}, which is not open", p as usize));
+            assert_eq!(libc::dup2(701, dfd), dfd);
+            libc::close(701);
+            untrack_dir(p);
+            libc::closedir(d);
+            assert_eq!(msg(dir(p)), format!("DIR pointer: DIR {:#x} was closed by closedir", p as usize));
+            track_dir(p);
+            assert_eq!(msg(dir(core::ptr::null())), "DIR pointer: NULL");
+        }
+    }
+
+    #[test]
+    fn the_set_keeps_recent_entries_under_pressure() {
+        let set = ClosedSet::new();
+        for i in 1..=5000usize {
+            set.insert(i * 16);
+            assert!(set.contains(i * 16), "{i}");
+        }
+        set.remove(5000 * 16);
+        assert!(!set.contains(5000 * 16));
+        assert!(!set.contains(5001 * 16));
+    }
+
+    #[test]
+    fn fopen_modes() {
+        for m in [c"r", c"w+", c"a+b", c"rbe", c"wx", c"r,ccs=UTF-8", c"rm", c"wc"] {
+            assert!(unsafe { fopen_mode(m.as_ptr().cast()) }.is_ok(), "{m:?}");
+        }
+        assert_eq!(msg(unsafe { fopen_mode(c"rt".as_ptr().cast()) }), "fopenmode: \"rt\" has 't' after 'r', which is not one of + b e x m c");
+        assert_eq!(msg(unsafe { fopen_mode(c"+r".as_ptr().cast()) }), "fopenmode: \"+r\" does not start with r, w or a");
+        assert_eq!(msg(unsafe { fopen_mode(c"".as_ptr().cast()) }), "fopenmode: \"\" does not start with r, w or a");
+    }
+}

@@ -1,0 +1,129 @@
+//! `dynchk-gen`: maintainer tools for the specification database.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use dynchk_gen::build::Generator;
+use dynchk_gen::coverage::Coverage;
+
+/// Maintainer tools for dynchk's specification database: import the LSB data, lint the database,
+/// generate the interposers, explain one interface, measure coverage.
+#[derive(Parser)]
+#[command(
+    version,
+    after_help = "Examples:
+  dynchk-gen check                       lint db/ (exit 1 naming each row at fault)
+  dynchk-gen explain read                spec entry, checks and why, generated stub
+  dynchk-gen coverage --format json      per-library coverage
+  dynchk-gen generate --out /tmp/gen     write generated.rs, exports.map, layout.c
+  dynchk-gen import-lsb ../shared/specdb re-import the LSB 2006 data into db/lsb/
+
+The database defaults to $DYNCHK_SPEC_DB, else the db/ directory of this workspace."
+)]
+struct Cli {
+    /// The database directory (schema.sql, lsb/, semantics/).
+    #[arg(long, global = true, env = "DYNCHK_SPEC_DB")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Import the LSB specdb MySQL dumps into DB/lsb/ (deterministic: twice gives the same bytes).
+    ImportLsb {
+        /// The directory holding Interface.init, Type.init, … (the LSB specdb dump).
+        specdb: PathBuf,
+        /// Libraries to keep, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "libc,libpthread,libdl,librt,libm,libutil,libcrypt,libz"
+        )]
+        libs: Vec<String>,
+    },
+    /// Lint the database; exits 1 and names table and row for each problem.
+    Check,
+    /// Render the interposers, struct validators, version script and layout check into DIR.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show an interface: spec entry, C prototype, checks and why, generated stub.
+    Explain { name: String },
+    /// Per-library coverage: spec functions the host exports, generated, hand-coded, excluded.
+    Coverage {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dynchk-gen: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn default_db() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let db = cli.db.unwrap_or_else(default_db);
+    match cli.cmd {
+        Cmd::ImportLsb { specdb, libs } => {
+            let libs: Vec<&str> = libs.iter().map(String::as_str).collect();
+            let stats = dynchk_gen::lsb::import(&specdb, &db, &libs)
+                .with_context(|| format!("importing {} into {}", specdb.display(), db.display()))?;
+            println!("{stats}");
+        }
+        Cmd::Check => {
+            let problems = dynchk_gen::check(&db)?;
+            for p in &problems {
+                println!("{p}");
+            }
+            if !problems.is_empty() {
+                eprintln!(
+                    "dynchk-gen: {} problem(s) in {}",
+                    problems.len(),
+                    db.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            println!("{}: no problems", db.display());
+        }
+        Cmd::Generate { out } => {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let o = dynchk_gen::build::run(&db, &out)?;
+            println!(
+                "{} interfaces generated into {}",
+                o.generated,
+                out.display()
+            );
+        }
+        Cmd::Explain { name } => print!("{}", dynchk_gen::explain::explain(&db, &name)?),
+        Cmd::Coverage { format } => {
+            let g = Generator::load(&db)?;
+            let c = Coverage::of(&g);
+            match format {
+                Format::Text => print!("{}", c.text()),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,530 @@
+//! The database read into memory once: interfaces with their parameters and rules, types with
+//! their members, and the C-type questions the generator asks (spelling, size, ABI class).
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{anyhow, Result};
+use rusqlite::Connection;
+
+/// A row of `Type`.
+#[derive(Debug, Clone)]
+pub struct Type {
+    pub tid: i64,
+    pub name: String,
+    pub kind: String,
+    pub base: Option<i64>,
+    pub array_len: Option<i64>,
+    pub size: Option<i64>,
+}
+
+/// A row of `Member`, with its rules.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub name: String,
+    pub ty: Option<i64>,
+    pub offset: Option<i64>,
+    pub size: Option<i64>,
+    pub bitfield: Option<i64>,
+    pub rules: Vec<RuleUse>,
+}
+
+/// A rule applied to a parameter or member, as stored in `ParamRule` / `MemberRule`.
+#[derive(Debug, Clone)]
+pub struct RuleUse {
+    pub rule: String,
+    pub args: String,
+    pub cond: Option<String>,
+    pub source: String,
+}
+
+/// A row of `Rule`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub check: String,
+    pub validator: String,
+    pub signature: Vec<char>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub pos: usize,
+    pub ty: i64,
+    pub name: Option<String>,
+    /// LSB's own semantic type (TypeType), if any.
+    pub semantic: Option<String>,
+    pub nullable: bool,
+    pub rules: Vec<RuleUse>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Interface {
+    pub iid: i64,
+    pub name: String,
+    pub lib: String,
+    pub soname: String,
+    pub ret: i64,
+    pub version: Option<String>,
+    pub source: String,
+    pub params: Vec<Param>,
+}
+
+/// How a value travels in the x86-64 System V calling convention, which decides its Rust type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abi {
+    Void,
+    Int {
+        size: u8,
+        signed: bool,
+    },
+    Ptr,
+    F32,
+    F64,
+    /// `long double`, `long double complex`: x87, no Rust type.
+    X87,
+    /// `float complex` / `double complex`: a pair in SSE registers.
+    Complex(u8),
+    /// A struct or union passed by value.
+    Aggregate {
+        size: u32,
+        float: bool,
+    },
+    Variadic,
+    Unknown,
+}
+
+/// The whole database in memory.
+pub struct Spec {
+    pub types: HashMap<i64, Type>,
+    pub members: HashMap<i64, Vec<Member>>,
+    pub rules: BTreeMap<String, Rule>,
+    pub constants: BTreeMap<String, i64>,
+    pub interfaces: Vec<Interface>,
+    /// name → (kind, reason, source) from `hand` / `exclude` lines.
+    pub specials: BTreeMap<String, (String, String, String)>,
+}
+
+impl Spec {
+    /// Reads everything the generator needs from a loaded database.
+    pub fn read(conn: &Connection) -> Result<Spec> {
+        let mut types = HashMap::new();
+        let mut stmt = conn.prepare("SELECT tid, name, kind, base, array_len, size FROM Type")?;
+        for t in stmt.query_map([], |r| {
+            Ok(Type {
+                tid: r.get(0)?,
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                base: r.get(3)?,
+                array_len: r.get(4)?,
+                size: r.get(5)?,
+            })
+        })? {
+            let t = t?;
+            types.insert(t.tid, t);
+        }
+        let mut member_rules: HashMap<(i64, String), Vec<RuleUse>> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT tid, member, rule, args, source FROM MemberRule ORDER BY tid, member, seq",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                RuleUse {
+                    rule: r.get(2)?,
+                    args: r.get(3)?,
+                    cond: None,
+                    source: r.get(4)?,
+                },
+            ))
+        })? {
+            let (tid, m, ru) = row?;
+            member_rules.entry((tid, m)).or_default().push(ru);
+        }
+        let mut members: HashMap<i64, Vec<Member>> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT tid, name, type, offset, size, bitfield FROM Member ORDER BY tid, pos",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Member {
+                    name: r.get(1)?,
+                    ty: r.get(2)?,
+                    offset: r.get(3)?,
+                    size: r.get(4)?,
+                    bitfield: r.get(5)?,
+                    rules: Vec::new(),
+                },
+            ))
+        })? {
+            let (tid, mut m) = row?;
+            m.rules = member_rules
+                .remove(&(tid, m.name.clone()))
+                .unwrap_or_default();
+            members.entry(tid).or_default().push(m);
+        }
+        let mut rules = BTreeMap::new();
+        let mut stmt =
+            conn.prepare("SELECT name, check_name, validator, signature, description FROM Rule")?;
+        for row in stmt.query_map([], |r| {
+            Ok(Rule {
+                name: r.get(0)?,
+                check: r.get(1)?,
+                validator: r.get(2)?,
+                signature: r
+                    .get::<_, String>(3)?
+                    .split_whitespace()
+                    .filter_map(|s| s.chars().next())
+                    .collect(),
+                description: r.get(4)?,
+            })
+        })? {
+            let rule = row?;
+            rules.insert(rule.name.clone(), rule);
+        }
+        let constants = crate::sem::constants(conn)?;
+        let mut param_rules: HashMap<(i64, i64), Vec<RuleUse>> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT iid, pos, rule, args, cond, source FROM ParamRule ORDER BY iid, pos, seq",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?),
+                RuleUse {
+                    rule: r.get(2)?,
+                    args: r.get(3)?,
+                    cond: r.get(4)?,
+                    source: r.get(5)?,
+                },
+            ))
+        })? {
+            let (k, ru) = row?;
+            param_rules.entry(k).or_default().push(ru);
+        }
+        let mut params: HashMap<i64, Vec<Param>> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT iid, pos, type, name, semantic, nullable FROM Parameter ORDER BY iid, pos",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Param {
+                    pos: r.get::<_, i64>(1)? as usize,
+                    ty: r.get(2)?,
+                    name: r.get(3)?,
+                    semantic: r.get(4)?,
+                    nullable: r.get::<_, i64>(5)? != 0,
+                    rules: Vec::new(),
+                },
+            ))
+        })? {
+            let (iid, mut p) = row?;
+            p.rules = param_rules.remove(&(iid, p.pos as i64)).unwrap_or_default();
+            params.entry(iid).or_default().push(p);
+        }
+        let mut interfaces = Vec::new();
+        let mut stmt = conn.prepare(
+            "SELECT iid, Interface.name, Library.name, soname, ret, version, source FROM Interface \
+             JOIN Library ON Library.lid = Interface.lid ORDER BY Interface.name, Library.name, iid",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok(Interface {
+                iid: r.get(0)?,
+                name: r.get(1)?,
+                lib: r.get(2)?,
+                soname: r.get(3)?,
+                ret: r.get(4)?,
+                version: r.get(5)?,
+                source: r.get(6)?,
+                params: Vec::new(),
+            })
+        })? {
+            let mut i = row?;
+            i.params = params.remove(&i.iid).unwrap_or_default();
+            interfaces.push(i);
+        }
+        let mut specials = BTreeMap::new();
+        let mut stmt = conn.prepare("SELECT name, kind, reason, source FROM Special")?;
+        for row in stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })? {
+            let (n, v) = row?;
+            specials.insert(n, v);
+        }
+        Ok(Spec {
+            types,
+            members,
+            rules,
+            constants,
+            interfaces,
+            specials,
+        })
+    }
+
+    pub fn ty(&self, tid: i64) -> Result<&Type> {
+        self.types
+            .get(&tid)
+            .ok_or_else(|| anyhow!("type id {tid} is not in the Type table"))
+    }
+
+    /// Follows typedefs, const and volatile to the type that decides the representation.
+    pub fn strip(&self, tid: i64) -> Result<&Type> {
+        let mut t = self.ty(tid)?;
+        for _ in 0..64 {
+            match t.kind.as_str() {
+                "Typedef" | "Const" | "Volatile" => match t.base {
+                    Some(b) if b != 0 => t = self.ty(b)?,
+                    _ => return Ok(t),
+                },
+                _ => return Ok(t),
+            }
+        }
+        Err(anyhow!(
+            "typedef chain of `{}` (type {tid}) does not end",
+            t.name
+        ))
+    }
+
+    /// The pointed-to type of a pointer (after stripping), or None.
+    pub fn pointee(&self, tid: i64) -> Result<Option<i64>> {
+        let t = self.strip(tid)?;
+        Ok(match t.kind.as_str() {
+            "Pointer" | "Array" => t.base,
+            _ => None,
+        })
+    }
+
+    /// Whether the type (before stripping typedefs) is `const`-qualified.
+    pub fn is_const(&self, tid: i64) -> Result<bool> {
+        let mut t = self.ty(tid)?;
+        for _ in 0..64 {
+            match t.kind.as_str() {
+                "Const" => return Ok(true),
+                "Typedef" | "Volatile" => match t.base {
+                    Some(b) if b != 0 => t = self.ty(b)?,
+                    _ => return Ok(false),
+                },
+                _ => return Ok(false),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Size in bytes on x86-64, from the database (None for void, functions, incomplete types).
+    pub fn size_of(&self, tid: i64) -> Result<Option<i64>> {
+        let t = self.strip(tid)?;
+        Ok(match t.kind.as_str() {
+            "Pointer" | "FuncPtr" => Some(8),
+            "Array" => match (t.array_len, t.base) {
+                (Some(n), Some(b)) => self.size_of(b)?.map(|s| s * n),
+                _ => None,
+            },
+            "Intrinsic" => intrinsic(&t.name).map(|(s, _)| s as i64).filter(|s| *s > 0),
+            _ => t.size.filter(|s| *s > 0),
+        })
+    }
+
+    /// The ABI class of a value of this type.
+    pub fn abi(&self, tid: i64) -> Result<Abi> {
+        let t = self.strip(tid)?;
+        Ok(match t.kind.as_str() {
+            "Pointer" | "FuncPtr" | "Array" => Abi::Ptr,
+            "Enum" => Abi::Int {
+                size: 4,
+                signed: false,
+            },
+            "Intrinsic" => match t.name.as_str() {
+                "void" => Abi::Void,
+                "..." => Abi::Variadic,
+                "float" => Abi::F32,
+                "double" => Abi::F64,
+                "long double" | "long double complex" => Abi::X87,
+                "float complex" => Abi::Complex(4),
+                "double complex" => Abi::Complex(8),
+                n => match intrinsic(n) {
+                    Some((size, signed)) => Abi::Int { size, signed },
+                    None => Abi::Unknown,
+                },
+            },
+            "Struct" | "Union" => match t.size {
+                Some(s) if s > 0 => Abi::Aggregate {
+                    size: s as u32,
+                    float: self.has_float(t.tid, 0)?,
+                },
+                _ => Abi::Unknown,
+            },
+            _ => Abi::Unknown,
+        })
+    }
+
+    fn has_float(&self, tid: i64, depth: u32) -> Result<bool> {
+        if depth > 8 {
+            return Ok(false);
+        }
+        for m in self.members.get(&tid).into_iter().flatten() {
+            let Some(mt) = m.ty else { continue };
+            let st = self.strip(mt)?;
+            let float = match st.kind.as_str() {
+                "Intrinsic" => matches!(
+                    self.abi(mt)?,
+                    Abi::F32 | Abi::F64 | Abi::X87 | Abi::Complex(_)
+                ),
+                "Struct" | "Union" => self.has_float(st.tid, depth + 1)?,
+                "Array" => st
+                    .base
+                    .map(|b| self.has_float_scalar(b))
+                    .transpose()?
+                    .unwrap_or(false),
+                _ => false,
+            };
+            if float {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn has_float_scalar(&self, tid: i64) -> Result<bool> {
+        Ok(matches!(
+            self.abi(tid)?,
+            Abi::F32 | Abi::F64 | Abi::X87 | Abi::Complex(_)
+        ))
+    }
+
+    /// The C spelling of a type, with `name` placed where a declarator goes.
+    ///
+    /// `const char *path`, `int (*compar)(const void *, const void *)`, `char buf[16]`.
+    pub fn c_decl(&self, tid: i64, name: &str) -> Result<String> {
+        let t = self.ty(tid)?;
+        let sep = |inner: &str| {
+            if inner.is_empty() || inner.starts_with('*') {
+                String::new()
+            } else {
+                " ".into()
+            }
+        };
+        Ok(match t.kind.as_str() {
+            "Pointer" => {
+                let base = t.base.unwrap_or(0);
+                if self.ty(base).map(|b| b.kind == "FuncPtr").unwrap_or(false) {
+                    return self.c_decl(base, &format!("*{name}"));
+                }
+                self.c_decl(base, &format!("*{name}"))?
+            }
+            "Const" => {
+                let base = t.base.unwrap_or(0);
+                let bt = self.ty(base)?;
+                if bt.kind == "Pointer" {
+                    self.c_decl(base, &format!("const{}{name}", sep(name)))?
+                } else {
+                    format!("const {}", self.c_decl(base, name)?)
+                }
+            }
+            "Volatile" => format!("volatile {}", self.c_decl(t.base.unwrap_or(0), name)?),
+            "Array" => {
+                let n = t.array_len.map(|n| n.to_string()).unwrap_or_default();
+                self.c_decl(t.base.unwrap_or(0), &format!("{name}[{n}]"))?
+            }
+            "FuncPtr" => {
+                let ret = self.c_decl(t.base.unwrap_or(1), "")?;
+                let args: Vec<String> = self
+                    .members
+                    .get(&tid)
+                    .into_iter()
+                    .flatten()
+                    .map(|m| self.c_decl(m.ty.unwrap_or(0), ""))
+                    .collect::<Result<_>>()?;
+                let args = if args.is_empty() {
+                    "void".to_string()
+                } else {
+                    args.join(", ")
+                };
+                let inner = if name.starts_with('*') {
+                    name.to_string()
+                } else {
+                    format!("*{name}")
+                };
+                format!("{ret} ({inner})({args})")
+            }
+            kind => {
+                let base = match kind {
+                    "Struct" => format!("struct {}", t.name),
+                    "Union" => format!("union {}", t.name),
+                    "Enum" => format!("enum {}", t.name),
+                    _ => t.name.clone(),
+                };
+                format!("{base}{}{name}", sep(name))
+            }
+        }
+        .replace("* ", "*")
+        .trim_end()
+        .to_string())
+    }
+
+    /// `ssize_t read(int fd, void *buf, size_t count)`.
+    pub fn prototype(&self, i: &Interface) -> Result<String> {
+        let params: Vec<String> = i
+            .params
+            .iter()
+            .map(|p| {
+                let name = p.name.clone().unwrap_or_else(|| format!("arg{}", p.pos));
+                if self.abi(p.ty)? == Abi::Variadic {
+                    Ok("...".to_string())
+                } else {
+                    self.c_decl(p.ty, &name)
+                }
+            })
+            .collect::<Result<_>>()?;
+        let params = if params.is_empty() {
+            "void".into()
+        } else {
+            params.join(", ")
+        };
+        self.c_decl(i.ret, &format!("{}({params})", i.name))
+    }
+
+    /// Finds a type by its C spelling (`struct iovec`, `size_t`, `int`), for `sizeof` in rules.
+    pub fn find_type(&self, spelled: &str) -> Option<i64> {
+        let spelled = spelled.trim();
+        let (kind, name) = if let Some(n) = spelled.strip_prefix("struct ") {
+            ("Struct", n)
+        } else if let Some(n) = spelled.strip_prefix("union ") {
+            ("Union", n)
+        } else {
+            ("", spelled)
+        };
+        let mut best: Option<i64> = None;
+        for t in self.types.values() {
+            let kind_ok = if kind.is_empty() {
+                matches!(t.kind.as_str(), "Typedef" | "Intrinsic")
+            } else {
+                t.kind == kind
+            };
+            if kind_ok && t.name == name && best.is_none_or(|b| t.tid < b) {
+                best = Some(t.tid);
+            }
+        }
+        best
+    }
+}
+
+/// (size, signed) of the integer intrinsic types on x86-64; `None` for non-integers.
+pub fn intrinsic(name: &str) -> Option<(u8, bool)> {
+    Some(match name {
+        "char" | "signed char" => (1, true),
+        "unsigned char" | "bool" | "_Bool" => (1, false),
+        "short" | "short int" => (2, true),
+        "unsigned short" | "short unsigned int" => (2, false),
+        "int" => (4, true),
+        "unsigned int" => (4, false),
+        "long int" | "long long int" => (8, true),
+        "unsigned long int"
+        | "long unsigned int"
+        | "unsigned long long int"
+        | "long long unsigned int" => (8, false),
+        "void" => (0, false),
+        _ => return None,
+    })
+}

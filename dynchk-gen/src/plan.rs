@@ -1,0 +1,547 @@
+//! Check selection: for every interface, what happens to it (generated, hand-coded, excluded) and,
+//! for every parameter, the resolved C type, the Rust type it travels as, and the ordered checks
+//! with the reason each was chosen. Both `explain` and the code templates read these plans.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{anyhow, bail, Result};
+
+use crate::host::Host;
+use crate::model::{Abi, Interface, Param, RuleUse, Spec};
+use crate::sem::expr::{self, Expr};
+
+/// What the checker does with an interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// An interposer is generated from the database.
+    Generated,
+    /// Interposed by code in dynchk-preload/src/hand (the reason says why it cannot be generated).
+    Hand(String),
+    /// Not interposed, with the reason.
+    Excluded(String),
+    /// The host libraries do not export it: nothing to interpose.
+    NotOnHost,
+}
+
+/// One check on one parameter.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The rule name (`fd.open`, `out`, …).
+    pub rule: String,
+    /// The report's `check` name.
+    pub check: String,
+    /// Why this check was chosen, for `explain`.
+    pub reason: String,
+    /// The Rust statement that performs it (uses `call` and the parameter variables).
+    pub code: String,
+}
+
+/// A parameter as the generated code sees it.
+#[derive(Debug, Clone)]
+pub struct ParamPlan {
+    pub pos: usize,
+    /// The C name (or `argN`).
+    pub name: String,
+    /// The Rust identifier.
+    pub ident: String,
+    pub c_decl: String,
+    pub rust_ty: String,
+    pub checks: Vec<Check>,
+}
+
+/// One exported symbol version of an interface.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The Rust function name (the symbol itself when unversioned).
+    pub fn_name: String,
+    /// `Some((version, is_default))` when exported with `.symver`.
+    pub symver: Option<(String, bool)>,
+    /// The version the original is resolved with (empty: plain dlsym).
+    pub resolve_version: String,
+    /// Whether this version gets the checks (the db describes it).
+    pub checked: bool,
+}
+
+/// Everything decided about one interface.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub lib: String,
+    pub soname: String,
+    pub source: String,
+    pub prototype: String,
+    pub disposition: Disposition,
+    pub params: Vec<ParamPlan>,
+    pub ret_rust: String,
+    pub exports: Vec<Export>,
+    /// Index into the generated `IFACES` table.
+    pub index: usize,
+    /// Struct validators this interface's checks call (type ids).
+    pub structs: BTreeSet<i64>,
+}
+
+impl Plan {
+    /// Parameters that carry at least one check.
+    pub fn semantic_params(&self) -> usize {
+        self.params.iter().filter(|p| !p.checks.is_empty()).count()
+    }
+}
+
+/// The libraries in scope, with the sonames the host uses.
+pub const LIBRARIES: [(&str, &str); 8] = [
+    ("libc", "libc.so.6"),
+    ("libpthread", "libpthread.so.0"),
+    ("libdl", "libdl.so.2"),
+    ("librt", "librt.so.1"),
+    ("libm", "libm.so.6"),
+    ("libutil", "libutil.so.1"),
+    ("libcrypt", "libcrypt.so.1"),
+    ("libz", "libz.so.1"),
+];
+
+/// LSB TypeType → the project rule it implies, for parameters the project has not annotated.
+/// RWaddress/Rdaddress are left out: LSB gives no length, and `read(fd, NULL, 0)` is legal.
+const LSB_SEMANTICS: [(&str, &str); 4] = [
+    ("filedescriptor", "fd"),
+    ("pathname", "pathname"),
+    ("FILE pointer", "FILE"),
+    ("socketfamily", "socketfamily"),
+];
+
+/// How deep layer-2 validators follow pointers to structs inside structs.
+pub const STRUCT_DEPTH: u32 = 4;
+
+/// Plans every interface of the database against the host.
+pub fn plan_all(spec: &Spec, host: &Host) -> Result<Vec<Plan>> {
+    let mut plans = Vec::new();
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    for iface in &spec.interfaces {
+        let mut p = plan_one(spec, host, iface)?;
+        if p.disposition == Disposition::Generated || matches!(p.disposition, Disposition::Hand(_))
+        {
+            if let Some(lib) = taken.get(&iface.name) {
+                // LSB lists a few functions in two libraries; one export serves both.
+                p.disposition =
+                    Disposition::Excluded(format!("the same symbol is interposed as {lib}'s"));
+                p.exports.clear();
+            } else {
+                taken.insert(iface.name.clone(), iface.lib.clone());
+            }
+        }
+        p.index = plans.len();
+        plans.push(p);
+    }
+    Ok(plans)
+}
+
+/// Plans one interface.
+pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
+    let mut plan = Plan {
+        name: iface.name.clone(),
+        lib: iface.lib.clone(),
+        soname: iface.soname.clone(),
+        source: iface.source.clone(),
+        prototype: spec.prototype(iface)?,
+        disposition: Disposition::Generated,
+        params: Vec::new(),
+        ret_rust: String::new(),
+        exports: Vec::new(),
+        index: 0,
+        structs: BTreeSet::new(),
+    };
+    let mut problems = Vec::new();
+    plan.ret_rust = match rust_type(spec, iface.ret, true) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("return type: {e}"));
+            String::new()
+        }
+    };
+    for p in &iface.params {
+        match plan_param(spec, iface, p, &mut plan.structs)? {
+            Ok(pp) => plan.params.push(pp),
+            Err(reason) => problems.push(reason),
+        }
+    }
+    let versions = host.symbols.get(&iface.name);
+    plan.disposition = if let Some((kind, reason, _)) = spec.specials.get(&iface.name) {
+        if kind == "hand" {
+            Disposition::Hand(reason.clone())
+        } else {
+            Disposition::Excluded(reason.clone())
+        }
+    } else if versions.is_none() {
+        Disposition::NotOnHost
+    } else if let Some(problem) = problems.first() {
+        Disposition::Excluded(problem.clone())
+    } else {
+        Disposition::Generated
+    };
+    if let (Disposition::Generated, Some(v)) = (&plan.disposition, versions) {
+        plan.exports = exports(iface, v);
+    }
+    Ok(plan)
+}
+
+fn exports(iface: &Interface, v: &crate::host::Versions) -> Vec<Export> {
+    let db_version = iface.version.clone().unwrap_or_default();
+    if v.all.len() <= 1 {
+        return vec![Export {
+            fn_name: iface.name.clone(),
+            symver: None,
+            resolve_version: v
+                .default
+                .clone()
+                .or_else(|| v.all.first().cloned())
+                .unwrap_or_default(),
+            checked: true,
+        }];
+    }
+    v.all
+        .iter()
+        .map(|ver| {
+            let is_default = v.default.as_deref() == Some(ver.as_str());
+            Export {
+                fn_name: format!("dynchk_{}_{}", iface.name, ver.replace(['.', '-'], "_")),
+                symver: Some((ver.clone(), is_default)),
+                resolve_version: ver.clone(),
+                checked: is_default || *ver == db_version,
+            }
+        })
+        .collect()
+}
+
+const RUST_KEYWORDS: [&str; 38] = [
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn",
+];
+
+/// A parameter's plan; the inner error is a reason to exclude the interface (its ABI cannot be
+/// expressed), the outer one a mistake in the database that must be fixed.
+fn plan_param(
+    spec: &Spec,
+    iface: &Interface,
+    p: &Param,
+    structs: &mut BTreeSet<i64>,
+) -> Result<Result<ParamPlan, String>> {
+    let name = p.name.clone().unwrap_or_else(|| format!("arg{}", p.pos));
+    let ident = ident_for(&name);
+    if spec.abi(p.ty)? == Abi::Variadic {
+        return Ok(Err("variadic: needs a hand-coded interposer".into()));
+    }
+    let rust_ty = match rust_type(spec, p.ty, false) {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(format!("parameter {name}: {e}"))),
+    };
+    let c_decl = spec.c_decl(p.ty, &name)?;
+    let mut checks = Vec::new();
+    let data_out = p.rules.iter().any(|r| r.rule == "data" && r.args == "=out");
+    let ctx = ParamCtx {
+        spec,
+        iface,
+        p,
+        name: &name,
+        ident: &ident,
+        data_out,
+    };
+    for ru in p.rules.iter().filter(|r| r.rule != "data") {
+        checks.push(ctx.check(ru, "annotation", structs)?);
+    }
+    if p.rules.is_empty() {
+        if let Some(sem) = &p.semantic {
+            if let Some((_, rule)) = LSB_SEMANTICS.iter().find(|(s, _)| s == sem) {
+                let ru = RuleUse {
+                    rule: rule.to_string(),
+                    args: String::new(),
+                    cond: None,
+                    source: "lsb".into(),
+                };
+                checks.push(ctx.check(&ru, "LSB semantic type", structs)?);
+            }
+        }
+    }
+    Ok(Ok(ParamPlan {
+        pos: p.pos,
+        name,
+        ident,
+        c_decl,
+        rust_ty,
+        checks,
+    }))
+}
+
+fn ident_for(name: &str) -> String {
+    if RUST_KEYWORDS.contains(&name) {
+        format!("{name}_")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The Rust type a value of C type `tid` travels as through the interposer.
+pub fn rust_type(spec: &Spec, tid: i64, is_return: bool) -> Result<String> {
+    Ok(match spec.abi(tid)? {
+        Abi::Void if is_return => "()".into(),
+        Abi::Int { size, signed } => {
+            format!("{}{}", if signed { 'i' } else { 'u' }, size as u32 * 8)
+        }
+        Abi::Ptr => "*mut c_void".into(),
+        Abi::F32 => "f32".into(),
+        Abi::F64 => "f64".into(),
+        Abi::Complex(4) => "rt::Complex<f32>".into(),
+        Abi::Complex(_) => "rt::Complex<f64>".into(),
+        Abi::Aggregate { float: true, size } if size <= 16 => {
+            bail!("a small struct with floating-point members travels in SSE registers: not expressible yet")
+        }
+        Abi::Aggregate { size, .. } if size % 4 == 0 => format!("rt::ByValue<[u32; {}]>", size / 4),
+        Abi::Aggregate { size, .. } => format!("rt::ByValue<[u8; {size}]>"),
+        Abi::X87 => bail!("long double travels on the x87 stack, which stable Rust cannot express"),
+        Abi::Void | Abi::Variadic | Abi::Unknown => {
+            bail!(
+                "type `{}` has no known representation",
+                spec.c_decl(tid, "")?
+            )
+        }
+    })
+}
+
+struct ParamCtx<'a> {
+    spec: &'a Spec,
+    iface: &'a Interface,
+    p: &'a Param,
+    name: &'a str,
+    ident: &'a str,
+    data_out: bool,
+}
+
+impl ParamCtx<'_> {
+    fn check(&self, ru: &RuleUse, why: &str, structs: &mut BTreeSet<i64>) -> Result<Check> {
+        let spec = self.spec;
+        let rule = spec.rules.get(&ru.rule).ok_or_else(|| {
+            anyhow!(
+                "{}: unknown rule `{}` ({})",
+                self.iface.name,
+                ru.rule,
+                ru.source
+            )
+        })?;
+        let is_ptr = spec.abi(self.p.ty)? == Abi::Ptr;
+        let pos = self.p.pos;
+        let value = if is_ptr {
+            format!("{} as u64", self.ident)
+        } else {
+            format!("{} as i64 as u64", self.ident)
+        };
+        let mut args = vec![self.arg0(rule.signature.first().copied().unwrap_or('i'))?];
+        let mut reason = format!(
+            "{why} `{}{}` ({}): {}",
+            ru.rule, ru.args, ru.source, rule.description
+        );
+        let mut followup = String::new();
+        let extra = &rule.signature[1..];
+        let given: Vec<String> = if ru.args.is_empty() {
+            Vec::new()
+        } else {
+            crate::sem::parse_args(&ru.args[1..ru.args.len() - 1])
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        };
+        if is_memory(&ru.rule) {
+            let (len, how) = self.length(ru)?;
+            reason.push_str(&format!("; length {how}"));
+            args.push(format!("({len}) as usize"));
+            if let Some((stid, count)) = self.struct_target(ru)? {
+                if matches!(ru.rule.as_str(), "in" | "inout") && struct_has_rules(spec, stid, 0)? {
+                    structs.insert(stid);
+                    reason.push_str(&format!("; then layer 2: {}", spec.c_decl(stid, "")?));
+                    followup = format!(
+                        "structs::s{stid}(&call, {pos}, {:?}, &\"\", {} as *const u8, ({count}) as usize, {}, {}, 0);",
+                        self.name,
+                        self.ident,
+                        self.data_out,
+                        ru.args.starts_with('[')
+                    );
+                }
+            }
+        } else {
+            if extra.len() != given.len() {
+                bail!(
+                    "{}({}): rule `{}` takes {} argument(s), {} given ({})",
+                    self.iface.name,
+                    self.name,
+                    ru.rule,
+                    extra.len(),
+                    given.len(),
+                    ru.source
+                );
+            }
+            for (kind, g) in extra.iter().zip(&given) {
+                let e = self.expr(g)?;
+                args.push(match kind {
+                    'u' => format!("({e}) as usize"),
+                    'p' => format!("({e}) as usize as *const c_void"),
+                    _ => e,
+                });
+            }
+        }
+        let call = format!("validators::{}({})", rule.validator, args.join(", "));
+        let mut code = if followup.is_empty() {
+            format!(
+                "if let Err(f) = {call} {{ call.violation({pos}, {:?}, {value}, f); }}",
+                self.name
+            )
+        } else {
+            format!(
+                "match {call} {{ Err(f) => call.violation({pos}, {:?}, {value}, f), Ok(()) => {{ {followup} }} }}",
+                self.name
+            )
+        };
+        if self.p.nullable && is_ptr {
+            code = format!("if !{}.is_null() {{ {code} }}", self.ident);
+            reason.push_str("; NULL allowed");
+        }
+        if let Some(cond) = &ru.cond {
+            code = format!("if {} != 0 {{ {code} }}", self.expr(cond)?);
+            reason.push_str(&format!("; only when {cond}"));
+        }
+        Ok(Check {
+            rule: ru.rule.clone(),
+            check: rule.check.clone(),
+            reason,
+            code,
+        })
+    }
+
+    fn arg0(&self, kind: char) -> Result<String> {
+        Ok(match kind {
+            'p' => format!("{} as *const c_void", self.ident),
+            'u' => format!("{} as usize", self.ident),
+            _ => format!("{} as i64", self.ident),
+        })
+    }
+
+    /// Renders an expression over this interface's parameters and the database's constants.
+    fn expr(&self, text: &str) -> Result<String> {
+        let e = expr::parse(text)?;
+        render_expr(self.spec, &e, &|n| {
+            self.iface
+                .params
+                .iter()
+                .find(|q| q.name.as_deref() == Some(n))
+                .map(|q| format!("({} as i64)", ident_for(q.name.as_deref().unwrap_or(n))))
+        })
+    }
+
+    /// The byte length a memory rule covers, and how it was derived.
+    fn length(&self, ru: &RuleUse) -> Result<(String, String)> {
+        let spec = self.spec;
+        let pointee = spec.pointee(self.p.ty)?;
+        let elem = match pointee {
+            Some(t) => spec.size_of(t)?,
+            None => None,
+        };
+        let args = ru.args.as_str();
+        if ru.rule.starts_with("string") {
+            let inner = args.trim_start_matches('(').trim_end_matches(')');
+            return Ok((self.expr(inner)?, format!("at most {inner} bytes")));
+        }
+        if args.is_empty() {
+            let size = elem.ok_or_else(|| {
+                anyhow!(
+                    "{}({}): `{}` needs a length: the pointee has no known size ({})",
+                    self.iface.name,
+                    self.name,
+                    ru.rule,
+                    ru.source
+                )
+            })?;
+            return Ok((format!("{size}i64"), format!("sizeof pointee = {size}")));
+        }
+        let inner = &args[1..args.len() - 1];
+        if args.starts_with('[') {
+            let size = elem.ok_or_else(|| {
+                anyhow!(
+                    "{}({}): `[{inner}]` needs a pointee with a known size",
+                    self.iface.name,
+                    self.name
+                )
+            })?;
+            return Ok((
+                format!("({}).wrapping_mul({size}i64)", self.expr(inner)?),
+                format!("{inner} elements of {size} bytes"),
+            ));
+        }
+        Ok((self.expr(inner)?, format!("{inner} bytes")))
+    }
+
+    /// For `in`/`inout` on a pointer to a struct: (struct tid, element count expression).
+    fn struct_target(&self, ru: &RuleUse) -> Result<Option<(i64, String)>> {
+        let Some(pointee) = self.spec.pointee(self.p.ty)? else {
+            return Ok(None);
+        };
+        let st = self.spec.strip(pointee)?;
+        if st.kind != "Struct" {
+            return Ok(None);
+        }
+        let count = if ru.args.starts_with('[') {
+            self.expr(&ru.args[1..ru.args.len() - 1])?
+        } else {
+            "1i64".into()
+        };
+        Ok(Some((st.tid, count)))
+    }
+}
+
+/// Whether a memory rule: the generator computes its length.
+pub fn is_memory(rule: &str) -> bool {
+    matches!(rule, "in" | "out" | "inout" | "string.n")
+}
+
+/// Renders an expression: names through `lookup`, then constants; `sizeof` from the database.
+pub fn render_expr(
+    spec: &Spec,
+    e: &Expr,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    for n in e.names() {
+        if lookup(n).is_none() && !spec.constants.contains_key(n) {
+            bail!("no parameter, member or constant named `{n}`");
+        }
+    }
+    for t in e.sizeofs() {
+        let tid = spec
+            .find_type(t)
+            .ok_or_else(|| anyhow!("sizeof({t}): no such type"))?;
+        spec.size_of(tid)?
+            .ok_or_else(|| anyhow!("sizeof({t}): size unknown"))?;
+    }
+    Ok(e.to_rust(
+        &|n| lookup(n).unwrap_or_else(|| format!("{}i64", spec.constants[n])),
+        &|t| {
+            let tid = spec.find_type(t).unwrap_or_default();
+            format!("{}i64", spec.size_of(tid).ok().flatten().unwrap_or(0))
+        },
+    ))
+}
+
+/// Whether a struct has member rules, itself or through members it validates (bounded depth).
+pub fn struct_has_rules(spec: &Spec, tid: i64, depth: u32) -> Result<bool> {
+    if depth > STRUCT_DEPTH {
+        return Ok(false);
+    }
+    for m in spec.members.get(&tid).into_iter().flatten() {
+        if !m.rules.is_empty() {
+            return Ok(true);
+        }
+        if let Some(mt) = m.ty {
+            let st = spec.strip(mt)?;
+            if st.kind == "Struct" && struct_has_rules(spec, st.tid, depth + 1)? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,230 @@
+//! Renders plans through the askama templates in `templates/`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use askama::Template;
+
+use crate::layer2::{self, StructValidator};
+use crate::model::Spec;
+use crate::plan::{Disposition, Plan};
+
+struct IfaceRow {
+    name: String,
+    lib: String,
+    version: String,
+}
+
+struct FnRow {
+    prototype: String,
+    source: String,
+    checked: bool,
+    db_version: String,
+    fn_name: String,
+    name: String,
+    version: String,
+    params_decl: String,
+    param_types: String,
+    ret: String,
+    args: String,
+    index: usize,
+    checks: Vec<String>,
+}
+
+struct SymverRow {
+    fn_name: String,
+    name: String,
+    at: &'static str,
+    version: String,
+}
+
+#[derive(Template)]
+#[template(path = "generated.rs.txt", escape = "none")]
+struct GeneratedRs<'a> {
+    ifaces: Vec<IfaceRow>,
+    fns: Vec<FnRow>,
+    symvers: Vec<SymverRow>,
+    structs: &'a [StructValidator],
+}
+
+#[derive(Template)]
+#[template(path = "interposer.rs.txt", escape = "none")]
+struct Stub<'a> {
+    f: &'a FnRow,
+}
+
+#[derive(Template)]
+#[template(path = "exports.map.txt", escape = "none")]
+struct ExportsMap {
+    versions: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "layout.c.txt", escape = "none")]
+struct LayoutC<'a> {
+    headers: &'a [&'a str],
+    structs: &'a [StructValidator],
+}
+
+/// What [`render`] produced.
+pub struct Rendered {
+    pub generated_rs: String,
+    pub exports_map: String,
+    pub layout_c: String,
+}
+
+/// Headers the layout program includes: every struct a validator reads is declared in one.
+const LAYOUT_HEADERS: [&str; 22] = [
+    "sys/types.h",
+    "sys/socket.h",
+    "sys/un.h",
+    "netinet/in.h",
+    "sys/uio.h",
+    "sys/time.h",
+    "time.h",
+    "poll.h",
+    "signal.h",
+    "sys/resource.h",
+    "sys/stat.h",
+    "sys/statvfs.h",
+    "sys/epoll.h",
+    "sys/select.h",
+    "sys/utsname.h",
+    "utime.h",
+    "sched.h",
+    "termios.h",
+    "netdb.h",
+    "sys/timex.h",
+    "sys/msg.h",
+    "sys/sem.h",
+];
+
+/// Renders the generated Rust, the version script and the layout check program.
+pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
+    let mut ifaces = Vec::new();
+    let mut fns = Vec::new();
+    let mut symvers = Vec::new();
+    let mut versions = BTreeSet::new();
+    let mut roots = BTreeSet::new();
+    for p in plans
+        .iter()
+        .filter(|p| p.disposition == Disposition::Generated)
+    {
+        let index = ifaces.len();
+        ifaces.push(IfaceRow {
+            name: p.name.clone(),
+            lib: p.lib.clone(),
+            version: p
+                .exports
+                .iter()
+                .find(|e| e.checked)
+                .map(|e| e.resolve_version.clone())
+                .unwrap_or_default(),
+        });
+        roots.extend(p.structs.iter().copied());
+        for e in &p.exports {
+            if let Some((v, default)) = &e.symver {
+                versions.insert(v.clone());
+                symvers.push(SymverRow {
+                    fn_name: e.fn_name.clone(),
+                    name: p.name.clone(),
+                    at: if *default { "@@" } else { "@" },
+                    version: v.clone(),
+                });
+            }
+        }
+        fns.extend(fn_rows(p, index));
+    }
+    let structs = layer2::validators(spec, &roots)?;
+    let generated_rs = GeneratedRs {
+        ifaces,
+        fns,
+        symvers,
+        structs: &structs,
+    }
+    .render()?;
+    let exports_map = ExportsMap {
+        versions: versions.into_iter().collect(),
+    }
+    .render()?;
+    let layout_c = LayoutC {
+        headers: &LAYOUT_HEADERS,
+        structs: &structs,
+    }
+    .render()?;
+    Ok(Rendered {
+        generated_rs,
+        exports_map,
+        layout_c,
+    })
+}
+
+/// The rows the interposer template renders for one plan: one per exported version.
+fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
+    let params_decl: Vec<String> = p
+        .params
+        .iter()
+        .map(|q| format!("{}: {}", q.ident, q.rust_ty))
+        .collect();
+    let param_types: Vec<String> = p.params.iter().map(|q| q.rust_ty.clone()).collect();
+    let args: Vec<String> = p.params.iter().map(|q| q.ident.clone()).collect();
+    let db_version = p
+        .exports
+        .iter()
+        .find(|e| e.checked)
+        .map(|e| e.resolve_version.clone())
+        .unwrap_or_default();
+    p.exports
+        .iter()
+        .map(|e| FnRow {
+            prototype: p.prototype.clone(),
+            source: p.source.clone(),
+            checked: e.checked,
+            db_version: db_version.clone(),
+            fn_name: e.fn_name.clone(),
+            name: p.name.clone(),
+            version: e.resolve_version.clone(),
+            params_decl: params_decl.join(", "),
+            param_types: param_types.join(", "),
+            ret: p.ret_rust.clone(),
+            args: args.join(", "),
+            index,
+            checks: if e.checked {
+                p.params
+                    .iter()
+                    .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect()
+}
+
+/// The generated interposer(s) of one plan, as `explain` shows them.
+pub fn stub(p: &Plan) -> Result<String> {
+    let mut out = String::new();
+    for f in fn_rows(p, p.index) {
+        out.push_str(&Stub { f: &f }.render()?);
+    }
+    Ok(out)
+}
+
+/// Formats Rust source with rustfmt when it is installed; the text is valid either way.
+pub fn rustfmt(path: &Path) -> Result<()> {
+    let status = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
+        .args(["--edition", "2021"])
+        .arg(path)
+        .status();
+    match status {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(anyhow::anyhow!(
+            "rustfmt failed on {} ({s})",
+            path.display()
+        )),
+        Err(_) => Ok(()), // no rustfmt on this machine: leave it unformatted
+    }
+    .with_context(|| format!("formatting {}", path.display()))
+}

@@ -4,15 +4,12 @@ use crate::cli::ExplainArgs;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// The database baked in at compile time, so an installed binary still finds its source tree's db/.
-const BUILT_IN_DB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../db");
-
-/// Chooses the database directory: `--db`, then `$DYNCHK_SPEC_DB`, then the built-in one.
+/// Chooses the database directory: `--db`, then `$DYNCHK_SPEC_DB`, then the source tree's `db/`.
 fn db_dir(explicit: Option<&Path>) -> PathBuf {
     explicit
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("DYNCHK_SPEC_DB").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(BUILT_IN_DB))
+        .unwrap_or_else(|| crate::source_tree().join("db"))
 }
 
 /// Runs `dynchk explain`.

@@ -6,10 +6,6 @@ use std::path::{Path, PathBuf};
 /// File name cargo gives the preload cdylib.
 const LIB_NAME: &str = "libdynchk.so";
 
-/// The workspace target directory at the time dynchk was compiled, for a `cargo run` or a binary
-/// used from the source tree without installation.
-const WORKSPACE_TARGET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target");
-
 /// Where one candidate came from, for the error message.
 struct Candidate {
     path: PathBuf,
@@ -81,7 +77,7 @@ fn search_path(exe: Option<&Path>, cargo_target: Option<PathBuf>) -> Vec<Candida
     let targets = cargo_target
         .map(|t| (t, "$CARGO_TARGET_DIR"))
         .into_iter()
-        .chain([(PathBuf::from(WORKSPACE_TARGET), "workspace target dir")]);
+        .chain([(crate::source_tree().join("target"), "workspace target dir")]);
     for (target, origin) in targets {
         for profile in ["release", "debug"] {
             v.push(Candidate {
@@ -104,7 +100,7 @@ mod tests {
             Some(PathBuf::from("/t")),
         );
         let paths: Vec<_> = c.iter().map(|c| c.path.clone()).collect();
-        let ws = PathBuf::from(WORKSPACE_TARGET);
+        let ws = crate::source_tree().join("target");
         assert_eq!(
             paths,
             vec![

@@ -10,11 +10,19 @@ mod summary;
 mod symbolize;
 
 use clap::Parser;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Exit status for dynchk's own failures, chosen like `env` and `timeout` do so that it cannot be
 /// mistaken for the usual statuses of the checked program.
 pub const EXIT_DYNCHK_ERROR: u8 = 125;
+
+/// The source tree dynchk was compiled in, so that a binary used from it (not installed) finds the
+/// workspace's `db/` and `target/` without configuration.
+pub fn source_tree() -> &'static Path {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest)
+}
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -24,6 +32,13 @@ fn main() -> ExitCode {
         cli::Command::Explain(args) => explain::explain(args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
+        // A reader that stopped early (`dynchk report … | head`) is not an error worth a message;
+        // the status is the one a shell shows for a process killed by SIGPIPE.
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return ExitCode::from(128 + libc::SIGPIPE as u8);
+        }
         eprintln!("dynchk: error: {e:#}");
         ExitCode::from(EXIT_DYNCHK_ERROR)
     })

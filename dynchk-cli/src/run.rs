@@ -168,6 +168,19 @@ fn signal_name(sig: i32) -> String {
     format!("signal {sig} ({name})")
 }
 
+/// Quotes a word for display so that the command line shown can be pasted back into a shell.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// Runs `dynchk run`.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let lib = locate::find(args.lib.as_deref())?;
@@ -205,7 +218,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let shown = args
         .cmd
         .iter()
-        .map(|a| a.to_string_lossy())
+        .map(|a| shell_quote(&a.to_string_lossy()))
         .collect::<Vec<_>>()
         .join(" ");
     let mut child = match cmd.spawn() {
@@ -246,11 +259,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     if logs.records.is_empty() && logs.corrupt.is_empty() {
-        eprintln!(
-            "dynchk: warning: no process wrote a report: {shown} may be statically linked or \
-             setuid (LD_PRELOAD is ignored then), or {} failed to load",
-            lib.display()
-        );
+        if status.signal().is_some() {
+            eprintln!("dynchk: warning: no process wrote a report before dying");
+        } else {
+            eprintln!(
+                "dynchk: warning: no process wrote a report: {shown} may be statically linked or \
+                 setuid (LD_PRELOAD is ignored then), or {} failed to load",
+                lib.display()
+            );
+        }
+        if let LogDest::Dir { dir, temp: true } = &dest {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        return Ok(ExitCode::from(code));
     }
     let model = Model::build(&logs, &[(root, shown.clone())]);
     let mut err = std::io::stderr().lock();
@@ -309,7 +330,8 @@ fn emit(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -
         }
         ReportFormat::Sarif => {
             let symbols = symbolize(model.call_sites());
-            serde_json::to_writer_pretty(&mut *out, &sarif::render(model, &symbols))?;
+            serde_json::to_writer_pretty(&mut *out, &sarif::render(model, &symbols))
+                .map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
     }
@@ -337,6 +359,14 @@ mod tests {
             preload_value(lib, Some("/x/a.so".into())),
             "/l/libdynchk.so:/x/a.so"
         );
+    }
+
+    #[test]
+    fn displayed_commands_are_shell_quoted() {
+        assert_eq!(shell_quote("ls"), "ls");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("kill $$"), "'kill $$'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 
     #[test]

@@ -1,0 +1,84 @@
+//! Helpers shared by the integration tests: the dynchk binary, libdynchk.so, scratch directories
+//! and tiny C programs compiled for the occasion.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The dynchk binary under test.
+pub fn dynchk() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dynchk"))
+}
+
+/// libdynchk.so for the end-to-end tests: `$DYNCHK_LIB`, else the one next to the dynchk binary,
+/// building it with the same cargo, target dir and profile when missing. Panics with the reason
+/// when there is none, so that an end-to-end test can never pass without the real library.
+pub fn lib() -> &'static Path {
+    static LIB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match LIB.get_or_init(find_or_build_lib) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn find_or_build_lib() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("DYNCHK_LIB") {
+        return Ok(PathBuf::from(p));
+    }
+    let profile_dir = Path::new(env!("CARGO_BIN_EXE_dynchk")).parent().unwrap();
+    let lib = profile_dir.join("libdynchk.so");
+    if lib.is_file() {
+        return Ok(lib);
+    }
+    let profile = profile_dir.file_name().unwrap().to_str().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(&cargo)
+        .args(["build", "-p", "dynchk-preload", "--profile"])
+        .arg(if profile == "debug" { "dev" } else { profile })
+        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .map_err(|e| format!("cannot run {cargo} to build libdynchk.so: {e}"))?;
+    if !out.status.success() || !lib.is_file() {
+        return Err(format!(
+            "libdynchk.so is missing at {} and `cargo build -p dynchk-preload` did not produce it; \
+             run `cargo test --workspace` or set DYNCHK_LIB. cargo said:\n{}",
+            lib.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(lib)
+}
+
+/// A fresh empty directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dynchk-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Compiles `source` with debug info into `dir/name` and returns the executable's path.
+pub fn c_program(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, source).unwrap();
+    let out = Command::new("cc")
+        .args(["-g", "-O0", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("a C compiler (cc) is needed for this test");
+    assert!(
+        out.status.success(),
+        "cc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// Output of a finished command as text, for assertion messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,212 @@
+//! `dynchk report` on hand-written logs (report-format.md), so these tests need no preload.
+
+mod common;
+
+use common::{c_program, dynchk, scratch, text};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const VIOLATION: &str = r#"{"kind":"violation","pid":4242,"tid":4242,"interface":"read","library":"libc","version":"GLIBC_2.2.5","param":1,"param_name":"buf","check":"RWaddress","value":"0x10","message":"0x10 is not a writable address (no mapping)","count":1,"backtrace":[{"module":"/nonexistent/bin/prog","offset":"0x5a3c"}],"extra_field":{"kept":true}}"#;
+const SUMMARY: &str = r#"{"kind":"summary","pid":4242,"calls":310,"checked":300,"violations":3,"distinct":1,"interfaces_used":8,"by_check":{"RWaddress":3}}"#;
+const CALL: &str =
+    r#"{"kind":"call","pid":4242,"tid":4242,"interface":"read","args":["3","0x7ffd","4096"]}"#;
+
+#[test]
+fn corrupt_and_truncated_lines_are_reported_by_file_and_line_and_skipped() {
+    let dir = scratch("corrupt");
+    let log = dir.join("dynchk.4242.jsonl");
+    let truncated = &SUMMARY[..SUMMARY.len() / 2];
+    std::fs::write(
+        &log,
+        format!("{VIOLATION}\nthis is not json\n{SUMMARY}\n\n{truncated}"),
+    )
+    .unwrap();
+    let out = dynchk().arg("report").arg(&dir).output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let at = |line: usize| format!("{}:{line}: skipped", log.display());
+    assert!(stderr.contains(&at(2)), "{stderr}");
+    assert!(stderr.contains(&at(5)), "{stderr}");
+    assert_eq!(stderr.matches("skipped").count(), 2, "{stderr}");
+    // The good lines are still summarized.
+    assert!(
+        stdout.contains("read(arg 1 buf) RWaddress: 1 time at 1 call site"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("4242 (command unknown): 310 calls, 300 checked, 3 violations"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 corrupt log lines skipped"), "{stdout}");
+}
+
+#[test]
+fn json_passes_records_through_unchanged_in_file_order() {
+    let dir = scratch("json");
+    let second = SUMMARY.replace("4242", "4243");
+    std::fs::write(
+        dir.join("dynchk.4242.jsonl"),
+        format!("{VIOLATION}\n{CALL}\n{SUMMARY}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dynchk.4243.jsonl"),
+        format!("garbage\n{second}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a log\n").unwrap();
+    let out = dynchk()
+        .args(["report", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{VIOLATION}\n{CALL}\n{SUMMARY}\n{second}\n")
+    );
+    assert!(text(&out.stderr).contains("dynchk.4243.jsonl:1: skipped"));
+}
+
+#[test]
+fn missing_log_is_an_error_naming_it() {
+    let out = dynchk()
+        .args(["report", "/nonexistent/dynchk.1.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("cannot read /nonexistent/dynchk.1.jsonl"));
+}
+
+/// Checks the properties SARIF 2.1.0 requires (sarifLog: version, runs; run: tool; tool: driver;
+/// toolComponent: name; result: message with text or id; reportingDescriptor: id; region lines
+/// ≥ 1) and the links between them that consumers follow (ruleIndex → rules[i].id == ruleId).
+fn assert_valid_sarif(log: &Value) {
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["$schema"]
+        .as_str()
+        .unwrap()
+        .contains("sarif-schema-2.1.0"));
+    let runs = log["runs"].as_array().expect("runs is an array");
+    for run in runs {
+        let driver = &run["tool"]["driver"];
+        assert!(driver["name"].is_string(), "tool.driver.name");
+        let rules = driver["rules"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        for rule in rules {
+            assert!(rule["id"].is_string(), "rule without id: {rule}");
+        }
+        for result in run["results"].as_array().expect("results is an array") {
+            let msg = &result["message"];
+            assert!(msg["text"].is_string() || msg["id"].is_string(), "{result}");
+            let id = result["ruleId"].as_str().expect("ruleId");
+            if let Some(i) = result["ruleIndex"].as_u64() {
+                assert_eq!(rules[i as usize]["id"], id);
+            }
+            assert!(
+                ["none", "note", "warning", "error"].contains(&result["level"].as_str().unwrap()),
+                "{result}"
+            );
+            for loc in result["locations"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                let phys = &loc["physicalLocation"];
+                assert!(phys["artifactLocation"]["uri"].is_string(), "{loc}");
+                if let Some(region) = phys.get("region") {
+                    assert!(region["startLine"].as_u64().unwrap() >= 1, "{loc}");
+                }
+            }
+        }
+    }
+}
+
+/// The address of `symbol` in `exe`, from its symbol table.
+fn symbol_address(exe: &Path, symbol: &str) -> u64 {
+    let out = Command::new("nm").arg(exe).output().expect("nm (binutils)");
+    let listing = text(&out.stdout);
+    let line = listing
+        .lines()
+        .find(|l| l.ends_with(&format!(" T {symbol}")))
+        .unwrap_or_else(|| panic!("{symbol} not in nm output:\n{listing}"));
+    u64::from_str_radix(line.split(' ').next().unwrap(), 16).unwrap()
+}
+
+#[test]
+fn sarif_has_required_properties_and_symbolized_locations() {
+    let dir = scratch("sarif");
+    let exe = c_program(
+        &dir,
+        "site",
+        "#include <unistd.h>\nint main(void)\n{\n  return 0;\n}\n",
+    );
+    // Frames are return addresses, symbolized one byte back: this one lands on main's first byte.
+    let offset = format!("{:#x}", symbol_address(&exe, "main") + 1);
+    let symbolized = VIOLATION
+        .replace("/nonexistent/bin/prog", exe.to_str().unwrap())
+        .replace("0x5a3c", &offset);
+    let other = VIOLATION.replace("RWaddress", "filedescriptor");
+    std::fs::write(
+        dir.join("dynchk.4242.jsonl"),
+        format!("{symbolized}\n{other}\n{SUMMARY}\n"),
+    )
+    .unwrap();
+    let out = dynchk()
+        .args(["report", "--format", "sarif"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid_sarif(&log);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    let phys = &results[0]["locations"][0]["physicalLocation"];
+    assert!(
+        phys["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/site.c"),
+        "{phys}"
+    );
+    assert_eq!(phys["region"]["startLine"], 3, "{phys}");
+    assert_eq!(
+        results[0]["locations"][0]["logicalLocations"][0]["name"],
+        "main"
+    );
+    // The unresolvable module stays a module location without a region.
+    let phys = &results[1]["locations"][0]["physicalLocation"];
+    assert_eq!(
+        phys["artifactLocation"]["uri"],
+        "file:///nonexistent/bin/prog"
+    );
+    assert!(phys.get("region").is_none());
+    let rules: Vec<&str> = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["RWaddress", "filedescriptor"]);
+}
+
+#[test]
+fn text_report_names_function_and_line_of_the_call_site() {
+    let dir = scratch("text-symbol");
+    let exe = c_program(&dir, "prog", "int main(void)\n{\n  return 0;\n}\n");
+    let offset = format!("{:#x}", symbol_address(&exe, "main") + 1);
+    let v = VIOLATION
+        .replace("/nonexistent/bin/prog", exe.to_str().unwrap())
+        .replace("0x5a3c", &offset);
+    let log = dir.join("one.jsonl");
+    std::fs::write(&log, format!("{v}\n")).unwrap();
+    let out = dynchk().arg("report").arg(&log).output().unwrap();
+    let stdout = text(&out.stdout);
+    let expected = format!(
+        "at main at {}:2 [{}+{offset}]",
+        dir.join("prog.c").display(),
+        exe.display()
+    );
+    assert!(stdout.contains(&expected), "want {expected} in:\n{stdout}");
+}

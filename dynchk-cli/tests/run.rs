@@ -1,0 +1,255 @@
+//! `dynchk run` end to end with the real libdynchk.so (see `common::lib`): transparency of argv and
+//! exit status, the process tree, log directory fallbacks, and a real violation.
+
+mod common;
+
+use common::{c_program, dynchk, lib, scratch, text};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Output;
+
+/// `dynchk run --lib LIB EXTRA… -- CMD…`
+fn run(extra: &[&str], cmd: &[&OsStr]) -> Output {
+    dynchk()
+        .arg("run")
+        .arg("--lib")
+        .arg(lib())
+        .args(extra)
+        .arg("--")
+        .args(cmd)
+        .output()
+        .unwrap()
+}
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+#[test]
+fn argv_is_passed_exactly() {
+    let dir = scratch("argv");
+    let exe = c_program(
+        &dir,
+        "argv",
+        "#include <stdio.h>\nint main(int c, char **v) {\n  for (int i = 1; i < c; i++) { fputs(v[i], stdout); putchar(0); }\n  return 0;\n}\n",
+    );
+    let args: [&[u8]; 8] = [
+        b"two words",
+        b"",
+        b"'single' \"double\" \\back",
+        b"--",
+        b"--log",
+        b"$HOME *",
+        b"\xff\xfe not UTF-8",
+        b"",
+    ];
+    let mut cmd: Vec<&OsStr> = vec![exe.as_os_str()];
+    cmd.extend(args.iter().map(|a| OsStr::from_bytes(a)));
+    let out = run(&[], &cmd);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected: Vec<u8> = args
+        .iter()
+        .flat_map(|a| a.iter().copied().chain([0]))
+        .collect();
+    assert_eq!(out.stdout, expected);
+}
+
+#[test]
+fn exit_status_is_the_commands_own_and_signals_map_like_a_shell() {
+    let out = run(&[], &[os("sh"), os("-c"), os("exit 7")]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let out = run(&[], &[os("sh"), os("-c"), os("kill -TERM $$")]);
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("killed by signal 15"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        &["--fail-on-violation"],
+        &[os("sh"), os("-c"), os("kill -KILL $$")],
+    );
+    assert_eq!(out.status.code(), Some(128 + 9), "{}", text(&out.stderr));
+}
+
+#[test]
+fn clean_run_is_one_line_and_leaves_no_temp_logs() {
+    let tmp = scratch("clean");
+    let out = dynchk()
+        .args(["run", "--fail-on-violation", "--lib"])
+        .arg(lib())
+        .args(["--", "/bin/true"])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("dynchk: no violations (") && stderr.ends_with(" in 1 process)\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "temp logs left behind"
+    );
+}
+
+#[test]
+fn pipeline_gives_one_log_per_process_and_a_tree_of_three() {
+    let dir = scratch("pipeline");
+    let logs = dir.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log_arg = format!("{}/", logs.display());
+    let cmd = [os("sh"), os("-c"), os("/bin/echo hi | /bin/cat")];
+    let out = run(&["--log", &log_arg, "--format", "json"], &cmd);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, b"hi\n");
+    let file_pids: BTreeSet<i64> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| {
+            n.strip_prefix("dynchk.")?
+                .strip_suffix(".jsonl")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(file_pids.len(), 3, "sh, echo and cat: {file_pids:?}");
+    // --format json passes every process's records through; each process wrote its summary.
+    let summary_pids: BTreeSet<i64> = text(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["kind"] == "summary")
+        .map(|v| v["pid"].as_i64().unwrap())
+        .collect();
+    assert_eq!(summary_pids, file_pids, "{}", text(&out.stderr));
+    // The same logs summarized as text count three processes.
+    let report = dynchk().arg("report").arg(&logs).output().unwrap();
+    assert!(
+        text(&report.stdout).contains("in 3 processes"),
+        "{}",
+        text(&report.stdout)
+    );
+}
+
+/// The directory named by the "dynchk: logs in DIR" line.
+fn logs_in(stderr: &str) -> &Path {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("dynchk: logs in "))
+        .unwrap_or_else(|| panic!("no 'logs in' line in:\n{stderr}"));
+    Path::new(line.split(" (").next().unwrap())
+}
+
+fn assert_falls_back(bad_log: &str) {
+    let out = run(&["--log", bad_log], &[os("/bin/echo"), os("still runs")]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout), "still runs\n");
+    assert!(
+        stderr.contains(&format!("error: log directory {bad_log}")) && stderr.contains("instead"),
+        "{stderr}"
+    );
+    let fallback = logs_in(&stderr);
+    assert!(
+        std::fs::read_dir(fallback).unwrap().count() >= 1,
+        "no log in {}",
+        fallback.display()
+    );
+    std::fs::remove_dir_all(fallback).unwrap();
+}
+
+#[test]
+fn missing_log_directory_is_an_error_and_the_program_runs_with_a_temp_dir() {
+    assert_falls_back("/nonexistent-dynchk-test/logs/");
+}
+
+#[test]
+fn log_directory_below_a_regular_file_falls_back_too() {
+    let dir = scratch("notadir");
+    let file = dir.join("file");
+    std::fs::write(&file, "").unwrap();
+    assert_falls_back(&format!("{}/logs/", file.display()));
+}
+
+const BAD_READ: &str = "#include <unistd.h>\nint main(void) {\n  char b[4];\n  (void)read(-5, b, sizeof b);\n  return 0;\n}\n";
+
+#[test]
+fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
+    let dir = scratch("violation");
+    let exe = c_program(&dir, "badread", BAD_READ);
+    let out = run(&["--fail-on-violation"], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("read(arg 0 fd) filedescriptor: 1 time at 1 call site"),
+        "{stderr}"
+    );
+    let site = format!("at main at {}:4 [", dir.join("badread.c").display());
+    assert!(stderr.contains(&site), "want {site} in:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(" {}: ", exe.display())),
+        "{stderr}"
+    );
+    // Logs of a run with violations are kept for `dynchk report`.
+    let kept = logs_in(&stderr).to_path_buf();
+    assert!(kept.is_dir());
+    std::fs::remove_dir_all(kept).unwrap();
+}
+
+#[test]
+fn abort_on_violation_kills_the_program_with_sigabrt() {
+    let dir = scratch("abort");
+    let exe = c_program(&dir, "badread", BAD_READ);
+    let out = run(&["--abort-on-violation"], &[exe.as_os_str()]);
+    assert_eq!(out.status.code(), Some(128 + 6), "{}", text(&out.stderr));
+}
+
+#[test]
+fn existing_ld_preload_is_kept_after_ours() {
+    let lib = lib().canonicalize().unwrap();
+    let out = dynchk()
+        .args(["run", "--lib"])
+        .arg(&lib)
+        .args(["--", "sh", "-c", "printf %s \"$LD_PRELOAD\""])
+        .env("LD_PRELOAD", &lib)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{0}:{0}", lib.display()));
+}
+
+#[test]
+fn missing_library_names_the_paths_tried_and_the_build_command() {
+    let out = dynchk()
+        .args(["run", "--lib", "/nonexistent/libdynchk.so", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent/libdynchk.so") && stderr.contains("cargo build"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_command_exits_127() {
+    let out = run(&[], &[os("/nonexistent/command")]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(text(&out.stderr).contains("command not found"));
+}
+
+#[test]
+fn dynchk_own_paths_need_no_shell() {
+    // A command name with a space and a quote is a file name, not shell syntax.
+    let dir = scratch("odd-name");
+    let exe = c_program(&dir, "odd name'", "int main(void) { return 3; }\n");
+    let out = run(&[], &[exe.as_os_str()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}

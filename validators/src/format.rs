@@ -1,1 +1,661 @@
-//! stub
+//! `format`: printf and scanf format strings and the variadic arguments they describe.
+//!
+//! A walk first plans the whole format (which argument positions exist, the C type each one is
+//! fetched as, and what to check of it), then fetches the arguments strictly in order, then runs
+//! the checks. Planning first is what `%n$` positions need (a `va_list` can only be read in
+//! order, and with the right type: an `int` and a `double` live in different register areas); the
+//! plain sequential case takes the same path.
+
+use crate::{mem, text::Quoted, Fault, Verdict};
+use core::ffi::{c_char, c_void};
+
+const CHECK: &str = "format";
+
+/// Argument positions a walk can plan; later arguments are not checked.
+const MAX_ARGS: usize = 64;
+
+/// Where the arguments of a variadic call come from; the runtime implements it over a copy of
+/// the call's `va_list` (through its C shim). Each method reads the next argument as that C type.
+pub trait ArgSource {
+    /// Next argument as `int` (also `char`, `short`, `wint_t` after promotion), sign-extended.
+    fn next_int(&mut self) -> i64;
+    /// Next argument as `long` (also `long long`, `size_t`, `intmax_t`, `ptrdiff_t`).
+    fn next_long(&mut self) -> i64;
+    /// Next argument as a pointer.
+    fn next_ptr(&mut self) -> usize;
+    /// Skips a `double` (also a promoted `float`).
+    fn next_double(&mut self);
+    /// Skips a `long double`.
+    fn next_long_double(&mut self);
+}
+
+/// The C type an argument is fetched as.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Arg {
+    Int,
+    Long,
+    Ptr,
+    Double,
+    LongDouble,
+}
+
+impl Arg {
+    /// Arguments of one class can share a position (they sit in the same register area).
+    fn class(self) -> u8 {
+        match self {
+            Arg::Int | Arg::Long | Arg::Ptr => 0,
+            Arg::Double => 1,
+            Arg::LongDouble => 2,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self.class() {
+            0 => "an integer or pointer",
+            1 => "a double",
+            _ => "a long double",
+        }
+    }
+}
+
+/// How far a string argument may be read.
+#[derive(Clone, Copy)]
+enum Limit {
+    None,
+    Fixed(usize),
+    /// The precision comes from the `int` argument at this position (`%.*s`); negative = none.
+    Arg(usize),
+}
+
+/// What to check of a pointer argument.
+#[derive(Clone, Copy)]
+enum Dest {
+    Str { wide: bool, limit: Limit },
+    Writable(usize),
+}
+
+#[derive(Clone, Copy)]
+struct Use {
+    pos: usize,
+    dest: Dest,
+}
+
+/// Why planning stopped early.
+enum Stop {
+    /// The format is wrong: report it, check nothing.
+    Bad(Fault),
+    /// More than [`MAX_ARGS`] arguments: check the ones planned.
+    Full,
+}
+
+impl From<Fault> for Stop {
+    fn from(f: Fault) -> Stop {
+        Stop::Bad(f)
+    }
+}
+
+struct Plan {
+    types: [Option<Arg>; MAX_ARGS],
+    uses: [Use; MAX_ARGS],
+    n_uses: usize,
+    next: usize,
+    positional: Option<bool>,
+}
+
+impl Plan {
+    fn new() -> Plan {
+        let unused = Use { pos: 0, dest: Dest::Writable(0) };
+        Plan { types: [None; MAX_ARGS], uses: [unused; MAX_ARGS], n_uses: 0, next: 0, positional: None }
+    }
+
+    /// The 0-based position of the next argument reference, explicit (`%3$`) or sequential.
+    fn slot(&mut self, explicit: Option<usize>) -> Result<usize, Stop> {
+        let positional = explicit.is_some();
+        if *self.positional.get_or_insert(positional) != positional {
+            return Err(Stop::Bad(Fault::new(
+                CHECK,
+                format_args!("mixes numbered (%n$) and unnumbered argument references"),
+            )));
+        }
+        let pos = match explicit {
+            Some(0) => return Err(Stop::Bad(Fault::new(CHECK, format_args!("refers to argument 0 (%0$)")))),
+            Some(n) => n - 1,
+            None => {
+                self.next += 1;
+                self.next - 1
+            }
+        };
+        if pos >= MAX_ARGS {
+            return Err(Stop::Full);
+        }
+        Ok(pos)
+    }
+
+    fn want(&mut self, pos: usize, arg: Arg) -> Result<(), Stop> {
+        match self.types[pos] {
+            Some(old) if old.class() != arg.class() => Err(Stop::Bad(Fault::new(
+                CHECK,
+                format_args!("uses argument {} both as {} and as {}", pos + 1, old.name(), arg.name()),
+            ))),
+            // Long and pointer are the wider reads of the integer class.
+            Some(Arg::Long | Arg::Ptr) => Ok(()),
+            _ => {
+                self.types[pos] = Some(arg);
+                Ok(())
+            }
+        }
+    }
+
+    fn check(&mut self, pos: usize, dest: Dest) -> Result<(), Stop> {
+        self.want(pos, Arg::Ptr)?;
+        let slot = self.uses.get_mut(self.n_uses).ok_or(Stop::Full)?;
+        *slot = Use { pos, dest };
+        self.n_uses += 1;
+        Ok(())
+    }
+
+    /// Fetches every planned argument in order, then checks the pointers.
+    fn run(&self, args: &mut dyn ArgSource, report: &mut dyn FnMut(usize, Fault)) -> Verdict {
+        let count = self.types.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+        if let Some(gap) = self.types[..count].iter().position(Option::is_none) {
+            return Err(Fault::new(
+                CHECK,
+                format_args!("never uses argument {}, so the ones after it cannot be found", gap + 1),
+            ));
+        }
+        let mut values = [0usize; MAX_ARGS];
+        for (value, arg) in values.iter_mut().zip(self.types[..count].iter().flatten()) {
+            *value = match arg {
+                Arg::Int => args.next_int() as usize,
+                Arg::Long => args.next_long() as usize,
+                Arg::Ptr => args.next_ptr(),
+                Arg::Double => {
+                    args.next_double();
+                    0
+                }
+                Arg::LongDouble => {
+                    args.next_long_double();
+                    0
+                }
+            };
+        }
+        for u in &self.uses[..self.n_uses] {
+            let p = values[u.pos];
+            let verdict = match u.dest {
+                Dest::Writable(size) => unsafe { mem::writable(p as *const c_void, size) },
+                Dest::Str { wide, limit } => {
+                    let max = match limit {
+                        Limit::None => usize::MAX,
+                        Limit::Fixed(n) => n,
+                        // An int precision, sign-extended on fetch: negative means none.
+                        Limit::Arg(at) => usize::try_from(values[at] as i32).unwrap_or(usize::MAX),
+                    };
+                    let len = if wide { mem::wcslen(p, max, "string") } else { mem::strlen(p, max, "string") };
+                    len.map(|_| ())
+                }
+            };
+            if let Err(f) = verdict {
+                report(u.pos, f);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Length modifiers, by the size of the integer they select.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Len {
+    Char,
+    Short,
+    Default,
+    /// `l`: also selects wide characters and strings, and `double` in scanf.
+    Long,
+    /// `ll`, `q`, `j`, `z`, `Z`, `t`.
+    Wide,
+    /// `L`: `long double`, or `long long` for integers (glibc).
+    Double,
+}
+
+impl Len {
+    fn int_size(self) -> usize {
+        match self {
+            Len::Char => 1,
+            Len::Short => 2,
+            Len::Default => 4,
+            Len::Long | Len::Wide | Len::Double => 8,
+        }
+    }
+
+    fn int_arg(self) -> Arg {
+        if self.int_size() == 8 {
+            Arg::Long
+        } else {
+            Arg::Int
+        }
+    }
+}
+
+/// A cursor over the format bytes.
+struct Cursor<'a> {
+    f: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.f.get(self.i).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        let hit = self.peek() == Some(b);
+        self.i += hit as usize;
+        hit
+    }
+
+    fn number(&mut self) -> Option<usize> {
+        let start = self.i;
+        let mut n = 0usize;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            n = n.saturating_mul(10).saturating_add((d - b'0') as usize);
+            self.i += 1;
+        }
+        (self.i > start).then_some(n)
+    }
+
+    /// `N$`, or nothing (the cursor is left where it was).
+    fn position(&mut self) -> Option<usize> {
+        let start = self.i;
+        match self.number() {
+            Some(n) if self.eat(b'$') => Some(n),
+            _ => {
+                self.i = start;
+                None
+            }
+        }
+    }
+
+    fn length(&mut self) -> Len {
+        let len = match self.peek() {
+            Some(b'h') if self.f.get(self.i + 1) == Some(&b'h') => {
+                self.i += 1;
+                Len::Char
+            }
+            Some(b'h') => Len::Short,
+            Some(b'l') if self.f.get(self.i + 1) == Some(&b'l') => {
+                self.i += 1;
+                Len::Wide
+            }
+            Some(b'l') => Len::Long,
+            Some(b'q' | b'j' | b'z' | b'Z' | b't') => Len::Wide,
+            Some(b'L') => Len::Double,
+            _ => return Len::Default,
+        };
+        self.i += 1;
+        len
+    }
+
+    /// The conversion character, or a fault quoting the spec that started at `start`.
+    fn conversion(&mut self, start: usize, what: &str) -> Result<u8, Fault> {
+        match self.peek() {
+            Some(c) => {
+                self.i += 1;
+                Ok(c)
+            }
+            None => Err(Fault::new(CHECK, format_args!("ends inside the {what} conversion {}", Quoted(&self.f[start..])))),
+        }
+    }
+
+    fn unknown(&self, start: usize, what: &str) -> Fault {
+        Fault::new(CHECK, format_args!("{} is not a {what} conversion", Quoted(&self.f[start..self.i])))
+    }
+}
+
+/// The format string itself: readable and NUL-terminated (checked as `format`).
+///
+/// # Safety
+/// Read only as far as the memory map says it is readable.
+unsafe fn format_bytes<'a>(fmt: *const c_char) -> Result<&'a [u8], Fault> {
+    let len = mem::strlen(fmt as usize, usize::MAX, CHECK)?;
+    Ok(crate::text::bytes(fmt as usize, len))
+}
+
+/// Walks a printf format: the format must be a readable string (a fault of it is returned);
+/// each argument fault is passed to `report` with the 0-based index of the variadic argument:
+/// `%s`/`%ls` a readable string (or as many bytes as the precision allows), `%n` writable for its
+/// size; `%p`, `%c`, `%d` and the floating conversions are fetched, not checked.
+///
+/// # Safety
+/// `args` must describe the call's real arguments; strings are read only where the memory map
+/// says they are readable.
+pub unsafe fn printf(fmt: *const c_char, args: &mut dyn ArgSource, report: &mut dyn FnMut(usize, Fault)) -> Verdict {
+    let f = format_bytes(fmt)?;
+    let mut plan = Plan::new();
+    match plan_printf(f, &mut plan) {
+        Err(Stop::Bad(fault)) => Err(fault),
+        Ok(()) | Err(Stop::Full) => plan.run(args, report),
+    }
+}
+
+/// A `*` or `*N$` width or precision, planned as an `int` argument; its position, if any.
+fn star(c: &mut Cursor<'_>, plan: &mut Plan) -> Result<Option<usize>, Stop> {
+    if !c.eat(b'*') {
+        return Ok(None);
+    }
+    let explicit = c.position();
+    let pos = plan.slot(explicit)?;
+    plan.want(pos, Arg::Int)?;
+    Ok(Some(pos))
+}
+
+fn plan_printf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
+    let mut c = Cursor { f, i: 0 };
+    while let Some(b) = c.peek() {
+        c.i += 1;
+        if b != b'%' {
+            continue;
+        }
+        let start = c.i - 1;
+        if c.eat(b'%') {
+            continue;
+        }
+        let explicit = c.position();
+        while matches!(c.peek(), Some(b'-' | b'+' | b' ' | b'#' | b'0' | b'\'' | b'I')) {
+            c.i += 1;
+        }
+        if star(&mut c, plan)?.is_none() {
+            c.number();
+        }
+        let mut limit = Limit::None;
+        if c.eat(b'.') {
+            limit = match star(&mut c, plan)? {
+                Some(pos) => Limit::Arg(pos),
+                None => Limit::Fixed(c.number().unwrap_or(0)),
+            };
+        }
+        let len = c.length();
+        let conv = c.conversion(start, "printf")?;
+        let arg = match conv {
+            b'%' | b'm' => continue,
+            b'd' | b'i' | b'o' | b'u' | b'x' | b'X' | b'b' | b'B' => len.int_arg(),
+            b'c' | b'C' => Arg::Int,
+            b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' if len == Len::Double => Arg::LongDouble,
+            b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' => Arg::Double,
+            b'p' => Arg::Ptr,
+            b's' | b'S' => {
+                let pos = plan.slot(explicit)?;
+                plan.check(pos, Dest::Str { wide: conv == b'S' || len == Len::Long, limit })?;
+                continue;
+            }
+            b'n' => {
+                let pos = plan.slot(explicit)?;
+                plan.check(pos, Dest::Writable(len.int_size()))?;
+                continue;
+            }
+            _ => return Err(Stop::Bad(c.unknown(start, "printf"))),
+        };
+        let pos = plan.slot(explicit)?;
+        plan.want(pos, arg)?;
+    }
+    Ok(())
+}
+
+/// Walks a scanf format: the format must be a readable string; every destination must be
+/// writable for what the conversion stores (`%d` 4 bytes, `%ld` 8, `%lf` 8, `%5s` 6, `%c` 1,
+/// `%3lc` 12, `%ms` a `char *`; `%s` and `%[` without a width at least their NUL); suppressed
+/// conversions (`%*d`) take no argument. Faults go to `report` with the variadic index.
+///
+/// # Safety
+/// As [`printf`].
+pub unsafe fn scanf(fmt: *const c_char, args: &mut dyn ArgSource, report: &mut dyn FnMut(usize, Fault)) -> Verdict {
+    let f = format_bytes(fmt)?;
+    let mut plan = Plan::new();
+    match plan_scanf(f, &mut plan) {
+        Err(Stop::Bad(fault)) => Err(fault),
+        Ok(()) | Err(Stop::Full) => {
+            // Every scanf argument is a pointer, so an unused position can still be skipped.
+            let count = plan.types.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+            for t in &mut plan.types[..count] {
+                t.get_or_insert(Arg::Ptr);
+            }
+            plan.run(args, report)
+        }
+    }
+}
+
+fn plan_scanf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
+    let mut c = Cursor { f, i: 0 };
+    while let Some(b) = c.peek() {
+        c.i += 1;
+        if b != b'%' {
+            continue;
+        }
+        let start = c.i - 1;
+        if c.eat(b'%') {
+            continue;
+        }
+        let explicit = c.position();
+        let suppress = c.eat(b'*');
+        let width = c.number();
+        let allocate = c.eat(b'm');
+        let len = c.length();
+        let conv = c.conversion(start, "scanf")?;
+        let unit = if len == Len::Long || matches!(conv, b'S' | b'C') { 4 } else { 1 };
+        let size = match conv {
+            b'd' | b'i' | b'o' | b'u' | b'x' | b'X' | b'n' => len.int_size(),
+            b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => match len {
+                Len::Long => 8,
+                Len::Double => 16,
+                _ => 4,
+            },
+            b'p' => core::mem::size_of::<usize>(),
+            b'[' | b's' | b'S' | b'c' | b'C' => {
+                if conv == b'[' {
+                    skip_set(&mut c, start)?;
+                }
+                match (allocate, conv, width) {
+                    (true, ..) => core::mem::size_of::<usize>(),
+                    (false, b'c' | b'C', w) => w.unwrap_or(1).saturating_mul(unit),
+                    (false, _, w) => w.unwrap_or(0).saturating_add(1).saturating_mul(unit),
+                }
+            }
+            _ => return Err(Stop::Bad(c.unknown(start, "scanf"))),
+        };
+        if !suppress {
+            let pos = plan.slot(explicit)?;
+            plan.check(pos, Dest::Writable(size))?;
+        }
+    }
+    Ok(())
+}
+
+/// Skips a `%[` scanset up to its closing `]` (a `]` right after `[` or `[^` is a member).
+fn skip_set(c: &mut Cursor<'_>, start: usize) -> Result<(), Fault> {
+    c.eat(b'^');
+    c.eat(b']');
+    while let Some(b) = c.peek() {
+        c.i += 1;
+        if b == b']' {
+            return Ok(());
+        }
+    }
+    Err(Fault::new(CHECK, format_args!("{} has no closing ]", Quoted(&c.f[start..]))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Map, PAGE};
+
+    /// Arguments as the test lays them out, with a log of how each was fetched.
+    struct Args {
+        values: Vec<usize>,
+        log: String,
+    }
+
+    impl Args {
+        fn new(values: &[usize]) -> Args {
+            Args { values: values.to_vec(), log: String::new() }
+        }
+        fn take(&mut self, kind: char) -> usize {
+            self.log.push(kind);
+            if self.values.is_empty() {
+                0
+            } else {
+                self.values.remove(0)
+            }
+        }
+    }
+
+    impl ArgSource for Args {
+        fn next_int(&mut self) -> i64 {
+            self.take('i') as i32 as i64
+        }
+        fn next_long(&mut self) -> i64 {
+            self.take('l') as i64
+        }
+        fn next_ptr(&mut self) -> usize {
+            self.take('p')
+        }
+        fn next_double(&mut self) {
+            self.take('d');
+        }
+        fn next_long_double(&mut self) {
+            self.take('D');
+        }
+    }
+
+    /// Runs a walk; returns the format verdict, the argument faults and the fetch log.
+    fn walk(
+        kind: unsafe fn(*const c_char, &mut dyn ArgSource, &mut dyn FnMut(usize, Fault)) -> Verdict,
+        fmt: &core::ffi::CStr,
+        values: &[usize],
+    ) -> (String, Vec<String>, String) {
+        let mut args = Args::new(values);
+        let mut faults = Vec::new();
+        let v = unsafe { kind(fmt.as_ptr(), &mut args, &mut |i, f| faults.push(format!("{i} {f:?}"))) };
+        let v = v.map(|_| "ok".to_owned()).unwrap_or_else(|f| format!("{f:?}"));
+        (v, faults, args.log)
+    }
+
+    #[test]
+    fn printf_fetches_each_argument_as_its_type() {
+        let s = c"text";
+        let mut n = 0i32;
+        let (v, faults, log) = walk(
+            printf,
+            c"%d %s %n %Lf %f %p %c %ld %zu %hhd %% %m %-*.*e|%.*s",
+            &[1, s.as_ptr() as usize, &mut n as *mut i32 as usize, 0, 0, 0, 0, 0, 0, 0, 5, 2, 0, 2, s.as_ptr() as usize],
+        );
+        assert_eq!(v, "ok");
+        assert!(faults.is_empty(), "{faults:?}");
+        assert_eq!(log, "ippDdpilliiidip");
+    }
+
+    #[test]
+    fn printf_checks_strings_and_n_destinations() {
+        let (_guard, abc) = Map::before_guard(b"abc");
+        let ro = Map::new(1, libc::PROT_READ);
+        let (v, faults, _) = walk(
+            printf,
+            c"%s|%.3s|%.*s|%.*s|%hhn|%ln|%s",
+            &[abc as usize, abc as usize, 3, abc as usize, 4, abc as usize, ro.0 as usize, 16, 0],
+        );
+        assert_eq!(v, "ok");
+        let ro = ro.0 as usize;
+        assert_eq!(
+            faults,
+            [
+                format!("0 string: {:#x} is not NUL-terminated within its 3 readable bytes", abc as usize),
+                format!("5 string: {:#x} is not NUL-terminated within its 3 readable bytes", abc as usize),
+                format!("6 RWaddress: {ro:#x} is not writable (mapped r--)"),
+                "7 RWaddress: 0x10 is not mapped".to_owned(),
+                "8 string: NULL".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn printf_wide_strings() {
+        let wide: [u32; 3] = ['h' as u32, 'i' as u32, 0];
+        let (_guard, unterminated) = Map::before_guard(&[b'x'; 8]);
+        let (v, faults, log) =
+            walk(printf, c"%ls %S %.1ls", &[wide.as_ptr() as usize, unterminated as usize, unterminated as usize]);
+        assert_eq!((v.as_str(), log.as_str()), ("ok", "ppp"));
+        assert_eq!(faults, [format!("1 string: {:#x} is not NUL-terminated within its 8 readable bytes", unterminated as usize)]);
+    }
+
+    #[test]
+    fn printf_numbered_arguments_are_fetched_in_order() {
+        let s = c"x";
+        let (v, faults, log) = walk(printf, c"%2$s %1$*3$d %3$d %4$Lf", &[7, s.as_ptr() as usize, 4, 0]);
+        assert_eq!((v.as_str(), log.as_str()), ("ok", "ipiD"));
+        assert!(faults.is_empty());
+        let (_, faults, _) = walk(printf, c"%2$s %1$d", &[7, 0x10]);
+        assert_eq!(faults, ["1 string: 0x10 is not mapped"]);
+    }
+
+    #[test]
+    fn broken_printf_formats() {
+        let cases: [(&core::ffi::CStr, &str); 6] = [
+            (c"%3$d %1$d", "format: never uses argument 2, so the ones after it cannot be found"),
+            (c"%1$d %s", "format: mixes numbered (%n$) and unnumbered argument references"),
+            (c"%1$d %1$f", "format: uses argument 1 both as an integer or pointer and as a double"),
+            (c"%y", "format: \"%y\" is not a printf conversion"),
+            (c"abc %5", "format: ends inside the printf conversion \"%5\""),
+            (c"%0$d", "format: refers to argument 0 (%0$)"),
+        ];
+        for (fmt, want) in cases {
+            let (v, faults, log) = walk(printf, fmt, &[1, 2, 3]);
+            assert_eq!(v, want, "{fmt:?}");
+            assert!(faults.is_empty() && log.is_empty(), "nothing is fetched from a broken format");
+        }
+        let mut args = Args::new(&[]);
+        let v = unsafe { printf(0x10 as *const c_char, &mut args, &mut |_, _| {}) };
+        assert_eq!(format!("{:?}", v.unwrap_err()), "format: 0x10 is not mapped");
+    }
+
+    #[test]
+    fn printf_with_more_arguments_than_planned_checks_the_first_ones() {
+        let fmt = std::ffi::CString::new("%s".repeat(MAX_ARGS + 6)).unwrap();
+        let (v, faults, log) = walk(printf, &fmt, &[0x10; MAX_ARGS + 6]);
+        assert_eq!(v, "ok");
+        assert_eq!(faults.len(), MAX_ARGS);
+        assert_eq!(log.len(), MAX_ARGS);
+    }
+
+    #[test]
+    fn scanf_destinations_must_hold_what_is_stored() {
+        let m = Map::new(2, libc::PROT_READ | libc::PROT_WRITE);
+        m.protect(PAGE, PAGE, libc::PROT_NONE);
+        // The destination for each conversion ends exactly `room` bytes before the guard page.
+        let at = |room: usize| m.0 as usize + PAGE - room;
+        let (v, faults, log) = walk(
+            scanf,
+            c"%d %*d %5s %c %3c %lf %Lf %hhd %[^]x] %10[a-z] %ms %2lc %n %p",
+            &[at(4), at(6), at(1), at(3), at(8), at(16), at(1), at(1), at(10), at(8), at(8), at(4), at(8)],
+        );
+        assert_eq!(v, "ok");
+        assert_eq!(log.len(), 13);
+        assert_eq!(faults, [format!("8 RWaddress: {:#x} is writable for 10 of the 11 bytes", at(10))]);
+        let (v, faults, _) = walk(scanf, c"%4s%d", &[at(4), at(2)]);
+        assert_eq!(v, "ok");
+        assert_eq!(
+            faults,
+            [
+                format!("0 RWaddress: {:#x} is writable for 4 of the 5 bytes", at(4)),
+                format!("1 RWaddress: {:#x} is writable for 2 of the 4 bytes", at(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_scanf_formats() {
+        let (v, ..) = walk(scanf, c"%[abc", &[0]);
+        assert_eq!(v, "format: \"%[abc\" has no closing ]");
+        let (v, ..) = walk(scanf, c"%y", &[0]);
+        assert_eq!(v, "format: \"%y\" is not a scanf conversion");
+        let (v, faults, log) = walk(scanf, c"%2$d", &[0, 0x10]);
+        assert_eq!((v.as_str(), log.as_str()), ("ok", "pp"), "an unused scanf position is still a pointer");
+        assert_eq!(faults, ["1 RWaddress: 0x10 is not mapped"]);
+    }
+}

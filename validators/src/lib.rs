@@ -10,6 +10,8 @@
 
 mod sys;
 mod text;
+#[cfg(test)]
+mod testutil;
 mod verdict;
 
 pub mod clock;

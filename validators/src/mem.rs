@@ -189,13 +189,28 @@ fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
 /// Length of the string at `addr` (without its NUL), or `max` when its first `max` bytes hold no
 /// NUL; the scan reads one run of readable regions at a time and never past it.
 pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<usize, Fault> {
+    terminated(addr, max, 1, check)
+}
+
+/// [`strlen`] for `wchar_t` strings: the length in characters, at most `max`.
+pub(crate) fn wcslen(addr: usize, max: usize, check: &'static str) -> Result<usize, Fault> {
+    const UNIT: usize = core::mem::size_of::<libc::wchar_t>();
+    if addr % UNIT != 0 {
+        return Err(Fault::new(check, format_args!("{addr:#x} is not aligned for wchar_t")));
+    }
+    terminated(addr, max, UNIT, check)
+}
+
+/// Units of `unit` bytes before the first all-zero unit at `addr`, at most `max`.
+fn terminated(addr: usize, max: usize, unit: usize, check: &'static str) -> Result<usize, Fault> {
     if addr == 0 {
         return Err(Fault::new(check, format_args!("NULL")));
     }
-    let max = max.min(usize::MAX - addr);
+    // Whole units only, so that no read straddles the end of the allowed bytes.
+    let max_bytes = max.saturating_mul(unit).min(usize::MAX - addr) / unit * unit;
     let mut cur = addr;
     loop {
-        let left = max - (cur - addr);
+        let left = max_bytes - (cur - addr);
         let Some(span) = lookup(|s| s.span(cur, READ, left), |s| s.bytes > 0) else { return Ok(max) };
         if span.bytes == 0 {
             return match (span.complete, cur == addr) {
@@ -207,15 +222,26 @@ pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<usi
                 )),
             };
         }
-        // SAFETY: the snapshot (fresh, or just re-read) says cur..cur+span.bytes is readable.
-        if let Some(nul) = unsafe { find_nul(cur, cur + span.bytes) } {
-            return Ok(nul - addr);
+        // Regions are page-aligned and addr is unit-aligned, so runs hold whole units.
+        let stop = cur + span.bytes;
+        // SAFETY: the snapshot (fresh, or just re-read) says cur..stop is readable.
+        let nul = unsafe { if unit == 1 { find_nul(cur, stop) } else { find_zero_u32(cur, stop) } };
+        if let Some(nul) = nul {
+            return Ok((nul - addr) / unit);
         }
-        cur += span.bytes;
-        if cur - addr == max {
+        cur = stop;
+        if cur - addr == max_bytes {
             return Ok(max);
         }
     }
+}
+
+/// The first zero `u32` in `from..to` (both 4-aligned).
+///
+/// # Safety
+/// `from..to` must be readable.
+unsafe fn find_zero_u32(from: usize, to: usize) -> Option<usize> {
+    (from..to).step_by(4).find(|&a| to - a >= 4 && *(a as *const u32) == 0)
 }
 
 /// The first NUL in `from..to`, reading aligned words so that no read crosses a page boundary.
@@ -502,44 +528,8 @@ impl Parser {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool as StdBool;
+    use crate::testutil::{Map, PAGE};
     use std::sync::Arc;
-
-    const PAGE: usize = 4096;
-
-    /// An anonymous mapping of `pages` pages with `prot`, unmapped on drop.
-    struct Map(*mut u8, usize);
-
-    impl Map {
-        fn new(pages: usize, prot: i32) -> Map {
-            // SAFETY: a fresh anonymous mapping.
-            let p = unsafe {
-                libc::mmap(core::ptr::null_mut(), pages * PAGE, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
-            };
-            assert_ne!(p, libc::MAP_FAILED);
-            invalidate();
-            Map(p.cast(), pages * PAGE)
-        }
-        fn at(&self, off: usize) -> *const c_void {
-            self.0.wrapping_add(off) as *const c_void
-        }
-        fn protect(&self, off: usize, len: usize, prot: i32) {
-            // SAFETY: inside our own mapping.
-            assert_eq!(unsafe { libc::mprotect(self.0.add(off).cast(), len, prot) }, 0);
-            invalidate();
-        }
-    }
-
-    // SAFETY: the tests only pass the address around; the mapping lives until the last owner drops.
-    unsafe impl Send for Map {}
-    unsafe impl Sync for Map {}
-
-    impl Drop for Map {
-        fn drop(&mut self) {
-            // SAFETY: our own mapping, unmapped once.
-            unsafe { libc::munmap(self.0.cast(), self.1) };
-            invalidate();
-        }
-    }
 
     fn msg(v: Verdict) -> String {
         v.map(|_| String::new()).unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))

@@ -24,10 +24,6 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
     if !meta.is_dir() {
         bail!("specification database {} is not a directory", db.display());
     }
-    bail!(
-        "explain is not available in this build (dynchk-gen does not provide explain yet); \
-         meanwhile read the annotations of `{}` in {}/semantics/*.sem",
-        args.name,
-        db.display()
-    )
+    print!("{}", dynchk_gen::explain::explain(&db, &args.name)?);
+    Ok(())
 }

@@ -21,7 +21,10 @@ pub fn id(v: i64) -> Verdict {
         _ => false,
     };
     if !known {
-        return Err(Fault::new("clockid", format_args!("{v} is not a clock id the kernel knows")));
+        return Err(Fault::new(
+            "clockid",
+            format_args!("{v} is not a clock id the kernel knows"),
+        ));
     }
     Ok(())
 }
@@ -32,10 +35,18 @@ mod tests {
 
     #[test]
     fn named_clocks() {
-        for c in [libc::CLOCK_REALTIME, libc::CLOCK_MONOTONIC, libc::CLOCK_BOOTTIME, libc::CLOCK_TAI] {
+        for c in [
+            libc::CLOCK_REALTIME,
+            libc::CLOCK_MONOTONIC,
+            libc::CLOCK_BOOTTIME,
+            libc::CLOCK_TAI,
+        ] {
             assert!(id(c as i64).is_ok());
         }
-        assert_eq!(id(10).unwrap_err().msg.as_str(), "10 is not a clock id the kernel knows");
+        assert_eq!(
+            id(10).unwrap_err().msg.as_str(),
+            "10 is not a clock id the kernel knows"
+        );
         assert!(id(12).is_err());
     }
 
@@ -45,7 +56,10 @@ mod tests {
         assert_eq!(unsafe { libc::clock_getcpuclockid(0, &mut c) }, 0);
         assert!(c < 0);
         assert!(id(c as i64).is_ok());
-        assert_eq!(unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut c) }, 0);
+        assert_eq!(
+            unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut c) },
+            0
+        );
         assert!(id(c as i64).is_ok());
         let fd_clock = (!3i64 << 3) | CLOCKFD;
         assert!(id(fd_clock).is_ok());

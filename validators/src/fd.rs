@@ -10,13 +10,26 @@ static LIMIT: AtomicI64 = AtomicI64::new(0);
 
 /// Re-reads `RLIMIT_NOFILE`; the runtime calls it after `setrlimit`/`prlimit` succeeded.
 pub fn refresh_limit() -> i64 {
-    let mut lim = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: prlimit64 on ourselves (pid 0) writes one rlimit64 and reads nothing (new = NULL).
     let rc = unsafe {
-        libc::syscall(libc::SYS_prlimit64, 0, libc::RLIMIT_NOFILE, core::ptr::null::<libc::rlimit64>(), &mut lim)
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_NOFILE,
+            core::ptr::null::<libc::rlimit64>(),
+            &mut lim,
+        )
     };
     // Descriptors are ints, so an infinite or failed limit means "any int".
-    let limit = if rc == 0 { lim.rlim_cur.min(i32::MAX as u64 + 1) as i64 } else { i32::MAX as i64 + 1 };
+    let limit = if rc == 0 {
+        lim.rlim_cur.min(i32::MAX as u64 + 1) as i64
+    } else {
+        i32::MAX as i64 + 1
+    };
     LIMIT.store(limit, Ordering::Relaxed);
     limit
 }
@@ -35,7 +48,10 @@ pub fn valid(fd: i64) -> Verdict {
     }
     let limit = limit();
     if fd >= limit {
-        return Err(Fault::new(CHECK, format_args!("{fd} is not below RLIMIT_NOFILE ({limit})")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{fd} is not below RLIMIT_NOFILE ({limit})"),
+        ));
     }
     Ok(())
 }
@@ -70,18 +86,28 @@ mod tests {
     use super::*;
 
     fn msg(v: Verdict) -> String {
-        v.map(|_| String::new()).unwrap_or_else(|f| f.msg.as_str().to_owned())
+        v.map(|_| String::new())
+            .unwrap_or_else(|f| f.msg.as_str().to_owned())
     }
 
     #[test]
     fn range_follows_rlimit_nofile() {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-        assert_eq!(refresh_limit(), lim.rlim_cur.min(i32::MAX as u64 + 1) as i64);
+        assert_eq!(
+            refresh_limit(),
+            lim.rlim_cur.min(i32::MAX as u64 + 1) as i64
+        );
         let top = lim.rlim_cur as i64;
         assert!(valid(0).is_ok());
         assert!(valid(top - 1).is_ok());
-        assert_eq!(msg(valid(top)), format!("{top} is not below RLIMIT_NOFILE ({top})"));
+        assert_eq!(
+            msg(valid(top)),
+            format!("{top} is not below RLIMIT_NOFILE ({top})")
+        );
         assert_eq!(msg(valid(-1)), "-1 is negative");
         assert!(valid_or_neg(-1).is_ok());
         assert!(valid_or_neg(top).is_err());

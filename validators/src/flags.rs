@@ -36,8 +36,15 @@ const AT_KNOWN: i64 = (libc::AT_SYMLINK_NOFOLLOW
 fn only_known(v: i64, known: i64, check: &'static str, what: &str) -> Verdict {
     let bits = v as u32 as i64;
     if v != v as i32 as i64 || bits & !known != 0 {
-        let unknown = if v != v as i32 as i64 { v as u64 } else { (bits & !known) as u64 };
-        return Err(Fault::new(check, format_args!("{v:#x} has bits {unknown:#x} that are not {what}")));
+        let unknown = if v != v as i32 as i64 {
+            v as u64
+        } else {
+            (bits & !known) as u64
+        };
+        return Err(Fault::new(
+            check,
+            format_args!("{v:#x} has bits {unknown:#x} that are not {what}"),
+        ));
     }
     Ok(())
 }
@@ -74,8 +81,14 @@ mod tests {
         ] {
             assert!(open(f as i64).is_ok(), "{f:#o}");
         }
-        assert_eq!(open(3).unwrap_err().msg.as_str(), "0x3 has access mode 3, not O_RDONLY, O_WRONLY or O_RDWR");
-        assert_eq!(open(0x4000_0000).unwrap_err().msg.as_str(), "0x40000000 has bits 0x40000000 that are not O_* flags");
+        assert_eq!(
+            open(3).unwrap_err().msg.as_str(),
+            "0x3 has access mode 3, not O_RDONLY, O_WRONLY or O_RDWR"
+        );
+        assert_eq!(
+            open(0x4000_0000).unwrap_err().msg.as_str(),
+            "0x40000000 has bits 0x40000000 that are not O_* flags"
+        );
         assert!(open(-1).is_err(), "all bits set");
         assert!(open(1 << 33).is_err(), "wider than an int");
     }
@@ -85,6 +98,9 @@ mod tests {
         assert!(at(0).is_ok());
         assert!(at((libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as i64).is_ok());
         assert!(at(libc::AT_REMOVEDIR as i64).is_ok());
-        assert_eq!(at(0x1).unwrap_err().msg.as_str(), "0x1 has bits 0x1 that are not AT_* flags");
+        assert_eq!(
+            at(0x1).unwrap_err().msg.as_str(),
+            "0x1 has bits 0x1 that are not AT_* flags"
+        );
     }
 }

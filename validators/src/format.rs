@@ -104,8 +104,17 @@ struct Plan {
 
 impl Plan {
     fn new() -> Plan {
-        let unused = Use { pos: 0, dest: Dest::Writable(0) };
-        Plan { types: [None; MAX_ARGS], uses: [unused; MAX_ARGS], n_uses: 0, next: 0, positional: None }
+        let unused = Use {
+            pos: 0,
+            dest: Dest::Writable(0),
+        };
+        Plan {
+            types: [None; MAX_ARGS],
+            uses: [unused; MAX_ARGS],
+            n_uses: 0,
+            next: 0,
+            positional: None,
+        }
     }
 
     /// The 0-based position of the next argument reference, explicit (`%3$`) or sequential.
@@ -118,7 +127,12 @@ impl Plan {
             )));
         }
         let pos = match explicit {
-            Some(0) => return Err(Stop::Bad(Fault::new(CHECK, format_args!("refers to argument 0 (%0$)")))),
+            Some(0) => {
+                return Err(Stop::Bad(Fault::new(
+                    CHECK,
+                    format_args!("refers to argument 0 (%0$)"),
+                )))
+            }
             Some(n) => n - 1,
             None => {
                 self.next += 1;
@@ -135,7 +149,12 @@ impl Plan {
         match self.types[pos] {
             Some(old) if old.class() != arg.class() => Err(Stop::Bad(Fault::new(
                 CHECK,
-                format_args!("uses argument {} both as {} and as {}", pos + 1, old.name(), arg.name()),
+                format_args!(
+                    "uses argument {} both as {} and as {}",
+                    pos + 1,
+                    old.name(),
+                    arg.name()
+                ),
             ))),
             // Long and pointer are the wider reads of the integer class.
             Some(Arg::Long | Arg::Ptr) => Ok(()),
@@ -156,11 +175,18 @@ impl Plan {
 
     /// Fetches every planned argument in order, then checks the pointers.
     fn run(&self, args: &mut dyn ArgSource, report: &mut dyn FnMut(usize, Fault)) -> Verdict {
-        let count = self.types.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+        let count = self
+            .types
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |i| i + 1);
         if let Some(gap) = self.types[..count].iter().position(Option::is_none) {
             return Err(Fault::new(
                 CHECK,
-                format_args!("never uses argument {}, so the ones after it cannot be found", gap + 1),
+                format_args!(
+                    "never uses argument {}, so the ones after it cannot be found",
+                    gap + 1
+                ),
             ));
         }
         let mut values = [0usize; MAX_ARGS];
@@ -190,7 +216,11 @@ impl Plan {
                         // An int precision, sign-extended on fetch: negative means none.
                         Limit::Arg(at) => usize::try_from(values[at] as i32).unwrap_or(usize::MAX),
                     };
-                    let len = if wide { mem::wcslen(p, max, "string") } else { mem::strlen(p, max, "string") };
+                    let len = if wide {
+                        mem::wcslen(p, max, "string")
+                    } else {
+                        mem::strlen(p, max, "string")
+                    };
                     len.map(|_| ())
                 }
             };
@@ -301,12 +331,24 @@ impl Cursor<'_> {
                 self.i += 1;
                 Ok(c)
             }
-            None => Err(Fault::new(CHECK, format_args!("ends inside the {what} conversion {}", Quoted(&self.f[start..])))),
+            None => Err(Fault::new(
+                CHECK,
+                format_args!(
+                    "ends inside the {what} conversion {}",
+                    Quoted(&self.f[start..])
+                ),
+            )),
         }
     }
 
     fn unknown(&self, start: usize, what: &str) -> Fault {
-        Fault::new(CHECK, format_args!("{} is not a {what} conversion", Quoted(&self.f[start..self.i])))
+        Fault::new(
+            CHECK,
+            format_args!(
+                "{} is not a {what} conversion",
+                Quoted(&self.f[start..self.i])
+            ),
+        )
     }
 }
 
@@ -327,7 +369,11 @@ unsafe fn format_bytes<'a>(fmt: *const c_char) -> Result<&'a [u8], Fault> {
 /// # Safety
 /// `args` must describe the call's real arguments; strings are read only where the memory map
 /// says they are readable.
-pub unsafe fn printf(fmt: *const c_char, args: &mut dyn ArgSource, report: &mut dyn FnMut(usize, Fault)) -> Verdict {
+pub unsafe fn printf(
+    fmt: *const c_char,
+    args: &mut dyn ArgSource,
+    report: &mut dyn FnMut(usize, Fault),
+) -> Verdict {
     let f = format_bytes(fmt)?;
     let mut plan = Plan::new();
     match plan_printf(f, &mut plan) {
@@ -359,7 +405,10 @@ fn plan_printf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
             continue;
         }
         let explicit = c.position();
-        while matches!(c.peek(), Some(b'-' | b'+' | b' ' | b'#' | b'0' | b'\'' | b'I')) {
+        while matches!(
+            c.peek(),
+            Some(b'-' | b'+' | b' ' | b'#' | b'0' | b'\'' | b'I')
+        ) {
             c.i += 1;
         }
         if star(&mut c, plan)?.is_none() {
@@ -378,12 +427,20 @@ fn plan_printf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
             b'%' | b'm' => continue,
             b'd' | b'i' | b'o' | b'u' | b'x' | b'X' | b'b' | b'B' => len.int_arg(),
             b'c' | b'C' => Arg::Int,
-            b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' if len == Len::Double => Arg::LongDouble,
+            b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' if len == Len::Double => {
+                Arg::LongDouble
+            }
             b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' => Arg::Double,
             b'p' => Arg::Ptr,
             b's' | b'S' => {
                 let pos = plan.slot(explicit)?;
-                plan.check(pos, Dest::Str { wide: conv == b'S' || len == Len::Long, limit })?;
+                plan.check(
+                    pos,
+                    Dest::Str {
+                        wide: conv == b'S' || len == Len::Long,
+                        limit,
+                    },
+                )?;
                 continue;
             }
             b'n' => {
@@ -406,14 +463,22 @@ fn plan_printf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
 ///
 /// # Safety
 /// As [`printf`].
-pub unsafe fn scanf(fmt: *const c_char, args: &mut dyn ArgSource, report: &mut dyn FnMut(usize, Fault)) -> Verdict {
+pub unsafe fn scanf(
+    fmt: *const c_char,
+    args: &mut dyn ArgSource,
+    report: &mut dyn FnMut(usize, Fault),
+) -> Verdict {
     let f = format_bytes(fmt)?;
     let mut plan = Plan::new();
     match plan_scanf(f, &mut plan) {
         Err(Stop::Bad(fault)) => Err(fault),
         Ok(()) | Err(Stop::Full) => {
             // Every scanf argument is a pointer, so an unused position can still be skipped.
-            let count = plan.types.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+            let count = plan
+                .types
+                .iter()
+                .rposition(Option::is_some)
+                .map_or(0, |i| i + 1);
             for t in &mut plan.types[..count] {
                 t.get_or_insert(Arg::Ptr);
             }
@@ -439,7 +504,11 @@ fn plan_scanf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
         let allocate = c.eat(b'm');
         let len = c.length();
         let conv = c.conversion(start, "scanf")?;
-        let unit = if len == Len::Long || matches!(conv, b'S' | b'C') { 4 } else { 1 };
+        let unit = if len == Len::Long || matches!(conv, b'S' | b'C') {
+            4
+        } else {
+            1
+        };
         let size = match conv {
             b'd' | b'i' | b'o' | b'u' | b'x' | b'X' | b'n' => len.int_size(),
             b'a' | b'A' | b'e' | b'E' | b'f' | b'F' | b'g' | b'G' => match len {
@@ -478,7 +547,10 @@ fn skip_set(c: &mut Cursor<'_>, start: usize) -> Result<(), Fault> {
             return Ok(());
         }
     }
-    Err(Fault::new(CHECK, format_args!("{} has no closing ]", Quoted(&c.f[start..]))))
+    Err(Fault::new(
+        CHECK,
+        format_args!("{} has no closing ]", Quoted(&c.f[start..])),
+    ))
 }
 
 #[cfg(test)]
@@ -494,7 +566,10 @@ mod tests {
 
     impl Args {
         fn new(values: &[usize]) -> Args {
-            Args { values: values.to_vec(), log: String::new() }
+            Args {
+                values: values.to_vec(),
+                log: String::new(),
+            }
         }
         fn take(&mut self, kind: char) -> usize {
             self.log.push(kind);
@@ -524,16 +599,25 @@ mod tests {
         }
     }
 
+    type Walker =
+        unsafe fn(*const c_char, &mut dyn ArgSource, &mut dyn FnMut(usize, Fault)) -> Verdict;
+
     /// Runs a walk; returns the format verdict, the argument faults and the fetch log.
     fn walk(
-        kind: unsafe fn(*const c_char, &mut dyn ArgSource, &mut dyn FnMut(usize, Fault)) -> Verdict,
+        kind: Walker,
         fmt: &core::ffi::CStr,
         values: &[usize],
     ) -> (String, Vec<String>, String) {
         let mut args = Args::new(values);
         let mut faults = Vec::new();
-        let v = unsafe { kind(fmt.as_ptr(), &mut args, &mut |i, f| faults.push(format!("{i} {f:?}"))) };
-        let v = v.map(|_| "ok".to_owned()).unwrap_or_else(|f| format!("{f:?}"));
+        let v = unsafe {
+            kind(fmt.as_ptr(), &mut args, &mut |i, f| {
+                faults.push(format!("{i} {f:?}"))
+            })
+        };
+        let v = v
+            .map(|_| "ok".to_owned())
+            .unwrap_or_else(|f| format!("{f:?}"));
         (v, faults, args.log)
     }
 
@@ -544,7 +628,23 @@ mod tests {
         let (v, faults, log) = walk(
             printf,
             c"%d %s %n %Lf %f %p %c %ld %zu %hhd %% %m %-*.*e|%.*s",
-            &[1, s.as_ptr() as usize, &mut n as *mut i32 as usize, 0, 0, 0, 0, 0, 0, 0, 5, 2, 0, 2, s.as_ptr() as usize],
+            &[
+                1,
+                s.as_ptr() as usize,
+                &mut n as *mut i32 as usize,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                5,
+                2,
+                0,
+                2,
+                s.as_ptr() as usize,
+            ],
         );
         assert_eq!(v, "ok");
         assert!(faults.is_empty(), "{faults:?}");
@@ -558,15 +658,31 @@ mod tests {
         let (v, faults, _) = walk(
             printf,
             c"%s|%.3s|%.*s|%.*s|%hhn|%ln|%s",
-            &[abc as usize, abc as usize, 3, abc as usize, 4, abc as usize, ro.0 as usize, 16, 0],
+            &[
+                abc as usize,
+                abc as usize,
+                3,
+                abc as usize,
+                4,
+                abc as usize,
+                ro.0 as usize,
+                16,
+                0,
+            ],
         );
         assert_eq!(v, "ok");
         let ro = ro.0 as usize;
         assert_eq!(
             faults,
             [
-                format!("0 string: {:#x} is not NUL-terminated within its 3 readable bytes", abc as usize),
-                format!("5 string: {:#x} is not NUL-terminated within its 3 readable bytes", abc as usize),
+                format!(
+                    "0 string: {:#x} is not NUL-terminated within its 3 readable bytes",
+                    abc as usize
+                ),
+                format!(
+                    "5 string: {:#x} is not NUL-terminated within its 3 readable bytes",
+                    abc as usize
+                ),
                 format!("6 RWaddress: {ro:#x} is not writable (mapped r--)"),
                 "7 RWaddress: 0x10 is not mapped".to_owned(),
                 "8 string: NULL".to_owned(),
@@ -578,16 +694,33 @@ mod tests {
     fn printf_wide_strings() {
         let wide: [u32; 3] = ['h' as u32, 'i' as u32, 0];
         let (_guard, unterminated) = Map::before_guard(&[b'x'; 8]);
-        let (v, faults, log) =
-            walk(printf, c"%ls %S %.1ls", &[wide.as_ptr() as usize, unterminated as usize, unterminated as usize]);
+        let (v, faults, log) = walk(
+            printf,
+            c"%ls %S %.1ls",
+            &[
+                wide.as_ptr() as usize,
+                unterminated as usize,
+                unterminated as usize,
+            ],
+        );
         assert_eq!((v.as_str(), log.as_str()), ("ok", "ppp"));
-        assert_eq!(faults, [format!("1 string: {:#x} is not NUL-terminated within its 8 readable bytes", unterminated as usize)]);
+        assert_eq!(
+            faults,
+            [format!(
+                "1 string: {:#x} is not NUL-terminated within its 8 readable bytes",
+                unterminated as usize
+            )]
+        );
     }
 
     #[test]
     fn printf_numbered_arguments_are_fetched_in_order() {
         let s = c"x";
-        let (v, faults, log) = walk(printf, c"%2$s %1$*3$d %3$d %4$Lf", &[7, s.as_ptr() as usize, 4, 0]);
+        let (v, faults, log) = walk(
+            printf,
+            c"%2$s %1$*3$d %3$d %4$Lf",
+            &[7, s.as_ptr() as usize, 4, 0],
+        );
         assert_eq!((v.as_str(), log.as_str()), ("ok", "ipiD"));
         assert!(faults.is_empty());
         let (_, faults, _) = walk(printf, c"%2$s %1$d", &[7, 0x10]);
@@ -597,21 +730,39 @@ mod tests {
     #[test]
     fn broken_printf_formats() {
         let cases: [(&core::ffi::CStr, &str); 6] = [
-            (c"%3$d %1$d", "format: never uses argument 2, so the ones after it cannot be found"),
-            (c"%1$d %s", "format: mixes numbered (%n$) and unnumbered argument references"),
-            (c"%1$d %1$f", "format: uses argument 1 both as an integer or pointer and as a double"),
+            (
+                c"%3$d %1$d",
+                "format: never uses argument 2, so the ones after it cannot be found",
+            ),
+            (
+                c"%1$d %s",
+                "format: mixes numbered (%n$) and unnumbered argument references",
+            ),
+            (
+                c"%1$d %1$f",
+                "format: uses argument 1 both as an integer or pointer and as a double",
+            ),
             (c"%y", "format: \"%y\" is not a printf conversion"),
-            (c"abc %5", "format: ends inside the printf conversion \"%5\""),
+            (
+                c"abc %5",
+                "format: ends inside the printf conversion \"%5\"",
+            ),
             (c"%0$d", "format: refers to argument 0 (%0$)"),
         ];
         for (fmt, want) in cases {
             let (v, faults, log) = walk(printf, fmt, &[1, 2, 3]);
             assert_eq!(v, want, "{fmt:?}");
-            assert!(faults.is_empty() && log.is_empty(), "nothing is fetched from a broken format");
+            assert!(
+                faults.is_empty() && log.is_empty(),
+                "nothing is fetched from a broken format"
+            );
         }
         let mut args = Args::new(&[]);
         let v = unsafe { printf(0x10 as *const c_char, &mut args, &mut |_, _| {}) };
-        assert_eq!(format!("{:?}", v.unwrap_err()), "format: 0x10 is not mapped");
+        assert_eq!(
+            format!("{:?}", v.unwrap_err()),
+            "format: 0x10 is not mapped"
+        );
     }
 
     #[test]
@@ -632,11 +783,31 @@ mod tests {
         let (v, faults, log) = walk(
             scanf,
             c"%d %*d %5s %c %3c %lf %Lf %hhd %[^]x] %10[a-z] %ms %2lc %n %p",
-            &[at(4), at(6), at(1), at(3), at(8), at(16), at(1), at(1), at(10), at(8), at(8), at(4), at(8)],
+            &[
+                at(4),
+                at(6),
+                at(1),
+                at(3),
+                at(8),
+                at(16),
+                at(1),
+                at(1),
+                at(10),
+                at(8),
+                at(8),
+                at(4),
+                at(8),
+            ],
         );
         assert_eq!(v, "ok");
         assert_eq!(log.len(), 13);
-        assert_eq!(faults, [format!("8 RWaddress: {:#x} is writable for 10 of the 11 bytes", at(10))]);
+        assert_eq!(
+            faults,
+            [format!(
+                "8 RWaddress: {:#x} is writable for 10 of the 11 bytes",
+                at(10)
+            )]
+        );
         let (v, faults, _) = walk(scanf, c"%4s%d", &[at(4), at(2)]);
         assert_eq!(v, "ok");
         assert_eq!(
@@ -655,7 +826,11 @@ mod tests {
         let (v, ..) = walk(scanf, c"%y", &[0]);
         assert_eq!(v, "format: \"%y\" is not a scanf conversion");
         let (v, faults, log) = walk(scanf, c"%2$d", &[0, 0x10]);
-        assert_eq!((v.as_str(), log.as_str()), ("ok", "pp"), "an unused scanf position is still a pointer");
+        assert_eq!(
+            (v.as_str(), log.as_str()),
+            ("ok", "pp"),
+            "an unused scanf position is still a pointer"
+        );
         assert_eq!(faults, ["1 RWaddress: 0x10 is not mapped"]);
     }
 }

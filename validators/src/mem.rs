@@ -51,7 +51,10 @@ struct Snapshot {
 }
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
-static COPIES: [AtomicPtr<Snapshot>; 2] = [AtomicPtr::new(core::ptr::null_mut()), AtomicPtr::new(core::ptr::null_mut())];
+static COPIES: [AtomicPtr<Snapshot>; 2] = [
+    AtomicPtr::new(core::ptr::null_mut()),
+    AtomicPtr::new(core::ptr::null_mut()),
+];
 static WRITER: AtomicBool = AtomicBool::new(false);
 static INVALIDATIONS: AtomicUsize = AtomicUsize::new(0);
 static REFRESHES: AtomicUsize = AtomicUsize::new(0);
@@ -78,8 +81,12 @@ pub fn refreshes() -> usize {
 /// assert_eq!(f.msg.as_str(), "18446744073709551615 elements of 2 bytes overflow size_t");
 /// ```
 pub fn array_len(n: usize, size: usize, check: &'static str) -> Result<usize, Fault> {
-    n.checked_mul(size)
-        .ok_or_else(|| Fault::new(check, format_args!("{n} elements of {size} bytes overflow size_t")))
+    n.checked_mul(size).ok_or_else(|| {
+        Fault::new(
+            check,
+            format_args!("{n} elements of {size} bytes overflow size_t"),
+        )
+    })
 }
 
 /// `Rdaddress`: `p..p+len` is mapped readable (a zero length is always fine).
@@ -137,10 +144,13 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
         return Err(Fault::new(CHECK, format_args!("NULL")));
     }
     // Every allocator returns at least pointer-aligned blocks (glibc: 16).
-    if addr % core::mem::size_of::<usize>() != 0 {
+    if !addr.is_multiple_of(core::mem::size_of::<usize>()) {
         return Err(Fault::new(
             CHECK,
-            format_args!("{addr:#x} is not {}-byte aligned, so no malloc returned it", core::mem::size_of::<usize>()),
+            format_args!(
+                "{addr:#x} is not {}-byte aligned, so no malloc returned it",
+                core::mem::size_of::<usize>()
+            ),
         ));
     }
     let marker = 0u8;
@@ -148,11 +158,17 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
     let look = lookup(
         |s| {
             let at = s.find(addr);
-            (at.map(|i| s.flags(i)), at.is_some() && at == s.find(sp), s.complete.load(Ordering::Relaxed))
+            (
+                at.map(|i| s.flags(i)),
+                at.is_some() && at == s.find(sp),
+                s.complete.load(Ordering::Relaxed),
+            )
         },
         |&(flags, _, _)| flags.is_some(),
     );
-    let Some((flags, on_my_stack, complete)) = look else { return Ok(()) };
+    let Some((flags, on_my_stack, complete)) = look else {
+        return Ok(());
+    };
     let why = match flags {
         None if complete => "is not mapped",
         None => return Ok(()),
@@ -161,12 +177,18 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
         Some(f) if f & (READ | WRITE) != READ | WRITE => {
             return Err(Fault::new(
                 CHECK,
-                format_args!("{addr:#x} is not in writable memory (mapped {}), so no malloc returned it", Perms(f)),
+                format_args!(
+                    "{addr:#x} is not in writable memory (mapped {}), so no malloc returned it",
+                    Perms(f)
+                ),
             ))
         }
         Some(_) => return Ok(()),
     };
-    Err(Fault::new(CHECK, format_args!("{addr:#x} {why}, not on the heap")))
+    Err(Fault::new(
+        CHECK,
+        format_args!("{addr:#x} {why}, not on the heap"),
+    ))
 }
 
 /// Checks a byte range against the memory map; `need` are the permission bits every byte needs.
@@ -178,7 +200,10 @@ fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
         return Err(Fault::new(check, format_args!("NULL")));
     }
     if addr.checked_add(len).is_none() {
-        return Err(Fault::new(check, format_args!("{addr:#x} + {len} bytes runs past the end of the address space")));
+        return Err(Fault::new(
+            check,
+            format_args!("{addr:#x} + {len} bytes runs past the end of the address space"),
+        ));
     }
     match lookup(|s| s.span(addr, need, len), |s| s.bytes >= len) {
         Some(span) if span.bytes < len && span.complete => Err(span.fault(check, addr, len, need)),
@@ -195,8 +220,11 @@ pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<usi
 /// [`strlen`] for `wchar_t` strings: the length in characters, at most `max`.
 pub(crate) fn wcslen(addr: usize, max: usize, check: &'static str) -> Result<usize, Fault> {
     const UNIT: usize = core::mem::size_of::<libc::wchar_t>();
-    if addr % UNIT != 0 {
-        return Err(Fault::new(check, format_args!("{addr:#x} is not aligned for wchar_t")));
+    if !addr.is_multiple_of(UNIT) {
+        return Err(Fault::new(
+            check,
+            format_args!("{addr:#x} is not aligned for wchar_t"),
+        ));
     }
     terminated(addr, max, UNIT, check)
 }
@@ -211,21 +239,32 @@ fn terminated(addr: usize, max: usize, unit: usize, check: &'static str) -> Resu
     let mut cur = addr;
     loop {
         let left = max_bytes - (cur - addr);
-        let Some(span) = lookup(|s| s.span(cur, READ, left), |s| s.bytes > 0) else { return Ok(max) };
+        let Some(span) = lookup(|s| s.span(cur, READ, left), |s| s.bytes > 0) else {
+            return Ok(max);
+        };
         if span.bytes == 0 {
             return match (span.complete, cur == addr) {
                 (false, _) => Ok(max),
                 (true, true) => Err(span.fault(check, addr, 1, READ)),
                 (true, false) => Err(Fault::new(
                     check,
-                    format_args!("{addr:#x} is not NUL-terminated within its {} readable bytes", cur - addr),
+                    format_args!(
+                        "{addr:#x} is not NUL-terminated within its {} readable bytes",
+                        cur - addr
+                    ),
                 )),
             };
         }
         // Regions are page-aligned and addr is unit-aligned, so runs hold whole units.
         let stop = cur + span.bytes;
         // SAFETY: the snapshot (fresh, or just re-read) says cur..stop is readable.
-        let nul = unsafe { if unit == 1 { find_nul(cur, stop) } else { find_zero_u32(cur, stop) } };
+        let nul = unsafe {
+            if unit == 1 {
+                find_nul(cur, stop)
+            } else {
+                find_zero_u32(cur, stop)
+            }
+        };
         if let Some(nul) = nul {
             return Ok((nul - addr) / unit);
         }
@@ -241,7 +280,9 @@ fn terminated(addr: usize, max: usize, unit: usize, check: &'static str) -> Resu
 /// # Safety
 /// `from..to` must be readable.
 unsafe fn find_zero_u32(from: usize, to: usize) -> Option<usize> {
-    (from..to).step_by(4).find(|&a| to - a >= 4 && *(a as *const u32) == 0)
+    (from..to)
+        .step_by(4)
+        .find(|&a| to - a >= 4 && *(a as *const u32) == 0)
 }
 
 /// The first NUL in `from..to`, reading aligned words so that no read crosses a page boundary.
@@ -253,7 +294,7 @@ unsafe fn find_nul(from: usize, to: usize) -> Option<usize> {
     const HIGHS: usize = usize::from_ne_bytes([0x80; core::mem::size_of::<usize>()]);
     const WORD: usize = core::mem::size_of::<usize>();
     let mut a = from;
-    while a < to && a % WORD != 0 {
+    while a < to && !a.is_multiple_of(WORD) {
         if *(a as *const u8) == 0 {
             return Some(a);
         }
@@ -294,12 +335,16 @@ impl Span {
         };
         match self.flags {
             None => Fault::new(check, format_args!("{addr:#x} is not mapped")),
-            Some(f) if self.bytes == 0 => {
-                Fault::new(check, format_args!("{addr:#x} is not {adjective} (mapped {})", Perms(f)))
-            }
+            Some(f) if self.bytes == 0 => Fault::new(
+                check,
+                format_args!("{addr:#x} is not {adjective} (mapped {})", Perms(f)),
+            ),
             Some(_) => Fault::new(
                 check,
-                format_args!("{addr:#x} is {adjective} for {} of the {len} bytes", self.bytes),
+                format_args!(
+                    "{addr:#x} is {adjective} for {} of the {len} bytes",
+                    self.bytes
+                ),
             ),
         }
     }
@@ -342,10 +387,19 @@ impl Snapshot {
 
     fn span(&self, addr: usize, need: usize, limit: usize) -> Span {
         let complete = self.complete.load(Ordering::Relaxed);
-        let Some(first) = self.find(addr) else { return Span { flags: None, bytes: 0, complete } };
+        let Some(first) = self.find(addr) else {
+            return Span {
+                flags: None,
+                bytes: 0,
+                complete,
+            };
+        };
         let mut end = addr;
         for r in &self.regions[first..self.len()] {
-            let (start, stop) = (r.start.load(Ordering::Relaxed), r.end.load(Ordering::Relaxed));
+            let (start, stop) = (
+                r.start.load(Ordering::Relaxed),
+                r.end.load(Ordering::Relaxed),
+            );
             let f = r.flags.load(Ordering::Relaxed);
             // The first region holds addr; each further one must start where the last ended.
             if f & need != need || (end != addr && start != end) || stop <= end {
@@ -356,7 +410,11 @@ impl Snapshot {
                 break;
             }
         }
-        Span { flags: Some(self.flags(first)), bytes: (end - addr).min(limit), complete }
+        Span {
+            flags: Some(self.flags(first)),
+            bytes: (end - addr).min(limit),
+            complete,
+        }
     }
 }
 
@@ -397,7 +455,10 @@ fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
 /// Re-reads the map, publishes it when no other refresh is running, and runs `f` on it.
 fn refresh_with<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
     REFRESHES.fetch_add(1, Ordering::Relaxed);
-    if WRITER.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    if WRITER
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
         // Another thread (or the code this signal handler interrupted) is refreshing; waiting
         // could deadlock, so read a private copy.
         let p = new_snapshot()?;
@@ -439,8 +500,11 @@ fn new_snapshot() -> Option<*mut Snapshot> {
 /// # Safety
 /// Nobody else may write `snap` meanwhile.
 unsafe fn fill(snap: &Snapshot) -> bool {
-    snap.generation.store(INVALIDATIONS.load(Ordering::Acquire), Ordering::Relaxed);
-    let Some(fd) = sys::open_ro(c"/proc/self/maps") else { return false };
+    snap.generation
+        .store(INVALIDATIONS.load(Ordering::Acquire), Ordering::Relaxed);
+    let Some(fd) = sys::open_ro(c"/proc/self/maps") else {
+        return false;
+    };
     let mut parser = Parser::default();
     let mut buf = [0u8; READ_CHUNK];
     while let Some(n) = sys::read(fd, &mut buf) {
@@ -476,7 +540,7 @@ impl Parser {
     fn byte(&mut self, b: u8, snap: &Snapshot) {
         let hex = |b: u8| (b as char).to_digit(16).unwrap_or(0) as usize;
         match (self.field, b) {
-            (_, b'\n') => return self.emit(snap),
+            (_, b'\n') => self.emit(snap),
             (0, b'-') | (1..=5, b' ') => self.field += 1,
             (0, _) => self.start = self.start << 4 | hex(b),
             (1, _) => self.end = self.end << 4 | hex(b),
@@ -520,19 +584,24 @@ impl Parser {
                 None => self.overflow = true,
             }
         }
-        *self = Parser { len: self.len, overflow: self.overflow, ..Parser::default() };
+        *self = Parser {
+            len: self.len,
+            overflow: self.overflow,
+            ..Parser::default()
+        };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool as StdBool;
     use crate::testutil::{Map, PAGE};
+    use std::sync::atomic::AtomicBool as StdBool;
     use std::sync::Arc;
 
     fn msg(v: Verdict) -> String {
-        v.map(|_| String::new()).unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))
+        v.map(|_| String::new())
+            .unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))
     }
 
     #[test]
@@ -548,7 +617,10 @@ mod tests {
     fn null_and_unmapped_and_wrapping() {
         unsafe {
             assert_eq!(msg(writable(core::ptr::null(), 8)), "RWaddress: NULL");
-            assert!(writable(core::ptr::null(), 0).is_ok(), "read(fd, NULL, 0) is legal");
+            assert!(
+                writable(core::ptr::null(), 0).is_ok(),
+                "read(fd, NULL, 0) is legal"
+            );
             assert_eq!(msg(readable(0x10 as _, 4)), "Rdaddress: 0x10 is not mapped");
             assert_eq!(
                 msg(readable(usize::MAX as _, 2)),
@@ -562,7 +634,13 @@ mod tests {
         let m = Map::new(1, libc::PROT_READ);
         unsafe {
             assert!(readable(m.at(0), PAGE).is_ok());
-            assert_eq!(msg(writable(m.at(8), 8)), format!("RWaddress: {:#x} is not writable (mapped r--)", m.0 as usize + 8));
+            assert_eq!(
+                msg(writable(m.at(8), 8)),
+                format!(
+                    "RWaddress: {:#x} is not writable (mapped r--)",
+                    m.0 as usize + 8
+                )
+            );
         }
     }
 
@@ -574,7 +652,13 @@ mod tests {
             assert!(writable(p, 64).is_ok());
             libc::munmap(m.0.add(PAGE).cast(), PAGE);
             invalidate();
-            assert_eq!(msg(writable(p, 64)), format!("RWaddress: {:#x} is writable for 8 of the 64 bytes", p as usize));
+            assert_eq!(
+                msg(writable(p, 64)),
+                format!(
+                    "RWaddress: {:#x} is writable for 8 of the 64 bytes",
+                    p as usize
+                )
+            );
         }
     }
 
@@ -584,7 +668,14 @@ mod tests {
         unsafe { assert!(readable(buf.as_ptr().cast(), 8).is_ok()) };
         // Mapped with no invalidate(): only the re-read on a miss can find it.
         let p = unsafe {
-            libc::mmap(core::ptr::null_mut(), PAGE, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                core::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         unsafe {
             assert!(readable(p, PAGE).is_ok());
@@ -598,11 +689,17 @@ mod tests {
         let m = Map::new(2, libc::PROT_READ | libc::PROT_WRITE);
         m.protect(0, PAGE, libc::PROT_READ);
         unsafe {
-            assert!(readable(m.at(PAGE - 4), 8).is_ok(), "r-- then rw-: readable throughout");
+            assert!(
+                readable(m.at(PAGE - 4), 8).is_ok(),
+                "r-- then rw-: readable throughout"
+            );
             assert!(writable(m.at(PAGE), PAGE).is_ok());
             assert_eq!(
                 msg(writable(m.at(PAGE - 4), 8)),
-                format!("RWaddress: {:#x} is not writable (mapped r--)", m.0 as usize + PAGE - 4)
+                format!(
+                    "RWaddress: {:#x} is not writable (mapped r--)",
+                    m.0 as usize + PAGE - 4
+                )
             );
         }
     }
@@ -616,16 +713,28 @@ mod tests {
             let start = m.at(PAGE - 100);
             assert_eq!(
                 msg(string(start)),
-                format!("string: {:#x} is not NUL-terminated within its 100 readable bytes", start as usize)
+                format!(
+                    "string: {:#x} is not NUL-terminated within its 100 readable bytes",
+                    start as usize
+                )
             );
-            assert!(string_n(start, 100).is_ok(), "100 bytes are readable and n stops the read there");
+            assert!(
+                string_n(start, 100).is_ok(),
+                "100 bytes are readable and n stops the read there"
+            );
             assert!(string_n(start, 101).is_err());
             *m.0.add(PAGE - 1) = 0;
             assert!(string(start).is_ok());
-            assert_eq!(strlen(m.0 as usize + 3, usize::MAX, "string").unwrap(), PAGE - 4);
+            assert_eq!(
+                strlen(m.0 as usize + 3, usize::MAX, "string").unwrap(),
+                PAGE - 4
+            );
             assert_eq!(
                 msg(string(m.at(PAGE))),
-                format!("string: {:#x} is not readable (mapped ---)", m.0 as usize + PAGE)
+                format!(
+                    "string: {:#x} is not readable (mapped ---)",
+                    m.0 as usize + PAGE
+                )
             );
             assert_eq!(msg(string(core::ptr::null())), "string: NULL");
         }
@@ -639,7 +748,10 @@ mod tests {
             *m.0.add(PAGE + 10) = 0;
         }
         m.protect(0, PAGE, libc::PROT_READ);
-        assert_eq!(strlen(m.0 as usize + PAGE - 5, usize::MAX, "string").unwrap(), 15);
+        assert_eq!(
+            strlen(m.0 as usize + PAGE - 5, usize::MAX, "string").unwrap(),
+            15
+        );
     }
 
     #[test]
@@ -650,7 +762,10 @@ mod tests {
             assert!(code(f as *const c_void).is_ok());
             assert_eq!(
                 msg(code(buf.as_ptr().cast())),
-                format!("codeaddress: {:#x} is not executable (mapped rw-)", buf.as_ptr() as usize)
+                format!(
+                    "codeaddress: {:#x} is not executable (mapped rw-)",
+                    buf.as_ptr() as usize
+                )
             );
         }
     }
@@ -664,18 +779,30 @@ mod tests {
             assert!(heap((&*boxed as *const [u64; 4]).cast()).is_ok());
             assert_eq!(
                 msg(heap(on_stack.as_ptr().cast())),
-                format!("heapaddress: {:#x} is on the stack, not on the heap", on_stack.as_ptr() as usize)
+                format!(
+                    "heapaddress: {:#x} is on the stack, not on the heap",
+                    on_stack.as_ptr() as usize
+                )
             );
             assert_eq!(
                 msg(heap(IN_FILE.as_ptr().cast())),
-                format!("heapaddress: {:#x} is in a file mapping, not on the heap", IN_FILE.as_ptr() as usize)
+                format!(
+                    "heapaddress: {:#x} is in a file mapping, not on the heap",
+                    IN_FILE.as_ptr() as usize
+                )
             );
             let odd = (&*boxed as *const [u64; 4] as usize + 4) as *const c_void;
             assert_eq!(
                 msg(heap(odd)),
-                format!("heapaddress: {:#x} is not 8-byte aligned, so no malloc returned it", odd as usize)
+                format!(
+                    "heapaddress: {:#x} is not 8-byte aligned, so no malloc returned it",
+                    odd as usize
+                )
             );
-            assert_eq!(msg(heap(0x1000 as _)), "heapaddress: 0x1000 is not mapped, not on the heap");
+            assert_eq!(
+                msg(heap(0x1000 as _)),
+                "heapaddress: 0x1000 is not mapped, not on the heap"
+            );
         }
     }
 
@@ -684,11 +811,18 @@ mod tests {
         invalidate();
         let maps = proc_maps::get_process_maps(std::process::id() as proc_maps::Pid).unwrap();
         let mut compared = 0;
-        for m in maps.iter().filter(|m| m.filename().is_some_and(|f| f.is_absolute())) {
+        for m in maps
+            .iter()
+            .filter(|m| m.filename().is_some_and(|f| f.is_absolute()))
+        {
             let (p, len) = (m.start() as *const c_void, m.size());
             unsafe {
                 assert_eq!(readable(p, len).is_ok(), m.is_read(), "{m:?}");
-                assert_eq!(writable(p, len).is_ok(), m.is_read() && m.is_write(), "{m:?}");
+                assert_eq!(
+                    writable(p, len).is_ok(),
+                    m.is_read() && m.is_write(),
+                    "{m:?}"
+                );
                 assert_eq!(code(p).is_ok(), m.is_exec(), "{m:?}");
                 assert!(heap(p).is_err(), "{m:?}");
             }

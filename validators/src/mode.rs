@@ -8,7 +8,10 @@ const IFMT: i64 = libc::S_IFMT as i64;
 /// `filemode`: permission bits only (`07777`), as `open`, `mkdir`, `chmod` take.
 pub fn perm(v: i64) -> Verdict {
     if v & !PERM != 0 {
-        return Err(Fault::new("filemode", format_args!("{} has bits outside 07777", Octal(v))));
+        return Err(Fault::new(
+            "filemode",
+            format_args!("{} has bits outside 07777", Octal(v)),
+        ));
     }
     Ok(())
 }
@@ -16,24 +19,35 @@ pub fn perm(v: i64) -> Verdict {
 /// `filemode.type`: one file type `mknod` can create (or 0, meaning `S_IFREG`) plus permissions.
 pub fn with_type(v: i64) -> Verdict {
     if v & !(PERM | IFMT) != 0 {
-        return Err(Fault::new("filemode", format_args!("{} has bits outside S_IFMT|07777", Octal(v))));
+        return Err(Fault::new(
+            "filemode",
+            format_args!("{} has bits outside S_IFMT|07777", Octal(v)),
+        ));
     }
     let kind = match (v & IFMT) as libc::mode_t {
-        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => return Ok(()),
+        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => {
+            return Ok(())
+        }
         libc::S_IFDIR => "S_IFDIR (use mkdir)",
         libc::S_IFLNK => "S_IFLNK (use symlink)",
         _ => "no file type",
     };
     Err(Fault::new(
         "filemode",
-        format_args!("{} has file type {kind}, not S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO or S_IFSOCK", Octal(v)),
+        format_args!(
+            "{} has file type {kind}, not S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO or S_IFSOCK",
+            Octal(v)
+        ),
     ))
 }
 
 /// `accessmode`: `F_OK` or a combination of `R_OK`, `W_OK`, `X_OK`.
 pub fn access(v: i64) -> Verdict {
     if v & !((libc::R_OK | libc::W_OK | libc::X_OK) as i64) != 0 {
-        return Err(Fault::new("accessmode", format_args!("{v:#x} is not F_OK or R_OK|W_OK|X_OK")));
+        return Err(Fault::new(
+            "accessmode",
+            format_args!("{v:#x} is not F_OK or R_OK|W_OK|X_OK"),
+        ));
     }
     Ok(())
 }
@@ -46,13 +60,21 @@ mod tests {
     fn permission_bits() {
         assert!(perm(0o644).is_ok());
         assert!(perm(0o7777).is_ok());
-        assert_eq!(perm(0o100644).unwrap_err().msg.as_str(), "0100644 has bits outside 07777");
+        assert_eq!(
+            perm(0o100644).unwrap_err().msg.as_str(),
+            "0100644 has bits outside 07777"
+        );
         assert!(perm(-1).is_err());
     }
 
     #[test]
     fn mknod_types() {
-        for m in [0o644, libc::S_IFREG as i64 | 0o600, libc::S_IFIFO as i64 | 0o644, libc::S_IFCHR as i64] {
+        for m in [
+            0o644,
+            libc::S_IFREG as i64 | 0o600,
+            libc::S_IFIFO as i64 | 0o644,
+            libc::S_IFCHR as i64,
+        ] {
             assert!(with_type(m).is_ok(), "{m:o}");
         }
         assert_eq!(
@@ -66,6 +88,9 @@ mod tests {
     fn access_modes() {
         assert!(access(libc::F_OK as i64).is_ok());
         assert!(access((libc::R_OK | libc::X_OK) as i64).is_ok());
-        assert_eq!(access(8).unwrap_err().msg.as_str(), "0x8 is not F_OK or R_OK|W_OK|X_OK");
+        assert_eq!(
+            access(8).unwrap_err().msg.as_str(),
+            "0x8 is not F_OK or R_OK|W_OK|X_OK"
+        );
     }
 }

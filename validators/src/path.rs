@@ -18,14 +18,21 @@ pub unsafe fn pathname(p: *const c_void) -> Verdict {
     if len == PATH_MAX {
         return Err(Fault::new(
             CHECK,
-            format_args!("{} is not NUL-terminated within PATH_MAX ({PATH_MAX}) bytes", Quoted(crate::text::bytes(addr, len))),
+            format_args!(
+                "{} is not NUL-terminated within PATH_MAX ({PATH_MAX}) bytes",
+                Quoted(crate::text::bytes(addr, len))
+            ),
         ));
     }
     let path = crate::text::bytes(addr, len);
     if let Some(long) = path.split(|&b| b == b'/').find(|c| c.len() > NAME_MAX) {
         return Err(Fault::new(
             CHECK,
-            format_args!("component {} is {} bytes long (NAME_MAX is {NAME_MAX})", Quoted(long), long.len()),
+            format_args!(
+                "component {} is {} bytes long (NAME_MAX is {NAME_MAX})",
+                Quoted(long),
+                long.len()
+            ),
         ));
     }
     Ok(())
@@ -44,17 +51,34 @@ mod tests {
     #[test]
     fn lengths() {
         assert!(check(b"/etc/passwd").is_ok());
-        assert!(check(b"").is_ok(), "an empty path is a runtime error (ENOENT), not a bad argument");
+        assert!(
+            check(b"").is_ok(),
+            "an empty path is a runtime error (ENOENT), not a bad argument"
+        );
         let name = vec![b'n'; 255];
         assert!(check(&[b"/tmp/".as_slice(), &name].concat()).is_ok());
         let long = vec![b'n'; 256];
         let f = check(&[b"/tmp/".as_slice(), &long, b"/x"].concat()).unwrap_err();
-        assert_eq!(f.msg.as_str(), format!("component \"{}\"… is 256 bytes long (NAME_MAX is 255)", "n".repeat(40)));
+        assert_eq!(
+            f.msg.as_str(),
+            format!(
+                "component \"{}\"… is 256 bytes long (NAME_MAX is 255)",
+                "n".repeat(40)
+            )
+        );
         let deep: Vec<u8> = b"abc/".iter().copied().cycle().take(4095).collect();
         assert!(check(&deep).is_ok(), "4095 bytes + NUL fit in PATH_MAX");
         let deeper: Vec<u8> = b"abc/".iter().copied().cycle().take(4096).collect();
         let f = check(&deeper).unwrap_err();
-        assert!(f.msg.as_str().ends_with("is not NUL-terminated within PATH_MAX (4096) bytes"), "{f:?}");
-        assert_eq!(unsafe { pathname(0x10 as _) }.unwrap_err().msg.as_str(), "0x10 is not mapped");
+        assert!(
+            f.msg
+                .as_str()
+                .ends_with("is not NUL-terminated within PATH_MAX (4096) bytes"),
+            "{f:?}"
+        );
+        assert_eq!(
+            unsafe { pathname(0x10 as _) }.unwrap_err().msg.as_str(),
+            "0x10 is not mapped"
+        );
     }
 }

@@ -28,14 +28,19 @@ fn read_pid_max() -> Option<i64> {
     let n = sys::read(fd, &mut buf);
     sys::close(fd);
     let digits = buf[..n?].iter().take_while(|b| b.is_ascii_digit());
-    let max = digits.fold(0i64, |acc, &b| acc.saturating_mul(10).saturating_add((b - b'0') as i64));
+    let max = digits.fold(0i64, |acc, &b| {
+        acc.saturating_mul(10).saturating_add((b - b'0') as i64)
+    });
     (max > 1).then_some(max)
 }
 
 fn below_max(v: i64, what: &str) -> Verdict {
     let max = pid_max();
     if v.unsigned_abs() >= max as u64 {
-        return Err(Fault::new(CHECK, format_args!("{v} is not a {what}: not below pid_max ({max})")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{v} is not a {what}: not below pid_max ({max})"),
+        ));
     }
     Ok(())
 }
@@ -43,7 +48,10 @@ fn below_max(v: i64, what: &str) -> Verdict {
 /// `pid`: a process id, 1..pid_max.
 pub fn positive(v: i64) -> Verdict {
     if v <= 0 {
-        return Err(Fault::new(CHECK, format_args!("{v} is not a process id (must be positive)")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{v} is not a process id (must be positive)"),
+        ));
     }
     below_max(v, "process id")
 }
@@ -87,7 +95,10 @@ mod tests {
             positive(max).unwrap_err().msg.as_str(),
             format!("{max} is not a process id: not below pid_max ({max})")
         );
-        assert_eq!(positive(0).unwrap_err().msg.as_str(), "0 is not a process id (must be positive)");
+        assert_eq!(
+            positive(0).unwrap_err().msg.as_str(),
+            "0 is not a process id (must be positive)"
+        );
         assert!(positive(-1).is_err());
         assert!(self_or_positive(0).is_ok());
         assert!(self_or_positive(-5).is_err());

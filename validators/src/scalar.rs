@@ -7,7 +7,10 @@ const CHECK: &str = "range";
 /// `range(LO, HI)`: `lo <= v <= hi`.
 pub fn range(v: i64, lo: i64, hi: i64) -> Verdict {
     if v < lo || v > hi {
-        return Err(Fault::new(CHECK, format_args!("{v} is not between {lo} and {hi}")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{v} is not between {lo} and {hi}"),
+        ));
     }
     Ok(())
 }
@@ -37,7 +40,10 @@ mod tests {
         assert!(range(0, 0, 999_999_999).is_ok());
         assert!(range(999_999_999, 0, 999_999_999).is_ok());
         assert_eq!(
-            range(1_000_000_000, 0, 999_999_999).unwrap_err().msg.as_str(),
+            range(1_000_000_000, 0, 999_999_999)
+                .unwrap_err()
+                .msg
+                .as_str(),
             "1000000000 is not between 0 and 999999999"
         );
         assert!(range(-1, 0, 5).is_err());

@@ -11,7 +11,10 @@ const CHECK: &str = "signal";
 /// `signal`: 1..=SIGRTMAX.
 pub fn signal(v: i64) -> Verdict {
     if !(1..=SIGRTMAX).contains(&v) {
-        return Err(Fault::new(CHECK, format_args!("{v} is not a signal number (1 to {SIGRTMAX})")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{v} is not a signal number (1 to {SIGRTMAX})"),
+        ));
     }
     Ok(())
 }
@@ -28,7 +31,10 @@ pub fn signal_or_zero(v: i64) -> Verdict {
 pub fn how(v: i64) -> Verdict {
     match v as i32 {
         libc::SIG_BLOCK | libc::SIG_UNBLOCK | libc::SIG_SETMASK if v == v as i32 as i64 => Ok(()),
-        _ => Err(Fault::new("sighow", format_args!("{v} is not SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK"))),
+        _ => Err(Fault::new(
+            "sighow",
+            format_args!("{v} is not SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK"),
+        )),
     }
 }
 
@@ -41,7 +47,10 @@ mod tests {
         assert_eq!(SIGRTMAX, libc::SIGRTMAX() as i64, "the host agrees");
         assert!(signal(libc::SIGINT as i64).is_ok());
         assert!(signal(SIGRTMAX).is_ok());
-        assert_eq!(signal(0).unwrap_err().msg.as_str(), "0 is not a signal number (1 to 64)");
+        assert_eq!(
+            signal(0).unwrap_err().msg.as_str(),
+            "0 is not a signal number (1 to 64)"
+        );
         assert!(signal(65).is_err());
         assert!(signal_or_zero(0).is_ok());
         assert!(signal_or_zero(-1).is_err());
@@ -51,7 +60,13 @@ mod tests {
     fn mask_operations() {
         assert!(how(libc::SIG_BLOCK as i64).is_ok());
         assert!(how(libc::SIG_SETMASK as i64).is_ok());
-        assert_eq!(how(3).unwrap_err().msg.as_str(), "3 is not SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK");
-        assert!(how(1 << 32).is_err(), "truncation to int must not hide garbage");
+        assert_eq!(
+            how(3).unwrap_err().msg.as_str(),
+            "3 is not SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK"
+        );
+        assert!(
+            how(1 << 32).is_err(),
+            "truncation to int must not hide garbage"
+        );
     }
 }

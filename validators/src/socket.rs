@@ -13,7 +13,10 @@ const SOCK_PACKET: i32 = 10;
 /// dissolve an association).
 pub fn family(v: i64) -> Verdict {
     if !(0..=AF_LAST).contains(&v) {
-        return Err(Fault::new("socketfamily", format_args!("{v} is not an AF_* address family")));
+        return Err(Fault::new(
+            "socketfamily",
+            format_args!("{v} is not an AF_* address family"),
+        ));
     }
     Ok(())
 }
@@ -44,7 +47,10 @@ pub fn type_(v: i64) -> Verdict {
 /// `socketport`: 0..=65535.
 pub fn port(v: i64) -> Verdict {
     if !(0..=0xffff).contains(&v) {
-        return Err(Fault::new("socketport", format_args!("{v} is not a port number (0 to 65535)")));
+        return Err(Fault::new(
+            "socketport",
+            format_args!("{v} is not a port number (0 to 65535)"),
+        ));
     }
     Ok(())
 }
@@ -52,7 +58,10 @@ pub fn port(v: i64) -> Verdict {
 /// `IPv4Address`: any 32-bit value is an address; only wider values are rejected.
 pub fn ipv4(v: i64) -> Verdict {
     if !(0..=u32::MAX as i64).contains(&v) {
-        return Err(Fault::new("IPv4Address", format_args!("{v:#x} does not fit in an in_addr_t")));
+        return Err(Fault::new(
+            "IPv4Address",
+            format_args!("{v:#x} does not fit in an in_addr_t"),
+        ));
     }
     Ok(())
 }
@@ -60,7 +69,10 @@ pub fn ipv4(v: i64) -> Verdict {
 /// `shuthow`: `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
 pub fn shut_how(v: i64) -> Verdict {
     if !(0..=2).contains(&v) {
-        return Err(Fault::new("shuthow", format_args!("{v} is not SHUT_RD, SHUT_WR or SHUT_RDWR")));
+        return Err(Fault::new(
+            "shuthow",
+            format_args!("{v} is not SHUT_RD, SHUT_WR or SHUT_RDWR"),
+        ));
     }
     Ok(())
 }
@@ -73,7 +85,10 @@ fn min_len(family: i64) -> (usize, &'static str) {
         libc::AF_INET6 => (24, "AF_INET6"),
         libc::AF_NETLINK => (core::mem::size_of::<libc::sockaddr_nl>(), "AF_NETLINK"),
         // sendto checks the header up to sll_addr; the hardware address may be shorter.
-        libc::AF_PACKET => (core::mem::offset_of!(libc::sockaddr_ll, sll_addr), "AF_PACKET"),
+        libc::AF_PACKET => (
+            core::mem::offset_of!(libc::sockaddr_ll, sll_addr),
+            "AF_PACKET",
+        ),
         libc::AF_UNIX => (2, "AF_UNIX"),
         _ => (2, "this family"),
     }
@@ -88,17 +103,26 @@ pub unsafe fn sockaddr(p: *const c_void, len: usize) -> Verdict {
     const CHECK: &str = "sockaddr";
     mem::readable(p, len).map_err(|f| Fault { check: CHECK, ..f })?;
     if len < 2 {
-        return Err(Fault::new(CHECK, format_args!("length {len} is too short to hold sa_family")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("length {len} is too short to hold sa_family"),
+        ));
     }
     let fam = *(p as *const libc::sa_family_t) as i64;
     family(fam).map_err(|f| Fault { check: CHECK, ..f })?;
     let (min, name) = min_len(fam);
     if len < min {
-        return Err(Fault::new(CHECK, format_args!("length {len} is shorter than {name} needs ({min})")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("length {len} is shorter than {name} needs ({min})"),
+        ));
     }
     let max_unix = core::mem::size_of::<libc::sockaddr_un>();
     if fam == libc::AF_UNIX as i64 && len > max_unix {
-        return Err(Fault::new(CHECK, format_args!("length {len} is longer than sockaddr_un ({max_unix})")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("length {len} is longer than sockaddr_un ({max_unix})"),
+        ));
     }
     Ok(())
 }
@@ -111,8 +135,13 @@ mod tests {
     fn small_enums() {
         assert!(family(libc::AF_INET6 as i64).is_ok());
         assert!(family(libc::AF_UNSPEC as i64).is_ok());
-        assert_eq!(family(46).unwrap_err().msg.as_str(), "46 is not an AF_* address family");
-        assert!(type_((libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) as i64).is_ok());
+        assert_eq!(
+            family(46).unwrap_err().msg.as_str(),
+            "46 is not an AF_* address family"
+        );
+        assert!(
+            type_((libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) as i64).is_ok()
+        );
         assert!(type_(SOCK_PACKET as i64).is_ok());
         assert_eq!(
             type_(7).unwrap_err().msg.as_str(),
@@ -120,7 +149,10 @@ mod tests {
         );
         assert!(type_(libc::SOCK_STREAM as i64 | 0x100).is_err());
         assert!(port(0).is_ok() && port(65535).is_ok());
-        assert_eq!(port(65536).unwrap_err().msg.as_str(), "65536 is not a port number (0 to 65535)");
+        assert_eq!(
+            port(65536).unwrap_err().msg.as_str(),
+            "65536 is not a port number (0 to 65535)"
+        );
         assert!(ipv4(0xffff_ffff).is_ok());
         assert!(ipv4(-1).is_err());
         assert!(shut_how(libc::SHUT_RDWR as i64).is_ok());
@@ -134,15 +166,27 @@ mod tests {
         let p = (&sin as *const libc::sockaddr_in).cast::<c_void>();
         unsafe {
             assert!(sockaddr(p, 16).is_ok());
-            assert_eq!(sockaddr(p, 8).unwrap_err().msg.as_str(), "length 8 is shorter than AF_INET needs (16)");
-            assert_eq!(sockaddr(p, 1).unwrap_err().msg.as_str(), "length 1 is too short to hold sa_family");
-            assert_eq!(sockaddr(0x10 as _, 16).unwrap_err().msg.as_str(), "0x10 is not mapped");
+            assert_eq!(
+                sockaddr(p, 8).unwrap_err().msg.as_str(),
+                "length 8 is shorter than AF_INET needs (16)"
+            );
+            assert_eq!(
+                sockaddr(p, 1).unwrap_err().msg.as_str(),
+                "length 1 is too short to hold sa_family"
+            );
+            assert_eq!(
+                sockaddr(0x10 as _, 16).unwrap_err().msg.as_str(),
+                "0x10 is not mapped"
+            );
         }
         let mut bad = sin;
         bad.sin_family = 200;
         let p = (&bad as *const libc::sockaddr_in).cast::<c_void>();
         unsafe {
-            assert_eq!(sockaddr(p, 16).unwrap_err().msg.as_str(), "200 is not an AF_* address family");
+            assert_eq!(
+                sockaddr(p, 16).unwrap_err().msg.as_str(),
+                "200 is not an AF_* address family"
+            );
             assert_eq!(sockaddr(p, 16).unwrap_err().check, "sockaddr");
         }
         let mut un: libc::sockaddr_un = unsafe { core::mem::zeroed() };

@@ -30,12 +30,15 @@ struct ClosedSet {
 
 impl ClosedSet {
     const fn new() -> ClosedSet {
-        ClosedSet { slots: [const { AtomicUsize::new(0) }; SLOTS] }
+        ClosedSet {
+            slots: [const { AtomicUsize::new(0) }; SLOTS],
+        }
     }
 
     fn window(&self, p: usize) -> impl Iterator<Item = &AtomicUsize> {
         // Fibonacci hashing of the address without its allocator-aligned low bits.
-        let start = ((p >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - SLOTS.trailing_zeros())) as usize;
+        let start =
+            (p >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - SLOTS.trailing_zeros());
         (0..WINDOW).map(move |i| &self.slots[(start + i) % SLOTS])
     }
 
@@ -43,7 +46,10 @@ impl ClosedSet {
         if p == 0 || self.contains(p) {
             return;
         }
-        let placed = self.window(p).any(|s| s.compare_exchange(0, p, Ordering::AcqRel, Ordering::Relaxed).is_ok());
+        let placed = self.window(p).any(|s| {
+            s.compare_exchange(0, p, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        });
         if !placed {
             if let Some(first) = self.window(p).next() {
                 first.store(p, Ordering::Release);
@@ -97,7 +103,10 @@ pub unsafe fn file(p: *const c_void) -> Verdict {
         return Err(Fault::new(CHECK, format_args!("NULL")));
     }
     if CLOSED_FILES.contains(addr) {
-        return Err(Fault::new(CHECK, format_args!("FILE {addr:#x} was closed by fclose")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("FILE {addr:#x} was closed by fclose"),
+        ));
     }
     mem::readable(p, FILE_SIZE).map_err(|f| Fault { check: CHECK, ..f })?;
     let flags = *(p as *const u32);
@@ -121,12 +130,19 @@ pub unsafe fn dir(p: *const c_void) -> Verdict {
         return Err(Fault::new(CHECK, format_args!("NULL")));
     }
     if CLOSED_DIRS.contains(addr) {
-        return Err(Fault::new(CHECK, format_args!("DIR {addr:#x} was closed by closedir")));
+        return Err(Fault::new(
+            CHECK,
+            format_args!("DIR {addr:#x} was closed by closedir"),
+        ));
     }
     mem::readable(p, DIR_HEADER).map_err(|f| Fault { check: CHECK, ..f })?;
     let dfd = *(p as *const i32);
-    fd::open(dfd as i64)
-        .map_err(|_| Fault::new(CHECK, format_args!("DIR {addr:#x} holds fd {dfd}, which is not open")))
+    fd::open(dfd as i64).map_err(|_| {
+        Fault::new(
+            CHECK,
+            format_args!("DIR {addr:#x} holds fd {dfd}, which is not open"),
+        )
+    })
 }
 
 /// `fopenmode`: `r`, `w` or `a`, then any of `+ b e x m c`, optionally `,ccs=CHARSET`.
@@ -137,14 +153,25 @@ pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
     const CHECK: &str = "fopenmode";
     let len = mem::strlen(p as usize, usize::MAX, CHECK)?;
     let mode = crate::text::bytes(p as usize, len);
-    let Some((&first, rest)) = mode.split_first().filter(|(f, _)| matches!(f, b'r' | b'w' | b'a')) else {
-        return Err(Fault::new(CHECK, format_args!("{} does not start with r, w or a", Quoted(mode))));
+    let Some((&first, rest)) = mode
+        .split_first()
+        .filter(|(f, _)| matches!(f, b'r' | b'w' | b'a'))
+    else {
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{} does not start with r, w or a", Quoted(mode)),
+        ));
     };
     let flags = rest.split(|&b| b == b',').next().unwrap_or_default();
     if let Some(bad) = flags.iter().find(|b| !b"+bexmc".contains(b)) {
         return Err(Fault::new(
             CHECK,
-            format_args!("{} has '{}' after '{}', which is not one of + b e x m c", Quoted(mode), *bad as char, first as char),
+            format_args!(
+                "{} has '{}' after '{}', which is not one of + b e x m c",
+                Quoted(mode),
+                *bad as char,
+                first as char
+            ),
         ));
     }
     Ok(())
@@ -155,7 +182,8 @@ mod tests {
     use super::*;
 
     fn msg(v: Verdict) -> String {
-        v.map(|_| String::new()).unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))
+        v.map(|_| String::new())
+            .unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))
     }
 
     extern "C" {
@@ -170,10 +198,16 @@ mod tests {
             assert!(file(f).is_ok());
             untrack_file(f);
             libc::fclose(f as *mut libc::FILE);
-            assert_eq!(msg(file(f)), format!("FILE pointer: FILE {:#x} was closed by fclose", f as usize));
+            assert_eq!(
+                msg(file(f)),
+                format!("FILE pointer: FILE {:#x} was closed by fclose", f as usize)
+            );
             track_file(f);
             assert!(!CLOSED_FILES.contains(f as usize));
-            assert!(file(stdin as *const c_void).is_ok(), "never tracked: unknown, accepted");
+            assert!(
+                file(stdin as *const c_void).is_ok(),
+                "never tracked: unknown, accepted"
+            );
             assert_eq!(msg(file(core::ptr::null())), "FILE pointer: NULL");
             assert_eq!(msg(file(0x10 as _)), "FILE pointer: 0x10 is not mapped");
             let junk = [0x1234_5678u32; 64];
@@ -196,12 +230,21 @@ mod tests {
             let dfd = libc::dirfd(d);
             assert_eq!(libc::dup2(dfd, 701), 701);
             libc::close(dfd);
-            assert_eq!(msg(dir(p)), format!("DIR pointer: DIR {:#x} holds fd {dfd}, which is not open", p as usize));
+            assert_eq!(
+                msg(dir(p)),
+                format!(
+                    "DIR pointer: DIR {:#x} holds fd {dfd}, which is not open",
+                    p as usize
+                )
+            );
             assert_eq!(libc::dup2(701, dfd), dfd);
             libc::close(701);
             untrack_dir(p);
             libc::closedir(d);
-            assert_eq!(msg(dir(p)), format!("DIR pointer: DIR {:#x} was closed by closedir", p as usize));
+            assert_eq!(
+                msg(dir(p)),
+                format!("DIR pointer: DIR {:#x} was closed by closedir", p as usize)
+            );
             track_dir(p);
             assert_eq!(msg(dir(core::ptr::null())), "DIR pointer: NULL");
         }
@@ -221,11 +264,29 @@ mod tests {
 
     #[test]
     fn fopen_modes() {
-        for m in [c"r", c"w+", c"a+b", c"rbe", c"wx", c"r,ccs=UTF-8", c"rm", c"wc"] {
+        for m in [
+            c"r",
+            c"w+",
+            c"a+b",
+            c"rbe",
+            c"wx",
+            c"r,ccs=UTF-8",
+            c"rm",
+            c"wc",
+        ] {
             assert!(unsafe { fopen_mode(m.as_ptr().cast()) }.is_ok(), "{m:?}");
         }
-        assert_eq!(msg(unsafe { fopen_mode(c"rt".as_ptr().cast()) }), "fopenmode: \"rt\" has 't' after 'r', which is not one of + b e x m c");
-        assert_eq!(msg(unsafe { fopen_mode(c"+r".as_ptr().cast()) }), "fopenmode: \"+r\" does not start with r, w or a");
-        assert_eq!(msg(unsafe { fopen_mode(c"".as_ptr().cast()) }), "fopenmode: \"\" does not start with r, w or a");
+        assert_eq!(
+            msg(unsafe { fopen_mode(c"rt".as_ptr().cast()) }),
+            "fopenmode: \"rt\" has 't' after 'r', which is not one of + b e x m c"
+        );
+        assert_eq!(
+            msg(unsafe { fopen_mode(c"+r".as_ptr().cast()) }),
+            "fopenmode: \"+r\" does not start with r, w or a"
+        );
+        assert_eq!(
+            msg(unsafe { fopen_mode(c"".as_ptr().cast()) }),
+            "fopenmode: \"\" does not start with r, w or a"
+        );
     }
 }

@@ -13,7 +13,14 @@ impl Map {
     pub fn new(pages: usize, prot: i32) -> Map {
         // SAFETY: a fresh anonymous mapping.
         let p = unsafe {
-            libc::mmap(core::ptr::null_mut(), pages * PAGE, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                core::ptr::null_mut(),
+                pages * PAGE,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         assert_ne!(p, libc::MAP_FAILED);
         invalidate();
@@ -37,7 +44,10 @@ impl Map {
 
     pub fn protect(&self, off: usize, len: usize, prot: i32) {
         // SAFETY: inside our own mapping.
-        assert_eq!(unsafe { libc::mprotect(self.0.add(off).cast(), len, prot) }, 0);
+        assert_eq!(
+            unsafe { libc::mprotect(self.0.add(off).cast(), len, prot) },
+            0
+        );
         invalidate();
     }
 }

@@ -23,7 +23,11 @@ impl fmt::Display for Quoted<'_> {
                 _ => write!(f, "\\x{b:02x}")?,
             }
         }
-        f.write_str(if self.0.len() > Self::MAX { "\"…" } else { "\"" })
+        f.write_str(if self.0.len() > Self::MAX {
+            "\"…"
+        } else {
+            "\""
+        })
     }
 }
 

@@ -47,7 +47,10 @@ impl Msg {
 
     /// An empty message.
     pub const fn new() -> Msg {
-        Msg { buf: [0; Msg::CAPACITY], len: 0 }
+        Msg {
+            buf: [0; Msg::CAPACITY],
+            len: 0,
+        }
     }
 
     /// The text written so far.

@@ -1,0 +1,51 @@
+//! Cost per check class, in ns, measured on the hot path (map cache hit): `cargo bench -p validators`.
+//!
+//! Targets from the design: scalar checks <= 10 ns, pointer/range checks <= 30 ns.
+
+use std::ffi::c_void;
+use std::hint::black_box;
+use std::time::Instant;
+use validators::{fd, flags, mem, path, scalar, stream, Verdict};
+
+const ROUNDS: u32 = 2_000_000;
+
+/// Best of five runs of `ROUNDS` checks, in ns per check; every verdict must be Ok.
+fn measure(name: &str, mut check: impl FnMut() -> Verdict) {
+    let best = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..ROUNDS {
+                assert!(black_box(check().is_ok()), "{name} failed");
+            }
+            t.elapsed().as_nanos() as f64 / ROUNDS as f64
+        })
+        .fold(f64::INFINITY, f64::min);
+    println!("{name:<40} {best:>8.1} ns");
+}
+
+extern "C" {
+    static stdout: *mut c_void;
+}
+
+fn main() {
+    let buf = [1u8; 4096];
+    let text = c"a string of thirty-two bytes....";
+    let dir = c"/usr/share/doc/dynchk/README.md";
+    let p = buf.as_ptr().cast::<c_void>();
+    println!("loop overhead");
+    measure("Ok(())", || black_box(Ok(())));
+    println!("scalar");
+    measure("fd::valid(3)", || fd::valid(black_box(3)));
+    measure("flags::open(O_WRONLY|O_CREAT|O_TRUNC)", || flags::open(black_box(0o1101)));
+    measure("scalar::range(5, 0, 10)", || scalar::range(black_box(5), 0, 10));
+    println!("pointer (map cache hit)");
+    measure("mem::readable(stack, 64)", || unsafe { mem::readable(black_box(p), 64) });
+    measure("mem::writable(stack, 4096)", || unsafe { mem::writable(black_box(p), 4096) });
+    measure("stream::file(stdout)", || unsafe { stream::file(black_box(stdout)) });
+    println!("string");
+    measure("mem::string(32 bytes)", || unsafe { mem::string(black_box(text.as_ptr().cast())) });
+    measure("path::pathname(31 bytes)", || unsafe { path::pathname(black_box(dir.as_ptr().cast())) });
+    println!("syscall-backed");
+    measure("fd::open(1) (fcntl F_GETFD)", || fd::open(black_box(1)));
+    println!("map re-reads during the run: {}", mem::refreshes());
+}

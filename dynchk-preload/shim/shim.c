@@ -1,0 +1,109 @@
+/* The parts of libdynchk.so that stable Rust cannot express: initial-exec thread-local state and
+ * the bodies of the variadic interposers (printf, scanf, syslog and exec families).
+ *
+ * Every function here has hidden visibility (built with -fvisibility=hidden); the exported
+ * variadic symbols are naked Rust trampolines that jump to the dynchk_shim_* bodies, so the
+ * variadic arguments arrive untouched. The shims only gather the arguments into a va_list (or an
+ * argv array) and hand over to Rust, which checks and forwards to the v* variant. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per-thread guard state, mirrored by rt::thread::State. initial-exec: access is a plain
+ * %fs-relative load, never __tls_get_addr, which may call malloc after a dlopen of a TLS-using
+ * library and would then re-enter the allocator interposers. Zero-initialised: no constructor, no
+ * destructor, valid before main and in threads the checker never saw start. */
+struct dynchk_thread {
+    uintptr_t busy_sp;
+    uintptr_t fwd_sp;
+    uint32_t shard;
+    uint32_t pad;
+};
+
+static __thread struct dynchk_thread thread_state __attribute__((tls_model("initial-exec")));
+
+struct dynchk_thread *dynchk_thread(void) { return &thread_state; }
+
+/* Implemented in Rust (hand/format.rs, hand/exec.rs): `which` names the interface, a0/a1 are its
+ * leading fixed arguments (unused ones are 0). */
+extern long dynchk_format_call(int which, uintptr_t a0, uintptr_t a1, const char *fmt, va_list ap);
+extern int dynchk_exec_call(int which, const char *path, char *const argv[], char *const envp[]);
+
+#define FIXED0(name, which)                                                                        \
+    long dynchk_shim_##name(const char *fmt, ...) {                                                \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        long r = dynchk_format_call(which, 0, 0, fmt, ap);                                         \
+        va_end(ap);                                                                                \
+        return r;                                                                                  \
+    }
+#define FIXED1(name, which, T0)                                                                    \
+    long dynchk_shim_##name(T0 a0, const char *fmt, ...) {                                         \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        long r = dynchk_format_call(which, (uintptr_t)a0, 0, fmt, ap);                             \
+        va_end(ap);                                                                                \
+        return r;                                                                                  \
+    }
+#define FIXED2(name, which, T0, T1)                                                                \
+    long dynchk_shim_##name(T0 a0, T1 a1, const char *fmt, ...) {                                  \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        long r = dynchk_format_call(which, (uintptr_t)a0, (uintptr_t)a1, fmt, ap);                 \
+        va_end(ap);                                                                                \
+        return r;                                                                                  \
+    }
+
+/* The numbering is hand/format.rs's Which enum. */
+FIXED0(printf, 0)
+FIXED1(fprintf, 1, void *)
+FIXED1(sprintf, 2, char *)
+FIXED2(snprintf, 3, char *, size_t)
+FIXED1(dprintf, 4, long)
+FIXED1(asprintf, 5, char **)
+FIXED1(syslog, 6, long)
+FIXED0(scanf, 7)
+FIXED1(fscanf, 8, void *)
+FIXED1(sscanf, 9, const char *)
+FIXED0(isoc99_scanf, 10)
+FIXED1(isoc99_fscanf, 11, void *)
+FIXED1(isoc99_sscanf, 12, const char *)
+
+/* execl-style argument lists end with a NULL pointer; they are copied into an array on this stack
+ * (never malloc: the exec may come from a vfork child or a signal handler). */
+static int exec_list(int which, const char *path, const char *arg0, va_list ap, int with_env) {
+    va_list count;
+    size_t n = 1;
+    va_copy(count, ap);
+    if (arg0)
+        while (va_arg(count, char *))
+            n++;
+    va_end(count);
+    char *argv[n + 1];
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i < n; i++)
+        argv[i] = va_arg(ap, char *);
+    argv[n] = NULL;
+    char *const *envp = NULL;
+    if (with_env) {
+        if (arg0)
+            (void)va_arg(ap, char *); /* the terminating NULL */
+        envp = va_arg(ap, char *const *);
+    }
+    return dynchk_exec_call(which, path, argv, envp);
+}
+
+#define EXEC_LIST(name, which, with_env)                                                           \
+    int dynchk_shim_##name(const char *path, const char *arg0, ...) {                              \
+        va_list ap;                                                                                \
+        va_start(ap, arg0);                                                                        \
+        int r = exec_list(which, path, arg0, ap, with_env);                                        \
+        va_end(ap);                                                                                \
+        return r;                                                                                  \
+    }
+
+/* The numbering is hand/exec.rs's Which enum. */
+EXEC_LIST(execl, 0, 0)
+EXEC_LIST(execlp, 1, 0)
+EXEC_LIST(execle, 2, 1)

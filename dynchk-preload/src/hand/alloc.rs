@@ -1,0 +1,140 @@
+//! The allocator family, forwarded to glibc's `__libc_*` entry points.
+//!
+//! Resolving `malloc` through `dlsym` would allocate, and `__tls_get_addr` (after a `dlopen` of a
+//! library with TLS) calls `malloc` while updating the thread's TLS vector, so these interposers
+//! resolve nothing and touch no TLS except the initial-exec guard state. Only `free` and `realloc`
+//! are checked (the pointer must be one malloc could have returned); the allocating functions
+//! have nothing to check and stay a plain jump.
+
+use core::ffi::c_void;
+
+use crate::rt::{self, Iface};
+
+extern "C" {
+    fn __libc_malloc(size: usize) -> *mut c_void;
+    fn __libc_calloc(n: usize, size: usize) -> *mut c_void;
+    fn __libc_realloc(p: *mut c_void, size: usize) -> *mut c_void;
+    fn __libc_free(p: *mut c_void);
+    fn __libc_memalign(align: usize, size: usize) -> *mut c_void;
+    fn __libc_valloc(size: usize) -> *mut c_void;
+    fn __libc_pvalloc(size: usize) -> *mut c_void;
+}
+
+static FREE: Iface = Iface {
+    name: "free",
+    lib: "libc",
+    version: "GLIBC_2.2.5",
+};
+static REALLOC: Iface = Iface {
+    name: "realloc",
+    lib: "libc",
+    version: "GLIBC_2.2.5",
+};
+
+/// The `heapaddress` check of `free` and `realloc`; NULL is valid for both.
+fn check_heap(call: &rt::Call, p: *mut c_void) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: the validator only reads the memory map cache.
+    check!(call, 0, "ptr", p, unsafe {
+        validators::mem::heap(p as *const c_void)
+    });
+}
+
+/// `malloc(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+    // SAFETY: glibc's allocator.
+    unsafe { __libc_malloc(size) }
+}
+
+/// `calloc(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
+    // SAFETY: glibc's allocator.
+    unsafe { __libc_calloc(n, size) }
+}
+
+/// `realloc(3)`: `ptr` must be NULL or a heap pointer.
+#[no_mangle]
+pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+    let Some(call) = rt::enter(&REALLOC) else {
+        // SAFETY: glibc's allocator.
+        return unsafe { __libc_realloc(ptr, size) };
+    };
+    check_heap(&call, ptr);
+    // SAFETY: glibc's allocator.
+    call.forward(|| unsafe { __libc_realloc(ptr, size) })
+}
+
+/// `free(3)`: `ptr` must be NULL or a heap pointer.
+#[no_mangle]
+pub unsafe extern "C" fn free(ptr: *mut c_void) {
+    if ptr.is_null() {
+        return;
+    }
+    let Some(call) = rt::enter(&FREE) else {
+        // SAFETY: glibc's allocator.
+        return unsafe { __libc_free(ptr) };
+    };
+    check_heap(&call, ptr);
+    // SAFETY: glibc's allocator.
+    call.forward(|| unsafe { __libc_free(ptr) })
+}
+
+/// `memalign(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
+    // SAFETY: glibc's allocator.
+    unsafe { __libc_memalign(align, size) }
+}
+
+/// `aligned_alloc(3)`: glibc's own is memalign with the same argument rules.
+#[no_mangle]
+pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
+    // SAFETY: glibc's allocator.
+    unsafe { __libc_memalign(align, size) }
+}
+
+/// `posix_memalign(3)`: the alignment rules of POSIX (a power of two multiple of
+/// `sizeof(void *)`) are checked here because `__libc_memalign` accepts more.
+#[no_mangle]
+pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
+    if !align.is_power_of_two() || !align.is_multiple_of(size_of::<*mut c_void>()) {
+        return libc::EINVAL;
+    }
+    // SAFETY: glibc's allocator.
+    let p = unsafe { __libc_memalign(align, size) };
+    if p.is_null() {
+        return libc::ENOMEM;
+    }
+    // SAFETY: the caller passes where to store the result.
+    unsafe { *out = p };
+    0
+}
+
+/// `valloc(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
+    // SAFETY: glibc's allocator.
+    unsafe { __libc_valloc(size) }
+}
+
+/// `pvalloc(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
+    // SAFETY: glibc's allocator.
+    unsafe { __libc_pvalloc(size) }
+}
+
+/// `malloc_usable_size(3)`. glibc has no `__libc_` alias for it; resolving it by name is fine
+/// here because nothing on the way calls it.
+#[no_mangle]
+pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
+    static REAL: rt::Real = rt::Real::new(c"malloc_usable_size", c"GLIBC_2.2.5");
+    // SAFETY: the prototype matches glibc's.
+    let real: unsafe extern "C" fn(*mut c_void) -> usize = unsafe { REAL.get() };
+    // SAFETY: forwards the caller's pointer.
+    unsafe { real(p) }
+}

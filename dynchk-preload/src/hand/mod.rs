@@ -1,0 +1,42 @@
+//! Hand-coded interposers: the functions the generator leaves alone (`hand` in `db/semantics`).
+//! They use the same runtime API as generated code; the list of exported names is in the crate's
+//! README section of the report and in `tests/exports.rs`.
+//!
+//! Deliberately not interposed: `setjmp`, `_setjmp`, `sigsetjmp` and `vfork` return twice (a
+//! wrapper frame would be gone, or shared with the parent, when they return the second time),
+//! `longjmp`/`siglongjmp` never return into a wrapper, and `dlsym`/`dlvsym` are how the checker
+//! finds the originals.
+
+/// Reports a failed check: `check!(call, pos, "name", value, verdict)`.
+macro_rules! check {
+    ($call:expr, $pos:expr, $name:expr, $value:expr, $verdict:expr) => {
+        if let Err(f) = $verdict {
+            $call.violation($pos, $name, $value as u64, f);
+        }
+    };
+}
+
+/// Defines the exported variadic symbols as naked jumps to their C shim bodies, so that the
+/// caller's variadic arguments (registers, stack, and `%al`) reach the shim untouched.
+macro_rules! variadic_trampolines {
+    ($($name:ident => $shim:ident),* $(,)?) => {
+        extern "C" {
+            $(fn $shim();)*
+        }
+        $(
+            #[doc = concat!("`", stringify!($name), "`: jumps to the C shim that gathers its `...`.")]
+            #[unsafe(naked)]
+            #[no_mangle]
+            pub unsafe extern "C" fn $name() {
+                core::arch::naked_asm!("jmp {}", sym $shim)
+            }
+        )*
+    };
+}
+
+mod alloc;
+mod exec;
+mod format;
+mod mem;
+mod open;
+mod proc;

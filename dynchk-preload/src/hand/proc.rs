@@ -1,0 +1,100 @@
+//! Process-level calls the runtime must see: `fork` (the child's own counters and log come from
+//! the `pthread_atfork` handler the constructor registers, which also covers forks the program
+//! makes through other paths), `_exit`/`_Exit` (the summary, since no destructor runs), and the
+//! resource-limit setters (the descriptor range of the `filedescriptor` check follows
+//! `RLIMIT_NOFILE`).
+
+use core::ffi::c_int;
+
+use crate::rt::{self, report, Iface, Real};
+
+static FORK: Iface = Iface {
+    name: "fork",
+    lib: "libc",
+    version: "GLIBC_2.2.5",
+};
+
+/// `fork(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn fork() -> libc::pid_t {
+    static REAL: Real = Real::new(c"fork", c"GLIBC_2.2.5");
+    // SAFETY: the prototype matches glibc's.
+    let real: unsafe extern "C" fn() -> libc::pid_t = unsafe { REAL.get() };
+    match rt::enter(&FORK) {
+        // SAFETY: no arguments.
+        Some(call) => call.forward(|| unsafe { real() }),
+        // SAFETY: no arguments.
+        None => unsafe { real() },
+    }
+}
+
+/// Defines `_exit` and `_Exit`: the summary, then the real call.
+macro_rules! exits {
+    ($($name:ident),*) => {
+        $(
+            #[doc = concat!("`", stringify!($name), "(2)`: writes the summary first.")]
+            #[no_mangle]
+            pub unsafe extern "C" fn $name(status: c_int) -> ! {
+                static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: "GLIBC_2.2.5" };
+                static REAL: Real = Real::new(
+                    // SAFETY: the literal has exactly one NUL, at its end.
+                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!(stringify!($name), "\0").as_bytes()) },
+                    c"GLIBC_2.2.5",
+                );
+                // SAFETY: the prototype matches glibc's.
+                let real: unsafe extern "C" fn(c_int) -> ! = unsafe { REAL.get() };
+                let call = rt::enter(&IFACE);
+                report::summary();
+                match call {
+                    // SAFETY: the caller's argument.
+                    Some(call) => call.forward(|| unsafe { real(status) }),
+                    // SAFETY: as above.
+                    None => unsafe { real(status) },
+                }
+            }
+        )*
+    };
+}
+
+exits!(_exit, _Exit);
+
+/// Defines the limit setters: forward, then re-read `RLIMIT_NOFILE` when the call succeeded.
+macro_rules! limit_setters {
+    ($($name:ident($($p:ident: $t:ty),*) @ $ver:literal;)*) => {
+        $(
+            #[doc = concat!("`", stringify!($name), "(2)`, then the descriptor limit is re-read.")]
+            #[no_mangle]
+            pub unsafe extern "C" fn $name($($p: $t),*) -> c_int {
+                static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: $ver };
+                static REAL: Real = Real::new(
+                    // SAFETY: the literals have exactly one NUL, at their end.
+                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!(stringify!($name), "\0").as_bytes()) },
+                    // SAFETY: as above.
+                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!($ver, "\0").as_bytes()) },
+                );
+                // SAFETY: the prototype matches glibc's.
+                let real: unsafe extern "C" fn($($t),*) -> c_int = unsafe { REAL.get() };
+                let after = || {
+                    // SAFETY: the caller's arguments.
+                    let r = unsafe { real($($p),*) };
+                    if r == 0 {
+                        // A raw prlimit64 syscall that succeeds does not touch errno.
+                        validators::fd::refresh_limit();
+                    }
+                    r
+                };
+                match rt::enter(&IFACE) {
+                    Some(call) => call.forward(after),
+                    None => after(),
+                }
+            }
+        )*
+    };
+}
+
+limit_setters! {
+    setrlimit(resource: c_int, rlim: *const libc::rlimit) @ "GLIBC_2.2.5";
+    setrlimit64(resource: c_int, rlim: *const libc::rlimit64) @ "GLIBC_2.2.5";
+    prlimit(pid: libc::pid_t, resource: c_int, new: *const libc::rlimit, old: *mut libc::rlimit) @ "GLIBC_2.13";
+    prlimit64(pid: libc::pid_t, resource: c_int, new: *const libc::rlimit64, old: *mut libc::rlimit64) @ "GLIBC_2.13";
+}

@@ -1,0 +1,332 @@
+//! The checked program's `DYNCHK_*` settings (report-format.md), read once without allocating
+//! and without calling anything the library interposes (the environment is walked directly, the
+//! suppression file read with raw syscalls).
+
+use core::cell::UnsafeCell;
+use core::ffi::{c_char, CStr};
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// What to do after reporting a violation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OnViolation {
+    /// Forward the call as if nothing happened.
+    Continue,
+    /// Abort the process after the report is written.
+    Abort,
+}
+
+/// Report syntax.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Format {
+    /// JSON Lines.
+    Json,
+    /// One readable line per record.
+    Text,
+}
+
+/// Longest `DYNCHK_LOG` path kept.
+pub const PATH_CAP: usize = 1024;
+const SUPPRESS_CAP: usize = 16 * 1024;
+const RULES_CAP: usize = 256;
+
+/// One suppression rule: byte ranges into the suppression text (empty = any).
+#[derive(Clone, Copy, Default)]
+struct Rule {
+    interface: (u16, u16),
+    param: (u16, u16),
+    check: (u16, u16),
+    caller: (u16, u16),
+}
+
+/// The settings.
+pub struct Config {
+    /// `DYNCHK_LOG`, NUL-terminated; empty for standard error.
+    log: [u8; PATH_CAP],
+    /// `DYNCHK_FORMAT` (or its default).
+    pub format: Format,
+    /// `DYNCHK_ON_VIOLATION`.
+    pub on_violation: OnViolation,
+    /// `DYNCHK_BACKTRACE` frames, capped at [`MAX_FRAMES`].
+    pub backtrace: usize,
+    /// `DYNCHK_TRACE=1`.
+    pub trace: bool,
+    suppress: [u8; SUPPRESS_CAP],
+    rules: [Rule; RULES_CAP],
+    nrules: usize,
+}
+
+/// Most backtrace frames written per violation.
+pub const MAX_FRAMES: usize = 64;
+
+impl Config {
+    const DEFAULT: Config = Config {
+        log: [0; PATH_CAP],
+        format: Format::Text,
+        on_violation: OnViolation::Continue,
+        backtrace: 16,
+        trace: false,
+        suppress: [0; SUPPRESS_CAP],
+        rules: [Rule {
+            interface: (0, 0),
+            param: (0, 0),
+            check: (0, 0),
+            caller: (0, 0),
+        }; RULES_CAP],
+        nrules: 0,
+    };
+
+    /// The `DYNCHK_LOG` template (`%p` not yet replaced), or `None` for standard error.
+    pub fn log(&self) -> Option<&[u8]> {
+        let len = self.log.iter().position(|&b| b == 0).unwrap_or(0);
+        (len > 0).then(|| &self.log[..len])
+    }
+
+    /// Fills the settings from `NAME=value` environment entries.
+    fn parse<'a>(&mut self, env: impl Iterator<Item = &'a [u8]>) {
+        let mut format = None;
+        for entry in env {
+            let Some(eq) = entry.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            let (name, value) = (&entry[..eq], &entry[eq + 1..]);
+            match name {
+                b"DYNCHK_LOG" if value.len() < PATH_CAP => {
+                    self.log[..value.len()].copy_from_slice(value);
+                    self.log[value.len()] = 0;
+                }
+                b"DYNCHK_FORMAT" => match value {
+                    b"json" => format = Some(Format::Json),
+                    b"text" => format = Some(Format::Text),
+                    _ => {}
+                },
+                b"DYNCHK_ON_VIOLATION" => {
+                    self.on_violation = if value == b"abort" {
+                        OnViolation::Abort
+                    } else {
+                        OnViolation::Continue
+                    }
+                }
+                b"DYNCHK_BACKTRACE" => {
+                    if let Some(n) = parse_usize(value) {
+                        self.backtrace = n.min(MAX_FRAMES);
+                    }
+                }
+                b"DYNCHK_TRACE" => self.trace = value == b"1",
+                b"DYNCHK_SUPPRESS" => self.load_suppressions(value),
+                _ => {}
+            }
+        }
+        self.format = format.unwrap_or(if self.log().is_some() {
+            Format::Json
+        } else {
+            Format::Text
+        });
+    }
+
+    fn load_suppressions(&mut self, path: &[u8]) {
+        let mut cpath = [0u8; PATH_CAP];
+        if path.len() >= PATH_CAP {
+            return;
+        }
+        cpath[..path.len()].copy_from_slice(path);
+        let n = super::sys::read_file(&cpath, &mut self.suppress[..SUPPRESS_CAP - 1]);
+        self.parse_rules(n);
+    }
+
+    /// Splits the first `len` bytes of the suppression text into rules.
+    fn parse_rules(&mut self, len: usize) {
+        let mut start = 0;
+        while start < len && self.nrules < RULES_CAP {
+            let end = self.suppress[start..len]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(len, |p| start + p);
+            let line = trim(&self.suppress, start, end);
+            start = end + 1;
+            if line.0 == line.1 || self.suppress[line.0] == b'#' {
+                continue;
+            }
+            let mut rule = Rule::default();
+            if self.suppress[line.0..line.1].starts_with(b"caller=") {
+                rule.caller = (line.0 as u16 + 7, line.1 as u16);
+            } else {
+                let mut fields = [(line.1 as u16, line.1 as u16); 3];
+                let mut f = 0;
+                let mut s = line.0;
+                for i in line.0..=line.1 {
+                    if (i == line.1 || self.suppress[i] == b':') && f < 3 {
+                        fields[f] = (s as u16, i as u16);
+                        f += 1;
+                        s = i + 1;
+                    }
+                }
+                (rule.interface, rule.param, rule.check) = (fields[0], fields[1], fields[2]);
+            }
+            self.rules[self.nrules] = rule;
+            self.nrules += 1;
+        }
+    }
+
+    /// Whether a violation is suppressed. `caller` is the call site's module path, computed only
+    /// when a `caller=` rule exists (see [`Config::needs_caller`]).
+    pub fn suppressed(
+        &self,
+        interface: &str,
+        pos: i32,
+        param: &str,
+        check: &str,
+        caller: Option<&[u8]>,
+    ) -> bool {
+        let text = &self.suppress;
+        let field = |r: (u16, u16)| &text[r.0 as usize..r.1 as usize];
+        let any = |f: &[u8], v: &[u8]| f.is_empty() || f == b"*" || f == v;
+        let mut num = [0u8; 12];
+        let pos_text = super::fmt::itoa(pos as i64, &mut num);
+        self.rules[..self.nrules].iter().any(|r| {
+            if r.caller.1 > r.caller.0 {
+                let m = field(r.caller);
+                return caller.is_some_and(|c| {
+                    c == m || c.ends_with(m) && c[..c.len() - m.len()].ends_with(b"/")
+                });
+            }
+            field(r.interface) == interface.as_bytes()
+                && (any(field(r.param), param.as_bytes()) || field(r.param) == pos_text)
+                && any(field(r.check), check.as_bytes())
+        })
+    }
+
+    /// Whether some suppression rule needs the caller's module.
+    pub fn needs_caller(&self) -> bool {
+        self.rules[..self.nrules]
+            .iter()
+            .any(|r| r.caller.1 > r.caller.0)
+    }
+}
+
+fn trim(text: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+    while start < end && text[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    while end > start && text[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    (start, end)
+}
+
+fn parse_usize(s: &[u8]) -> Option<usize> {
+    if s.is_empty() || s.len() > 9 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0, |n, &d| n * 10 + (d - b'0') as usize))
+}
+
+struct Cell(UnsafeCell<Config>);
+// SAFETY: written only by the thread that wins STATE's 0→1 transition, read only after STATE is 2.
+unsafe impl Sync for Cell {}
+
+static CONFIG: Cell = Cell(UnsafeCell::new(Config::DEFAULT));
+static DEFAULTS: Config = Config::DEFAULT;
+static STATE: AtomicU8 = AtomicU8::new(0);
+
+extern "C" {
+    static environ: *const *const c_char;
+}
+
+/// The settings, read from the environment on first use (the library constructor makes that
+/// first use happen early). Callers racing with the first reader get the defaults once rather
+/// than waiting: the waiter might be a signal handler interrupting the reader.
+pub fn get() -> &'static Config {
+    match STATE.compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire) {
+        Ok(_) => {
+            // SAFETY: this thread won the right to write; nobody reads before STATE is 2.
+            let cfg = unsafe { &mut *CONFIG.0.get() };
+            // SAFETY: environ is the process environment, a NULL-terminated array of C strings.
+            let entries = unsafe { env_iter(environ) };
+            cfg.parse(entries);
+            STATE.store(2, Ordering::Release);
+            cfg
+        }
+        // SAFETY: STATE 2 means the writer is done.
+        Err(2) => unsafe { &*CONFIG.0.get() },
+        Err(_) => &DEFAULTS,
+    }
+}
+
+/// The entries of a `NULL`-terminated `environ`-style array.
+unsafe fn env_iter(mut p: *const *const c_char) -> impl Iterator<Item = &'static [u8]> {
+    core::iter::from_fn(move || {
+        // SAFETY: p walks a NULL-terminated array of NUL-terminated strings.
+        unsafe {
+            if p.is_null() || (*p).is_null() {
+                return None;
+            }
+            let s = CStr::from_ptr(*p).to_bytes();
+            p = p.add(1);
+            Some(s)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(env: &[&str]) -> Box<Config> {
+        let mut c = Box::new(Config::DEFAULT);
+        c.parse(env.iter().map(|s| s.as_bytes()));
+        c
+    }
+
+    #[test]
+    fn defaults_follow_the_log_destination() {
+        let c = parsed(&["PATH=/bin"]);
+        assert_eq!(c.log(), None);
+        assert_eq!(c.format, Format::Text);
+        assert_eq!(c.backtrace, 16);
+        assert_eq!(c.on_violation, OnViolation::Continue);
+        assert!(!c.trace);
+        let c = parsed(&["DYNCHK_LOG=/tmp/x.%p"]);
+        assert_eq!(c.log(), Some(&b"/tmp/x.%p"[..]));
+        assert_eq!(c.format, Format::Json);
+    }
+
+    #[test]
+    fn explicit_settings_win() {
+        let c = parsed(&[
+            "DYNCHK_LOG=/tmp/x",
+            "DYNCHK_FORMAT=text",
+            "DYNCHK_ON_VIOLATION=abort",
+            "DYNCHK_BACKTRACE=1000",
+            "DYNCHK_TRACE=1",
+        ]);
+        assert_eq!(c.format, Format::Text);
+        assert_eq!(c.on_violation, OnViolation::Abort);
+        assert_eq!(c.backtrace, MAX_FRAMES);
+        assert!(c.trace);
+        assert_eq!(parsed(&["DYNCHK_BACKTRACE=0"]).backtrace, 0);
+        assert_eq!(parsed(&["DYNCHK_BACKTRACE=x"]).backtrace, 16);
+    }
+
+    #[test]
+    fn suppression_rules_match_interface_param_check_and_caller() {
+        let mut c = Box::new(Config::DEFAULT);
+        let text = b"# comment\nread:buf:RWaddress\n  open  \nioctl:1\nwrite:*:filedescriptor\ncaller=libfoo.so\n";
+        c.suppress[..text.len()].copy_from_slice(text);
+        c.parse_rules(text.len());
+        assert!(c.suppressed("read", 1, "buf", "RWaddress", None));
+        assert!(!c.suppressed("read", 1, "buf", "Rdaddress", None));
+        assert!(!c.suppressed("read", 0, "fd", "filedescriptor", None));
+        assert!(c.suppressed("open", 0, "path", "pathname", None));
+        assert!(
+            c.suppressed("ioctl", 1, "request", "ioctl", None),
+            "param by position"
+        );
+        assert!(!c.suppressed("ioctl", 2, "arg", "RWaddress", None));
+        assert!(c.suppressed("write", 0, "fd", "filedescriptor", None));
+        assert!(!c.suppressed("openat", 0, "fd", "filedescriptor", None));
+        assert!(c.needs_caller());
+        assert!(c.suppressed("x", 0, "p", "c", Some(b"/usr/lib/libfoo.so")));
+        assert!(!c.suppressed("x", 0, "p", "c", Some(b"/usr/lib/libxlibfoo.so")));
+        assert!(!c.suppressed("x", 0, "p", "c", Some(b"/usr/bin/ls")));
+    }
+}

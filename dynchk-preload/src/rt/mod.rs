@@ -1,0 +1,176 @@
+//! The runtime the interposers (generated and hand-coded) are written against
+//! (docs/architecture.md section 4): resolution of originals, the per-thread guard, and reporting.
+
+mod backtrace;
+pub(crate) mod config;
+mod fmt;
+mod real;
+pub(crate) mod report;
+pub(crate) mod stats;
+pub(crate) mod sys;
+pub(crate) mod thread;
+
+use core::ffi::c_int;
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+pub use real::Real;
+use validators::Fault;
+
+/// One interface of the specification, as reports name it.
+#[derive(Debug)]
+pub struct Iface {
+    /// The C name (`read`).
+    pub name: &'static str,
+    /// The library short name (`libc`).
+    pub lib: &'static str,
+    /// The symbol version (`GLIBC_2.2.5`).
+    pub version: &'static str,
+}
+
+/// `DYNCHK_TRACE=1`, copied out of the configuration for the per-call fast path.
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+/// A checked call in progress on this thread. Made by [`enter`], consumed by [`Call::forward`].
+pub struct Call {
+    iface: &'static Iface,
+    state: *mut thread::State,
+    errno: c_int,
+    sp: usize,
+}
+
+/// Starts checking a call of `iface`: counts it, saves `errno` and marks the thread as running the
+/// checker. `None` when the checker itself is running on this thread (a call made by a validator,
+/// the reporter, or a signal handler that interrupted them): the interposer must forward at once.
+#[inline(always)]
+pub fn enter(iface: &'static Iface) -> Option<Call> {
+    let state = thread::state();
+    let sp = thread::stack_pointer();
+    // SAFETY: state is this thread's own; signal handlers on this thread only run nested calls,
+    // which leave it as they found it (or stale, which the stack-pointer comparison tolerates).
+    let st = unsafe { &mut *state };
+    if thread::encloses(st.busy_sp, sp) {
+        stats::count_call(state, false);
+        return None;
+    }
+    let errno = sys::errno();
+    st.busy_sp = sp;
+    stats::count_call(state, true);
+    stats::USED.insert(iface as *const Iface as usize);
+    if TRACE.load(Relaxed) {
+        report::trace(iface);
+    }
+    Some(Call {
+        iface,
+        state,
+        errno,
+        sp,
+    })
+}
+
+impl Call {
+    /// Reports that parameter `pos` (`name`, whose value is `value`) broke a rule. Identical
+    /// violations from one call site are written once and counted. Under
+    /// `DYNCHK_ON_VIOLATION=abort` the process aborts after the record is written.
+    #[cold]
+    pub fn violation(&self, pos: i32, name: &'static str, value: u64, f: Fault) {
+        self.report(&report::Violation {
+            iface: self.iface,
+            pos,
+            name,
+            member: None,
+            value,
+            fault: &f,
+        });
+    }
+
+    /// As [`Call::violation`] for a member of a struct parameter; `path` is the member's path
+    /// (`sin_family`, `msg_iov[2].iov_base`).
+    #[cold]
+    pub fn member_violation(&self, pos: i32, name: &'static str, path: &str, value: u64, f: Fault) {
+        self.report(&report::Violation {
+            iface: self.iface,
+            pos,
+            name,
+            member: Some(path),
+            value,
+            fault: &f,
+        });
+    }
+
+    fn report(&self, v: &report::Violation<'_>) {
+        if report::violation(v) && config::get().on_violation == config::OnViolation::Abort {
+            report::summary();
+            sys::abort();
+        }
+    }
+
+    /// Calls the original: restores `errno`, leaves the checker, marks the thread as inside a
+    /// forwarded call for the duration, and returns the result untouched (nothing runs after the
+    /// call that could change `errno`).
+    #[inline(always)]
+    pub fn forward<R>(self, f: impl FnOnce() -> R) -> R {
+        let state = self.state;
+        let errno = self.errno;
+        core::mem::forget(self);
+        // SAFETY: this thread's state.
+        let st = unsafe { &mut *state };
+        let outer = st.fwd_sp;
+        st.fwd_sp = thread::stack_pointer();
+        st.busy_sp = 0;
+        sys::set_errno(errno);
+        let r = f();
+        // SAFETY: as above; a longjmp out of f skips this, leaving a marker that the next call
+        // from a higher frame recognises as stale.
+        unsafe { (*state).fwd_sp = outer };
+        r
+    }
+
+    /// Whether this call was made from inside another forwarded call, i.e. by a library on its own
+    /// behalf (or by a callback the library invoked).
+    pub fn inside_forward(&self) -> bool {
+        // SAFETY: this thread's state.
+        thread::encloses(unsafe { (*self.state).fwd_sp }, self.sp)
+    }
+
+    /// The interface being called.
+    pub fn iface(&self) -> &'static Iface {
+        self.iface
+    }
+}
+
+impl Drop for Call {
+    /// A call that is not forwarded (the interposer answered itself) still leaves the checker.
+    fn drop(&mut self) {
+        // SAFETY: this thread's state.
+        unsafe { (*self.state).busy_sp = 0 };
+    }
+}
+
+/// Library constructor: reads the configuration before the program runs, so that the first
+/// report does not have to.
+extern "C" fn init() {
+    let errno = sys::errno();
+    TRACE.store(config::get().trace, Relaxed);
+    report::claim();
+    // SAFETY: registers a plain function; fork children reset their counters in it.
+    unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
+    sys::set_errno(errno);
+}
+
+extern "C" fn after_fork_child() {
+    report::after_fork_child();
+}
+
+/// Library destructor: the summary at exit (after the program's own atexit handlers and
+/// destructors, which run first).
+extern "C" fn fini() {
+    report::summary();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = init;
+
+#[used]
+#[link_section = ".fini_array"]
+static FINI: extern "C" fn() = fini;

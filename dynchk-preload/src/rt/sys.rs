@@ -1,0 +1,145 @@
+//! Raw system calls: the checker never calls a C-library function that it (or the generated code)
+//! interposes. These go through `libc::syscall`, which may set `errno`; callers on a checking path
+//! run before `Call::forward` restores it.
+
+use core::ffi::{c_int, c_long};
+
+/// `write(2)` of the whole buffer (retries short writes and `EINTR`); false on failure.
+pub fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
+    while !buf.is_empty() {
+        // SAFETY: buf is valid for buf.len() bytes.
+        let n = unsafe { libc::syscall(libc::SYS_write, fd, buf.as_ptr(), buf.len()) };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return false;
+        }
+        buf = &buf[n as usize..];
+    }
+    true
+}
+
+/// `openat(AT_FDCWD, path, flags, mode)`; `path` must be NUL-terminated.
+pub fn open(path: &[u8], flags: c_int, mode: libc::mode_t) -> c_int {
+    debug_assert!(path.contains(&0));
+    // SAFETY: path is NUL-terminated.
+    unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, mode) as c_int }
+}
+
+/// `close(2)`.
+pub fn close(fd: c_int) {
+    // SAFETY: closes a descriptor the caller owns.
+    unsafe { libc::syscall(libc::SYS_close, fd) };
+}
+
+/// `fcntl(fd, F_DUPFD_CLOEXEC, min)`.
+pub fn dup_high(fd: c_int, min: c_int) -> c_int {
+    // SAFETY: no memory is passed.
+    unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, min) as c_int }
+}
+
+/// Device and inode of an open descriptor, `None` when it is not open.
+pub fn identity(fd: c_int) -> Option<(u64, u64)> {
+    // SAFETY: stat is a plain C struct the kernel fills.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: st is writable.
+    let r = unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) };
+    (r == 0).then_some((st.st_dev, st.st_ino))
+}
+
+/// `getpid(2)`, uncached (correct in fork and vfork children).
+pub fn getpid() -> c_int {
+    // SAFETY: no arguments.
+    unsafe { libc::syscall(libc::SYS_getpid) as c_int }
+}
+
+/// `gettid(2)`.
+pub fn gettid() -> c_int {
+    // SAFETY: no arguments.
+    unsafe { libc::syscall(libc::SYS_gettid) as c_int }
+}
+
+/// Reads a whole (small) file into `buf`; returns the bytes read (0 on any error).
+/// `path` must be NUL-terminated.
+pub fn read_file(path: &[u8], buf: &mut [u8]) -> usize {
+    let fd = open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+    if fd < 0 {
+        return 0;
+    }
+    let mut len = 0;
+    while len < buf.len() {
+        // SAFETY: the tail of buf is writable.
+        let n =
+            unsafe { libc::syscall(libc::SYS_read, fd, buf[len..].as_mut_ptr(), buf.len() - len) };
+        if n < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        len += n as usize;
+    }
+    close(fd);
+    len
+}
+
+/// `readlink(path)` into `buf`; returns the length (0 on error). `path` must be NUL-terminated.
+pub fn readlink(path: &[u8], buf: &mut [u8]) -> usize {
+    // SAFETY: path is NUL-terminated, buf writable for its length.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_readlinkat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    n.max(0) as usize
+}
+
+/// This thread's `errno`.
+#[inline(always)]
+pub fn errno() -> c_int {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Sets this thread's `errno`.
+#[inline(always)]
+pub fn set_errno(e: c_int) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// `kill(getpid(), SIGABRT)` after unblocking it: `DYNCHK_ON_VIOLATION=abort` without calling the
+/// C library's `abort`, which may itself be interposed.
+pub fn abort() -> ! {
+    let mask: u64 = 1 << (libc::SIGABRT - 1);
+    // The kernel's struct sigaction with every field 0: SIG_DFL, no flags, empty mask.
+    let dfl = [0u64; 4];
+    // SAFETY: plain syscalls on this process with kernel-layout arguments.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_UNBLOCK,
+            &mask as *const u64,
+            0usize,
+            8usize,
+        );
+        libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long);
+        // A handler caught or ignored SIGABRT: restore the default action, as abort(3) does.
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            libc::SIGABRT,
+            dfl.as_ptr(),
+            0usize,
+            8usize,
+        );
+        libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long);
+        loop {
+            libc::syscall(libc::SYS_exit_group, 127);
+        }
+    }
+}

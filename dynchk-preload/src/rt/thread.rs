@@ -1,0 +1,80 @@
+//! Per-thread guard state: "the checker is running" and "inside a forwarded call".
+//!
+//! The state lives in the C shim's initial-exec TLS (see shim/shim.c for why not `thread_local!`).
+//! Both markers are stack pointers rather than flags or depths: a marker whose recorded stack
+//! pointer is at or below the current one belongs to a frame that no longer exists (a `longjmp` or
+//! `siglongjmp` went past it), so it is stale and ignored instead of disabling checks forever.
+
+/// Mirrors `struct dynchk_thread` in shim/shim.c.
+#[repr(C)]
+pub struct State {
+    /// Stack pointer of the checker frame running on this thread, 0 when none.
+    pub busy_sp: usize,
+    /// Stack pointer of the innermost forwarding frame on this thread, 0 when none.
+    pub fwd_sp: usize,
+    /// Counter shard of this thread, 0 until the first call (then 1..=SHARDS).
+    pub shard: u32,
+    pad: u32,
+}
+
+extern "C" {
+    fn dynchk_thread() -> *mut State;
+}
+
+/// This thread's state. Valid on any thread at any time, including inside `__tls_get_addr` and
+/// before any constructor ran, because it is static TLS.
+#[inline(always)]
+pub fn state() -> *mut State {
+    // SAFETY: the shim returns the address of a zero-initialised static TLS block member.
+    unsafe { dynchk_thread() }
+}
+
+/// The caller's current stack pointer (approximately: any address in the current frame works,
+/// since only comparisons against other frames' markers are made).
+#[inline(always)]
+pub fn stack_pointer() -> usize {
+    let sp: usize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads a register, touches no memory.
+    unsafe {
+        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: reads a register, touches no memory.
+    unsafe {
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let marker = 0u8;
+        sp = core::hint::black_box(&marker) as *const u8 as usize;
+    }
+    sp
+}
+
+/// Whether a marker set at stack pointer `marker` still belongs to a live frame that encloses the
+/// code running at `sp` (stacks grow down: enclosing frames have higher addresses).
+#[inline(always)]
+pub fn encloses(marker: usize, sp: usize) -> bool {
+    marker > sp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_compare_by_stack_depth() {
+        let outer = stack_pointer();
+        #[inline(never)]
+        fn deeper() -> usize {
+            let pad = core::hint::black_box([0u8; 256]);
+            core::hint::black_box(&pad);
+            stack_pointer()
+        }
+        let inner = deeper();
+        assert!(encloses(outer, inner));
+        assert!(!encloses(inner, outer));
+        assert!(!encloses(0, inner));
+    }
+}

@@ -68,6 +68,14 @@ pub fn invalidate() {
     INVALIDATIONS.fetch_add(1, Ordering::Release);
 }
 
+/// Resets the refresh lock in the child of `fork`: a thread of the parent that was refreshing at
+/// the time does not exist in the child, and would otherwise hold it forever (every later refresh
+/// would then read a private copy instead of publishing). The runtime calls it first thing in
+/// the child, while the child has one thread.
+pub fn after_fork() {
+    WRITER.store(false, Ordering::Release);
+}
+
 /// How many times `/proc/self/maps` was read (for the runtime's statistics and benchmarks).
 pub fn refreshes() -> usize {
     REFRESHES.load(Ordering::Relaxed)
@@ -205,7 +213,7 @@ fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
             format_args!("{addr:#x} + {len} bytes runs past the end of the address space"),
         ));
     }
-    match lookup(|s| s.span(addr, need, len), |s| s.bytes >= len) {
+    match lookup(|s| s.span(addr, need, len, usize::MAX), |s| s.bytes >= len) {
         Some(span) if span.bytes < len && span.complete => Err(span.fault(check, addr, len, need)),
         _ => Ok(()),
     }
@@ -239,7 +247,8 @@ fn terminated(addr: usize, max: usize, unit: usize, check: &'static str) -> Resu
     let mut cur = addr;
     loop {
         let left = max_bytes - (cur - addr);
-        let Some(span) = lookup(|s| s.span(cur, READ, left), |s| s.bytes > 0) else {
+        // One region at a time: a run of adjacent readable regions can be long, the string short.
+        let Some(span) = lookup(|s| s.span(cur, READ, left, 1), |s| s.bytes > 0) else {
             return Ok(max);
         };
         if span.bytes == 0 {
@@ -385,7 +394,8 @@ impl Snapshot {
         (addr < self.regions[i].end.load(Ordering::Relaxed)).then_some(i)
     }
 
-    fn span(&self, addr: usize, need: usize, limit: usize) -> Span {
+    /// What the `regions` regions from `addr` on offer, up to `limit` bytes.
+    fn span(&self, addr: usize, need: usize, limit: usize, regions: usize) -> Span {
         let complete = self.complete.load(Ordering::Relaxed);
         let Some(first) = self.find(addr) else {
             return Span {
@@ -395,7 +405,7 @@ impl Snapshot {
             };
         };
         let mut end = addr;
-        for r in &self.regions[first..self.len()] {
+        for r in self.regions[first..self.len()].iter().take(regions) {
             let (start, stop) = (
                 r.start.load(Ordering::Relaxed),
                 r.end.load(Ordering::Relaxed),
@@ -829,6 +839,74 @@ mod tests {
             compared += 1;
         }
         assert!(compared >= 4, "the test binary and libc are file mappings");
+    }
+
+    #[test]
+    fn after_fork_releases_a_refresh_lock_held_by_a_vanished_thread() {
+        WRITER.store(true, Ordering::Release);
+        after_fork();
+        let before = SEQ.load(Ordering::Acquire);
+        invalidate();
+        let buf = [0u8; 8];
+        assert!(unsafe { readable(buf.as_ptr().cast(), 8) }.is_ok());
+        assert_ne!(
+            SEQ.load(Ordering::Acquire),
+            before,
+            "the refresh was published"
+        );
+    }
+
+    static HANDLER_RUNS: AtomicUsize = AtomicUsize::new(0);
+    static HANDLER_ERRORS: AtomicUsize = AtomicUsize::new(0);
+
+    extern "C" fn check_in_handler(_: i32) {
+        let local = [7u8; 32];
+        let ok = unsafe {
+            writable(local.as_ptr().cast(), 32).is_ok()
+                && readable(0x10 as _, 1).is_err()
+                && string(c"in a handler".as_ptr().cast()).is_ok()
+        };
+        HANDLER_RUNS.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            HANDLER_ERRORS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn signal_handlers_check_safely_while_their_thread_refreshes() {
+        // Installed before the worker exists, so no signal finds the default action (exit).
+        unsafe {
+            let mut sa: libc::sigaction = core::mem::zeroed();
+            sa.sa_sigaction = check_in_handler as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            assert_eq!(
+                libc::sigaction(libc::SIGUSR1, &sa, core::ptr::null_mut()),
+                0
+            );
+        }
+        let stop = Arc::new(StdBool::new(false));
+        let worker = {
+            let stop = stop.clone();
+            std::thread::spawn(move || unsafe {
+                let buf = [1u8; 16];
+                while !stop.load(Ordering::Relaxed) {
+                    // Each check after invalidate() refreshes: signals land inside refreshes.
+                    invalidate();
+                    assert!(writable(buf.as_ptr().cast(), 16).is_ok());
+                }
+            })
+        };
+        let target = std::os::unix::thread::JoinHandleExt::as_pthread_t(&worker);
+        // Pending signals merge, so count deliveries rather than sends.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while HANDLER_RUNS.load(Ordering::Relaxed) < 200 && std::time::Instant::now() < deadline {
+            unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
+        stop.store(true, Ordering::Relaxed);
+        worker.join().unwrap();
+        assert!(HANDLER_RUNS.load(Ordering::Relaxed) >= 200);
+        assert_eq!(HANDLER_ERRORS.load(Ordering::Relaxed), 0);
     }
 
     #[test]

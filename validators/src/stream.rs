@@ -221,24 +221,23 @@ mod tests {
     #[test]
     fn closed_and_broken_dirs() {
         unsafe {
-            let d = libc::opendir(c"/".as_ptr());
+            // The stream's descriptor gets a high number, so that tests running in parallel
+            // cannot reuse it once it is closed behind the stream's back.
+            let fd = libc::open(c"/".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+            assert_eq!(libc::dup2(fd, 702), 702);
+            libc::close(fd);
+            let d = libc::fdopendir(702);
             let p = d as *const c_void;
             track_dir(p);
             assert!(dir(p).is_ok());
-            // A descriptor closed behind the stream's back: a high number so parallel tests
-            // cannot reuse it before the check.
-            let dfd = libc::dirfd(d);
-            assert_eq!(libc::dup2(dfd, 701), 701);
-            libc::close(dfd);
+            libc::close(702);
             assert_eq!(
                 msg(dir(p)),
                 format!(
-                    "DIR pointer: DIR {:#x} holds fd {dfd}, which is not open",
+                    "DIR pointer: DIR {:#x} holds fd 702, which is not open",
                     p as usize
                 )
             );
-            assert_eq!(libc::dup2(701, dfd), dfd);
-            libc::close(701);
             untrack_dir(p);
             libc::closedir(d);
             assert_eq!(

@@ -355,10 +355,10 @@ impl Cursor<'_> {
 /// The format string itself: readable and NUL-terminated (checked as `format`).
 ///
 /// # Safety
-/// Read only as far as the memory map says it is readable.
-unsafe fn format_bytes<'a>(fmt: *const c_char) -> Result<&'a [u8], Fault> {
+/// Read only as far as the memory map says it is readable; `None` when the map cannot tell.
+unsafe fn format_bytes<'a>(fmt: *const c_char) -> Result<Option<&'a [u8]>, Fault> {
     let len = mem::strlen(fmt as usize, usize::MAX, CHECK)?;
-    Ok(crate::text::bytes(fmt as usize, len))
+    Ok(len.map(|len| crate::text::bytes(fmt as usize, len)))
 }
 
 /// Walks a printf format: the format must be a readable string (a fault of it is returned);
@@ -374,7 +374,9 @@ pub unsafe fn printf(
     args: &mut dyn ArgSource,
     report: &mut dyn FnMut(usize, Fault),
 ) -> Verdict {
-    let f = format_bytes(fmt)?;
+    let Some(f) = format_bytes(fmt)? else {
+        return Ok(());
+    };
     let mut plan = Plan::new();
     match plan_printf(f, &mut plan) {
         Err(Stop::Bad(fault)) => Err(fault),
@@ -468,7 +470,9 @@ pub unsafe fn scanf(
     args: &mut dyn ArgSource,
     report: &mut dyn FnMut(usize, Fault),
 ) -> Verdict {
-    let f = format_bytes(fmt)?;
+    let Some(f) = format_bytes(fmt)? else {
+        return Ok(());
+    };
     let mut plan = Plan::new();
     match plan_scanf(f, &mut plan) {
         Err(Stop::Bad(fault)) => Err(fault),

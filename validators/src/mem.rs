@@ -220,13 +220,15 @@ fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
 }
 
 /// Length of the string at `addr` (without its NUL), or `max` when its first `max` bytes hold no
-/// NUL; the scan reads one run of readable regions at a time and never past it.
-pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<usize, Fault> {
+/// NUL; the scan reads one region at a time and never past a readable one. `Ok(None)` when the
+/// map cannot tell (it could not be read, or has more regions than the cache holds): the caller
+/// must then neither report nor read the string.
+pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<Option<usize>, Fault> {
     terminated(addr, max, 1, check)
 }
 
 /// [`strlen`] for `wchar_t` strings: the length in characters, at most `max`.
-pub(crate) fn wcslen(addr: usize, max: usize, check: &'static str) -> Result<usize, Fault> {
+pub(crate) fn wcslen(addr: usize, max: usize, check: &'static str) -> Result<Option<usize>, Fault> {
     const UNIT: usize = core::mem::size_of::<libc::wchar_t>();
     if !addr.is_multiple_of(UNIT) {
         return Err(Fault::new(
@@ -238,7 +240,12 @@ pub(crate) fn wcslen(addr: usize, max: usize, check: &'static str) -> Result<usi
 }
 
 /// Units of `unit` bytes before the first all-zero unit at `addr`, at most `max`.
-fn terminated(addr: usize, max: usize, unit: usize, check: &'static str) -> Result<usize, Fault> {
+fn terminated(
+    addr: usize,
+    max: usize,
+    unit: usize,
+    check: &'static str,
+) -> Result<Option<usize>, Fault> {
     if addr == 0 {
         return Err(Fault::new(check, format_args!("NULL")));
     }
@@ -249,11 +256,11 @@ fn terminated(addr: usize, max: usize, unit: usize, check: &'static str) -> Resu
         let left = max_bytes - (cur - addr);
         // One region at a time: a run of adjacent readable regions can be long, the string short.
         let Some(span) = lookup(|s| s.span(cur, READ, left, 1), |s| s.bytes > 0) else {
-            return Ok(max);
+            return Ok(None);
         };
         if span.bytes == 0 {
             return match (span.complete, cur == addr) {
-                (false, _) => Ok(max),
+                (false, _) => Ok(None),
                 (true, true) => Err(span.fault(check, addr, 1, READ)),
                 (true, false) => Err(Fault::new(
                     check,
@@ -275,11 +282,11 @@ fn terminated(addr: usize, max: usize, unit: usize, check: &'static str) -> Resu
             }
         };
         if let Some(nul) = nul {
-            return Ok((nul - addr) / unit);
+            return Ok(Some((nul - addr) / unit));
         }
         cur = stop;
         if cur - addr == max_bytes {
-            return Ok(max);
+            return Ok(Some(max));
         }
     }
 }
@@ -542,6 +549,7 @@ struct Parser {
     tag: usize,
     len: usize,
     overflow: bool,
+    last_end: usize,
 }
 
 const STACK_TAG: &[u8] = b"[stack";
@@ -580,7 +588,9 @@ impl Parser {
     }
 
     fn emit(&mut self, snap: &Snapshot) {
-        if self.field >= 5 && self.start < self.end {
+        // A map that changed between two reads can repeat a region; keep the snapshot sorted.
+        if self.field >= 5 && self.start < self.end && self.start >= self.last_end {
+            self.last_end = self.end;
             if self.inode != 0 {
                 self.flags |= FILE;
             }
@@ -597,6 +607,7 @@ impl Parser {
         *self = Parser {
             len: self.len,
             overflow: self.overflow,
+            last_end: self.last_end,
             ..Parser::default()
         };
     }
@@ -737,7 +748,7 @@ mod tests {
             assert!(string(start).is_ok());
             assert_eq!(
                 strlen(m.0 as usize + 3, usize::MAX, "string").unwrap(),
-                PAGE - 4
+                Some(PAGE - 4)
             );
             assert_eq!(
                 msg(string(m.at(PAGE))),
@@ -760,7 +771,7 @@ mod tests {
         m.protect(0, PAGE, libc::PROT_READ);
         assert_eq!(
             strlen(m.0 as usize + PAGE - 5, usize::MAX, "string").unwrap(),
-            15
+            Some(15)
         );
     }
 

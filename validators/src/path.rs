@@ -14,7 +14,9 @@ const NAME_MAX: usize = 255;
 /// The string is read only as far as the memory map says it is readable.
 pub unsafe fn pathname(p: *const c_void) -> Verdict {
     let addr = p as usize;
-    let len = mem::strlen(addr, PATH_MAX, CHECK)?;
+    let Some(len) = mem::strlen(addr, PATH_MAX, CHECK)? else {
+        return Ok(());
+    };
     if len == PATH_MAX {
         return Err(Fault::new(
             CHECK,

@@ -151,7 +151,9 @@ pub unsafe fn dir(p: *const c_void) -> Verdict {
 /// The string is read only as far as the memory map says it is readable.
 pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
     const CHECK: &str = "fopenmode";
-    let len = mem::strlen(p as usize, usize::MAX, CHECK)?;
+    let Some(len) = mem::strlen(p as usize, usize::MAX, CHECK)? else {
+        return Ok(());
+    };
     let mode = crate::text::bytes(p as usize, len);
     let Some((&first, rest)) = mode
         .split_first()

@@ -43,6 +43,24 @@ impl LogDest {
             .collect()
     }
 
+    fn path(&self) -> &Path {
+        match self {
+            LogDest::Dir { dir, .. } => dir,
+            LogDest::File(f) => f,
+        }
+    }
+
+    fn is_temp(&self) -> bool {
+        matches!(self, LogDest::Dir { temp: true, .. })
+    }
+
+    /// Removes a directory dynchk created for itself; a user's directory or file is never touched.
+    fn discard_if_temp(&self) {
+        if let LogDest::Dir { dir, temp: true } = self {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
     /// The parts of the log files written since `before`.
     fn sources(&self, before: &HashMap<PathBuf, u64>) -> Result<Vec<Source>> {
         let mut files = match self {
@@ -181,58 +199,64 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Runs `dynchk run`.
-pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let lib = locate::find(args.lib.as_deref())?;
-    let suppress = match &args.suppress {
-        Some(s) => {
-            std::fs::File::open(s)
-                .with_context(|| format!("cannot read suppression file {}", s.display()))?;
-            Some(std::fs::canonicalize(s)?)
-        }
-        None => None,
-    };
-    let dest = choose_log(args.log.as_deref())?;
-    let before = dest.snapshot();
+/// The command with the checker's environment: our library first in `LD_PRELOAD`, logs as JSON
+/// Lines into `dest`, and the violation policy and suppressions asked for.
+fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest) -> Result<Command> {
     let (program, rest) = args.cmd.split_first().context("no command given")?;
     let mut cmd = Command::new(program);
+    let policy = if args.abort_on_violation {
+        "abort"
+    } else {
+        "continue"
+    };
     cmd.args(rest)
         .env(
             "LD_PRELOAD",
-            preload_value(&lib, std::env::var_os("LD_PRELOAD")),
+            preload_value(lib, std::env::var_os("LD_PRELOAD")),
         )
         .env("DYNCHK_LOG", dest.env_value())
         .env("DYNCHK_FORMAT", "json")
-        .env(
-            "DYNCHK_ON_VIOLATION",
-            if args.abort_on_violation {
-                "abort"
-            } else {
-                "continue"
-            },
-        );
-    if let Some(s) = &suppress {
-        cmd.env("DYNCHK_SUPPRESS", s);
+        .env("DYNCHK_ON_VIOLATION", policy);
+    if let Some(s) = &args.suppress {
+        std::fs::File::open(s)
+            .with_context(|| format!("cannot read suppression file {}", s.display()))?;
+        cmd.env("DYNCHK_SUPPRESS", std::fs::canonicalize(s)?);
     }
-    survive_terminal_signals();
+    Ok(cmd)
+}
+
+/// Runs `dynchk run`.
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let lib = locate::find(args.lib.as_deref())?;
+    let dest = choose_log(args.log.as_deref())?;
+    let mut cmd = match checked_command(&args, &lib, &dest) {
+        Ok(c) => c,
+        Err(e) => {
+            dest.discard_if_temp();
+            return Err(e);
+        }
+    };
+    let before = dest.snapshot();
     let shown = args
         .cmd
         .iter()
         .map(|a| shell_quote(&a.to_string_lossy()))
         .collect::<Vec<_>>()
         .join(" ");
+    survive_terminal_signals();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            if let LogDest::Dir { dir, temp: true } = &dest {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+            dest.discard_if_temp();
             let (what, code) = match e.kind() {
                 ErrorKind::NotFound => ("command not found", 127),
                 ErrorKind::PermissionDenied => ("permission denied", 126),
                 _ => ("cannot execute it", 126),
             };
-            eprintln!("dynchk: error: {}: {what} ({e})", program.to_string_lossy());
+            eprintln!(
+                "dynchk: error: {}: {what} ({e})",
+                args.cmd[0].to_string_lossy()
+            );
             return Ok(ExitCode::from(code));
         }
     };
@@ -240,17 +264,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let status = child.wait().context("waiting for the command")?;
     let mut code = shell_status(status);
     if let Some(sig) = status.signal() {
-        eprintln!(
-            "dynchk: {shown} was killed by {}{}",
-            signal_name(sig),
-            if status.core_dumped() {
-                ", core dumped"
-            } else {
-                ""
-            }
-        );
+        let core = if status.core_dumped() {
+            ", core dumped"
+        } else {
+            ""
+        };
+        eprintln!("dynchk: {shown} was killed by {}{core}", signal_name(sig));
     }
-
     let logs = match dest.sources(&before).and_then(|s| logs::read(&s)) {
         Ok(l) => l,
         Err(e) => {
@@ -268,27 +288,24 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 lib.display()
             );
         }
-        if let LogDest::Dir { dir, temp: true } = &dest {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        dest.discard_if_temp();
         return Ok(ExitCode::from(code));
     }
-    let model = Model::build(&logs, &[(root, shown.clone())]);
-    let mut err = std::io::stderr().lock();
-    emit(&logs, &model, args.format.into(), &mut err)?;
+    let model = Model::build(&logs, &[(root, shown)]);
     let found = !model.distinct.is_empty() || model.total_violations() > 0;
-    match &dest {
-        LogDest::Dir { dir, temp: true } if !found && logs.corrupt.is_empty() => {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        LogDest::Dir { dir: p, .. } | LogDest::File(p) => {
-            writeln!(
-                err,
-                "dynchk: logs in {} (summarize again with: dynchk report {})",
-                p.display(),
-                p.display()
-            )?;
-        }
+    // The summary is a by-product: failing to print it must not hide the command's own status.
+    let _ = emit(
+        &logs,
+        &model,
+        args.format.into(),
+        &mut std::io::stderr().lock(),
+    );
+    if !found && logs.corrupt.is_empty() {
+        dest.discard_if_temp();
+    }
+    if !dest.is_temp() || found || !logs.corrupt.is_empty() {
+        let p = dest.path().display();
+        eprintln!("dynchk: logs in {p} (summarize again with: dynchk report {p})");
     }
     if args.fail_on_violation && found && code == 0 {
         code = 1;

@@ -300,11 +300,18 @@ mod tests {
     use crate::logs::{read, Source};
 
     fn model_of(text: &str) -> Model {
-        let dir = std::env::temp_dir().join(format!("dynchk-summary-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("t{}.jsonl", text.len()));
+        let path = std::env::temp_dir().join(format!(
+            "dynchk-summary-test-{}-{}.jsonl",
+            std::process::id(),
+            text.len()
+        ));
         std::fs::write(&path, text).unwrap();
-        let logs = read(&[Source { path, start: 0 }]).unwrap();
+        let logs = read(&[Source {
+            path: path.clone(),
+            start: 0,
+        }])
+        .unwrap();
+        std::fs::remove_file(path).unwrap();
         Model::build(&logs, &[])
     }
 

@@ -51,12 +51,43 @@ fn find_or_build_lib() -> Result<PathBuf, String> {
     Ok(lib)
 }
 
-/// A fresh empty directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
+/// A fresh empty directory for one test, removed when the test passes (kept for inspection when
+/// it fails).
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Creates the scratch directory `name` of this test process.
+pub fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("dynchk-cli-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 /// Compiles `source` with debug info into `dir/name` and returns the executable's path.

@@ -393,7 +393,7 @@ INSERT INTO Type VALUES(10200,'unsigned short array','Array',5,NULL,NULL,NULL);
 INSERT INTO Type VALUES(10204,'_fpxreg array','Array',10776,NULL,NULL,NULL);
 INSERT INTO Type VALUES(10206,'cc_t','Typedef',3,NULL,1,'termios.h');
 INSERT INTO Type VALUES(10207,'tcflag_t','Typedef',7,NULL,4,'termios.h');
-INSERT INTO Type VALUES(10208,'timer_t','Typedef',6,NULL,4,'sys/types.h');
+INSERT INTO Type VALUES(10208,'timer_t','Typedef',40,NULL,8,'sys/types.h');
 INSERT INTO Type VALUES(10209,'clockid_t','Typedef',6,NULL,4,'sys/types.h');
 INSERT INTO Type VALUES(10210,'rlim_t','Typedef',9,NULL,8,'sys/resource.h');
 INSERT INTO Type VALUES(10215,'cc_t array','Array',10206,NULL,NULL,NULL);

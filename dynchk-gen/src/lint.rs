@@ -1,1 +1,499 @@
-//! Consistency checks of the specification database.
+//! Consistency checks of the specification database (`dynchk-gen check`): every defect names the
+//! table and the row at fault, so that a broken `db/` is fixed before the generator sees it.
+
+use crate::db::Db;
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, Row};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::mem::size_of;
+
+/// One defect of the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Table holding the row at fault.
+    pub table: String,
+    /// Key of the row, e.g. `iid=1251 pos=1`.
+    pub row: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} row {}: {}", self.table, self.row, self.message)
+    }
+}
+
+fn problem(table: &str, row: String, message: String) -> Problem {
+    Problem {
+        table: table.to_owned(),
+        row,
+        message,
+    }
+}
+
+/// Every defect of `db`, in a stable order (by check, then by row).
+pub fn check(db: &Db) -> Vec<Problem> {
+    let checks: [(&str, fn(&Connection) -> rusqlite::Result<Vec<Problem>>); 7] = [
+        ("dangling references", dangling),
+        ("base chains", base_cycles),
+        ("rules", unknown_rules),
+        ("annotated positions", missing_targets),
+        ("parameter positions", parameter_positions),
+        ("duplicate interfaces", duplicates),
+        ("host sizes", host_size_mismatches),
+    ];
+    let mut out = Vec::new();
+    for (name, check) in checks {
+        match check(&db.conn) {
+            Ok(found) => out.extend(found),
+            // A database without the tables a check reads is itself a defect worth naming.
+            Err(e) => out.push(problem(
+                "(schema)",
+                name.to_owned(),
+                format!("query failed: {e}"),
+            )),
+        }
+    }
+    out
+}
+
+/// Runs `sql` and maps every row with `f`.
+fn query<T>(
+    conn: &Connection,
+    sql: &str,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    conn.prepare(sql)?.query_map([], f)?.collect()
+}
+
+fn col<T: FromSql>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    row.get(i)
+}
+
+/// References to rows that do not exist: types, interfaces, libraries.
+fn dangling(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let mut out = Vec::new();
+    // (table, row key SQL, what is referenced, the reference, condition of a dangling row)
+    let refs = [
+        (
+            "Interface",
+            "'iid=' || iid",
+            "return type",
+            "name || ': return type ' || ret",
+            "ret NOT IN (SELECT tid FROM Type)",
+        ),
+        (
+            "Interface",
+            "'iid=' || iid",
+            "library",
+            "name || ': library ' || lid",
+            "lid NOT IN (SELECT lid FROM Library)",
+        ),
+        (
+            "Parameter",
+            "'iid=' || iid || ' pos=' || pos",
+            "type",
+            "'type ' || type",
+            "type NOT IN (SELECT tid FROM Type)",
+        ),
+        (
+            "Parameter",
+            "'iid=' || iid || ' pos=' || pos",
+            "interface",
+            "'interface ' || iid",
+            "iid NOT IN (SELECT iid FROM Interface)",
+        ),
+        (
+            "Type",
+            "'tid=' || tid",
+            "base type",
+            "name || ': base type ' || base",
+            "base IS NOT NULL AND base NOT IN (SELECT tid FROM Type)",
+        ),
+        (
+            "Member",
+            "'tid=' || tid || ' pos=' || pos",
+            "type",
+            "name || ': type ' || type",
+            "type IS NOT NULL AND type NOT IN (SELECT tid FROM Type)",
+        ),
+        (
+            "Member",
+            "'tid=' || tid || ' pos=' || pos",
+            "type",
+            "name || ': member of type ' || tid",
+            "tid NOT IN (SELECT tid FROM Type)",
+        ),
+        (
+            "ParamRule",
+            "'iid=' || iid || ' pos=' || pos || ' seq=' || seq",
+            "interface",
+            "rule || ': interface ' || iid",
+            "iid NOT IN (SELECT iid FROM Interface)",
+        ),
+        (
+            "MemberRule",
+            "'tid=' || tid || ' member=' || member || ' seq=' || seq",
+            "type",
+            "rule || ': type ' || tid",
+            "tid NOT IN (SELECT tid FROM Type)",
+        ),
+    ];
+    for (table, key, _, what, cond) in refs {
+        let sql = format!("SELECT {key}, {what} FROM {table} WHERE {cond} ORDER BY 1");
+        for (row, what) in query(conn, &sql, |r| {
+            Ok((col::<String>(r, 0)?, col::<String>(r, 1)?))
+        })? {
+            out.push(problem(table, row, format!("{what} does not exist")));
+        }
+    }
+    Ok(out)
+}
+
+/// Types whose base chain (typedef, pointer, qualifier, array) loops back on itself.
+fn base_cycles(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let types: BTreeMap<i64, (String, Option<i64>)> =
+        query(conn, "SELECT tid, name, base FROM Type", |r| {
+            Ok((col(r, 0)?, (col(r, 1)?, col(r, 2)?)))
+        })?
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for &start in types.keys() {
+        let mut path = vec![start];
+        let mut at = start;
+        while let Some(&(_, Some(base))) = types.get(&at) {
+            if base == start {
+                // Every member of a cycle finds it; only its smallest tid reports it.
+                if path.iter().all(|&t| t >= start) {
+                    let names: Vec<String> = path
+                        .iter()
+                        .chain([&start])
+                        .map(|t| format!("{} ({t})", types[t].0))
+                        .collect();
+                    out.push(problem(
+                        "Type",
+                        format!("tid={start}"),
+                        format!("base chain loops: {}", names.join(" -> ")),
+                    ));
+                }
+                break;
+            }
+            if path.contains(&base) {
+                break; // a cycle further down the chain, reported from its own members
+            }
+            path.push(base);
+            at = base;
+        }
+    }
+    Ok(out)
+}
+
+/// ParamRule/MemberRule rules that `Rule` does not define. `data` is the marker of a struct's
+/// data members (`data(LEN)` in a struct, `data=out` after a parameter's struct rule).
+fn unknown_rules(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let mut out = Vec::new();
+    let param = "SELECT 'iid=' || iid || ' pos=' || pos || ' seq=' || seq, rule FROM ParamRule \
+                 WHERE rule <> 'data' AND rule NOT IN (SELECT name FROM Rule) ORDER BY iid, pos, seq";
+    for (row, rule) in query(conn, param, |r| {
+        Ok((col::<String>(r, 0)?, col::<String>(r, 1)?))
+    })? {
+        out.push(problem(
+            "ParamRule",
+            row,
+            format!("unknown rule {rule:?} (not in Rule)"),
+        ));
+    }
+    let member = "SELECT 'tid=' || tid || ' member=' || member || ' seq=' || seq, rule FROM MemberRule \
+                  WHERE rule <> 'data' AND rule NOT IN (SELECT name FROM Rule) ORDER BY tid, member, seq";
+    for (row, rule) in query(conn, member, |r| {
+        Ok((col::<String>(r, 0)?, col::<String>(r, 1)?))
+    })? {
+        out.push(problem(
+            "MemberRule",
+            row,
+            format!("unknown rule {rule:?} (not in Rule)"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Annotations of a parameter or member that does not exist.
+fn missing_targets(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let mut out = Vec::new();
+    let param = "SELECT 'iid=' || r.iid || ' pos=' || r.pos || ' seq=' || r.seq, r.rule, i.name, r.pos, \
+                 (SELECT count(*) FROM Parameter p WHERE p.iid = r.iid) \
+                 FROM ParamRule r JOIN Interface i ON i.iid = r.iid \
+                 WHERE NOT EXISTS (SELECT 1 FROM Parameter p WHERE p.iid = r.iid AND p.pos = r.pos) \
+                 ORDER BY r.iid, r.pos, r.seq";
+    let rows = query(conn, param, |r| {
+        Ok((
+            col::<String>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+            col::<i64>(r, 3)?,
+            col::<i64>(r, 4)?,
+        ))
+    })?;
+    for (row, rule, name, pos, n) in rows {
+        out.push(problem(
+            "ParamRule",
+            row,
+            format!("rule {rule:?} is on parameter {pos} of {name}, which has {n} parameters"),
+        ));
+    }
+    let member = "SELECT 'tid=' || r.tid || ' member=' || r.member || ' seq=' || r.seq, r.rule, t.name, r.member \
+                  FROM MemberRule r JOIN Type t ON t.tid = r.tid \
+                  WHERE NOT EXISTS (SELECT 1 FROM Member m WHERE m.tid = r.tid AND m.name = r.member) \
+                  ORDER BY r.tid, r.member, r.seq";
+    let rows = query(conn, member, |r| {
+        Ok((
+            col::<String>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+            col::<String>(r, 3)?,
+        ))
+    })?;
+    for (row, rule, ty, member) in rows {
+        out.push(problem(
+            "MemberRule",
+            row,
+            format!("rule {rule:?} is on member {member:?}, which {ty} does not have"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Parameter lists with holes (positions must be 0..n) and `...` anywhere but last.
+fn parameter_positions(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let mut out = Vec::new();
+    let sql = "SELECT i.iid, i.name, group_concat(p.pos) FROM Interface i JOIN \
+               (SELECT iid, pos FROM Parameter ORDER BY iid, pos) p ON p.iid = i.iid \
+               GROUP BY i.iid HAVING min(p.pos) <> 0 OR max(p.pos) <> count(*) - 1 ORDER BY i.iid";
+    for (iid, name, positions) in query(conn, sql, |r| {
+        Ok((
+            col::<i64>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+        ))
+    })? {
+        let have: Vec<i64> = positions
+            .split(',')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        let missing: Vec<String> = (0..=have.iter().copied().max().unwrap_or(0))
+            .filter(|p| !have.contains(p))
+            .map(|p| p.to_string())
+            .collect();
+        let message = if missing.is_empty() {
+            format!(
+                "parameters of {name} are at positions {positions}, not 0..{}",
+                have.len()
+            )
+        } else {
+            format!(
+                "parameters of {name} are at positions {positions}: {} missing",
+                missing.join(", ")
+            )
+        };
+        out.push(problem("Interface", format!("iid={iid}"), message));
+    }
+    let sql = "SELECT p.iid, p.pos, i.name FROM Parameter p JOIN Type t ON t.tid = p.type \
+               JOIN Interface i ON i.iid = p.iid WHERE t.name = '...' \
+               AND EXISTS (SELECT 1 FROM Parameter q WHERE q.iid = p.iid AND q.pos > p.pos) ORDER BY p.iid, p.pos";
+    for (iid, pos, name) in query(conn, sql, |r| {
+        Ok((col::<i64>(r, 0)?, col::<i64>(r, 1)?, col::<String>(r, 2)?))
+    })? {
+        out.push(problem(
+            "Parameter",
+            format!("iid={iid} pos={pos}"),
+            format!("'...' of {name} is not the last parameter"),
+        ));
+    }
+    Ok(out)
+}
+
+/// The same interface twice in one library.
+fn duplicates(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let sql = "SELECT a.iid, a.name, l.name, b.iid, b.source FROM Interface a \
+               JOIN Interface b ON b.name = a.name AND b.lid = a.lid AND b.iid < a.iid \
+               LEFT JOIN Library l ON l.lid = a.lid ORDER BY a.iid, b.iid";
+    let rows = query(conn, sql, |r| {
+        Ok((
+            col::<i64>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<Option<String>>(r, 2)?,
+            col::<i64>(r, 3)?,
+            col::<String>(r, 4)?,
+        ))
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(iid, name, lib, other, source)| {
+            let lib = lib.unwrap_or_else(|| "its library".to_owned());
+            problem(
+                "Interface",
+                format!("iid={iid}"),
+                format!("{name} in {lib} is already iid={other} (from {source})"),
+            )
+        })
+        .collect())
+}
+
+/// Sizes on the host (x86-64 Linux, glibc) of C types the database records, taken from the
+/// `libc` crate's definitions. Types the crate leaves opaque (size 0) are left out.
+pub fn host_sizes() -> HashMap<&'static str, usize> {
+    macro_rules! sizes {
+        ($($t:ident),* $(,)?) => {
+            HashMap::from([$((stringify!($t), size_of::<libc::$t>())),*]).into_iter().filter(|&(_, s)| s > 0).collect()
+        };
+    }
+    sizes!(
+        size_t,
+        ssize_t,
+        off_t,
+        off64_t,
+        pid_t,
+        uid_t,
+        gid_t,
+        mode_t,
+        socklen_t,
+        time_t,
+        clock_t,
+        dev_t,
+        ino_t,
+        ino64_t,
+        nlink_t,
+        blksize_t,
+        blkcnt_t,
+        blkcnt64_t,
+        useconds_t,
+        suseconds_t,
+        clockid_t,
+        id_t,
+        key_t,
+        sa_family_t,
+        in_port_t,
+        in_addr_t,
+        wchar_t,
+        intptr_t,
+        uintptr_t,
+        ptrdiff_t,
+        rlim_t,
+        rlim64_t,
+        nfds_t,
+        fsblkcnt_t,
+        fsfilcnt_t,
+        speed_t,
+        tcflag_t,
+        cc_t,
+        pthread_t,
+        pthread_key_t,
+        pthread_once_t,
+        pthread_spinlock_t,
+        timer_t,
+        locale_t,
+        sigset_t,
+        fd_set,
+        fpos_t,
+        fpos64_t,
+        mbstate_t,
+        glob_t,
+        regex_t,
+        regmatch_t,
+        pthread_mutex_t,
+        pthread_mutexattr_t,
+        pthread_cond_t,
+        pthread_condattr_t,
+        pthread_rwlock_t,
+        pthread_rwlockattr_t,
+        pthread_attr_t,
+        siginfo_t,
+        timespec,
+        timeval,
+        tm,
+        iovec,
+        msghdr,
+        cmsghdr,
+        sockaddr,
+        sockaddr_in,
+        sockaddr_in6,
+        sockaddr_un,
+        sockaddr_storage,
+        pollfd,
+        rlimit,
+        rusage,
+        utsname,
+        termios,
+        dirent,
+        dirent64,
+        stat,
+        stat64,
+        statvfs,
+        statvfs64,
+        sigaction,
+        stack_t,
+        itimerval,
+        timezone,
+        passwd,
+        group,
+        utimbuf,
+        tms,
+        sched_param,
+        sigevent,
+        addrinfo,
+        hostent,
+        linger,
+        in_addr,
+        in6_addr,
+        ip_mreq,
+        winsize,
+        flock,
+        lconv,
+        Dl_info,
+        ifaddrs,
+        mallinfo,
+        ucred,
+        epoll_event,
+        utmpx,
+        aiocb,
+        mq_attr,
+        ipc_perm,
+        shmid_ds,
+        msqid_ds,
+        sembuf,
+        spwd,
+        if_nameindex,
+        sigval,
+        max_align_t
+    )
+}
+
+/// Named types whose size in the database differs from the host's.
+fn host_size_mismatches(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let host = host_sizes();
+    let sql = "SELECT tid, name, kind, size FROM Type WHERE size IS NOT NULL ORDER BY tid";
+    let rows = query(conn, sql, |r| {
+        Ok((
+            col::<i64>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+            col::<i64>(r, 3)?,
+        ))
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(tid, name, kind, size)| {
+            let &h = host.get(name.as_str())?;
+            (usize::try_from(size) != Ok(h)).then(|| {
+                problem(
+                    "Type",
+                    format!("tid={tid}"),
+                    format!("{kind} {name} is {size} bytes, {h} on the host (x86-64 glibc)"),
+                )
+            })
+        })
+        .collect())
+}

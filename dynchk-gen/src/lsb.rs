@@ -48,6 +48,8 @@ pub struct ImportStats {
     /// Struct members whose x86-64 offset in the dump differs from the C layout of the member
     /// types, and structs whose size does (the dump's value is kept).
     pub layout_mismatches: Vec<String>,
+    /// Corrections of the dump for the x86-64 glibc ABI.
+    pub fixes: Vec<String>,
 }
 
 impl fmt::Display for ImportStats {
@@ -65,6 +67,9 @@ impl fmt::Display for ImportStats {
         }
         for s in &self.foreign {
             writeln!(f, "no x86-64 row, kept {s}")?;
+        }
+        for s in &self.fixes {
+            writeln!(f, "ABI fix: {s}")?;
         }
         for s in &self.layout_mismatches {
             writeln!(f, "layout mismatch: {s}")?;
@@ -280,7 +285,17 @@ struct Dump {
     versions: HashMap<(i64, i64), String>,
     /// Cname → value for x86-64
     constants: BTreeMap<String, String>,
+    /// The [`ABI_FIXES`] applied, described.
+    fixes: Vec<String>,
 }
+
+/// Typedefs the dump gets wrong for x86-64 glibc: (name, the pointer type it really aliases,
+/// why). The fix makes every use consistent (sizes, struct layouts) and is listed in the stats.
+const ABI_FIXES: [(&str, &str, &str); 1] = [(
+    "timer_t",
+    "void *",
+    "glibc's x86-64 timer_t is void * (8 bytes); LSB 3.1 says int (4 bytes)",
+)];
 
 impl Dump {
     fn load(dir: &Path) -> anyhow::Result<Dump> {
@@ -513,7 +528,29 @@ impl Dump {
             .filter(|r| !text(&r[cname]).is_empty())
             .filter_map(|r| Some((text(&r[cname]), for_x86_64(&values, int(&r[cid]))?)))
             .collect();
+        d.apply_abi_fixes()?;
         Ok(d)
+    }
+
+    fn apply_abi_fixes(&mut self) -> anyhow::Result<()> {
+        for (name, base, why) in ABI_FIXES {
+            let find = |name: &str, kind: &str| {
+                let rows = self.by_name.get(&(name.to_owned(), kind.to_owned()))?;
+                rows.iter()
+                    .find(|(a, _)| *a == ALL || *a == X86_64)
+                    .map(|(_, id)| *id)
+            };
+            let (Some(tid), Some(base_tid)) = (find(name, "Typedef"), find(base, "Pointer")) else {
+                bail!("ABI fix for {name}: no x86-64 typedef {name} or pointer type {base} in the dump");
+            };
+            self.types.get_mut(&tid).expect("found by name").base = base_tid;
+            self.sizes.remove(&(X86_64, tid));
+            self.sizes.remove(&(ALL, tid));
+            self.fixes.push(format!(
+                "{name} (Tid {tid}) now aliases {base} (Tid {base_tid}): {why}"
+            ));
+        }
+        Ok(())
     }
 
     /// The row to use on x86-64 for a reference to type `tid`: a named typedef, struct, union or
@@ -826,6 +863,7 @@ impl Dump {
             }
         }
         stats.foreign.sort();
+        stats.fixes = self.fixes.clone();
         stats.layout_mismatches.sort();
 
         for (name, desc) in self.typetypes.values() {

@@ -243,6 +243,11 @@ impl Spec {
         })? {
             let mut i = row?;
             i.params = params.remove(&i.iid).unwrap_or_default();
+            // LSB writes `f(void)` as one parameter of type void.
+            let lone_void = |p: &Param| types.get(&p.ty).is_some_and(|t| t.kind == "Intrinsic" && t.name == "void");
+            if i.params.len() == 1 && lone_void(&i.params[0]) {
+                i.params.clear();
+            }
             interfaces.push(i);
         }
         let mut specials = BTreeMap::new();
@@ -321,7 +326,13 @@ impl Spec {
                 (Some(n), Some(b)) => self.size_of(b)?.map(|s| s * n),
                 _ => None,
             },
-            "Intrinsic" => intrinsic(&t.name).map(|(s, _)| s as i64).filter(|s| *s > 0),
+            "Intrinsic" => match t.name.as_str() {
+                "float" => Some(4),
+                "double" | "float complex" => Some(8),
+                "long double" | "double complex" => Some(16),
+                "long double complex" => Some(32),
+                n => intrinsic(n).map(|(s, _)| s as i64).filter(|s| *s > 0),
+            },
             _ => t.size.filter(|s| *s > 0),
         })
     }
@@ -398,13 +409,7 @@ impl Spec {
     /// `const char *path`, `int (*compar)(const void *, const void *)`, `char buf[16]`.
     pub fn c_decl(&self, tid: i64, name: &str) -> Result<String> {
         let t = self.ty(tid)?;
-        let sep = |inner: &str| {
-            if inner.is_empty() || inner.starts_with('*') {
-                String::new()
-            } else {
-                " ".into()
-            }
-        };
+        let sep = |inner: &str| if inner.is_empty() { "" } else { " " };
         Ok(match t.kind.as_str() {
             "Pointer" => {
                 let base = t.base.unwrap_or(0);
@@ -458,7 +463,6 @@ impl Spec {
                 format!("{base}{}{name}", sep(name))
             }
         }
-        .replace("* ", "*")
         .trim_end()
         .to_string())
     }

@@ -78,6 +78,10 @@ pub struct Plan {
     pub index: usize,
     /// Struct validators this interface's checks call (type ids).
     pub structs: BTreeSet<i64>,
+    /// Interposed through an assembly trampoline: a checking function receives the register
+    /// parameters, then the trampoline jumps to the original with every register and the stack as
+    /// the caller left them. Used where Rust cannot express the signature: varargs, long double.
+    pub trampoline: bool,
 }
 
 impl Plan {
@@ -148,14 +152,21 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
         exports: Vec::new(),
         index: 0,
         structs: BTreeSet::new(),
+        trampoline: false,
     };
     let mut problems = Vec::new();
-    plan.ret_rust = match rust_type(spec, iface.ret, true) {
-        Ok(t) => t,
-        Err(e) => {
-            problems.push(format!("return type: {e}"));
+    plan.ret_rust = match spec.abi(iface.ret)? {
+        Abi::X87 => {
+            plan.trampoline = true;
             String::new()
         }
+        _ => match rust_type(spec, iface.ret, true) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!("return type: {e}"));
+                String::new()
+            }
+        },
     };
     for p in &iface.params {
         match plan_param(spec, iface, p, &mut plan.structs)? {
@@ -163,7 +174,13 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
             Err(reason) => problems.push(reason),
         }
     }
+    plan.trampoline |= plan.params.iter().any(|p| p.rust_ty.is_empty());
     let versions = host.symbols.get(&iface.name);
+    if plan.trampoline {
+        if let Some(problem) = trampoline_problem(spec, iface, versions)? {
+            problems.push(problem);
+        }
+    }
     plan.disposition = if let Some((kind, reason, _)) = spec.specials.get(&iface.name) {
         if kind == "hand" {
             Disposition::Hand(reason.clone())
@@ -181,6 +198,29 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
         plan.exports = exports(iface, v);
     }
     Ok(plan)
+}
+
+/// Why a trampoline cannot serve this interface, if it cannot: the checking function only sees
+/// register parameters, and the trampoline is exported under exactly one symbol version.
+fn trampoline_problem(spec: &Spec, iface: &Interface, v: Option<&crate::host::Versions>) -> Result<Option<String>> {
+    let (mut ints, mut sse) = (0, 0);
+    for p in &iface.params {
+        match spec.abi(p.ty)? {
+            Abi::Int { .. } | Abi::Ptr => ints += 1,
+            Abi::F32 | Abi::F64 | Abi::Complex(_) => sse += 1,
+            Abi::Aggregate { .. } => return Ok(Some("a struct passed by value through a trampoline".into())),
+            _ => {}
+        }
+    }
+    if ints > 6 || sse > 8 {
+        return Ok(Some("parameters passed on the stack through a trampoline".into()));
+    }
+    Ok(match v {
+        Some(v) if v.all.len() == 1 => None,
+        Some(v) if v.all.is_empty() => Some("an unversioned symbol cannot be exported by a trampoline".into()),
+        Some(_) => Some("several symbol versions through a trampoline".into()),
+        None => None,
+    })
 }
 
 fn exports(iface: &Interface, v: &crate::host::Versions) -> Vec<Export> {
@@ -228,14 +268,16 @@ fn plan_param(
 ) -> Result<Result<ParamPlan, String>> {
     let name = p.name.clone().unwrap_or_else(|| format!("arg{}", p.pos));
     let ident = ident_for(&name);
-    if spec.abi(p.ty)? == Abi::Variadic {
-        return Ok(Err("variadic: needs a hand-coded interposer".into()));
-    }
-    let rust_ty = match rust_type(spec, p.ty, false) {
-        Ok(t) => t,
-        Err(e) => return Ok(Err(format!("parameter {name}: {e}"))),
+    let abi = spec.abi(p.ty)?;
+    let (rust_ty, c_decl) = match abi {
+        // Not passed to the checking function: the trampoline leaves them where they are.
+        Abi::Variadic => (String::new(), "...".to_string()),
+        Abi::X87 => (String::new(), spec.c_decl(p.ty, &name)?),
+        _ => match rust_type(spec, p.ty, false) {
+            Ok(t) => (t, spec.c_decl(p.ty, &name)?),
+            Err(e) => return Ok(Err(format!("parameter {name}: {e}"))),
+        },
     };
-    let c_decl = spec.c_decl(p.ty, &name)?;
     let mut checks = Vec::new();
     let data_out = p.rules.iter().any(|r| r.rule == "data" && r.args == "=out");
     let ctx = ParamCtx {

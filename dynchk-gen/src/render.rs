@@ -1,6 +1,6 @@
 //! Renders plans through the askama templates in `templates/`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -31,6 +31,7 @@ struct FnRow {
     args: String,
     index: usize,
     checks: Vec<String>,
+    trampoline: bool,
 }
 
 struct SymverRow {
@@ -58,7 +59,8 @@ struct Stub<'a> {
 #[derive(Template)]
 #[template(path = "exports.map.txt", escape = "none")]
 struct ExportsMap {
-    versions: Vec<String>,
+    /// (version, trampolines exported under it)
+    versions: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Template)]
@@ -106,7 +108,7 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
     let mut ifaces = Vec::new();
     let mut fns = Vec::new();
     let mut symvers = Vec::new();
-    let mut versions = BTreeSet::new();
+    let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut roots = BTreeSet::new();
     for p in plans
         .iter()
@@ -125,8 +127,11 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
         });
         roots.extend(p.structs.iter().copied());
         for e in &p.exports {
+            if p.trampoline {
+                versions.entry(e.resolve_version.clone()).or_default().push(p.name.clone());
+            }
             if let Some((v, default)) = &e.symver {
-                versions.insert(v.clone());
+                versions.entry(v.clone()).or_default();
                 symvers.push(SymverRow {
                     fn_name: e.fn_name.clone(),
                     name: p.name.clone(),
@@ -163,13 +168,11 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
 
 /// The rows the interposer template renders for one plan: one per exported version.
 fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
-    let params_decl: Vec<String> = p
-        .params
-        .iter()
-        .map(|q| format!("{}: {}", q.ident, q.rust_ty))
-        .collect();
-    let param_types: Vec<String> = p.params.iter().map(|q| q.rust_ty.clone()).collect();
-    let args: Vec<String> = p.params.iter().map(|q| q.ident.clone()).collect();
+    // A trampoline's checking function receives only the register parameters.
+    let passed = || p.params.iter().filter(|q| !q.rust_ty.is_empty());
+    let params_decl: Vec<String> = passed().map(|q| format!("{}: {}", q.ident, q.rust_ty)).collect();
+    let param_types: Vec<String> = passed().map(|q| q.rust_ty.clone()).collect();
+    let args: Vec<String> = passed().map(|q| q.ident.clone()).collect();
     let db_version = p
         .exports
         .iter()
@@ -191,6 +194,7 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
             ret: p.ret_rust.clone(),
             args: args.join(", "),
             index,
+            trampoline: p.trampoline,
             checks: if e.checked {
                 p.params
                     .iter()
@@ -209,7 +213,21 @@ pub fn stub(p: &Plan) -> Result<String> {
     for f in fn_rows(p, p.index) {
         out.push_str(&Stub { f: &f }.render()?);
     }
-    Ok(out)
+    let formatted = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
+        .args(["--edition", "2021", "--emit", "stdout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().map(|mut i| i.write_all(out.as_bytes())).transpose()?;
+            child.wait_with_output()
+        });
+    Ok(match formatted {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => out,
+    })
 }
 
 /// Formats Rust source with rustfmt when it is installed; the text is valid either way.

@@ -26,12 +26,19 @@ pub fn load_dir(conn: &Connection, dir: &Path) -> Result<()> {
     files.sort();
     let mut parsed = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        let shown = format!("semantics/{}", f.file_name().unwrap_or_default().to_string_lossy());
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let shown = format!(
+            "semantics/{}",
+            f.file_name().unwrap_or_default().to_string_lossy()
+        );
         let items = parse::parse(&text).map_err(|e| anyhow!("{shown}: {e}"))?;
         parsed.push((shown, items));
     }
-    let mut loader = Loader { conn, types: HashMap::new() };
+    let mut loader = Loader {
+        conn,
+        types: HashMap::new(),
+    };
     // Phases, so that a file may use a rule, constant or type that a later file defines.
     for phase in Phase::ALL {
         for (file, items) in &parsed {
@@ -45,7 +52,9 @@ pub fn load_dir(conn: &Connection, dir: &Path) -> Result<()> {
                     continue;
                 }
                 let at = format!("{file}:{}", item.line);
-                loader.apply(item, &lib, &at).map_err(|e| anyhow!("{at}: {e}"))?;
+                loader
+                    .apply(item, &lib, &at)
+                    .map_err(|e| anyhow!("{at}: {e}"))?;
             }
         }
     }
@@ -61,11 +70,18 @@ enum Phase {
 }
 
 impl Phase {
-    const ALL: [Phase; 4] = [Phase::Definitions, Phase::Types, Phase::Interfaces, Phase::Annotations];
+    const ALL: [Phase; 4] = [
+        Phase::Definitions,
+        Phase::Types,
+        Phase::Interfaces,
+        Phase::Annotations,
+    ];
 
     fn of(k: &ItemKind) -> Phase {
         match k {
-            ItemKind::Rule { .. } | ItemKind::Const { .. } | ItemKind::Library(_) => Phase::Definitions,
+            ItemKind::Rule { .. } | ItemKind::Const { .. } | ItemKind::Library(_) => {
+                Phase::Definitions
+            }
             ItemKind::StructDecl { .. } | ItemKind::Typedef { .. } => Phase::Types,
             ItemKind::Declare { .. } => Phase::Interfaces,
             ItemKind::Annotate { .. } | ItemKind::StructRules { .. } | ItemKind::Special { .. } => {
@@ -86,7 +102,13 @@ impl Loader<'_> {
         let c = self.conn;
         match &item.kind {
             ItemKind::Library(_) => {}
-            ItemKind::Rule { name, check, validator, signature, description } => {
+            ItemKind::Rule {
+                name,
+                check,
+                validator,
+                signature,
+                description,
+            } => {
                 c.execute(
                     "INSERT INTO Rule(name, check_name, validator, signature, description, source) VALUES(?,?,?,?,?,?)",
                     params![name, check, validator, signature, description, at],
@@ -94,26 +116,41 @@ impl Loader<'_> {
                 .map_err(|_| anyhow!("rule `{name}` is defined twice"))?;
             }
             ItemKind::Const { name, value } => {
-                let v = parse::parse_int(value).ok_or_else(|| anyhow!("`{value}` is not an integer"))?;
-                c.execute("INSERT OR REPLACE INTO Constant(name, value) VALUES(?, ?)", params![name, v.to_string()])?;
+                let v = parse::parse_int(value)
+                    .ok_or_else(|| anyhow!("`{value}` is not an integer"))?;
+                c.execute(
+                    "INSERT OR REPLACE INTO Constant(name, value) VALUES(?, ?)",
+                    params![name, v.to_string()],
+                )?;
             }
             ItemKind::Typedef { ty, name } => {
                 let base = self.resolve(ty)?;
-                let size: Option<i64> = c.query_row("SELECT size FROM Type WHERE tid=?", [base], |r| r.get(0))?;
+                let size: Option<i64> =
+                    c.query_row("SELECT size FROM Type WHERE tid=?", [base], |r| r.get(0))?;
                 self.insert_type(name, "Typedef", Some(base), size)?;
             }
-            ItemKind::StructDecl { name, size, members } => {
+            ItemKind::StructDecl {
+                name,
+                size,
+                members,
+            } => {
                 let tid = self.insert_type(name, "Struct", None, Some(*size as i64))?;
                 for (pos, m) in members.iter().enumerate() {
                     let mt = self.resolve(&m.ty)?;
-                    let msize: Option<i64> = c.query_row("SELECT size FROM Type WHERE tid=?", [mt], |r| r.get(0))?;
+                    let msize: Option<i64> =
+                        c.query_row("SELECT size FROM Type WHERE tid=?", [mt], |r| r.get(0))?;
                     c.execute(
                         "INSERT INTO Member(tid, pos, name, type, offset, size) VALUES(?,?,?,?,?,?)",
                         params![tid, pos as i64, m.name, mt, m.offset as i64, msize],
                     )?;
                 }
             }
-            ItemKind::Declare { ret, name, params, version } => self.declare(lib, ret, name, params, version, at)?,
+            ItemKind::Declare {
+                ret,
+                name,
+                params,
+                version,
+            } => self.declare(lib, ret, name, params, version, at)?,
             ItemKind::Annotate { name, params } => self.annotate(lib, name, params, at)?,
             ItemKind::StructRules { name, members } => self.struct_rules(name, members, at)?,
             ItemKind::Special { kind, name, reason } => {
@@ -123,8 +160,11 @@ impl Loader<'_> {
                 )
                 .map_err(|_| anyhow!("`{name}` is listed as hand-coded or excluded twice"))?;
                 if *kind == SpecialKind::Exclude || *kind == SpecialKind::Hand {
-                    let known: Option<i64> =
-                        c.query_row("SELECT iid FROM Interface WHERE name=?", [name], |r| r.get(0)).optional()?;
+                    let known: Option<i64> = c
+                        .query_row("SELECT iid FROM Interface WHERE name=?", [name], |r| {
+                            r.get(0)
+                        })
+                        .optional()?;
                     if known.is_none() {
                         bail!("`{name}` is not an interface of the database (declare it with `+` first)");
                     }
@@ -153,19 +193,27 @@ impl Loader<'_> {
         let c = self.conn;
         let lid = self.lib_id(lib)?;
         let existing: Option<String> = c
-            .query_row("SELECT source FROM Interface WHERE name=? AND lid=?", params![name, lid], |r| r.get(0))
+            .query_row(
+                "SELECT source FROM Interface WHERE name=? AND lid=?",
+                params![name, lid],
+                |r| r.get(0),
+            )
             .optional()?;
         if let Some(src) = existing {
             bail!("`{name}` is already in {lib} (from {src}); annotate it without `+`");
         }
         let ret = self.resolve(ret)?;
-        let iid: i64 = c.query_row("SELECT COALESCE(MAX(iid), 0) + 1 FROM Interface", [], |r| r.get(0))?;
+        let iid: i64 = c.query_row("SELECT COALESCE(MAX(iid), 0) + 1 FROM Interface", [], |r| {
+            r.get(0)
+        })?;
         c.execute(
             "INSERT INTO Interface(iid, name, lid, ret, version, header, source) VALUES(?,?,?,?,?,NULL,?)",
             params![iid, name, lid, ret, version, at],
         )?;
         for (pos, p) in params.iter().enumerate() {
-            let ty = p.ty.as_ref().ok_or_else(|| anyhow!("parameter `{}` has no type", p.name))?;
+            let ty =
+                p.ty.as_ref()
+                    .ok_or_else(|| anyhow!("parameter `{}` has no type", p.name))?;
             let tid = self.resolve(ty)?;
             c.execute(
                 "INSERT INTO Parameter(iid, pos, type, name, nullable) VALUES(?,?,?,?,?)",
@@ -182,9 +230,14 @@ impl Loader<'_> {
             .query_row("SELECT iid FROM Interface WHERE name=? AND lid=?", params![name, lid], |r| r.get(0))
             .optional()?
             .ok_or_else(|| anyhow!("`{name}` is not an interface of {lib} in the database (declare it with `+ RET {name}(…)`)"))?;
-        let have: i64 = c.query_row("SELECT COUNT(*) FROM Parameter WHERE iid=?", [iid], |r| r.get(0))?;
+        let have: i64 = c.query_row("SELECT COUNT(*) FROM Parameter WHERE iid=?", [iid], |r| {
+            r.get(0)
+        })?;
         if have != params.len() as i64 {
-            bail!("`{name}` has {have} parameters in the database, the annotation names {}", params.len());
+            bail!(
+                "`{name}` has {have} parameters in the database, the annotation names {}",
+                params.len()
+            );
         }
         let annotated: i64 = c.query_row(
             "SELECT COUNT(*) FROM Parameter WHERE iid=? AND name IS NOT NULL",
@@ -201,7 +254,10 @@ impl Loader<'_> {
                 |r| r.get(0),
             )?;
             if (is_var == 1) != (p.name == "...") {
-                bail!("`{name}`: parameter {pos} is {}variadic in the database", if is_var == 1 { "" } else { "not " });
+                bail!(
+                    "`{name}`: parameter {pos} is {}variadic in the database",
+                    if is_var == 1 { "" } else { "not " }
+                );
             }
             c.execute(
                 "UPDATE Parameter SET name=?, nullable=? WHERE iid=? AND pos=?",
@@ -219,7 +275,13 @@ impl Loader<'_> {
                 self.check_expr(cond, &names, &format!("{iface}: `when {cond}`"))?;
             }
             for (seq, r) in p.rules.iter().enumerate() {
-                self.check_rule_use(&r.name, &r.args, &names, &format!("{iface}({})", p.name), false)?;
+                self.check_rule_use(
+                    &r.name,
+                    &r.args,
+                    &names,
+                    &format!("{iface}({})", p.name),
+                    false,
+                )?;
                 self.conn.execute(
                     "INSERT INTO ParamRule(iid, pos, seq, rule, args, cond, source) VALUES(?,?,?,?,?,?,?)",
                     params![iid, pos as i64, seq as i64, r.name, r.args, p.cond, at],
@@ -246,17 +308,32 @@ impl Loader<'_> {
             .optional()?
             .ok_or_else(|| anyhow!("struct `{name}` is not in the database"))?;
         let mut stmt = c.prepare("SELECT name FROM Member WHERE tid=? ORDER BY pos")?;
-        let siblings: Vec<String> = stmt.query_map([tid], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let siblings: Vec<String> = stmt
+            .query_map([tid], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         let names: Vec<&str> = siblings.iter().map(String::as_str).collect();
         for m in members {
             if !names.contains(&m.name.as_str()) {
-                bail!("struct `{name}` has no member `{}` (members: {})", m.name, names.join(", "));
+                bail!(
+                    "struct `{name}` has no member `{}` (members: {})",
+                    m.name,
+                    names.join(", ")
+                );
             }
             if m.cond.is_some() || m.nullable {
-                bail!("`{name}.{}`: `when` and `?` are not supported on members", m.name);
+                bail!(
+                    "`{name}.{}`: `when` and `?` are not supported on members",
+                    m.name
+                );
             }
             for (seq, r) in m.rules.iter().enumerate() {
-                self.check_rule_use(&r.name, &r.args, &names, &format!("{name}.{}", m.name), true)?;
+                self.check_rule_use(
+                    &r.name,
+                    &r.args,
+                    &names,
+                    &format!("{name}.{}", m.name),
+                    true,
+                )?;
                 c.execute(
                     "INSERT INTO MemberRule(tid, member, seq, rule, args, source) VALUES(?,?,?,?,?,?)",
                     params![tid, m.name, seq as i64, r.name, r.args, at],
@@ -267,7 +344,14 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn check_rule_use(&self, rule: &str, args: &str, names: &[&str], what: &str, member: bool) -> Result<()> {
+    fn check_rule_use(
+        &self,
+        rule: &str,
+        args: &str,
+        names: &[&str],
+        what: &str,
+        member: bool,
+    ) -> Result<()> {
         let known = (member && rule == "data")
             || self
                 .conn
@@ -293,17 +377,35 @@ impl Loader<'_> {
             if names.contains(&n) || self.constant(n)?.is_some() {
                 continue;
             }
-            bail!("{what}: no parameter or constant named `{n}` (parameters: {})", names.join(", "));
+            bail!(
+                "{what}: no parameter or constant named `{n}` (parameters: {})",
+                names.join(", ")
+            );
         }
         Ok(())
     }
 
     fn constant(&self, name: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM Constant WHERE name=?", [name], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM Constant WHERE name=?", [name], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
-    fn insert_type(&mut self, name: &str, kind: &str, base: Option<i64>, size: Option<i64>) -> Result<i64> {
-        let tid: i64 = self.conn.query_row("SELECT COALESCE(MAX(tid), 0) + 1 FROM Type", [], |r| r.get(0))?;
+    fn insert_type(
+        &mut self,
+        name: &str,
+        kind: &str,
+        base: Option<i64>,
+        size: Option<i64>,
+    ) -> Result<i64> {
+        let tid: i64 =
+            self.conn
+                .query_row("SELECT COALESCE(MAX(tid), 0) + 1 FROM Type", [], |r| {
+                    r.get(0)
+                })?;
         self.conn.execute(
             "INSERT INTO Type(tid, name, kind, base, size) VALUES(?,?,?,?,?)",
             params![tid, name, kind, base, size],
@@ -346,7 +448,11 @@ impl Loader<'_> {
         }
         let (name, size) = match kind {
             "Pointer" => ("", Some(8)),
-            _ => ("", self.conn.query_row("SELECT size FROM Type WHERE tid=?", [base], |r| r.get(0))?),
+            _ => (
+                "",
+                self.conn
+                    .query_row("SELECT size FROM Type WHERE tid=?", [base], |r| r.get(0))?,
+            ),
         };
         self.insert_type(name, kind, Some(base), size)
     }
@@ -361,7 +467,10 @@ impl Loader<'_> {
         } else if spelled == "fnptr" {
             return self.fnptr();
         } else {
-            (&["Intrinsic", "Typedef"], intrinsic_name(spelled).to_string())
+            (
+                &["Intrinsic", "Typedef"],
+                intrinsic_name(spelled).to_string(),
+            )
         };
         let mut found = None;
         for k in kinds {
@@ -384,7 +493,11 @@ impl Loader<'_> {
     fn fnptr(&mut self) -> Result<i64> {
         let found: Option<i64> = self
             .conn
-            .query_row("SELECT tid FROM Type WHERE name='fnptr' AND kind='FuncPtr'", [], |r| r.get(0))
+            .query_row(
+                "SELECT tid FROM Type WHERE name='fnptr' AND kind='FuncPtr'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         match found {
             Some(t) => Ok(t),
@@ -413,7 +526,10 @@ fn intrinsic_name(spelled: &str) -> &str {
         ("_Bool", "bool"),
         ("long unsigned int", "unsigned long int"),
     ];
-    SPELLINGS.iter().find(|(s, _)| *s == spelled).map_or(spelled, |(_, n)| n)
+    SPELLINGS
+        .iter()
+        .find(|(s, _)| *s == spelled)
+        .map_or(spelled, |(_, n)| n)
 }
 
 /// Splits a rule's argument list at top-level commas.

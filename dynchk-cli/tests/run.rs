@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -73,6 +74,23 @@ fn exit_status_is_the_commands_own_and_signals_map_like_a_shell() {
         &[os("sh"), os("-c"), os("kill -KILL $$")],
     );
     assert_eq!(out.status.code(), Some(128 + 9), "{}", text(&out.stderr));
+}
+
+#[test]
+fn ctrl_c_kills_the_command_but_dynchk_survives_to_report() {
+    // Like a terminal's Ctrl-C: SIGINT to the whole process group, dynchk included. The group is
+    // a new one so that the test harness is not hit.
+    let out = dynchk()
+        .arg("run")
+        .arg("--lib")
+        .arg(lib())
+        .args(["--", "sh", "-c", "kill -INT 0; sleep 5"])
+        .process_group(0)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(128 + 2), "{stderr}");
+    assert!(stderr.contains("killed by signal 2"), "{stderr}");
 }
 
 #[test]

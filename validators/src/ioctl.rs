@@ -552,13 +552,17 @@ impl fmt::Display for Name {
     }
 }
 
-/// The `_IOC` direction and size of an encoded request, if it has both.
+/// Sizes above this are taken for a request that merely looks encoded (the `_IOC` size field
+/// allows 16 KiB; real argument structs stay far below a page).
+const PLAUSIBLE_SIZE: usize = 4096;
+
+/// The `_IOC` direction and size of an encoded request, if it has both and the size is plausible.
 fn decode(code: u32) -> Option<Arg> {
     const WRITE: u32 = 1; // _IOC_WRITE: user space writes, the kernel reads
     const READ: u32 = 2;
     let size = (code >> 16 & 0x3fff) as usize;
     match code >> 30 {
-        _ if size == 0 => None,
+        _ if size == 0 || size > PLAUSIBLE_SIZE => None,
         WRITE => Some(Arg::In(size)),
         READ => Some(Arg::Out(size)),
         3 => Some(Arg::InOut(size)),
@@ -676,6 +680,10 @@ mod tests {
                 format!("RWaddress: request 0x80189901 writes 24 bytes: {:#x} is writable for 8 of the 24 bytes", eight as usize)
             );
             assert!(ioctl(write8, eight as usize).is_ok());
+            assert!(
+                ioctl(0xffff_9904, 0x10).is_ok(),
+                "16383 bytes: not a plausible encoding"
+            );
             assert!(
                 ioctl(0x9903, 0x10).is_ok(),
                 "no direction bits: the argument could be anything"

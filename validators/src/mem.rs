@@ -545,7 +545,7 @@ struct Parser {
     flags: usize,
     perm: u8,
     inode: u64,
-    /// How much of `[stack` the path matched; `STACK_TAG.len() + 1` once decided.
+    /// How much of `[stack` the path matched; `usize::MAX` once decided.
     tag: usize,
     len: usize,
     overflow: bool,
@@ -573,14 +573,16 @@ impl Parser {
             }
             (5, _) => self.inode = self.inode * 10 + u64::from(b.wrapping_sub(b'0')),
             (6, b' ') if self.tag == 0 => {}
-            (6, _) if self.tag < STACK_TAG.len() => {
-                if STACK_TAG[self.tag] == b {
+            (6, _) if self.tag != usize::MAX => {
+                let next = STACK_TAG.get(self.tag);
+                if next == Some(&b) {
                     self.tag += 1;
-                    if self.tag == STACK_TAG.len() {
+                } else {
+                    // `[stack]`, or `[stack:TID]` before Linux 4.5; not `[stacked…]`.
+                    if next.is_none() && matches!(b, b']' | b':') {
                         self.flags |= STACK;
                     }
-                } else {
-                    self.tag = STACK_TAG.len() + 1;
+                    self.tag = usize::MAX;
                 }
             }
             _ => {}
@@ -623,6 +625,102 @@ mod tests {
     fn msg(v: Verdict) -> String {
         v.map(|_| String::new())
             .unwrap_or_else(|f| format!("{}: {}", f.check, f.msg.as_str()))
+    }
+
+    /// A private snapshot parsed from `text`, unmapped on drop.
+    struct Parsed(*mut Snapshot);
+
+    impl Parsed {
+        fn new(text: &[u8]) -> Parsed {
+            let p = new_snapshot().unwrap();
+            // SAFETY: a fresh private snapshot.
+            let snap = unsafe { &*p };
+            let mut parser = Parser::default();
+            for &b in text {
+                parser.byte(b, snap);
+            }
+            snap.complete.store(!parser.overflow, Ordering::Relaxed);
+            snap.len.store(parser.len, Ordering::Relaxed);
+            Parsed(p)
+        }
+        fn snap(&self) -> &Snapshot {
+            // SAFETY: mapped until drop.
+            unsafe { &*self.0 }
+        }
+    }
+
+    impl Drop for Parsed {
+        fn drop(&mut self) {
+            // SAFETY: never published.
+            unsafe { sys::unmap(self.0.cast(), core::mem::size_of::<Snapshot>()) };
+        }
+    }
+
+    #[test]
+    fn parser_reads_every_field_of_proc_maps_lines() {
+        let long = "/very/long/".repeat(400);
+        let text = format!(
+            "00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/dbus-daemon\n\
+             00652000-00655000 rw-p 00052000 08:02 173521      {long}\n\
+             00e03000-00e24000 rw-p 00000000 00:00 0           [heap]\n\
+             00e03000-00e24000 rw-p 00000000 00:00 0           [heap]\n\
+             7fff5a9ba000-7fff5a9db000 rw-p 00000000 00:00 0   [stack]\n\
+             7fff5a9db000-7fff5a9dc000 ---p 00000000 00:00 0   [stacked-not]\n\
+             ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n"
+        );
+        let parsed = Parsed::new(text.as_bytes());
+        let s = parsed.snap();
+        let got: Vec<_> = (0..s.len())
+            .map(|i| {
+                let r = &s.regions[i];
+                (
+                    r.start.load(Ordering::Relaxed),
+                    r.end.load(Ordering::Relaxed),
+                    s.flags(i),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0x400000, 0x452000, READ | EXEC | FILE),
+                (0x652000, 0x655000, READ | WRITE | FILE),
+                (0xe03000, 0xe24000, READ | WRITE),
+                (0x7fff5a9ba000, 0x7fff5a9db000, READ | WRITE | STACK),
+                (0x7fff5a9db000, 0x7fff5a9dc000, 0),
+                (0xffffffffff600000, 0xffffffffff601000, EXEC),
+            ],
+            "the repeated [heap] line is dropped, [stack] alone is the stack"
+        );
+        assert!(s.complete.load(Ordering::Relaxed));
+        assert_eq!(s.find(0x452000), None);
+        assert_eq!(s.find(0x451fff), Some(0));
+        let span = s.span(0x7fff5a9ba010, READ, usize::MAX, usize::MAX);
+        assert_eq!(
+            (span.flags, span.bytes),
+            (Some(READ | WRITE | STACK), 0x21000 - 0x10)
+        );
+    }
+
+    #[test]
+    fn a_map_larger_than_the_cache_is_marked_incomplete() {
+        let text: String = (0..CAPACITY + 1)
+            .map(|i| {
+                format!(
+                    "{:x}-{:x} r--p 00000000 00:00 0\n",
+                    (i + 1) * PAGE * 2,
+                    (i + 1) * PAGE * 2 + PAGE
+                )
+            })
+            .collect();
+        let parsed = Parsed::new(text.as_bytes());
+        assert_eq!(parsed.snap().len(), CAPACITY);
+        let last = (CAPACITY + 1) * PAGE * 2;
+        let span = parsed.snap().span(last, READ, 1, usize::MAX);
+        assert!(
+            span.flags.is_none() && !span.complete,
+            "a miss there proves nothing"
+        );
     }
 
     #[test]

@@ -80,7 +80,7 @@ CREATE TABLE MemberRule(
 );
 CREATE TABLE Special(
   name TEXT PRIMARY KEY,          -- interface name
-  kind TEXT NOT NULL CHECK (kind IN ('hand', 'exclude')),
+  kind TEXT NOT NULL CHECK (kind IN ('hand', 'exclude', 'trampoline')),
   reason TEXT NOT NULL,
   source TEXT NOT NULL
 );

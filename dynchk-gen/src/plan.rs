@@ -176,12 +176,16 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
     }
     plan.trampoline |= plan.params.iter().any(|p| p.rust_ty.is_empty());
     let versions = host.symbols.get(&iface.name);
+    let special = spec.specials.get(&iface.name);
+    plan.trampoline |= special.is_some_and(|(kind, _, _)| kind == "trampoline");
     if plan.trampoline {
         if let Some(problem) = trampoline_problem(spec, iface, versions)? {
             problems.push(problem);
         }
     }
-    plan.disposition = if let Some((kind, reason, _)) = spec.specials.get(&iface.name) {
+    plan.disposition = if let Some((kind @ ("hand" | "exclude"), reason, _)) =
+        special.map(|(k, r, s)| (k.as_str(), r, s))
+    {
         if kind == "hand" {
             Disposition::Hand(reason.clone())
         } else {
@@ -216,10 +220,8 @@ fn trampoline_problem(spec: &Spec, iface: &Interface, v: Option<&crate::host::Ve
         return Ok(Some("parameters passed on the stack through a trampoline".into()));
     }
     Ok(match v {
-        Some(v) if v.all.len() == 1 => None,
         Some(v) if v.all.is_empty() => Some("an unversioned symbol cannot be exported by a trampoline".into()),
-        Some(_) => Some("several symbol versions through a trampoline".into()),
-        None => None,
+        _ => None,
     })
 }
 

@@ -127,7 +127,7 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
         });
         roots.extend(p.structs.iter().copied());
         for e in &p.exports {
-            if p.trampoline {
+            if p.trampoline && e.symver.is_none() {
                 versions.entry(e.resolve_version.clone()).or_default().push(p.name.clone());
             }
             if let Some((v, default)) = &e.symver {

@@ -90,7 +90,11 @@ impl Expr {
     /// Renders as Rust over `i64` values: `name` becomes what `name_of` returns, `sizeof(T)` what
     /// `size_of` returns; comparisons and logic yield 0/1 as C does. Arithmetic wraps, so a
     /// program's absurd lengths become a failed range check rather than a panic.
-    pub fn to_rust(&self, name_of: &dyn Fn(&str) -> String, size_of: &dyn Fn(&str) -> String) -> String {
+    pub fn to_rust(
+        &self,
+        name_of: &dyn Fn(&str) -> String,
+        size_of: &dyn Fn(&str) -> String,
+    ) -> String {
         let r = |e: &Expr| e.to_rust(name_of, size_of);
         match self {
             Expr::Num(n) => format!("{n}i64"),
@@ -141,7 +145,10 @@ impl Parser<'_> {
     }
 
     fn next(&mut self) -> Result<&str> {
-        let t = self.toks.get(self.at).ok_or_else(|| anyhow!("expression ends too early"))?;
+        let t = self
+            .toks
+            .get(self.at)
+            .ok_or_else(|| anyhow!("expression ends too early"))?;
         self.at += 1;
         Ok(t)
     }
@@ -155,7 +162,10 @@ impl Parser<'_> {
 
     fn expr(&mut self, min: u8) -> Result<Expr> {
         let mut lhs = self.unary()?;
-        while let Some(&(op, prec)) = self.peek().and_then(|t| BINARY.iter().find(|(o, _)| *o == t)) {
+        while let Some(&(op, prec)) = self
+            .peek()
+            .and_then(|t| BINARY.iter().find(|(o, _)| *o == t))
+        {
             if prec < min {
                 break;
             }
@@ -198,7 +208,9 @@ impl Parser<'_> {
             t if t.starts_with(|c: char| c.is_ascii_digit()) => crate::sem::parse::parse_int(t)
                 .map(Expr::Num)
                 .ok_or_else(|| anyhow!("`{t}` is not an integer")),
-            t if t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => Ok(Expr::Name(t.to_string())),
+            t if t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => {
+                Ok(Expr::Name(t.to_string()))
+            }
             t => bail!("unexpected `{t}`"),
         }
     }
@@ -246,10 +258,16 @@ mod tests {
     fn precedence_follows_c() {
         assert_eq!(eval("a + b * c"), "(a + (b * c))");
         assert_eq!(eval("a & b == c"), "(a & (b == c))");
-        assert_eq!(eval("flags & (O_CREAT|O_TMPFILE)"), "(flags & (O_CREAT | O_TMPFILE))");
+        assert_eq!(
+            eval("flags & (O_CREAT|O_TMPFILE)"),
+            "(flags & (O_CREAT | O_TMPFILE))"
+        );
         assert_eq!(eval("a - b - c"), "((a - b) - c)");
         assert_eq!(eval("!(flags & MAP_ANONYMOUS)"), "!(flags & MAP_ANONYMOUS)");
-        assert_eq!(eval("n * sizeof(struct iovec)"), "(n * sizeof(struct iovec))");
+        assert_eq!(
+            eval("n * sizeof(struct iovec)"),
+            "(n * sizeof(struct iovec))"
+        );
         assert_eq!(eval("a || b && c"), "(a || (b && c))");
     }
 
@@ -259,7 +277,9 @@ mod tests {
         assert_eq!(e.names(), vec!["size", "nmemb"]);
         let rust = e.to_rust(&|n| format!("({n} as i64)"), &|_| unreachable!());
         assert_eq!(rust, "(size as i64).wrapping_mul((nmemb as i64))");
-        let c = parse("!(flags & 32)").unwrap().to_rust(&|n| n.to_string(), &|_| String::new());
+        let c = parse("!(flags & 32)")
+            .unwrap()
+            .to_rust(&|n| n.to_string(), &|_| String::new());
         assert_eq!(c, "(((flags & 32i64) == 0) as i64)");
     }
 

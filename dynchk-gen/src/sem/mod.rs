@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use parse::{CType, Item, ItemKind, ParamAnn, SpecialKind};
+use parse::{CType, Item, ItemKind, ParamAnn};
 
 /// Parses every `.sem` file in `dir` (sorted by name) into the project tables of `conn`.
 /// Errors name the file and line at fault. A missing directory is an empty layer.
@@ -159,7 +159,7 @@ impl Loader<'_> {
                     params![name, kind.as_str(), reason, at],
                 )
                 .map_err(|_| anyhow!("`{name}` is listed as hand-coded or excluded twice"))?;
-                if *kind == SpecialKind::Exclude || *kind == SpecialKind::Hand {
+                {
                     let known: Option<i64> = c
                         .query_row("SELECT iid FROM Interface WHERE name=?", [name], |r| {
                             r.get(0)

@@ -16,25 +16,50 @@ pub enum ItemKind {
     /// `read(fd: fd.open, buf: out(count), count)` on an interface the LSB data has.
     Annotate { name: String, params: Vec<ParamAnn> },
     /// `+ int pipe2(int *fds: out(8), int flags) @GLIBC_2.9`
-    Declare { ret: CType, name: String, params: Vec<ParamAnn>, version: Option<String> },
+    Declare {
+        ret: CType,
+        name: String,
+        params: Vec<ParamAnn>,
+        version: Option<String>,
+    },
     /// `+ struct statx 256` or with `{ TYPE member @OFFSET; … }`.
-    StructDecl { name: String, size: u64, members: Vec<MemberDecl> },
+    StructDecl {
+        name: String,
+        size: u64,
+        members: Vec<MemberDecl>,
+    },
     /// `+ typedef TYPE NAME`
     Typedef { ty: CType, name: String },
     /// `struct timespec { tv_nsec: range(0, 999999999) }`
-    StructRules { name: String, members: Vec<ParamAnn> },
+    StructRules {
+        name: String,
+        members: Vec<ParamAnn>,
+    },
     /// `hand NAME "reason"` / `exclude NAME "reason"`
-    Special { kind: SpecialKind, name: String, reason: String },
+    Special {
+        kind: SpecialKind,
+        name: String,
+        reason: String,
+    },
     /// `const NAME VALUE`
     Const { name: String, value: String },
     /// `rule NAME CHECK VALIDATOR SIGNATURE "description"`
-    Rule { name: String, check: String, validator: String, signature: String, description: String },
+    Rule {
+        name: String,
+        check: String,
+        validator: String,
+        signature: String,
+        description: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpecialKind {
     Hand,
     Exclude,
+    /// Generated, but always through the assembly trampoline: the original must see the
+    /// application's return address (dlopen and dlsym resolve relative to their caller).
+    Trampoline,
 }
 
 impl SpecialKind {
@@ -42,6 +67,7 @@ impl SpecialKind {
         match self {
             SpecialKind::Hand => "hand",
             SpecialKind::Exclude => "exclude",
+            SpecialKind::Trampoline => "trampoline",
         }
     }
 }
@@ -138,7 +164,10 @@ fn strip_comment(line: &str) -> &str {
 
 fn parse_item(s: &str) -> Result<Option<ItemKind>> {
     if let Some(lib) = s.strip_prefix('[') {
-        let lib = lib.strip_suffix(']').ok_or_else(|| anyhow!("`[` without `]`"))?.trim();
+        let lib = lib
+            .strip_suffix(']')
+            .ok_or_else(|| anyhow!("`[` without `]`"))?
+            .trim();
         if !is_ident(lib) {
             bail!("`[{lib}]` is not a library name");
         }
@@ -149,17 +178,28 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
     }
     let (word, rest) = split_word(s);
     match word {
-        "hand" | "exclude" => {
+        "hand" | "exclude" | "trampoline" => {
             let (name, reason) = split_word(rest);
-            let kind = if word == "hand" { SpecialKind::Hand } else { SpecialKind::Exclude };
-            Ok(Some(ItemKind::Special { kind, name: ident(name)?, reason: quoted(reason)? }))
+            let kind = match word {
+                "hand" => SpecialKind::Hand,
+                "exclude" => SpecialKind::Exclude,
+                _ => SpecialKind::Trampoline,
+            };
+            Ok(Some(ItemKind::Special {
+                kind,
+                name: ident(name)?,
+                reason: quoted(reason)?,
+            }))
         }
         "const" => {
             let (name, value) = split_word(rest);
             if value.is_empty() {
                 bail!("`const {name}` needs a value");
             }
-            Ok(Some(ItemKind::Const { name: ident(name)?, value: value.to_string() }))
+            Ok(Some(ItemKind::Const {
+                name: ident(name)?,
+                value: value.to_string(),
+            }))
         }
         "rule" => parse_rule(rest).map(Some),
         "struct" if !rest.contains('(') || rest.contains('{') => {
@@ -169,10 +209,15 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
                 .iter()
                 .map(|m| parse_param(m, false))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Some(ItemKind::StructRules { name: ident(name)?, members }))
+            Ok(Some(ItemKind::StructRules {
+                name: ident(name)?,
+                members,
+            }))
         }
         _ => {
-            let open = s.find('(').ok_or_else(|| anyhow!("expected `NAME(params…)`, found `{s}`"))?;
+            let open = s
+                .find('(')
+                .ok_or_else(|| anyhow!("expected `NAME(params…)`, found `{s}`"))?;
             let name = ident(s[..open].trim())?;
             let inner = parens(&s[open..])?;
             let params = split_top(inner, ',')
@@ -187,14 +232,18 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
 fn parse_rule(rest: &str) -> Result<ItemKind> {
     let (name, rest) = split_word(rest);
     let (check, rest) = if let Some(q) = rest.strip_prefix('"') {
-        let end = q.find('"').ok_or_else(|| anyhow!("unterminated check name"))?;
+        let end = q
+            .find('"')
+            .ok_or_else(|| anyhow!("unterminated check name"))?;
         (q[..end].to_string(), q[end + 1..].trim_start())
     } else {
         let (c, r) = split_word(rest);
         (c.to_string(), r)
     };
     let (validator, rest) = split_word(rest);
-    let quote = rest.find('"').ok_or_else(|| anyhow!("rule `{name}` needs a quoted description"))?;
+    let quote = rest
+        .find('"')
+        .ok_or_else(|| anyhow!("rule `{name}` needs a quoted description"))?;
     let signature: Vec<&str> = rest[..quote].split_whitespace().collect();
     if signature.is_empty() || signature.iter().any(|k| !matches!(*k, "i" | "u" | "p")) {
         bail!("rule `{name}`: the signature must be a list of i, u, p");
@@ -215,13 +264,19 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
     let (word, rest) = split_word(s);
     if word == "typedef" {
         let toks = c_tokens(rest);
-        let (name, ty) = toks.split_last().ok_or_else(|| anyhow!("typedef needs a type and a name"))?;
-        return Ok(ItemKind::Typedef { ty: ctype(ty)?, name: ident(name)? });
+        let (name, ty) = toks
+            .split_last()
+            .ok_or_else(|| anyhow!("typedef needs a type and a name"))?;
+        return Ok(ItemKind::Typedef {
+            ty: ctype(ty)?,
+            name: ident(name)?,
+        });
     }
     if word == "struct" && !s.contains('(') {
         let (name, rest) = split_word(rest);
         let (size, body) = split_word(rest);
-        let size = parse_int(size).ok_or_else(|| anyhow!("`+ struct {name}` needs a size in bytes"))?;
+        let size =
+            parse_int(size).ok_or_else(|| anyhow!("`+ struct {name}` needs a size in bytes"))?;
         let mut members = Vec::new();
         if !body.is_empty() {
             for m in split_top(braces(body)?, ';') {
@@ -231,15 +286,27 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
                 let toks = c_tokens(decl);
                 let (mname, ty) = toks.split_last().ok_or_else(|| anyhow!("empty member"))?;
                 let offset = parse_int(off.trim()).ok_or_else(|| anyhow!("bad offset in `{m}`"))?;
-                members.push(MemberDecl { ty: ctype(ty)?, name: ident(mname)?, offset: offset as u64 });
+                members.push(MemberDecl {
+                    ty: ctype(ty)?,
+                    name: ident(mname)?,
+                    offset: offset as u64,
+                });
             }
         }
-        return Ok(ItemKind::StructDecl { name: ident(name)?, size: size as u64, members });
+        return Ok(ItemKind::StructDecl {
+            name: ident(name)?,
+            size: size as u64,
+            members,
+        });
     }
-    let open = s.find('(').ok_or_else(|| anyhow!("expected `+ RET NAME(params…)`"))?;
+    let open = s
+        .find('(')
+        .ok_or_else(|| anyhow!("expected `+ RET NAME(params…)`"))?;
     let close = matching(s, open)?;
     let head = c_tokens(&s[..open]);
-    let (name, ret) = head.split_last().ok_or_else(|| anyhow!("declaration without a name"))?;
+    let (name, ret) = head
+        .split_last()
+        .ok_or_else(|| anyhow!("declaration without a name"))?;
     let tail = s[close + 1..].trim();
     let version = match tail {
         "" => None,
@@ -254,17 +321,33 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
     let params = if inner.trim() == "void" || inner.trim().is_empty() {
         Vec::new()
     } else {
-        split_top(inner, ',').iter().map(|p| parse_param(p, true)).collect::<Result<Vec<_>>>()?
+        split_top(inner, ',')
+            .iter()
+            .map(|p| parse_param(p, true))
+            .collect::<Result<Vec<_>>>()?
     };
-    Ok(ItemKind::Declare { ret: ctype(ret)?, name: ident(name)?, params, version })
+    Ok(ItemKind::Declare {
+        ret: ctype(ret)?,
+        name: ident(name)?,
+        params,
+        version,
+    })
 }
 
 /// `name?: rules when EXPR`, or with `typed`, `TYPE name?: rules when EXPR`.
 fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
     let s = s.trim();
     if s == "..." {
-        let ty = typed.then(|| CType { base: "...".into(), base_const: false, ptrs: vec![] });
-        return Ok(ParamAnn { name: "...".into(), ty, ..Default::default() });
+        let ty = typed.then(|| CType {
+            base: "...".into(),
+            base_const: false,
+            ptrs: vec![],
+        });
+        return Ok(ParamAnn {
+            name: "...".into(),
+            ty,
+            ..Default::default()
+        });
     }
     let (head, rules) = match find_top(s, ':') {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
@@ -272,7 +355,9 @@ fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
     };
     let mut p = ParamAnn::default();
     let head_toks = c_tokens(head);
-    let (name, ty) = head_toks.split_last().ok_or_else(|| anyhow!("empty parameter"))?;
+    let (name, ty) = head_toks
+        .split_last()
+        .ok_or_else(|| anyhow!("empty parameter"))?;
     let mut name = name.as_str();
     if let Some(n) = name.strip_suffix('?') {
         p.nullable = true;
@@ -309,7 +394,11 @@ fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
             }
             let cut = tok.find(['(', '[']).unwrap_or(tok.len());
             let rname = &tok[..cut];
-            if rname.is_empty() || !rname.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') {
+            if rname.is_empty()
+                || !rname
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            {
                 bail!("`{tok}` is not a rule");
             }
             let args = &tok[cut..];
@@ -319,7 +408,10 @@ fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
                     bail!("unexpected text after `{}` in `{tok}`", &args[..=close]);
                 }
             }
-            p.rules.push(RuleUse { name: rname.to_string(), args: args.to_string() });
+            p.rules.push(RuleUse {
+                name: rname.to_string(),
+                args: args.to_string(),
+            });
         }
     }
     Ok(p)
@@ -343,7 +435,11 @@ fn ctype(toks: &[String]) -> Result<CType> {
     if base.is_empty() {
         bail!("a type is missing");
     }
-    Ok(CType { base: base.join(" "), base_const, ptrs })
+    Ok(CType {
+        base: base.join(" "),
+        base_const,
+        ptrs,
+    })
 }
 
 /// Splits C declaration text into identifiers, `*`, `?` and `...`.
@@ -411,7 +507,10 @@ pub fn parse_int(s: &str) -> Option<i64> {
         Some(d) => (true, d),
         None => (false, s),
     };
-    let v = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         u64::from_str_radix(h, 16).ok()? as i64
     } else if digits.len() > 1 && digits.starts_with('0') {
         i64::from_str_radix(&digits[1..], 8).ok()?
@@ -497,8 +596,11 @@ fn find_word(s: &str, word: &str) -> Option<usize> {
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth -= 1,
             _ if depth == 0 && s[i..].starts_with(word) => {
-                let before = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-                let after = bytes.get(i + word.len()).is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
+                let before =
+                    i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+                let after = bytes
+                    .get(i + word.len())
+                    .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
                 if before && after {
                     return Some(i);
                 }
@@ -520,18 +622,29 @@ mod tests {
     }
 
     fn r(name: &str, args: &str) -> RuleUse {
-        RuleUse { name: name.into(), args: args.into() }
+        RuleUse {
+            name: name.into(),
+            args: args.into(),
+        }
     }
 
     #[test]
     fn annotation_with_rules_nullability_and_condition() {
         let k = one("open(path: pathname, flags: openflags, mode: filemode when flags & (O_CREAT|O_TMPFILE))");
-        let ItemKind::Annotate { name, params } = k else { panic!() };
+        let ItemKind::Annotate { name, params } = k else {
+            panic!()
+        };
         assert_eq!(name, "open");
         assert_eq!(params.len(), 3);
         assert_eq!(params[0].rules, vec![r("pathname", "")]);
-        assert_eq!(params[2].cond.as_deref(), Some("flags & (O_CREAT|O_TMPFILE)"));
-        let ItemKind::Annotate { params, .. } = one("gettimeofday(tv?: out, tz?: out) # comment") else { panic!() };
+        assert_eq!(
+            params[2].cond.as_deref(),
+            Some("flags & (O_CREAT|O_TMPFILE)")
+        );
+        let ItemKind::Annotate { params, .. } = one("gettimeofday(tv?: out, tz?: out) # comment")
+        else {
+            panic!()
+        };
         assert!(params[0].nullable && params[1].nullable);
     }
 
@@ -545,7 +658,9 @@ mod tests {
         assert_eq!(params[1].rules, vec![r("in", "[iovcnt]")]);
         assert!(params[1].data_out);
         assert_eq!(params[2].rules, vec![r("range", "(0, 1024)")]);
-        let ItemKind::Annotate { params, .. } = one("fread(ptr: out(size * nmemb), size, nmemb, stream: FILE)") else {
+        let ItemKind::Annotate { params, .. } =
+            one("fread(ptr: out(size * nmemb), size, nmemb, stream: FILE)")
+        else {
             panic!()
         };
         assert_eq!(params[0].rules, vec![r("out", "(size * nmemb)")]);
@@ -554,37 +669,80 @@ mod tests {
 
     #[test]
     fn declarations_with_types_versions_and_varargs() {
-        let k = one("+ int openat(int dirfd: fd.at, const char *path: pathname, int flags, ...) @GLIBC_2.4");
-        let ItemKind::Declare { ret, name, params, version } = k else { panic!() };
-        assert_eq!((ret.base.as_str(), name.as_str(), version.as_deref()), ("int", "openat", Some("GLIBC_2.4")));
-        assert_eq!(params[1].ty, Some(CType { base: "char".into(), base_const: true, ptrs: vec![false] }));
+        let k = one(
+            "+ int openat(int dirfd: fd.at, const char *path: pathname, int flags, ...) @GLIBC_2.4",
+        );
+        let ItemKind::Declare {
+            ret,
+            name,
+            params,
+            version,
+        } = k
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (ret.base.as_str(), name.as_str(), version.as_deref()),
+            ("int", "openat", Some("GLIBC_2.4"))
+        );
+        assert_eq!(
+            params[1].ty,
+            Some(CType {
+                base: "char".into(),
+                base_const: true,
+                ptrs: vec![false]
+            })
+        );
         assert_eq!(params[3].name, "...");
-        let ItemKind::Declare { params, .. } = one("+ void *x(char *const *argv?: in, unsigned long n)") else {
+        let ItemKind::Declare { params, .. } =
+            one("+ void *x(char *const *argv?: in, unsigned long n)")
+        else {
             panic!()
         };
         assert_eq!(params[0].ty.as_ref().unwrap().ptrs, vec![true, false]);
         assert!(params[0].nullable);
         assert_eq!(params[1].ty.as_ref().unwrap().base, "unsigned long");
-        let ItemKind::Declare { params, .. } = one("+ int getpid(void)") else { panic!() };
+        let ItemKind::Declare { params, .. } = one("+ int getpid(void)") else {
+            panic!()
+        };
         assert!(params.is_empty());
     }
 
     #[test]
     fn structs_specials_consts_rules_and_continuations() {
         let k = one("struct timespec { tv_sec: nonneg, \\\n  tv_nsec: range(0, 999999999) }");
-        let ItemKind::StructRules { name, members } = k else { panic!() };
+        let ItemKind::StructRules { name, members } = k else {
+            panic!()
+        };
         assert_eq!((name.as_str(), members.len()), ("timespec", 2));
         let k = one("+ struct epoll_event 12 { uint32_t events @0; uint64_t data @4 }");
-        let ItemKind::StructDecl { size, members, .. } = k else { panic!() };
+        let ItemKind::StructDecl { size, members, .. } = k else {
+            panic!()
+        };
         assert_eq!((size, members[1].offset), (12, 4));
         let k = one("exclude setjmp \"returns twice # not a comment\"");
         assert_eq!(
             k,
-            ItemKind::Special { kind: SpecialKind::Exclude, name: "setjmp".into(), reason: "returns twice # not a comment".into() }
+            ItemKind::Special {
+                kind: SpecialKind::Exclude,
+                name: "setjmp".into(),
+                reason: "returns twice # not a comment".into()
+            }
         );
-        assert_eq!(one("const O_TMPFILE 0x410000"), ItemKind::Const { name: "O_TMPFILE".into(), value: "0x410000".into() });
+        assert_eq!(
+            one("const O_TMPFILE 0x410000"),
+            ItemKind::Const {
+                name: "O_TMPFILE".into(),
+                value: "0x410000".into()
+            }
+        );
         let k = one("rule FILE \"FILE pointer\" stream::file p \"an open stdio stream\"");
-        let ItemKind::Rule { check, signature, .. } = k else { panic!() };
+        let ItemKind::Rule {
+            check, signature, ..
+        } = k
+        else {
+            panic!()
+        };
         assert_eq!((check.as_str(), signature.as_str()), ("FILE pointer", "p"));
     }
 
@@ -597,7 +755,10 @@ mod tests {
         let e = parse("+ int f(int x) GLIBC_2.4").unwrap_err();
         assert!(e.to_string().contains("@VERSION"), "{e}");
         let e = parse("read(int fd)").unwrap_err();
-        assert!(e.to_string().contains("only written in `+` declarations"), "{e}");
+        assert!(
+            e.to_string().contains("only written in `+` declarations"),
+            "{e}"
+        );
     }
 
     #[test]

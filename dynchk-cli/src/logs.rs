@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -90,6 +91,9 @@ pub struct Summary {
     /// Violations including repeats.
     #[serde(default)]
     pub violations: u64,
+    /// Violations including repeats, per check name.
+    #[serde(default)]
+    pub by_check: BTreeMap<String, u64>,
 }
 
 /// Process facts any record may carry (beyond the contract's required fields): the parent pid and

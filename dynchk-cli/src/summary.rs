@@ -55,6 +55,8 @@ pub struct Process {
     pub checked: u64,
     /// Violations including repeats.
     pub violations: u64,
+    /// Violations including repeats, per check.
+    pub by_check: BTreeMap<String, u64>,
     /// Whether any summary record was written (none: killed, or still running).
     pub has_summary: bool,
 }
@@ -123,6 +125,9 @@ impl Model {
                     p.calls += s.calls;
                     p.checked += s.checked;
                     p.violations += s.violations;
+                    for (check, n) in &s.by_check {
+                        *p.by_check.entry(check.clone()).or_default() += n;
+                    }
                     p.has_summary = true;
                 }
                 Kind::Other => {}
@@ -133,13 +138,12 @@ impl Model {
             p.command.get_or_insert_with(|| cmd.clone());
         }
         // A process killed before its summary still has its violation records.
-        let mut summed: BTreeMap<i64, u64> = BTreeMap::new();
         for d in &m.distinct {
-            *summed.entry(d.violation.pid).or_default() += d.count;
-        }
-        for (pid, p) in &mut m.processes {
-            if !p.has_summary {
-                p.violations = summed.get(pid).copied().unwrap_or(0);
+            if let Some(p) = m.processes.get_mut(&d.violation.pid) {
+                if !p.has_summary {
+                    p.violations += d.count;
+                    *p.by_check.entry(d.violation.check.clone()).or_default() += d.count;
+                }
             }
         }
         m.groups = group(&m.distinct);
@@ -149,6 +153,24 @@ impl Model {
     /// Violations including repeats, over all processes.
     pub fn total_violations(&self) -> u64 {
         self.processes.values().map(|p| p.violations).sum()
+    }
+
+    /// ` (filedescriptor 1000, RWaddress 3)`: totals per check over all processes, largest first;
+    /// empty when no log says.
+    fn by_check_text(&self) -> String {
+        let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+        for p in self.processes.values() {
+            for (check, n) in &p.by_check {
+                *totals.entry(check).or_default() += n;
+            }
+        }
+        let mut v: Vec<(&str, u64)> = totals.into_iter().collect();
+        v.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        if v.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = v.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        format!(" ({})", list.join(", "))
     }
 
     /// The frames worth symbolizing: the call site of each distinct violation.
@@ -172,8 +194,9 @@ impl Model {
         }
         let _ = writeln!(
             out,
-            "dynchk: {total} violation{} at {} call site{} in {nproc} process{} ({checked} calls checked)",
+            "dynchk: {total} violation{}{} at {} call site{} in {nproc} process{} ({checked} calls checked)",
             plural(total),
+            self.by_check_text(),
             self.distinct.len(),
             plural(self.distinct.len() as u64),
             plural_es(nproc)
@@ -181,16 +204,20 @@ impl Model {
         for g in &self.groups {
             let first = &self.distinct[g.members[0]];
             let v = &first.violation;
-            let _ = writeln!(
+            let sites = g.members.len() as u64;
+            let _ = write!(
                 out,
-                "  {} {}: {} time{} at {} call site{}",
+                "  {} {}: {sites} call site{}",
                 v.callee(),
                 v.check,
-                g.count,
-                plural(g.count),
-                g.members.len(),
-                plural(g.members.len() as u64)
+                plural(sites),
             );
+            // Records carry repeat counts only when the preload rewrites them; the totals per
+            // check in the first line always include repeats.
+            if g.count > sites {
+                let _ = write!(out, ", {} times", g.count);
+            }
+            out.push('\n');
             let _ = writeln!(out, "      first: {}", v.message);
             match first.call_site() {
                 Some(f) => {
@@ -350,7 +377,7 @@ mod tests {
         let m = model_of(concat!(
             r#"{"kind":"summary","pid":1,"calls":1,"checked":1,"violations":0,"argv":["sh","-c","a|b"]}"#,
             "\n",
-            r#"{"kind":"summary","pid":3,"ppid":1,"calls":1,"checked":1,"violations":1,"exe":"/bin/b"}"#,
+            r#"{"kind":"summary","pid":3,"ppid":1,"calls":1,"checked":1,"violations":1,"by_check":{"filedescriptor":1},"exe":"/bin/b"}"#,
             "\n",
             r#"{"kind":"violation","pid":3,"interface":"close","param":0,"check":"filedescriptor","message":"m","count":1}"#,
             "\n",
@@ -361,7 +388,8 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("close(arg 0) filedescriptor: 1 time at 1 call site"),
+            text.contains("dynchk: 1 violation (filedescriptor 1) at 1 call site in 2 processes")
+                && text.contains("close(arg 0) filedescriptor: 1 call site\n"),
             "{text}"
         );
     }

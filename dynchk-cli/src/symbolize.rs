@@ -77,12 +77,12 @@ pub fn symbolize<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Symbols {
             .into_iter()
             .filter(|f| f.offset_value().is_some())
             .collect();
-        // Frames are return addresses; the call instruction is the byte before, which matters when
-        // the call is the last instruction of an inlined block or of a line.
+        // The preload writes return addresses minus one, inside the call instruction, so they are
+        // symbolized as they are: the line of the call, even when it ends an inlined block.
         let addrs: Vec<String> = frames
             .iter()
             .filter_map(|f| f.offset_value())
-            .map(|o| format!("{:#x}", o.saturating_sub(1)))
+            .map(|o| format!("{o:#x}"))
             .collect();
         if addrs.is_empty() {
             continue;

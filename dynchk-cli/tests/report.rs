@@ -31,7 +31,8 @@ fn corrupt_and_truncated_lines_are_reported_by_file_and_line_and_skipped() {
     assert_eq!(stderr.matches("skipped").count(), 2, "{stderr}");
     // The good lines are still summarized.
     assert!(
-        stdout.contains("read(arg 1 buf) RWaddress: 1 time at 1 call site"),
+        stdout.contains("dynchk: 3 violations (RWaddress 3) at 1 call site in 1 process")
+            && stdout.contains("read(arg 1 buf) RWaddress: 1 call site\n"),
         "{stdout}"
     );
     assert!(
@@ -141,7 +142,7 @@ fn sarif_has_required_properties_and_symbolized_locations() {
         "site",
         "#include <unistd.h>\nint main(void)\n{\n  return 0;\n}\n",
     );
-    // Frames are return addresses, symbolized one byte back: this one lands on main's first byte.
+    // Inside main's first instructions, which belong to the line of its opening brace.
     let offset = format!("{:#x}", symbol_address(&exe, "main") + 1);
     let symbolized = VIOLATION
         .replace("/nonexistent/bin/prog", exe.to_str().unwrap())

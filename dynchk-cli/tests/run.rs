@@ -205,7 +205,7 @@ fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("read(arg 0 fd) filedescriptor: 1 time at 1 call site"),
+        stderr.contains("read(arg 0 fd) filedescriptor: 1 call site\n"),
         "{stderr}"
     );
     let site = format!("at main at {}:4 [", dir.join("badread.c").display());

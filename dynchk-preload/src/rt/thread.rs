@@ -59,6 +59,22 @@ pub fn encloses(marker: usize, sp: usize) -> bool {
     marker > sp
 }
 
+/// How much deeper than the checker's marker a call must be to count as made from inside the
+/// checker. A stale marker left by a `longjmp` sits in the frame of an interposer that is gone; the
+/// next call from the same depth lands in an interposer whose frame may be larger (debug builds
+/// have interposer frames of almost 3 KiB), i.e. below the marker. The checker's own calls into
+/// interposed functions can only come from the reporter and the unwinder, which run under the
+/// reporter's 4 KiB record buffer, so they are always deeper than this. A signal handler that
+/// interrupts the checker closer than this gets its calls checked: harmless, since the checker
+/// is reentrant (no locks, stack buffers, atomic counters).
+pub const NEST_MIN: usize = 4096;
+
+/// Whether the checker marked at `marker` is running below the code at `sp` (see [`NEST_MIN`]).
+#[inline(always)]
+pub fn inside_checker(marker: usize, sp: usize) -> bool {
+    marker > sp.saturating_add(NEST_MIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +92,8 @@ mod tests {
         assert!(encloses(outer, inner));
         assert!(!encloses(inner, outer));
         assert!(!encloses(0, inner));
+        assert!(!inside_checker(0, inner));
+        assert!(!inside_checker(inner + NEST_MIN, inner), "a sibling frame's stale marker");
+        assert!(inside_checker(inner + NEST_MIN + 16, inner));
     }
 }

@@ -1,9 +1,10 @@
 //! Shared by the integration tests: find the built libdynchk.so, compile C programs with the
 //! system `cc`, run commands plainly and under the checker, and read the JSON reports.
 //!
-//! `cargo test -p dynchk-preload` builds the crate's cdylib before the integration tests (they
-//! depend on the package's lib target even though they cannot link it); cargo leaves it in
-//! target/<profile>/, the parent of the test executable's deps/ directory.
+//! `cargo test -p dynchk-preload` builds the crate's cdylib before the integration tests (the lib
+//! target is also an rlib, which makes it a dependency of the tests; see Cargo.toml) into
+//! target/<profile>/deps/, the directory of the test executable itself. (Only `cargo build` also
+//! copies it up to target/<profile>/, so that copy may be stale during tests.)
 
 #![allow(dead_code)] // each test file uses its own subset
 
@@ -15,8 +16,7 @@ use serde_json::Value;
 /// Path of the libdynchk.so built alongside this test executable.
 pub fn lib() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
-    let lib = profile_dir.join("libdynchk.so");
+    let lib = exe.parent().expect("target/<profile>/deps/<test>").join("libdynchk.so");
     assert!(lib.exists(), "{} not built", lib.display());
     lib
 }

@@ -1,0 +1,246 @@
+//! C programs under the checker: errno transparency, reports (format, dedup, backtrace, settings),
+//! and checks of calls made from callbacks, including after a longjmp out of one.
+
+mod common;
+
+use std::path::Path;
+
+use common::{compile, of_kind, records, scratch, summaries, transparent, violations, Run};
+use serde_json::Value;
+
+/// Prints, after each call, its result and errno (set to a sentinel before the call, so that a
+/// checker that clobbers errno on a successful call shows too).
+const ERRNO_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#define T(name, expr) do { errno = 4242; long r_ = (long)(expr); int e_ = errno; \
+    printf("%-12s %ld %d\n", name, r_, e_); } while (0)
+int main(void) {
+    int n; char buf[16]; void *p = 0; struct rlimit rl;
+    char *argv[] = { "x", 0 };
+    T("open-enoent", open("/nonexistent/x", O_RDONLY));
+    T("open-null", open(NULL, O_RDONLY));
+    T("open-ok", close(open("/", O_RDONLY | O_DIRECTORY)));
+    T("openat-ok", close(openat(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY)));
+    T("open-creat", open("/nonexistent/y", O_WRONLY | O_CREAT, 0644));
+    T("fcntl-neg", fcntl(-1, F_GETFD));
+    T("fcntl-ok", fcntl(0, F_GETFD) >= 0);
+    T("ioctl-ebadf", ioctl(-5, FIONREAD, &n));
+    T("malloc-huge", malloc((size_t)-1 / 2) == NULL);
+    T("free-null", (free(NULL), 0));
+    T("realloc", (free(realloc(NULL, 16)), 0));
+    T("memalign-bad", posix_memalign(&p, 3, 16));
+    T("memalign-ok", (posix_memalign(&p, 64, 16) == 0 && ((unsigned long)p & 63) == 0 && (free(p), 1)));
+    T("calloc-ovf", calloc((size_t)-1, 16) == NULL);
+    T("mmap-einval", mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED);
+    T("munmap-inval", munmap((void *)1, 4096));
+    T("getrlimit", getrlimit(RLIMIT_NOFILE, &rl));
+    T("setrlimit", setrlimit(RLIMIT_NOFILE, &rl));
+    T("snprintf", snprintf(buf, 4, "%d", 12345));
+    T("sscanf", sscanf("42 x", "%d", &n) * 100 + n);
+    T("dprintf-bad", dprintf(-1, "x%d", 1));
+    T("execv-enoent", execv("/nonexistent", argv));
+    T("close-ebadf", close(-1));
+    T("read-ebadf", read(-1, buf, 1));
+    T("fopen-enoent", fopen("/nonexistent", "r") == NULL);
+    return 0;
+}
+"#;
+
+#[test]
+fn errno_after_every_call_is_the_real_functions() {
+    let dir = scratch("errno");
+    let prog = compile(&dir, "errno", ERRNO_C, &[]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    // The hand-coded checks that must have fired (more arrive with generated interposers).
+    assert_eq!(violations(&records, "open", "pathname").len(), 1, "{records:?}");
+    assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1, "{records:?}");
+    assert_eq!(violations(&records, "dprintf", "filedescriptor").len(), 1, "{records:?}");
+    let s = summaries(&records);
+    assert_eq!(s.len(), 1);
+    assert!(s[0]["violations"].as_u64() >= Some(3));
+}
+
+/// A bad call from a qsort comparator (a callback the C library invokes), then a longjmp out of
+/// the comparator, after which checks must still run.
+const CALLBACK_C: &str = r#"
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+static jmp_buf out;
+static int jumps;
+static int bad_cmp(const void *a, const void *b) {
+    open(NULL, O_RDONLY);                     /* reported from inside qsort */
+    return *(const int *)a - *(const int *)b;
+}
+static int jumping_cmp(const void *a, const void *b) {
+    (void)a; (void)b;
+    jumps++;
+    longjmp(out, 1);
+}
+int main(void) {
+    int v[] = { 5, 3, 9, 1, 7 };
+    qsort(v, 5, sizeof v[0], bad_cmp);
+    if (setjmp(out) == 0)
+        qsort(v, 5, sizeof v[0], jumping_cmp);
+    fcntl(-3, F_GETFD);                       /* must still be checked */
+    printf("%d %d %d\n", v[0], v[4], jumps);
+    return 0;
+}
+"#;
+
+#[test]
+fn callbacks_are_checked_and_a_longjmp_out_leaves_checking_on() {
+    let dir = scratch("callback");
+    let prog = compile(&dir, "callback", CALLBACK_C, &[]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    let bad = violations(&records, "open", "pathname");
+    assert_eq!(bad.len(), 1, "one report for the comparator's call site: {records:?}");
+    assert_eq!(bad[0]["backtrace"][0]["module"], prog.to_str().unwrap());
+    assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1, "after longjmp: {records:?}");
+    let s = summaries(&records);
+    // The comparator runs once per comparison: every call counted, one record.
+    assert!(s[0]["by_check"]["pathname"].as_u64() >= Some(4), "{s:?}");
+    assert_eq!(s[0]["distinct"], 2);
+}
+
+/// Signal handlers that siglongjmp out of whatever they interrupted, mostly the checker itself: the
+/// loop's call is a violation, so the checker spends microseconds unwinding for its call site.
+const SIGJMP_C: &str = r#"
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+static sigjmp_buf env;
+static void on_alarm(int sig) { (void)sig; siglongjmp(env, 1); }
+int main(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, 0);
+    struct itimerval it = { { 0, 200 }, { 0, 200 } };
+    int jumps = 0;
+    sigsetjmp(env, 1);
+    if (++jumps < 300) {
+        setitimer(ITIMER_REAL, &it, 0);
+        for (;;)
+            fcntl(-1, F_GETFD);
+    }
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, 0);
+    open(NULL, O_RDONLY);                     /* must still be checked */
+    printf("jumps %d\n", jumps);
+    return 0;
+}
+"#;
+
+#[test]
+fn siglongjmp_out_of_the_checker_leaves_checking_on() {
+    let dir = scratch("sigjmp");
+    let prog = compile(&dir, "sigjmp", SIGJMP_C, &[]);
+    let log = dir.join("log.%p");
+    let out = Run::new(&[prog.to_str().unwrap()]).go(Some(&log));
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "jumps 300\n");
+    let records = records(&dir, "log.");
+    assert_eq!(violations(&records, "open", "pathname").len(), 1, "{records:?}");
+    assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1, "{records:?}");
+}
+
+/// Runs the callback program under the checker with `env`; its JSON records when `json`.
+fn run_bad(dir: &Path, env: &[(&str, &str)], json: bool) -> (std::process::Output, Vec<Value>) {
+    let prog = compile(dir, "bad", CALLBACK_C, &[]);
+    let out = Run { env, ..Run::new(&[prog.to_str().unwrap()]) }.go(Some(&dir.join("log.%p")));
+    (out, if json { records(dir, "log.") } else { Vec::new() })
+}
+
+#[test]
+fn records_follow_the_report_format() {
+    let dir = scratch("format");
+    let (out, records) = run_bad(&dir, &[], true);
+    assert!(out.status.success());
+    let v = violations(&records, "open", "pathname")[0];
+    for field in ["pid", "tid", "param", "count"] {
+        assert!(v[field].is_i64(), "{field}: {v}");
+    }
+    assert_eq!(v["library"], "libc");
+    assert_eq!(v["version"], "GLIBC_2.2.5");
+    assert_eq!(v["param"], 0);
+    assert_eq!(v["param_name"], "pathname");
+    assert_eq!(v["value"], "0x0");
+    assert_eq!(v["count"], 1);
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    let frames = v["backtrace"].as_array().expect("backtrace array");
+    assert!(!frames.is_empty() && frames.len() <= 16);
+    for f in frames {
+        assert!(f["module"].as_str().is_some_and(|m| m.starts_with('/')), "{f}");
+        assert!(f["offset"].as_str().is_some_and(|o| o.starts_with("0x")), "{f}");
+    }
+    assert!(of_kind(&records, "violation").iter().all(|r| r["pid"] == v["pid"]));
+}
+
+#[test]
+fn text_format_backtrace_depth_and_trace() {
+    let dir = scratch("text");
+    run_bad(&dir, &[("DYNCHK_FORMAT", "text"), ("DYNCHK_BACKTRACE", "2")], false);
+    let log = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("log."))
+        .expect("log file");
+    let text = std::fs::read_to_string(log).unwrap();
+    let first = text.lines().next().expect("a line");
+    assert!(first.starts_with("dynchk["), "{text}");
+    assert!(first.contains("]: open(arg0 pathname): pathname: "), "{text}");
+    let frames = text.lines().take_while(|l| !l.contains("fcntl")).filter(|l| l.starts_with("    #")).count();
+    assert_eq!(frames, 2, "{text}");
+    assert!(text.lines().last().unwrap().contains("summary: calls="), "{text}");
+
+    let dir = scratch("nobt");
+    let (_, records) = run_bad(&dir, &[("DYNCHK_BACKTRACE", "0"), ("DYNCHK_TRACE", "1")], true);
+    let v = violations(&records, "open", "pathname")[0];
+    assert_eq!(v["backtrace"].as_array().map(Vec::len), Some(0));
+    let calls = of_kind(&records, "call");
+    assert!(calls.iter().any(|c| c["interface"] == "open"), "trace records: {records:?}");
+    assert!(calls.len() as u64 <= summaries(&records)[0]["checked"].as_u64().unwrap());
+}
+
+#[test]
+fn suppressions_by_interface_param_check_and_caller() {
+    let dir = scratch("suppress");
+    let rules = dir.join("rules");
+    std::fs::write(&rules, "# comment\nopen:pathname:pathname\n").unwrap();
+    let (_, records) = run_bad(&dir, &[("DYNCHK_SUPPRESS", rules.to_str().unwrap())], true);
+    assert!(violations(&records, "open", "pathname").is_empty(), "{records:?}");
+    assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1);
+
+    let dir = scratch("suppress-caller");
+    let rules = dir.join("rules");
+    std::fs::write(&rules, "caller=bad\n").unwrap();
+    let (_, records) = run_bad(&dir, &[("DYNCHK_SUPPRESS", rules.to_str().unwrap())], true);
+    assert!(of_kind(&records, "violation").is_empty(), "{records:?}");
+    assert_eq!(summaries(&records)[0]["violations"], 0);
+}
+
+#[test]
+fn abort_on_violation_writes_record_and_summary_first() {
+    let dir = scratch("abort");
+    let (out, records) = run_bad(&dir, &[("DYNCHK_ON_VIOLATION", "abort")], true);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT));
+    assert_eq!(violations(&records, "open", "pathname").len(), 1);
+    assert_eq!(summaries(&records).len(), 1);
+    assert!(out.stdout.is_empty(), "aborted before main went on");
+}

@@ -113,6 +113,16 @@ pub struct ProcessInfo {
     pub exe: Option<String>,
 }
 
+/// A `missing` record: an interface whose original the preload could not find.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Missing {
+    /// The interface.
+    pub interface: String,
+    /// The symbol version looked for.
+    #[serde(default)]
+    pub version: String,
+}
+
 /// What a record says, as far as summaries care.
 #[derive(Debug, Clone)]
 pub enum Kind {
@@ -120,6 +130,8 @@ pub enum Kind {
     Violation(Violation),
     /// A `summary` record.
     Summary(Summary),
+    /// A `missing` record.
+    Missing(Missing),
     /// Any other kind (`call`, future kinds): passed through, not summarized.
     Other,
 }
@@ -272,6 +284,7 @@ fn parse_line(line: &[u8]) -> std::result::Result<Record, String> {
     let kind = match kind_name {
         "violation" => Kind::Violation(Violation::deserialize(&value).map_err(bad)?),
         "summary" => Kind::Summary(Summary::deserialize(&value).map_err(bad)?),
+        "missing" => Kind::Missing(Missing::deserialize(&value).map_err(bad)?),
         _ => Kind::Other,
     };
     let process = ProcessInfo::deserialize(&value).unwrap_or_default();

@@ -1,9 +1,9 @@
 //! The grouped view of a set of logs: distinct violations, groups per interface/parameter/check,
 //! and the process tree with per-process totals. Text rendering lives here; SARIF in `sarif`.
 
-use crate::logs::{Frame, Kind, Logs, Violation};
+use crate::logs::{Frame, Kind, Logs, Missing, Violation};
 use crate::symbolize::Symbols;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
 /// The library's own frames say nothing about the program's bug.
@@ -70,6 +70,9 @@ pub struct Model {
     pub groups: Vec<Group>,
     /// Processes by pid.
     pub processes: BTreeMap<i64, Process>,
+    /// Interfaces whose original was not found: their calls failed with ENOSYS, so the program did
+    /// not behave as without the checker.
+    pub missing: BTreeSet<Missing>,
 }
 
 type SiteKey = (i64, String, i64, String, Option<String>, Vec<Frame>);
@@ -130,6 +133,9 @@ impl Model {
                     }
                     p.has_summary = true;
                 }
+                Kind::Missing(x) => {
+                    m.missing.insert(x.clone());
+                }
                 Kind::Other => {}
             }
         }
@@ -181,6 +187,13 @@ impl Model {
     /// The readable summary: groups with their first call site, then the process tree.
     pub fn render_text(&self, symbols: &Symbols) -> String {
         let mut out = String::new();
+        for x in &self.missing {
+            let _ = writeln!(
+                out,
+                "dynchk: warning: {}@{} has no original after libdynchk: its calls failed with ENOSYS",
+                x.interface, x.version
+            );
+        }
         let nproc = self.processes.len();
         let checked: u64 = self.processes.values().map(|p| p.checked).sum();
         let total = self.total_violations();
@@ -369,6 +382,18 @@ mod tests {
         assert_eq!(
             m.render_text(&Symbols::default()),
             "dynchk: no violations (7 calls checked in 2 processes)\n"
+        );
+    }
+
+    #[test]
+    fn missing_originals_are_warned_about_once() {
+        let line = r#"{"kind":"missing","pid":1,"tid":1,"interface":"foo","version":"GLIBC_2.99","message":"m"}"#;
+        let m = model_of(&format!("{line}\n{line}\n"));
+        let text = m.render_text(&Symbols::default());
+        assert_eq!(
+            text.matches("foo@GLIBC_2.99 has no original").count(),
+            1,
+            "{text}"
         );
     }
 

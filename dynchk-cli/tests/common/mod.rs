@@ -12,8 +12,9 @@ pub fn dynchk() -> Command {
 }
 
 /// libdynchk.so for the end-to-end tests: `$DYNCHK_LIB`, else the one next to the dynchk binary,
-/// building it with the same cargo, target dir and profile when missing. Panics with the reason
-/// when there is none, so that an end-to-end test can never pass without the real library.
+/// (re)built once per test process with the same cargo, target dir and profile, because
+/// `cargo test` does not build a cdylib there and an old copy would test stale code. Panics with
+/// the reason when there is none, so that an end-to-end test can never pass without the library.
 pub fn lib() -> &'static Path {
     static LIB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     match LIB.get_or_init(find_or_build_lib) {
@@ -28,9 +29,6 @@ fn find_or_build_lib() -> Result<PathBuf, String> {
     }
     let profile_dir = Path::new(env!("CARGO_BIN_EXE_dynchk")).parent().unwrap();
     let lib = profile_dir.join("libdynchk.so");
-    if lib.is_file() {
-        return Ok(lib);
-    }
     let profile = profile_dir.file_name().unwrap().to_str().unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(&cargo)
@@ -42,8 +40,8 @@ fn find_or_build_lib() -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot run {cargo} to build libdynchk.so: {e}"))?;
     if !out.status.success() || !lib.is_file() {
         return Err(format!(
-            "libdynchk.so is missing at {} and `cargo build -p dynchk-preload` did not produce it; \
-             run `cargo test --workspace` or set DYNCHK_LIB. cargo said:\n{}",
+            "`cargo build -p dynchk-preload` did not produce {}; fix the build or point \
+             DYNCHK_LIB at a libdynchk.so. cargo said:\n{}",
             lib.display(),
             String::from_utf8_lossy(&out.stderr)
         ));

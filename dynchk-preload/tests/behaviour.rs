@@ -61,9 +61,21 @@ fn errno_after_every_call_is_the_real_functions() {
     let prog = compile(&dir, "errno", ERRNO_C, &[]);
     let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
     // The hand-coded checks that must have fired (more arrive with generated interposers).
-    assert_eq!(violations(&records, "open", "pathname").len(), 1, "{records:?}");
-    assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1, "{records:?}");
-    assert_eq!(violations(&records, "dprintf", "filedescriptor").len(), 1, "{records:?}");
+    assert_eq!(
+        violations(&records, "open", "pathname").len(),
+        1,
+        "{records:?}"
+    );
+    assert_eq!(
+        violations(&records, "fcntl", "filedescriptor").len(),
+        1,
+        "{records:?}"
+    );
+    assert_eq!(
+        violations(&records, "dprintf", "filedescriptor").len(),
+        1,
+        "{records:?}"
+    );
     let s = summaries(&records);
     assert_eq!(s.len(), 1);
     assert!(s[0]["violations"].as_u64() >= Some(3));
@@ -104,9 +116,17 @@ fn callbacks_are_checked_and_a_longjmp_out_leaves_checking_on() {
     let prog = compile(&dir, "callback", CALLBACK_C, &[]);
     let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
     let bad = violations(&records, "open", "pathname");
-    assert_eq!(bad.len(), 1, "one report for the comparator's call site: {records:?}");
+    assert_eq!(
+        bad.len(),
+        1,
+        "one report for the comparator's call site: {records:?}"
+    );
     assert_eq!(bad[0]["backtrace"][0]["module"], prog.to_str().unwrap());
-    assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1, "after longjmp: {records:?}");
+    assert_eq!(
+        violations(&records, "fcntl", "filedescriptor").len(),
+        1,
+        "after longjmp: {records:?}"
+    );
     let s = summaries(&records);
     // The comparator runs once per comparison: every call counted, one record.
     assert!(s[0]["by_check"]["pathname"].as_u64() >= Some(4), "{s:?}");
@@ -155,15 +175,34 @@ fn siglongjmp_out_of_the_checker_leaves_checking_on() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "jumps 300\n");
     let records = records(&dir, "log.");
-    assert_eq!(violations(&records, "open", "pathname").len(), 1, "{records:?}");
-    assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1, "{records:?}");
+    assert_eq!(
+        violations(&records, "open", "pathname").len(),
+        1,
+        "{records:?}"
+    );
+    assert_eq!(
+        violations(&records, "fcntl", "filedescriptor").len(),
+        1,
+        "{records:?}"
+    );
 }
 
 /// Runs the callback program under the checker with `env`; its JSON records when `json`.
 fn run_bad(dir: &Path, env: &[(&str, &str)], json: bool) -> (std::process::Output, Vec<Value>) {
     let prog = compile(dir, "bad", CALLBACK_C, &[]);
-    let out = Run { env, ..Run::new(&[prog.to_str().unwrap()]) }.go(Some(&dir.join("log.%p")));
-    (out, if json { records(dir, "log.") } else { Vec::new() })
+    let out = Run {
+        env,
+        ..Run::new(&[prog.to_str().unwrap()])
+    }
+    .go(Some(&dir.join("log.%p")));
+    (
+        out,
+        if json {
+            records(dir, "log.")
+        } else {
+            Vec::new()
+        },
+    )
 }
 
 #[test]
@@ -185,16 +224,28 @@ fn records_follow_the_report_format() {
     let frames = v["backtrace"].as_array().expect("backtrace array");
     assert!(!frames.is_empty() && frames.len() <= 16);
     for f in frames {
-        assert!(f["module"].as_str().is_some_and(|m| m.starts_with('/')), "{f}");
-        assert!(f["offset"].as_str().is_some_and(|o| o.starts_with("0x")), "{f}");
+        assert!(
+            f["module"].as_str().is_some_and(|m| m.starts_with('/')),
+            "{f}"
+        );
+        assert!(
+            f["offset"].as_str().is_some_and(|o| o.starts_with("0x")),
+            "{f}"
+        );
     }
-    assert!(of_kind(&records, "violation").iter().all(|r| r["pid"] == v["pid"]));
+    assert!(of_kind(&records, "violation")
+        .iter()
+        .all(|r| r["pid"] == v["pid"]));
 }
 
 #[test]
 fn text_format_backtrace_depth_and_trace() {
     let dir = scratch("text");
-    run_bad(&dir, &[("DYNCHK_FORMAT", "text"), ("DYNCHK_BACKTRACE", "2")], false);
+    run_bad(
+        &dir,
+        &[("DYNCHK_FORMAT", "text"), ("DYNCHK_BACKTRACE", "2")],
+        false,
+    );
     let log = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -203,17 +254,34 @@ fn text_format_backtrace_depth_and_trace() {
     let text = std::fs::read_to_string(log).unwrap();
     let first = text.lines().next().expect("a line");
     assert!(first.starts_with("dynchk["), "{text}");
-    assert!(first.contains("]: open(arg0 pathname): pathname: "), "{text}");
-    let frames = text.lines().take_while(|l| !l.contains("fcntl")).filter(|l| l.starts_with("    #")).count();
+    assert!(
+        first.contains("]: open(arg0 pathname): pathname: "),
+        "{text}"
+    );
+    let frames = text
+        .lines()
+        .take_while(|l| !l.contains("fcntl"))
+        .filter(|l| l.starts_with("    #"))
+        .count();
     assert_eq!(frames, 2, "{text}");
-    assert!(text.lines().last().unwrap().contains("summary: calls="), "{text}");
+    assert!(
+        text.lines().last().unwrap().contains("summary: calls="),
+        "{text}"
+    );
 
     let dir = scratch("nobt");
-    let (_, records) = run_bad(&dir, &[("DYNCHK_BACKTRACE", "0"), ("DYNCHK_TRACE", "1")], true);
+    let (_, records) = run_bad(
+        &dir,
+        &[("DYNCHK_BACKTRACE", "0"), ("DYNCHK_TRACE", "1")],
+        true,
+    );
     let v = violations(&records, "open", "pathname")[0];
     assert_eq!(v["backtrace"].as_array().map(Vec::len), Some(0));
     let calls = of_kind(&records, "call");
-    assert!(calls.iter().any(|c| c["interface"] == "open"), "trace records: {records:?}");
+    assert!(
+        calls.iter().any(|c| c["interface"] == "open"),
+        "trace records: {records:?}"
+    );
     assert!(calls.len() as u64 <= summaries(&records)[0]["checked"].as_u64().unwrap());
 }
 
@@ -223,7 +291,10 @@ fn suppressions_by_interface_param_check_and_caller() {
     let rules = dir.join("rules");
     std::fs::write(&rules, "# comment\nopen:pathname:pathname\n").unwrap();
     let (_, records) = run_bad(&dir, &[("DYNCHK_SUPPRESS", rules.to_str().unwrap())], true);
-    assert!(violations(&records, "open", "pathname").is_empty(), "{records:?}");
+    assert!(
+        violations(&records, "open", "pathname").is_empty(),
+        "{records:?}"
+    );
     assert_eq!(violations(&records, "fcntl", "filedescriptor").len(), 1);
 
     let dir = scratch("suppress-caller");

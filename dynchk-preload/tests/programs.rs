@@ -11,9 +11,15 @@ fn check_program(name: &str, run: &Run<'_>) {
     let records = transparent(run, &dir);
     let s = summaries(&records);
     assert!(!s.is_empty(), "{name}: no summary record");
-    assert!(s.iter().any(|r| r["calls"].as_u64() > Some(0)), "{name}: no calls counted: {s:?}");
+    assert!(
+        s.iter().any(|r| r["calls"].as_u64() > Some(0)),
+        "{name}: no calls counted: {s:?}"
+    );
     for r in &s {
-        assert!(r["checked"].as_u64() <= r["calls"].as_u64(), "{name}: checked > calls: {r}");
+        assert!(
+            r["checked"].as_u64() <= r["calls"].as_u64(),
+            "{name}: checked > calls: {r}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -25,14 +31,22 @@ fn ls_recursive_long() {
 
 #[test]
 fn sort_stdin() {
-    let input: String = (0..5000).map(|i| format!("line {}\n", (i * 7919) % 5000)).collect();
-    let run = Run { stdin: Some(input.as_bytes()), ..Run::new(&["sort"]) };
+    let input: String = (0..5000)
+        .map(|i| format!("line {}\n", (i * 7919) % 5000))
+        .collect();
+    let run = Run {
+        stdin: Some(input.as_bytes()),
+        ..Run::new(&["sort"])
+    };
     check_program("sort", &run);
 }
 
 #[test]
 fn grep_recursive() {
-    check_program("grep", &Run::new(&["grep", "-r", "-c", "GNU", "/usr/share/doc"]));
+    check_program(
+        "grep",
+        &Run::new(&["grep", "-r", "-c", "GNU", "/usr/share/doc"]),
+    );
 }
 
 #[test]
@@ -72,8 +86,17 @@ fn git_log() {
         ("GIT_COMMITTER_DATE", "2020-01-01T00:00:00Z"),
     ];
     let setup = |argv: &[&str]| {
-        let out = Run { env: &env, cwd: Some(&repo), ..Run::new(argv) }.go(None);
-        assert!(out.status.success(), "{argv:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Run {
+            env: &env,
+            cwd: Some(&repo),
+            ..Run::new(argv)
+        }
+        .go(None);
+        assert!(
+            out.status.success(),
+            "{argv:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     setup(&["git", "init", "-q", "."]);
     for i in 0..3 {
@@ -81,26 +104,51 @@ fn git_log() {
         setup(&["git", "add", "."]);
         setup(&["git", "commit", "-q", "-m", &format!("commit {i}")]);
     }
-    let run = Run { env: &env, cwd: Some(&repo), ..Run::new(&["git", "log", "--stat", "--no-color"]) };
+    let run = Run {
+        env: &env,
+        cwd: Some(&repo),
+        ..Run::new(&["git", "log", "--stat", "--no-color"])
+    };
     check_program("git", &run);
     let _ = std::fs::remove_dir_all(&repo);
 }
 
 #[test]
 fn tar_archive() {
-    check_program("tar", &Run::new(&["tar", "-cf", "-", "-C", "/usr/share", "doc/tar", "doc/gzip", "doc/libc6"]));
+    check_program(
+        "tar",
+        &Run::new(&[
+            "tar",
+            "-cf",
+            "-",
+            "-C",
+            "/usr/share",
+            "doc/tar",
+            "doc/gzip",
+            "doc/libc6",
+        ]),
+    );
 }
 
 #[test]
 fn gzip_roundtrip() {
     let data = scratch("gzip-data");
-    let input: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+    let input: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
     let file = data.join("input.bin");
     std::fs::write(&file, &input).expect("write input");
     let file = file.to_str().expect("utf-8 path");
     check_program("gzip", &Run::new(&["gzip", "-c", "-n", "-9", file]));
     let packed = data.join("input.bin.gz");
-    std::fs::write(&packed, Run::new(&["gzip", "-c", "-n", file]).go(None).stdout).expect("write");
-    check_program("gunzip", &Run::new(&["gzip", "-d", "-c", packed.to_str().expect("utf-8 path")]));
+    std::fs::write(
+        &packed,
+        Run::new(&["gzip", "-c", "-n", file]).go(None).stdout,
+    )
+    .expect("write");
+    check_program(
+        "gunzip",
+        &Run::new(&["gzip", "-d", "-c", packed.to_str().expect("utf-8 path")]),
+    );
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -93,7 +93,10 @@ mod tests {
         assert!(!encloses(inner, outer));
         assert!(!encloses(0, inner));
         assert!(!inside_checker(0, inner));
-        assert!(!inside_checker(inner + NEST_MIN, inner), "a sibling frame's stale marker");
+        assert!(
+            !inside_checker(inner + NEST_MIN, inner),
+            "a sibling frame's stale marker"
+        );
         assert!(inside_checker(inner + NEST_MIN + 16, inner));
     }
 }

@@ -16,7 +16,10 @@ use serde_json::Value;
 /// Path of the libdynchk.so built alongside this test executable.
 pub fn lib() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let lib = exe.parent().expect("target/<profile>/deps/<test>").join("libdynchk.so");
+    let lib = exe
+        .parent()
+        .expect("target/<profile>/deps/<test>")
+        .join("libdynchk.so");
     assert!(lib.exists(), "{} not built", lib.display());
     lib
 }
@@ -35,7 +38,13 @@ pub fn compile(dir: &Path, name: &str, src: &str, extra: &[&str]) -> PathBuf {
     std::fs::write(&c, src).expect("write C source");
     let out = dir.join(name);
     let status = Command::new("cc")
-        .args(["-O0", "-g", "-Wno-nonnull", "-Wno-free-nonheap-object", "-o"])
+        .args([
+            "-O0",
+            "-g",
+            "-Wno-nonnull",
+            "-Wno-free-nonheap-object",
+            "-o",
+        ])
         .arg(&out)
         .arg(&c)
         .args(extra)
@@ -60,13 +69,21 @@ pub struct Run<'a> {
 impl<'a> Run<'a> {
     /// A command with no extra environment, run in the current directory with empty stdin.
     pub fn new(argv: &'a [&'a str]) -> Self {
-        Run { argv, env: &[], cwd: None, stdin: None }
+        Run {
+            argv,
+            env: &[],
+            cwd: None,
+            stdin: None,
+        }
     }
 
     /// Runs it; `log` set means under the checker, reporting to `log` (a `DYNCHK_LOG` template).
     pub fn go(&self, log: Option<&Path>) -> Output {
         let mut cmd = Command::new(self.argv[0]);
-        cmd.args(&self.argv[1..]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(&self.argv[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (k, v) in self.env {
             cmd.env(k, v);
         }
@@ -76,7 +93,9 @@ impl<'a> Run<'a> {
         if let Some(log) = log {
             cmd.env("LD_PRELOAD", lib()).env("DYNCHK_LOG", log);
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.argv));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.argv));
         let input = self.stdin.unwrap_or(b"").to_vec();
         let mut stdin = child.stdin.take().expect("stdin");
         let writer = std::thread::spawn(move || {
@@ -94,7 +113,10 @@ pub fn records(dir: &Path, prefix: &str) -> Vec<Value> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("read scratch dir")
         .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
         .collect();
     files.sort();
     let mut out = Vec::new();
@@ -127,7 +149,12 @@ pub fn violations<'a>(records: &'a [Value], interface: &str, check: &str) -> Vec
 pub fn transparent(run: &Run<'_>, dir: &Path) -> Vec<Value> {
     let plain = run.go(None);
     let checked = run.go(Some(&dir.join("log.%p")));
-    assert_eq!(checked.status.code(), plain.status.code(), "exit status of {:?}", run.argv);
+    assert_eq!(
+        checked.status.code(),
+        plain.status.code(),
+        "exit status of {:?}",
+        run.argv
+    );
     assert!(
         checked.stdout == plain.stdout,
         "stdout of {:?} differs:\nplain:\n{}\nchecked:\n{}",
@@ -147,14 +174,27 @@ pub fn transparent(run: &Run<'_>, dir: &Path) -> Vec<Value> {
 
 fn tail(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);
-    s.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect()
+    s.chars()
+        .rev()
+        .take(2000)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
 }
 
 /// The summary records, asserting that every one is well-formed.
 pub fn summaries(records: &[Value]) -> Vec<&Value> {
     let s = of_kind(records, "summary");
     for r in &s {
-        for field in ["pid", "calls", "checked", "violations", "distinct", "interfaces_used"] {
+        for field in [
+            "pid",
+            "calls",
+            "checked",
+            "violations",
+            "distinct",
+            "interfaces_used",
+        ] {
             assert!(r[field].is_u64(), "summary field {field} missing: {r}");
         }
         assert!(r["by_check"].is_object(), "summary by_check: {r}");

@@ -33,9 +33,12 @@ fn problem(table: &str, row: String, message: String) -> Problem {
     }
 }
 
+/// One family of checks: the problems it finds, or the query error that stopped it.
+type Check = fn(&Connection) -> rusqlite::Result<Vec<Problem>>;
+
 /// Every defect of `db`, in a stable order (by check, then by row).
 pub fn check(db: &Db) -> Vec<Problem> {
-    let checks: [(&str, fn(&Connection) -> rusqlite::Result<Vec<Problem>>); 7] = [
+    let checks: [(&str, Check); 7] = [
         ("dangling references", dangling),
         ("base chains", base_cycles),
         ("rules", unknown_rules),

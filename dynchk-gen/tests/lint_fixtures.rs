@@ -1,11 +1,219 @@
-//! `dynchk-gen check` (lint) on fixture databases, one per defect kind, and on the real `db/`.
+//! `dynchk-gen check` (lint) on fixture databases, one per defect kind, on the real `db/`, and
+//! the determinism of the LSB import.
 
 use dynchk_gen::db::Db;
-use dynchk_gen::lint;
+use dynchk_gen::{lint, lsb};
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Problems lint finds in fixture `name`, as (table, row, message).
+fn problems(name: &str) -> Vec<(String, String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let db = Db::load(&dir).unwrap_or_else(|e| panic!("loading fixture {name}: {e:#}"));
+    lint::check(&db)
+        .into_iter()
+        .map(|p| (p.table, p.row, p.message))
+        .collect()
+}
+
+fn p(table: &str, row: &str, message: &str) -> (String, String, String) {
+    (table.to_owned(), row.to_owned(), message.to_owned())
+}
+
+#[test]
+fn clean_fixture_has_no_problem() {
+    assert_eq!(problems("clean"), vec![]);
+}
+
+#[test]
+fn dangling_parameter_type() {
+    assert_eq!(
+        problems("dangling_param_type"),
+        vec![p("Parameter", "iid=1 pos=2", "type 99 does not exist")]
+    );
+}
+
+#[test]
+fn dangling_return_type() {
+    assert_eq!(
+        problems("dangling_return_type"),
+        vec![p(
+            "Interface",
+            "iid=1",
+            "read: return type 98 does not exist"
+        )]
+    );
+}
+
+#[test]
+fn dangling_base_type() {
+    assert_eq!(
+        problems("dangling_base_type"),
+        vec![p("Type", "tid=5", "size_t: base type 97 does not exist")]
+    );
+}
+
+#[test]
+fn dangling_member_type() {
+    assert_eq!(
+        problems("dangling_member_type"),
+        vec![p(
+            "Member",
+            "tid=11 pos=1",
+            "tv_nsec: type 96 does not exist"
+        )]
+    );
+}
+
+#[test]
+fn dangling_interface_ids() {
+    assert_eq!(
+        problems("dangling_iid"),
+        vec![
+            p("Parameter", "iid=50 pos=0", "interface 50 does not exist"),
+            p(
+                "ParamRule",
+                "iid=51 pos=0 seq=0",
+                "fd.open: interface 51 does not exist"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn typedef_cycle_is_reported_once() {
+    assert_eq!(
+        problems("typedef_cycle"),
+        vec![p(
+            "Type",
+            "tid=20",
+            "base chain loops: a_t (20) -> b_t (21) -> a_t (20)"
+        )]
+    );
+}
+
+#[test]
+fn unknown_rules() {
+    assert_eq!(
+        problems("unknown_rule"),
+        vec![
+            p(
+                "ParamRule",
+                "iid=1 pos=0 seq=0",
+                "unknown rule \"fd.opne\" (not in Rule)"
+            ),
+            p(
+                "MemberRule",
+                "tid=11 member=tv_sec seq=0",
+                "unknown rule \"nonnegative\" (not in Rule)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn rules_on_missing_parameter_or_member() {
+    assert_eq!(
+        problems("missing_target"),
+        vec![
+            p(
+                "ParamRule",
+                "iid=1 pos=5 seq=0",
+                "rule \"out\" is on parameter 5 of read, which has 3 parameters"
+            ),
+            p(
+                "MemberRule",
+                "tid=11 member=tv_usec seq=0",
+                "rule \"nonneg\" is on member \"tv_usec\", which timespec does not have"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn hole_in_parameter_positions() {
+    assert_eq!(
+        problems("parameter_hole"),
+        vec![
+            // The rule on nanosleep's parameter 1 now points at nothing, too.
+            p(
+                "ParamRule",
+                "iid=3 pos=1 seq=0",
+                "rule \"out\" is on parameter 1 of nanosleep, which has 2 parameters"
+            ),
+            p(
+                "Interface",
+                "iid=3",
+                "parameters of nanosleep are at positions 0,2: 1 missing"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn varargs_must_be_last() {
+    assert_eq!(
+        problems("varargs_not_last"),
+        vec![p(
+            "Parameter",
+            "iid=2 pos=0",
+            "'...' of printf is not the last parameter"
+        )]
+    );
+}
+
+#[test]
+fn duplicate_interface() {
+    assert_eq!(
+        problems("duplicate_interface"),
+        vec![p(
+            "Interface",
+            "iid=4",
+            "read in libc is already iid=1 (from lsb)"
+        )]
+    );
+}
+
+#[test]
+fn size_differs_from_host() {
+    assert_eq!(
+        problems("size_mismatch"),
+        vec![p(
+            "Type",
+            "tid=8",
+            "Typedef ssize_t is 4 bytes, 8 on the host (x86-64 glibc)"
+        )]
+    );
+}
+
+#[test]
+fn problem_display_names_table_and_row() {
+    let problem = lint::Problem {
+        table: "Type".into(),
+        row: "tid=8".into(),
+        message: "too small".into(),
+    };
+    assert_eq!(problem.to_string(), "Type row tid=8: too small");
+}
+
+#[test]
+fn failing_statement_is_reported_with_file_and_line() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken_statement");
+    let err = format!(
+        "{:#}",
+        Db::load(&dir)
+            .err()
+            .expect("the fixture has a syntax error")
+    );
+    assert!(
+        err.contains("lsb/Type.sql:3: INSERT INTO Type VALUES(2,"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -14,8 +222,78 @@ fn real_db_loads_fast_and_is_clean() {
     let db = Db::load(&repo().join("db")).unwrap();
     let took = start.elapsed();
     let problems: Vec<String> = lint::check(&db).iter().map(ToString::to_string).collect();
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
-    let interfaces: i64 = db.conn.query_row("SELECT count(*) FROM Interface WHERE source = 'lsb'", [], |r| r.get(0)).unwrap();
-    assert!(interfaces > 1000, "only {interfaces} LSB interfaces loaded");
-    eprintln!("Db::load of db/ took {took:?}");
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    let count = |sql: &str| -> i64 { db.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert!(count("SELECT count(*) FROM Interface WHERE source = 'lsb'") > 1200);
+    // The host-size check must actually see the types it is about.
+    let host = lint::host_sizes();
+    let mut stmt = db
+        .conn
+        .prepare("SELECT DISTINCT name FROM Type WHERE size IS NOT NULL")
+        .unwrap();
+    let compared = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .filter(|n| host.contains_key(n.as_ref().unwrap().as_str()))
+        .count();
+    assert!(
+        compared >= 60,
+        "only {compared} named types compared with the host"
+    );
+    eprintln!("Db::load of db/ took {took:?}; {compared} types compared with the host");
+}
+
+/// The specdb dump beside the repository, or `None` (with the reason printed) in a fresh clone.
+fn specdb() -> Option<PathBuf> {
+    let dir = repo().join("../shared/specdb");
+    if dir.join("Type.init").exists() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: no LSB dump at {} (a fresh clone has no ../shared)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn import_is_deterministic_and_matches_committed_db() {
+    let Some(specdb) = specdb() else { return };
+    let tmp = std::env::temp_dir().join(format!("dynchk-import-{}", std::process::id()));
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
+    let stats = lsb::import(&specdb, &a, &[]).unwrap();
+    lsb::import(&specdb, &b, &lsb::DEFAULT_LIBS).unwrap();
+    let (fa, fb) = (files(&a.join("lsb")), files(&b.join("lsb")));
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert_eq!(fa.len(), 7);
+    assert!(fa == fb, "two imports differ");
+    assert!(
+        fa == files(&repo().join("db/lsb")),
+        "db/lsb is not what `dynchk-gen import-lsb` writes: re-import it"
+    );
+    // Counts of the README, less the functions whose return type the dump lacks.
+    assert_eq!(stats.functions["libm"], 302);
+    assert_eq!(stats.functions["libpthread"], 94);
+    assert_eq!(stats.functions["libc"] + stats.skipped.len(), 782);
 }

@@ -195,20 +195,22 @@ fn log_directory_below_a_regular_file_falls_back_too() {
     assert_falls_back(&format!("{}/logs/", file.display()));
 }
 
-const BAD_READ: &str = "#include <unistd.h>\nint main(void) {\n  char b[4];\n  (void)read(-5, b, sizeof b);\n  return 0;\n}\n";
+/// Three calls from one call site (line 4) with a negative descriptor.
+const BAD_FD: &str = "#include <fcntl.h>\nint main(void) {\n  for (int i = 0; i < 3; i++)\n    (void)fcntl(-5, F_GETFD);\n  return 0;\n}\n";
 
 #[test]
 fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
     let dir = scratch("violation");
-    let exe = c_program(&dir, "badread", BAD_READ);
+    let exe = c_program(&dir, "badfd", BAD_FD);
     let out = run(&["--fail-on-violation"], &[exe.as_os_str()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("read(arg 0 fd) filedescriptor: 1 call site\n"),
+        stderr.contains("dynchk: 3 violations (filedescriptor 3) at 1 call site in 1 process")
+            && stderr.contains("fcntl(arg 0 fd) filedescriptor: 1 call site\n"),
         "{stderr}"
     );
-    let site = format!("at main at {}:4 [", dir.join("badread.c").display());
+    let site = format!("at main at {}:4 [", dir.join("badfd.c").display());
     assert!(stderr.contains(&site), "want {site} in:\n{stderr}");
     assert!(
         stderr.contains(&format!(" {}: ", exe.display())),
@@ -223,7 +225,7 @@ fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
 #[test]
 fn abort_on_violation_kills_the_program_with_sigabrt() {
     let dir = scratch("abort");
-    let exe = c_program(&dir, "badread", BAD_READ);
+    let exe = c_program(&dir, "badfd", BAD_FD);
     let out = run(&["--abort-on-violation"], &[exe.as_os_str()]);
     assert_eq!(out.status.code(), Some(128 + 6), "{}", text(&out.stderr));
 }

@@ -13,14 +13,19 @@ use validators::{fd, flags, mem, path, scalar, stream, Verdict};
 const ROUNDS: u32 = 2_000_000;
 
 /// Best of five runs of `ROUNDS` checks, in ns per check; every verdict must be Ok.
-fn measure(name: &str, mut check: impl FnMut() -> Verdict) {
+fn measure(name: &str, check: impl FnMut() -> Verdict) {
+    measure_expecting(name, true, ROUNDS, check)
+}
+
+/// As [`measure`], for checks that must find a fault (`ok == false`).
+fn measure_expecting(name: &str, ok: bool, rounds: u32, mut check: impl FnMut() -> Verdict) {
     let best = (0..5)
         .map(|_| {
             let t = Instant::now();
-            for _ in 0..ROUNDS {
-                assert!(black_box(check().is_ok()), "{name} failed");
+            for _ in 0..rounds {
+                assert_eq!(black_box(check().is_ok()), ok, "{name}");
             }
-            t.elapsed().as_nanos() as f64 / ROUNDS as f64
+            t.elapsed().as_nanos() as f64 / rounds as f64
         })
         .fold(f64::INFINITY, f64::min);
     println!("{name:<40} {best:>8.1} ns");
@@ -55,6 +60,12 @@ fn main() {
     measure("stream::file(stdout)", || unsafe {
         stream::file(black_box(stdout))
     });
+    measure_expecting(
+        "mem::readable(0x10, 4) (a fault)",
+        false,
+        ROUNDS,
+        || unsafe { mem::readable(black_box(0x10 as *const c_void), 4) },
+    );
     println!("string");
     measure("mem::string(32 bytes)", || unsafe {
         mem::string(black_box(text.as_ptr().cast()))
@@ -64,5 +75,13 @@ fn main() {
     });
     println!("syscall-backed");
     measure("fd::open(1) (fcntl F_GETFD)", || fd::open(black_box(1)));
-    println!("map re-reads during the run: {}", mem::refreshes());
+    println!("map re-reads");
+    let before = mem::refreshes();
+    measure_expecting(
+        "mem::readable(1 << 46, 4) (re-reads)",
+        false,
+        2000,
+        || unsafe { mem::readable(black_box((1usize << 46) as *const c_void), 4) },
+    );
+    println!("re-reads during the run: {}", mem::refreshes() - before);
 }

@@ -216,7 +216,10 @@ impl Plan {
                         // An int precision, sign-extended on fetch: negative means none.
                         Limit::Arg(at) => usize::try_from(values[at] as i32).unwrap_or(usize::MAX),
                     };
-                    let len = if wide {
+                    let len = if max == 0 {
+                        // Precision 0 reads nothing, not even from NULL.
+                        Ok(None)
+                    } else if wide {
                         mem::wcslen(p, max, "string")
                     } else {
                         mem::strlen(p, max, "string")
@@ -661,7 +664,7 @@ mod tests {
         let ro = Map::new(1, libc::PROT_READ);
         let (v, faults, _) = walk(
             printf,
-            c"%s|%.3s|%.*s|%.*s|%hhn|%ln|%s",
+            c"%s|%.3s|%.*s|%.*s|%hhn|%ln|%s|%.0s",
             &[
                 abc as usize,
                 abc as usize,
@@ -671,6 +674,7 @@ mod tests {
                 abc as usize,
                 ro.0 as usize,
                 16,
+                0,
                 0,
             ],
         );

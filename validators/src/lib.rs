@@ -7,6 +7,21 @@
 //!
 //! Integer parameters arrive as `i64` whatever their C type (the generator widens them), lengths as
 //! `usize` and pointers as `*const c_void`, as `db/semantics/rules.sem` lists.
+//!
+//! The `check` names a [`Fault`] carries (the report's `check` field):
+//!
+//! | module | checks |
+//! |---|---|
+//! | [`mem`] | `Rdaddress`, `RWaddress`, `string`, `codeaddress`, `heapaddress` (the caller's check name for [`mem::array_len`]) |
+//! | [`path`] | `pathname` |
+//! | [`stream`] | `FILE pointer`, `DIR pointer`, `fopenmode` |
+//! | [`fd`] | `filedescriptor` |
+//! | [`flags`], [`mode`] | `openflags`, `atflags`, `filemode`, `accessmode` |
+//! | [`whence`], [`signal`], [`clock`], [`locale`] | `whence`, `signal`, `sighow`, `clockid`, `lccategory` |
+//! | [`socket`] | `socketfamily`, `sockettype`, `socketport`, `IPv4Address`, `shuthow`, `sockaddr` |
+//! | [`scalar`], [`pid`] | `range`, `processid` |
+//! | [`format`] | `format` for the format string; `string` and `RWaddress` for the arguments |
+//! | [`ioctl`] | `Rdaddress`, `RWaddress` (the message names the request) |
 
 // A Fault carries its message inline because nothing here may allocate; the Ok path, the hot one,
 // only writes the discriminant.

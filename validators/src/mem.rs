@@ -58,6 +58,20 @@ static COPIES: [AtomicPtr<Snapshot>; 2] = [
 static WRITER: AtomicBool = AtomicBool::new(false);
 static INVALIDATIONS: AtomicUsize = AtomicUsize::new(0);
 static REFRESHES: AtomicUsize = AtomicUsize::new(0);
+/// `vm.mmap_min_addr`, read once (`usize::MAX` until then).
+static MIN_ADDR: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Below `vm.mmap_min_addr` only an explicit `mmap` (which invalidates the cache) can map memory,
+/// so a fresh snapshot's "unmapped" there is final: a NULL-page pointer costs no re-read.
+fn below_min_addr(addr: usize) -> bool {
+    let mut min = MIN_ADDR.load(Ordering::Relaxed);
+    if min == usize::MAX {
+        // Unreadable: claim nothing, every miss re-reads.
+        min = sys::read_number(c"/proc/sys/vm/mmap_min_addr").map_or(0, |m| m as usize);
+        MIN_ADDR.store(min, Ordering::Relaxed);
+    }
+    addr < min
+}
 
 /// Marks the cached memory map stale; the next check re-reads `/proc/self/maps`.
 ///
@@ -172,7 +186,7 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
                 s.complete.load(Ordering::Relaxed),
             )
         },
-        |&(flags, _, _)| flags.is_some(),
+        |&(flags, _, _)| flags.is_some() || below_min_addr(addr),
     );
     let Some((flags, on_my_stack, complete)) = look else {
         return Ok(());
@@ -213,7 +227,8 @@ fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
             format_args!("{addr:#x} + {len} bytes runs past the end of the address space"),
         ));
     }
-    match lookup(|s| s.span(addr, need, len, usize::MAX), |s| s.bytes >= len) {
+    let hit = |s: &Span| s.bytes >= len || (s.flags.is_none() && below_min_addr(addr));
+    match lookup(|s| s.span(addr, need, len, usize::MAX), hit) {
         Some(span) if span.bytes < len && span.complete => Err(span.fault(check, addr, len, need)),
         _ => Ok(()),
     }
@@ -255,7 +270,8 @@ fn terminated(
     loop {
         let left = max_bytes - (cur - addr);
         // One region at a time: a run of adjacent readable regions can be long, the string short.
-        let Some(span) = lookup(|s| s.span(cur, READ, left, 1), |s| s.bytes > 0) else {
+        let hit = |s: &Span| s.bytes > 0 || (s.flags.is_none() && below_min_addr(cur));
+        let Some(span) = lookup(|s| s.span(cur, READ, left, 1), hit) else {
             return Ok(None);
         };
         if span.bytes == 0 {
@@ -720,6 +736,22 @@ mod tests {
         assert!(
             span.flags.is_none() && !span.complete,
             "a miss there proves nothing"
+        );
+    }
+
+    #[test]
+    fn the_null_page_is_known_unmapped_without_a_re_read() {
+        let min: usize = std::fs::read_to_string("/proc/sys/vm/mmap_min_addr")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(below_min_addr(0x10), 0x10 < min);
+        assert!(!below_min_addr(min));
+        assert_eq!(
+            unsafe { readable(0x10 as _, 4) }.unwrap_err().msg.as_str(),
+            "0x10 is not mapped",
+            "the shortcut still reports"
         );
     }
 

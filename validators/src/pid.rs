@@ -23,15 +23,8 @@ pub fn pid_max() -> i64 {
 }
 
 fn read_pid_max() -> Option<i64> {
-    let fd = sys::open_ro(c"/proc/sys/kernel/pid_max")?;
-    let mut buf = [0u8; 24];
-    let n = sys::read(fd, &mut buf);
-    sys::close(fd);
-    let digits = buf[..n?].iter().take_while(|b| b.is_ascii_digit());
-    let max = digits.fold(0i64, |acc, &b| {
-        acc.saturating_mul(10).saturating_add((b - b'0') as i64)
-    });
-    (max > 1).then_some(max)
+    let max = sys::read_number(c"/proc/sys/kernel/pid_max")?;
+    i64::try_from(max).ok().filter(|&m| m > 1)
 }
 
 fn below_max(v: i64, what: &str) -> Verdict {

@@ -55,6 +55,25 @@ pub(crate) unsafe fn unmap(p: *mut u8, len: usize) {
     libc::syscall(libc::SYS_munmap, p, len);
 }
 
+/// The decimal number at the start of a small file such as `/proc/sys/kernel/pid_max`.
+pub(crate) fn read_number(path: &CStr) -> Option<u64> {
+    let fd = open_ro(path)?;
+    let mut buf = [0u8; 24];
+    let n = read(fd, &mut buf);
+    close(fd);
+    let digits = &buf[..n?];
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end]
+        .iter()
+        .try_fold(0u64, |acc, &b| {
+            acc.checked_mul(10)?.checked_add((b - b'0') as u64)
+        })
+        .filter(|_| end > 0)
+}
+
 /// `fcntl(fd, F_GETFD)`: whether `fd` is an open descriptor of this process.
 pub(crate) fn fd_is_open(fd: c_int) -> bool {
     // SAFETY: F_GETFD has no memory arguments.

@@ -8,7 +8,8 @@ const CHECK: &str = "filedescriptor";
 /// The soft `RLIMIT_NOFILE`, 0 until first needed.
 static LIMIT: AtomicI64 = AtomicI64::new(0);
 
-/// Re-reads `RLIMIT_NOFILE`; the runtime calls it after `setrlimit`/`prlimit` succeeded.
+/// Re-reads the soft `RLIMIT_NOFILE` and returns it; the runtime calls it after `setrlimit`/
+/// `prlimit` succeeded.
 pub fn refresh_limit() -> i64 {
     let mut lim = libc::rlimit64 {
         rlim_cur: 0,

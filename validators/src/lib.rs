@@ -20,7 +20,7 @@
 //! | [`whence`], [`signal`], [`clock`], [`locale`] | `whence`, `signal`, `sighow`, `clockid`, `lccategory` |
 //! | [`socket`] | `socketfamily`, `sockettype`, `socketport`, `IPv4Address`, `shuthow`, `sockaddr` |
 //! | [`scalar`], [`pid`] | `range`, `processid` |
-//! | [`format`] | `format` for the format string; `string` and `RWaddress` for the arguments |
+//! | [`format`](mod@format) | `format` for the format string; `string` and `RWaddress` for the arguments |
 //! | [`ioctl`] | `Rdaddress`, `RWaddress` (the message names the request) |
 
 // A Fault carries its message inline because nothing here may allocate; the Ok path, the hot one,

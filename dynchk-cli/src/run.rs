@@ -166,6 +166,33 @@ fn survive_terminal_signals() {
     }
 }
 
+/// How long processes that the command left running in the background get to finish (and write
+/// their summaries) after it exits.
+const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Makes processes orphaned inside the command's tree our children instead of init's, so that
+/// `sh -c 'a &'` is summarized with `a` once it ends and no zombie outlives the run.
+fn become_subreaper() {
+    // SAFETY: prctl with integer arguments only; failure (old kernel) just loses the orphans.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+}
+
+/// Reaps orphans adopted as subreaper until none is left or `grace` has passed. Returns whether
+/// some are still running.
+fn reap_orphans(grace: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + grace;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer.
+        match unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } {
+            0 if std::time::Instant::now() >= deadline => return true,
+            0 => std::thread::sleep(std::time::Duration::from_millis(10)),
+            pid if pid > 0 => {}
+            _ => return false, // ECHILD: everyone is gone
+        }
+    }
+}
+
 /// The status a shell would report for the child.
 fn shell_status(status: ExitStatus) -> u8 {
     match (status.code(), status.signal()) {
@@ -244,6 +271,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .collect::<Vec<_>>()
         .join(" ");
     survive_terminal_signals();
+    become_subreaper();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -262,6 +290,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let root = i64::from(child.id());
     let status = child.wait().context("waiting for the command")?;
+    let stragglers = reap_orphans(ORPHAN_GRACE);
+    if stragglers {
+        eprintln!(
+            "dynchk: note: background processes of {shown} are still running; \
+             their reports are missing from this summary"
+        );
+    }
     let mut code = shell_status(status);
     if let Some(sig) = status.signal() {
         let core = if status.core_dumped() {
@@ -300,10 +335,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         args.format.into(),
         &mut std::io::stderr().lock(),
     );
-    if !found && logs.corrupt.is_empty() {
+    // Stragglers still write into the directory, so it stays when they exist.
+    let keep = found || stragglers || !logs.corrupt.is_empty();
+    if !keep {
         dest.discard_if_temp();
     }
-    if !dest.is_temp() || found || !logs.corrupt.is_empty() {
+    if !dest.is_temp() || keep {
         let p = dest.path().display();
         eprintln!("dynchk: logs in {p} (summarize again with: dynchk report {p})");
     }

@@ -155,6 +155,22 @@ fn pipeline_gives_one_log_per_process_and_a_tree_of_three() {
     );
 }
 
+#[test]
+fn background_processes_are_waited_for_before_the_summary() {
+    let out = run(
+        &[],
+        &[os("sh"), os("-c"), os("(sleep 0.3; echo late >&2) &")],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let late = stderr.find("late\n").expect("the background process ran");
+    let summary = stderr.find("dynchk: ").expect("a summary");
+    assert!(
+        late < summary,
+        "summary before the background process ended:\n{stderr}"
+    );
+}
+
 /// The directory named by the "dynchk: logs in DIR" line.
 fn logs_in(stderr: &str) -> &Path {
     let line = stderr
@@ -226,7 +242,8 @@ fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
 fn abort_on_violation_kills_the_program_with_sigabrt() {
     let dir = scratch("abort");
     let exe = c_program(&dir, "badfd", BAD_FD);
-    let out = run(&["--abort-on-violation"], &[exe.as_os_str()]);
+    let log = format!("{}/", dir.display());
+    let out = run(&["--abort-on-violation", "--log", &log], &[exe.as_os_str()]);
     assert_eq!(out.status.code(), Some(128 + 6), "{}", text(&out.stderr));
 }
 

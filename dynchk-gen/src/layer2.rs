@@ -89,7 +89,7 @@ fn build(spec: &Spec, tid: i64) -> Result<(StructValidator, Vec<i64>)> {
                 layout.push((m.name.clone(), off));
                 reached.push(st.tid);
                 body.push(format!(
-                    "if depth < {STRUCT_DEPTH} {{ s{}(call, pos, pname, Some(&rt::MemberPath::new(parent, index, {:?})), e.add({off}), 1, data_out, false, depth + 1); }}",
+                    "if depth < {STRUCT_DEPTH} {{ s{}(call, pos, pname, Some(&super::MemberPath::new(parent, index, {:?})), e.add({off}), 1, data_out, false, depth + 1); }}",
                     st.tid, m.name
                 ));
             }
@@ -153,9 +153,9 @@ fn member_rule(
     };
     let expr =
         |s: &str| -> Result<String> { render_expr(spec, &crate::sem::expr::parse(s)?, &lookup) };
-    let path = format!("&rt::MemberPath::new(parent, index, {:?})", m.name);
+    let path = format!("&super::MemberPath::new(parent, index, {:?})", m.name);
     let report = format!(
-        "call.member_violation(pos, pname, {path}, m_{} as u64, f)",
+        "super::member_violation(call, pos, pname, {path}, m_{} as u64, f)",
         m.name
     );
     let ty =

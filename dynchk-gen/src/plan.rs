@@ -206,21 +206,31 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
 
 /// Why a trampoline cannot serve this interface, if it cannot: the checking function only sees
 /// register parameters, and the trampoline is exported under exactly one symbol version.
-fn trampoline_problem(spec: &Spec, iface: &Interface, v: Option<&crate::host::Versions>) -> Result<Option<String>> {
+fn trampoline_problem(
+    spec: &Spec,
+    iface: &Interface,
+    v: Option<&crate::host::Versions>,
+) -> Result<Option<String>> {
     let (mut ints, mut sse) = (0, 0);
     for p in &iface.params {
         match spec.abi(p.ty)? {
             Abi::Int { .. } | Abi::Ptr => ints += 1,
             Abi::F32 | Abi::F64 | Abi::Complex(_) => sse += 1,
-            Abi::Aggregate { .. } => return Ok(Some("a struct passed by value through a trampoline".into())),
+            Abi::Aggregate { .. } => {
+                return Ok(Some("a struct passed by value through a trampoline".into()))
+            }
             _ => {}
         }
     }
     if ints > 6 || sse > 8 {
-        return Ok(Some("parameters passed on the stack through a trampoline".into()));
+        return Ok(Some(
+            "parameters passed on the stack through a trampoline".into(),
+        ));
     }
     Ok(match v {
-        Some(v) if v.all.is_empty() => Some("an unversioned symbol cannot be exported by a trampoline".into()),
+        Some(v) if v.all.is_empty() => {
+            Some("an unversioned symbol cannot be exported by a trampoline".into())
+        }
         _ => None,
     })
 }
@@ -334,13 +344,13 @@ pub fn rust_type(spec: &Spec, tid: i64, is_return: bool) -> Result<String> {
         Abi::Ptr => "*mut c_void".into(),
         Abi::F32 => "f32".into(),
         Abi::F64 => "f64".into(),
-        Abi::Complex(4) => "rt::Complex<f32>".into(),
-        Abi::Complex(_) => "rt::Complex<f64>".into(),
+        Abi::Complex(4) => "Complex<f32>".into(),
+        Abi::Complex(_) => "Complex<f64>".into(),
         Abi::Aggregate { float: true, size } if size <= 16 => {
             bail!("a small struct with floating-point members travels in SSE registers: not expressible yet")
         }
-        Abi::Aggregate { size, .. } if size % 4 == 0 => format!("rt::ByValue<[u32; {}]>", size / 4),
-        Abi::Aggregate { size, .. } => format!("rt::ByValue<[u8; {size}]>"),
+        Abi::Aggregate { size, .. } if size % 4 == 0 => format!("ByValue<[u32; {}]>", size / 4),
+        Abi::Aggregate { size, .. } => format!("ByValue<[u8; {size}]>"),
         Abi::X87 => bail!("long double travels on the x87 stack, which stable Rust cannot express"),
         Abi::Void | Abi::Variadic | Abi::Unknown => {
             bail!(
@@ -402,7 +412,7 @@ impl ParamCtx<'_> {
                     structs.insert(stid);
                     reason.push_str(&format!("; then layer 2: {}", spec.c_decl(stid, "")?));
                     followup = format!(
-                        "structs::s{stid}(&call, {pos}, {:?}, &\"\", {} as *const u8, ({count}) as usize, {}, {}, 0);",
+                        "structs::s{stid}(&call, {pos}, {:?}, None, {} as *const u8, ({count}) as usize, {}, {}, 0);",
                         self.name,
                         self.ident,
                         self.data_out,

@@ -128,7 +128,10 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
         roots.extend(p.structs.iter().copied());
         for e in &p.exports {
             if p.trampoline && e.symver.is_none() {
-                versions.entry(e.resolve_version.clone()).or_default().push(p.name.clone());
+                versions
+                    .entry(e.resolve_version.clone())
+                    .or_default()
+                    .push(p.name.clone());
             }
             if let Some((v, default)) = &e.symver {
                 versions.entry(v.clone()).or_default();
@@ -170,7 +173,9 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
 fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
     // A trampoline's checking function receives only the register parameters.
     let passed = || p.params.iter().filter(|q| !q.rust_ty.is_empty());
-    let params_decl: Vec<String> = passed().map(|q| format!("{}: {}", q.ident, q.rust_ty)).collect();
+    let params_decl: Vec<String> = passed()
+        .map(|q| format!("{}: {}", q.ident, q.rust_ty))
+        .collect();
     let param_types: Vec<String> = passed().map(|q| q.rust_ty.clone()).collect();
     let args: Vec<String> = passed().map(|q| q.ident.clone()).collect();
     let db_version = p
@@ -221,7 +226,11 @@ pub fn stub(p: &Plan) -> Result<String> {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child.stdin.take().map(|mut i| i.write_all(out.as_bytes())).transpose()?;
+            child
+                .stdin
+                .take()
+                .map(|mut i| i.write_all(out.as_bytes()))
+                .transpose()?;
             child.wait_with_output()
         });
     Ok(match formatted {

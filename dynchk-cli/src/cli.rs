@@ -63,7 +63,8 @@ libdynchk.so is searched, first match wins:
 Build it with: cargo build --release --workspace
 
 Logs: without --log, a fresh directory under $TMPDIR is used and removed again when the run is
-clean. The summary goes to stderr; the program's stdin, stdout and stderr are its own.
+clean. The summary goes to stderr; the program's stdin, stdout and stderr are its own. Processes
+the command leaves running in the background get 2 seconds to finish before the summary.
 
 Exit status: the command's own (128+N when killed by signal N, like a shell). With
 --fail-on-violation, 1 when the command succeeded but a violation was reported. 125: dynchk itself

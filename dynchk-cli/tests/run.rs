@@ -171,6 +171,30 @@ fn background_processes_are_waited_for_before_the_summary() {
     );
 }
 
+#[test]
+fn one_log_file_collects_every_process_and_earlier_runs_are_not_summarized() {
+    let dir = scratch("logfile");
+    let log = dir.join("all.jsonl");
+    let old = r#"{"kind":"violation","pid":1,"interface":"close","param":0,"check":"filedescriptor","message":"old run","count":1}"#;
+    std::fs::write(&log, format!("{old}\n")).unwrap();
+    let out = run(
+        &["--log", log.to_str().unwrap()],
+        &[os("sh"), os("-c"), os("/bin/echo hi | /bin/cat")],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with("dynchk: no violations (") && stderr.contains(" in 3 processes)\n"),
+        "{stderr}"
+    );
+    let content = std::fs::read_to_string(&log).unwrap();
+    assert!(content.starts_with(old), "the old content is kept");
+    assert!(
+        content.matches("\"kind\":\"summary\"").count() >= 3,
+        "{content}"
+    );
+}
+
 /// The directory named by the "dynchk: logs in DIR" line.
 fn logs_in(stderr: &str) -> &Path {
     let line = stderr

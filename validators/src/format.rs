@@ -173,21 +173,32 @@ impl Plan {
         Ok(())
     }
 
-    /// Fetches every planned argument in order, then checks the pointers.
-    fn run(&self, args: &mut dyn ArgSource, report: &mut dyn FnMut(usize, Fault)) -> Verdict {
-        let count = self
+    /// Fetches every planned argument in order, then checks the pointers. A plan cut short
+    /// (`complete == false`) may lack positions the rest of the format would have named, so only
+    /// the arguments before its first gap are fetched and checked.
+    fn run(
+        &self,
+        complete: bool,
+        args: &mut dyn ArgSource,
+        report: &mut dyn FnMut(usize, Fault),
+    ) -> Verdict {
+        let mut count = self
             .types
             .iter()
             .rposition(Option::is_some)
             .map_or(0, |i| i + 1);
         if let Some(gap) = self.types[..count].iter().position(Option::is_none) {
-            return Err(Fault::new(
-                CHECK,
-                format_args!(
-                    "never uses argument {}, so the ones after it cannot be found",
-                    gap + 1
-                ),
-            ));
+            if !complete {
+                count = gap;
+            } else {
+                return Err(Fault::new(
+                    CHECK,
+                    format_args!(
+                        "never uses argument {}, so the ones after it cannot be found",
+                        gap + 1
+                    ),
+                ));
+            }
         }
         let mut values = [0usize; MAX_ARGS];
         for (value, arg) in values.iter_mut().zip(self.types[..count].iter().flatten()) {
@@ -205,7 +216,7 @@ impl Plan {
                 }
             };
         }
-        for u in &self.uses[..self.n_uses] {
+        for u in self.uses[..self.n_uses].iter().filter(|u| u.pos < count) {
             let p = values[u.pos];
             let verdict = match u.dest {
                 Dest::Writable(size) => unsafe { mem::writable(p as *const c_void, size) },
@@ -214,6 +225,7 @@ impl Plan {
                         Limit::None => usize::MAX,
                         Limit::Fixed(n) => n,
                         // An int precision, sign-extended on fetch: negative means none.
+                        Limit::Arg(at) if at >= count => continue,
                         Limit::Arg(at) => usize::try_from(values[at] as i32).unwrap_or(usize::MAX),
                     };
                     let len = if max == 0 {
@@ -383,7 +395,8 @@ pub unsafe fn printf(
     let mut plan = Plan::new();
     match plan_printf(f, &mut plan) {
         Err(Stop::Bad(fault)) => Err(fault),
-        Ok(()) | Err(Stop::Full) => plan.run(args, report),
+        Ok(()) => plan.run(true, args, report),
+        Err(Stop::Full) => plan.run(false, args, report),
     }
 }
 
@@ -489,7 +502,7 @@ pub unsafe fn scanf(
             for t in &mut plan.types[..count] {
                 t.get_or_insert(Arg::Ptr);
             }
-            plan.run(args, report)
+            plan.run(true, args, report)
         }
     }
 }
@@ -780,6 +793,18 @@ mod tests {
         assert_eq!(v, "ok");
         assert_eq!(faults.len(), MAX_ARGS);
         assert_eq!(log.len(), MAX_ARGS);
+    }
+
+    #[test]
+    fn a_plan_cut_short_checks_up_to_its_first_gap() {
+        let fmt = std::ffi::CString::new(format!("%1$s %3$s %{}$d %2$s", MAX_ARGS + 1)).unwrap();
+        let (v, faults, log) = walk(printf, &fmt, &[0x10, 0x20, 0x30]);
+        assert_eq!(
+            v, "ok",
+            "argument 2 is named after the cut, so its absence proves nothing"
+        );
+        assert_eq!(log, "p");
+        assert_eq!(faults, ["0 string: 0x10 is not mapped"]);
     }
 
     #[test]

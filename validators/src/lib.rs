@@ -23,6 +23,9 @@
 //! | [`format`](mod@format) | `format` for the format string; `string` and `RWaddress` for the arguments |
 //! | [`ioctl`] | `Rdaddress`, `RWaddress` (the message names the request) |
 
+// No std outside tests: the compiler then guarantees what the runtime needs (no heap, no std
+// locks, no std::fs/env, which would call interposed C functions).
+#![cfg_attr(not(test), no_std)]
 // A Fault carries its message inline because nothing here may allocate; the Ok path, the hot one,
 // only writes the discriminant.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]

@@ -38,7 +38,7 @@ type Check = fn(&Connection) -> rusqlite::Result<Vec<Problem>>;
 
 /// Every defect of `db`, in a stable order (by check, then by row).
 pub fn check(db: &Db) -> Vec<Problem> {
-    let checks: [(&str, Check); 7] = [
+    let checks: [(&str, Check); 8] = [
         ("dangling references", dangling),
         ("base chains", base_cycles),
         ("rules", unknown_rules),
@@ -46,6 +46,7 @@ pub fn check(db: &Db) -> Vec<Problem> {
         ("parameter positions", parameter_positions),
         ("duplicate interfaces", duplicates),
         ("host sizes", host_size_mismatches),
+        ("host offsets", host_offset_mismatches),
     ];
     let mut out = Vec::new();
     for (name, check) in checks {
@@ -495,6 +496,93 @@ fn host_size_mismatches(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
                     "Type",
                     format!("tid={tid}"),
                     format!("{kind} {name} is {size} bytes, {h} on the host (x86-64 glibc)"),
+                )
+            })
+        })
+        .collect())
+}
+
+/// Offsets on the host (x86-64 Linux, glibc) of struct members the database records, as
+/// ((struct, member), offset), taken from the `libc` crate's definitions. Only members whose name
+/// is the same in glibc, LSB and the crate are listed.
+pub fn host_offsets() -> HashMap<(&'static str, &'static str), usize> {
+    macro_rules! offsets {
+        ($($name:ident: $ty:ident { $($field:ident),* })*) => {
+            HashMap::from([$($(
+                ((stringify!($name), stringify!($field)), std::mem::offset_of!(libc::$ty, $field)),
+            )*)*])
+        };
+    }
+    offsets! {
+        timespec: timespec { tv_sec, tv_nsec }
+        timeval: timeval { tv_sec, tv_usec }
+        iovec: iovec { iov_base, iov_len }
+        msghdr: msghdr { msg_name, msg_namelen, msg_iov, msg_iovlen, msg_control, msg_controllen, msg_flags }
+        cmsghdr: cmsghdr { cmsg_len, cmsg_level, cmsg_type }
+        sockaddr: sockaddr { sa_family, sa_data }
+        sockaddr_in: sockaddr_in { sin_family, sin_port, sin_addr, sin_zero }
+        sockaddr_in6: sockaddr_in6 { sin6_family, sin6_port, sin6_flowinfo, sin6_addr, sin6_scope_id }
+        sockaddr_un: sockaddr_un { sun_family, sun_path }
+        pollfd: pollfd { fd, events, revents }
+        tm: tm { tm_sec, tm_min, tm_hour, tm_mday, tm_mon, tm_year, tm_wday, tm_yday, tm_isdst, tm_gmtoff, tm_zone }
+        stat: stat { st_dev, st_ino, st_nlink, st_mode, st_uid, st_gid, st_rdev, st_size, st_blksize, st_blocks }
+        stat64: stat64 { st_dev, st_ino, st_nlink, st_mode, st_uid, st_gid, st_rdev, st_size, st_blksize, st_blocks }
+        sigaction: sigaction { sa_mask, sa_flags, sa_restorer }
+        sigaltstack: stack_t { ss_sp, ss_flags, ss_size }
+        rlimit: rlimit { rlim_cur, rlim_max }
+        itimerval: itimerval { it_interval, it_value }
+        dirent: dirent { d_ino, d_off, d_reclen, d_type, d_name }
+        dirent64: dirent64 { d_ino, d_off, d_reclen, d_type, d_name }
+        utsname: utsname { sysname, nodename, release, version, machine, domainname }
+        termios: termios { c_iflag, c_oflag, c_cflag, c_lflag, c_line, c_cc, c_ispeed, c_ospeed }
+        passwd: passwd { pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell }
+        group: group { gr_name, gr_passwd, gr_gid, gr_mem }
+        tms: tms { tms_utime, tms_stime, tms_cutime, tms_cstime }
+        sched_param: sched_param { sched_priority }
+        winsize: winsize { ws_row, ws_col, ws_xpixel, ws_ypixel }
+        addrinfo: addrinfo { ai_flags, ai_family, ai_socktype, ai_protocol, ai_addrlen, ai_addr, ai_canonname, ai_next }
+        hostent: hostent { h_name, h_aliases, h_addrtype, h_length, h_addr_list }
+        statvfs: statvfs { f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_favail, f_flag, f_namemax }
+        rusage: rusage { ru_utime, ru_stime, ru_maxrss, ru_minflt, ru_majflt, ru_inblock, ru_oublock, ru_nvcsw, ru_nivcsw }
+        sigevent: sigevent { sigev_value, sigev_signo, sigev_notify }
+        lconv: lconv { decimal_point, thousands_sep, grouping, int_curr_symbol, currency_symbol, mon_decimal_point,
+            mon_thousands_sep, mon_grouping, positive_sign, negative_sign, int_frac_digits, frac_digits,
+            p_cs_precedes, p_sep_by_space, n_cs_precedes, n_sep_by_space, p_sign_posn, n_sign_posn,
+            int_p_cs_precedes, int_p_sep_by_space, int_n_cs_precedes, int_n_sep_by_space, int_p_sign_posn,
+            int_n_sign_posn }
+        utimbuf: utimbuf { actime, modtime }
+        flock: flock { l_type, l_whence, l_start, l_len, l_pid }
+        linger: linger { l_onoff, l_linger }
+        ipc_perm: ipc_perm { __key, uid, gid, cuid, cgid, mode, __seq }
+        mq_attr: mq_attr { mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs }
+        Dl_info: Dl_info { dli_fname, dli_fbase, dli_sname, dli_saddr }
+    }
+}
+
+/// Struct members whose offset in the database differs from the host's.
+fn host_offset_mismatches(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let host = host_offsets();
+    let sql =
+        "SELECT m.tid, m.pos, t.name, m.name, m.offset FROM Member m JOIN Type t ON t.tid = m.tid \
+               WHERE t.kind IN ('Struct', 'Union') AND m.offset IS NOT NULL ORDER BY m.tid, m.pos";
+    let rows = query(conn, sql, |r| {
+        Ok((
+            col::<i64>(r, 0)?,
+            col::<i64>(r, 1)?,
+            col::<String>(r, 2)?,
+            col::<String>(r, 3)?,
+            col::<i64>(r, 4)?,
+        ))
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(tid, pos, ty, member, offset)| {
+            let &h = host.get(&(ty.as_str(), member.as_str()))?;
+            (usize::try_from(offset) != Ok(h)).then(|| {
+                problem(
+                    "Member",
+                    format!("tid={tid} pos={pos}"),
+                    format!("{ty}.{member} is at offset {offset}, {h} on the host (x86-64 glibc)"),
                 )
             })
         })

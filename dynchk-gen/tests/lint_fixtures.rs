@@ -192,6 +192,18 @@ fn size_differs_from_host() {
 }
 
 #[test]
+fn offset_differs_from_host() {
+    assert_eq!(
+        problems("offset_mismatch"),
+        vec![p(
+            "Member",
+            "tid=11 pos=1",
+            "timespec.tv_nsec is at offset 4, 8 on the host (x86-64 glibc)"
+        )]
+    );
+}
+
+#[test]
 fn problem_display_names_table_and_row() {
     let problem = lint::Problem {
         table: "Type".into(),
@@ -245,7 +257,22 @@ fn real_db_loads_fast_and_is_clean() {
         compared >= 60,
         "only {compared} named types compared with the host"
     );
-    eprintln!("Db::load of db/ took {took:?}; {compared} types compared with the host");
+    let offsets = lint::host_offsets();
+    let mut stmt = db
+        .conn
+        .prepare("SELECT t.name, m.name FROM Member m JOIN Type t ON t.tid = m.tid WHERE m.offset IS NOT NULL")
+        .unwrap();
+    let members = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|(t, m)| offsets.contains_key(&(t.as_str(), m.as_str())))
+        .count();
+    assert!(
+        members >= 200,
+        "only {members} member offsets compared with the host"
+    );
+    eprintln!("Db::load of db/ took {took:?}; {compared} types and {members} member offsets compared with the host");
 }
 
 /// The specdb dump beside the repository, or `None` (with the reason printed) in a fresh clone.

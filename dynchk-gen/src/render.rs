@@ -201,10 +201,7 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
             index,
             trampoline: p.trampoline,
             checks: if e.checked {
-                p.params
-                    .iter()
-                    .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))
-                    .collect()
+                passed().flat_map(|q| q.checks.iter().map(|c| c.code.clone())).collect()
             } else {
                 Vec::new()
             },

@@ -253,7 +253,7 @@ impl Loader<'_> {
                 params![iid, pos as i64],
                 |r| r.get(0),
             )?;
-            if (is_var == 1) != (p.name == "...") {
+            if (is_var == 1) != p.vararg {
                 bail!(
                     "`{name}`: parameter {pos} is {}variadic in the database",
                     if is_var == 1 { "" } else { "not " }

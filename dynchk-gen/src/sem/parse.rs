@@ -94,6 +94,8 @@ pub struct ParamAnn {
     pub data_out: bool,
     /// `when EXPR`
     pub cond: Option<String>,
+    /// Stands for the variable arguments (`...`, or `... NAME: rules`).
+    pub vararg: bool,
 }
 
 /// `out(count)` → name `out`, args `(count)`; `in[n]` → args `[n]`; `fd.open` → args empty.
@@ -337,17 +339,18 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
 /// `name?: rules when EXPR`, or with `typed`, `TYPE name?: rules when EXPR`.
 fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
     let s = s.trim();
-    if s == "..." {
-        let ty = typed.then(|| CType {
-            base: "...".into(),
-            base_const: false,
-            ptrs: vec![],
-        });
-        return Ok(ParamAnn {
-            name: "...".into(),
-            ty,
-            ..Default::default()
-        });
+    if let Some(rest) = s.strip_prefix("...") {
+        // `...` alone, or `... mode: filemode when …`: names and documents the argument a
+        // hand-coded interposer reads from the variable part.
+        let ty = typed.then(|| CType { base: "...".into(), base_const: false, ptrs: vec![] });
+        let mut p = if rest.trim().is_empty() {
+            ParamAnn { name: "...".into(), ..Default::default() }
+        } else {
+            parse_param(rest, false)?
+        };
+        p.ty = ty;
+        p.vararg = true;
+        return Ok(p);
     }
     let (head, rules) = match find_top(s, ':') {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
@@ -694,6 +697,12 @@ mod tests {
             })
         );
         assert_eq!(params[3].name, "...");
+        assert!(params[3].vararg);
+        let ItemKind::Annotate { params, .. } = one("open(path: pathname, flags, ... mode: filemode when flags & 64)") else {
+            panic!()
+        };
+        assert!(params[2].vararg);
+        assert_eq!((params[2].name.as_str(), params[2].cond.as_deref()), ("mode", Some("flags & 64")));
         let ItemKind::Declare { params, .. } =
             one("+ void *x(char *const *argv?: in, unsigned long n)")
         else {

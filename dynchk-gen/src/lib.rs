@@ -22,9 +22,7 @@ pub mod sem;
 /// `.sem` line at fault. A database that does not even load is an `Err`.
 pub fn check(db_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let db = db::Db::load(db_dir)?;
-    // Until lint::check lands (importer's part), only the generator's own checks run.
-    let mut problems: Vec<String> = Vec::new();
-    let _ = &db;
+    let mut problems: Vec<String> = lint::check(&db).iter().map(|p| p.to_string()).collect();
     if problems.is_empty() {
         if let Err(e) = build::Generator::load(db_dir)
             .and_then(|g| render::render(&g.spec, &g.plans).map(|_| ()))

@@ -79,7 +79,8 @@ fn main() -> ExitCode {
 }
 
 fn default_db() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")
+    let db = Path::new(env!("CARGO_MANIFEST_DIR")).join("../db");
+    db.canonicalize().unwrap_or(db)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

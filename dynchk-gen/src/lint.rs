@@ -38,8 +38,9 @@ type Check = fn(&Connection) -> rusqlite::Result<Vec<Problem>>;
 
 /// Every defect of `db`, in a stable order (by check, then by row).
 pub fn check(db: &Db) -> Vec<Problem> {
-    let checks: [(&str, Check); 8] = [
+    let checks: [(&str, Check); 9] = [
         ("dangling references", dangling),
+        ("type kinds", unknown_kinds),
         ("base chains", base_cycles),
         ("rules", unknown_rules),
         ("annotated positions", missing_targets),
@@ -195,6 +196,30 @@ fn base_cycles(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
     Ok(out)
 }
 
+/// Types of a kind the generator does not know.
+fn unknown_kinds(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let sql =
+        "SELECT tid, name, kind FROM Type WHERE kind NOT IN ('Intrinsic', 'Pointer', 'Const', \
+               'Volatile', 'Typedef', 'Array', 'FuncPtr', 'Struct', 'Union', 'Enum') ORDER BY tid";
+    let rows = query(conn, sql, |r| {
+        Ok((
+            col::<i64>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+        ))
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(tid, name, kind)| {
+            problem(
+                "Type",
+                format!("tid={tid}"),
+                format!("{name}: unknown kind {kind:?}"),
+            )
+        })
+        .collect())
+}
+
 /// ParamRule/MemberRule rules that `Rule` does not define. `data` is the marker of a struct's
 /// data members (`data(LEN)` in a struct, `data=out` after a parameter's struct rule).
 fn unknown_rules(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
@@ -270,12 +295,36 @@ fn missing_targets(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
     Ok(out)
 }
 
-/// Parameter lists with holes (positions must be 0..n) and `...` anywhere but last.
+/// What is wrong with the sorted `positions` of a list that must be exactly 0..n, if anything.
+fn holes(positions: &str) -> Option<String> {
+    let have: Vec<i64> = positions
+        .split(',')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    if have.iter().copied().eq(0..have.len() as i64) {
+        return None;
+    }
+    let max = have.iter().copied().max().unwrap_or(0);
+    let missing: Vec<String> = (0..=max)
+        .filter(|p| !have.contains(p))
+        .map(|p| p.to_string())
+        .collect();
+    Some(if missing.is_empty() {
+        format!("are at positions {positions}, not 0..{}", have.len())
+    } else {
+        format!(
+            "are at positions {positions}: {} missing",
+            missing.join(", ")
+        )
+    })
+}
+
+/// Parameter and member lists with holes (positions must be 0..n), `...` anywhere but last.
 fn parameter_positions(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
     let mut out = Vec::new();
     let sql = "SELECT i.iid, i.name, group_concat(p.pos) FROM Interface i JOIN \
                (SELECT iid, pos FROM Parameter ORDER BY iid, pos) p ON p.iid = i.iid \
-               GROUP BY i.iid HAVING min(p.pos) <> 0 OR max(p.pos) <> count(*) - 1 ORDER BY i.iid";
+               GROUP BY i.iid ORDER BY i.iid";
     for (iid, name, positions) in query(conn, sql, |r| {
         Ok((
             col::<i64>(r, 0)?,
@@ -283,26 +332,33 @@ fn parameter_positions(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
             col::<String>(r, 2)?,
         ))
     })? {
-        let have: Vec<i64> = positions
-            .split(',')
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        let missing: Vec<String> = (0..=have.iter().copied().max().unwrap_or(0))
-            .filter(|p| !have.contains(p))
-            .map(|p| p.to_string())
-            .collect();
-        let message = if missing.is_empty() {
-            format!(
-                "parameters of {name} are at positions {positions}, not 0..{}",
-                have.len()
-            )
-        } else {
-            format!(
-                "parameters of {name} are at positions {positions}: {} missing",
-                missing.join(", ")
-            )
-        };
-        out.push(problem("Interface", format!("iid={iid}"), message));
+        if let Some(wrong) = holes(&positions) {
+            out.push(problem(
+                "Interface",
+                format!("iid={iid}"),
+                format!("parameters of {name} {wrong}"),
+            ));
+        }
+    }
+    let sql = "SELECT t.tid, t.kind, t.name, group_concat(m.pos) FROM Type t JOIN \
+               (SELECT tid, pos FROM Member ORDER BY tid, pos) m ON m.tid = t.tid \
+               GROUP BY t.tid ORDER BY t.tid";
+    let rows = query(conn, sql, |r| {
+        Ok((
+            col::<i64>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+            col::<String>(r, 3)?,
+        ))
+    })?;
+    for (tid, kind, name, positions) in rows {
+        if let Some(wrong) = holes(&positions) {
+            out.push(problem(
+                "Type",
+                format!("tid={tid}"),
+                format!("members of {kind} {name} {wrong}"),
+            ));
+        }
     }
     let sql = "SELECT p.iid, p.pos, i.name FROM Parameter p JOIN Type t ON t.tid = p.type \
                JOIN Interface i ON i.iid = p.iid WHERE t.name = '...' \

@@ -156,6 +156,26 @@ fn hole_in_parameter_positions() {
 }
 
 #[test]
+fn hole_in_member_positions() {
+    assert_eq!(
+        problems("member_hole"),
+        vec![p(
+            "Type",
+            "tid=11",
+            "members of Struct timespec are at positions 0,2: 1 missing"
+        )]
+    );
+}
+
+#[test]
+fn unknown_type_kind() {
+    assert_eq!(
+        problems("unknown_kind"),
+        vec![p("Type", "tid=11", "timespec: unknown kind \"Klass\"")]
+    );
+}
+
+#[test]
 fn varargs_must_be_last() {
     assert_eq!(
         problems("varargs_not_last"),
@@ -289,9 +309,17 @@ fn specdb() -> Option<PathBuf> {
     }
 }
 
+/// The `.sql` files of `dir` (name, bytes), sorted by name.
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
         .map(|e| {
             let path = e.unwrap().path();
             (

@@ -371,7 +371,7 @@ fn emit(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -
             }
         }
         ReportFormat::Text => {
-            let symbols = symbolize(model.call_sites());
+            let symbols = symbolize(model.first_call_sites());
             out.write_all(model.render_text(&symbols).as_bytes())?;
             if !logs.corrupt.is_empty() {
                 writeln!(

@@ -179,9 +179,16 @@ impl Model {
         format!(" ({})", list.join(", "))
     }
 
-    /// The frames worth symbolizing: the call site of each distinct violation.
+    /// The call site of every distinct violation (what SARIF locates).
     pub fn call_sites(&self) -> impl Iterator<Item = &Frame> {
         self.distinct.iter().filter_map(Distinct::call_site)
+    }
+
+    /// The call site of the first violation of each group (what the text summary shows).
+    pub fn first_call_sites(&self) -> impl Iterator<Item = &Frame> {
+        self.groups
+            .iter()
+            .filter_map(|g| self.distinct[g.members[0]].call_site())
     }
 
     /// The readable summary: groups with their first call site, then the process tree.

@@ -5,6 +5,7 @@
 use crate::logs::Frame;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 /// A symbolized frame; every part is optional because debug info and symbol tables may be missing.
@@ -87,15 +88,9 @@ pub fn symbolize<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Symbols {
         if addrs.is_empty() {
             continue;
         }
-        let output = Command::new("addr2line")
-            .args(["-a", "-f", "-C", "-i", "-e", module])
-            .args(&addrs)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output();
-        let out = match output {
-            Ok(o) if o.status.success() => o.stdout,
-            Ok(_) => continue,
+        let out = match addr2line(module, &addrs) {
+            Ok(Some(out)) => out,
+            Ok(None) => continue,
             Err(_) => {
                 symbols.tool_missing = true;
                 break;
@@ -109,6 +104,27 @@ pub fn symbolize<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Symbols {
         }
     }
     symbols
+}
+
+/// Runs addr2line on one module. Addresses go through stdin, not argv, so that any number of them
+/// fits; a thread feeds them while the output is read, so neither pipe can fill up and block.
+/// `Ok(None)`: addr2line ran but failed (a module that is gone or not ELF).
+fn addr2line(module: &str, addrs: &[String]) -> std::io::Result<Option<Vec<u8>>> {
+    let mut child = Command::new("addr2line")
+        .args(["-a", "-f", "-C", "-i", "-e", module])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let input = addrs.join("\n") + "\n";
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let feeder = std::thread::spawn(move || {
+        // An early exit of addr2line (bad module) shows in its status, not here.
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output()?;
+    let _ = feeder.join();
+    Ok(out.status.success().then_some(out.stdout))
 }
 
 /// Parses `addr2line -a -f -i` output: per address a `0x…` line, then (function, file:line) pairs,

@@ -45,8 +45,8 @@ pub struct ImportStats {
     pub skipped: Vec<String>,
     /// Types for which x86-64 has no row of its own, so another architecture's row was kept.
     pub foreign: Vec<String>,
-    /// Struct members whose x86-64 offset in the dump differs from the C layout of the member
-    /// types, and structs whose size does (the dump's value is kept).
+    /// Struct members whose x86-64 offset or size in the dump differs from the C layout of the
+    /// member types, and structs whose size does. The C layout is what is written.
     pub layout_mismatches: Vec<String>,
     /// Corrections of the dump for the x86-64 glibc ABI.
     pub fixes: Vec<String>,
@@ -189,9 +189,9 @@ fn for_x86_64<V: Clone>(map: &HashMap<(i64, i64), V>, id: i64) -> Option<V> {
         .cloned()
 }
 
-/// Value of a C integer constant expression as the dump writes them: `12`, `0x20000`, `0100`,
-/// `(-1)`, `32U`. Anything else (names, casts, arithmetic) is `None`.
-pub fn c_integer(s: &str) -> Option<i64> {
+/// Value of a C integer literal as the dump writes them: `12`, `0x20000`, `0100`, `(-1)`, `32U`.
+/// Anything else (names, casts, arithmetic) is `None`; [`Dump::eval`] handles those.
+fn c_integer(s: &str) -> Option<i64> {
     let mut s = s.trim();
     while let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
         s = inner.trim();
@@ -532,6 +532,7 @@ impl Dump {
         Ok(d)
     }
 
+    /// Applies [`ABI_FIXES`] to the type rows, before any size or layout is derived from them.
     fn apply_abi_fixes(&mut self) -> anyhow::Result<()> {
         for (name, base, why) in ABI_FIXES {
             let find = |name: &str, kind: &str| {
@@ -554,8 +555,9 @@ impl Dump {
     }
 
     /// The row to use on x86-64 for a reference to type `tid`: a named typedef, struct, union or
-    /// enum is looked up by name (x86-64 row, else the all-architectures row), since the dump's
-    /// references may point at another architecture's row.
+    /// enum is looked up by name (x86-64 row, else the all-architectures row, else the
+    /// architecture-neutral Tarch 0 row), since the dump's references may point at another
+    /// architecture's row.
     fn resolve(&self, tid: i64) -> i64 {
         let Some(t) = self.types.get(&tid) else {
             return tid;

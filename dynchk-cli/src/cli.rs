@@ -16,11 +16,11 @@ pub struct Cli {
 
 const EXAMPLES: &str = "\
 Examples:
-  dynchk run -- ls -l /                         check ls, print a summary on stderr
-  mkdir -p logs && dynchk run --log logs/ -- make -j2   one log per process in logs/
-  dynchk run --fail-on-violation -- ./tests     CI: exit 1 when a violation was found
-  dynchk report logs/ --format sarif > d.sarif  code-scanning report from saved logs
-  dynchk explain read                           how read() is checked and why";
+  dynchk run -- ls -l /                            check ls, summary on stderr
+  mkdir -p logs; dynchk run --log logs/ -- make    keep one log per process in logs/
+  dynchk run --fail-on-violation -- ./tests        CI: exit 1 when a violation was found
+  dynchk report logs/ --format sarif > d.sarif     code-scanning report from saved logs
+  dynchk explain read                              how read() is checked and why";
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
@@ -68,7 +68,7 @@ the command leaves running in the background get 2 seconds to finish before the 
 
 Exit status: the command's own (128+N when killed by signal N, like a shell). With
 --fail-on-violation, 1 when the command succeeded but a violation was reported. 125: dynchk itself
-failed; 126: the command cannot be executed; 127: the command was not found.
+failed (bad options included); 126: the command cannot be executed; 127: the command was not found.
 
 Examples:
   dynchk run -- ls -l /

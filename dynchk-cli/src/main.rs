@@ -25,7 +25,19 @@ pub fn source_tree() -> &'static Path {
 }
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // Usage errors exit like dynchk's other failures (not clap's 2), so that `dynchk run` never
+    // reports a status the command could have produced itself.
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_DYNCHK_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Report(args) => run::report(args),

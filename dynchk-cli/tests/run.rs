@@ -300,6 +300,16 @@ fn missing_library_names_the_paths_tried_and_the_build_command() {
 }
 
 #[test]
+fn usage_errors_exit_125_not_a_status_the_command_could_return() {
+    let out = dynchk().arg("run").output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("<CMD>"), "{}", text(&out.stderr));
+    let out = dynchk().args(["run", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("libdynchk.so is searched"));
+}
+
+#[test]
 fn unknown_command_exits_127() {
     let out = run(&[], &[os("/nonexistent/command")]);
     assert_eq!(out.status.code(), Some(127));

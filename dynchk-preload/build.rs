@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+/// The primitives the compiler calls on its own, which the generated code may also interpose.
+const WRAPPED: [&str; 6] = ["memcpy", "memmove", "memset", "memcmp", "bcmp", "strlen"];
+
 fn main() -> anyhow::Result<()> {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
@@ -25,11 +28,18 @@ fn main() -> anyhow::Result<()> {
     // The library must never be unloaded: interposers and destructors registered with the C
     // library point into it.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
+    // The runtime's own copies and compares must not reach the interposers of the same names
+    // (see the __wrap_* functions in shim/shim.c).
+    for name in WRAPPED {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--wrap={name}");
+    }
 
     cc::Build::new()
         .file("shim/shim.c")
         .flag_if_supported("-fvisibility=hidden")
         .flag_if_supported("-ftls-model=initial-exec")
+        .flag_if_supported("-fno-builtin")
+        .flag_if_supported("-fno-tree-loop-distribute-patterns")
         .warnings(true)
         .extra_warnings(true)
         .compile("dynchk_shim");

@@ -107,3 +107,48 @@ static int exec_list(int which, const char *path, const char *arg0, va_list ap, 
 EXEC_LIST(execl, 0, 0)
 EXEC_LIST(execlp, 1, 0)
 EXEC_LIST(execle, 2, 1)
+
+/* The runtime's own memory and string primitives. libdynchk exports interposers for memcpy,
+ * memset, strlen, … and the compiler emits calls to them for plain copies; within this library
+ * those calls would bind to the interposers and re-enter the checker from inside itself. build.rs
+ * links with --wrap for each, so every reference from the runtime, the validators and Rust's std
+ * lands here instead. They must not call anything, hence the string instructions and the plain
+ * loops (built with -fno-builtin and without loop-to-libcall transformation). */
+void *__wrap_memcpy(void *dst, const void *src, size_t n) {
+    void *ret = dst;
+    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+    return ret;
+}
+
+void *__wrap_memmove(void *dst, const void *src, size_t n) {
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (d <= s || d >= s + n)
+        return __wrap_memcpy(dst, src, n);
+    while (n--)
+        d[n] = s[n];
+    return dst;
+}
+
+void *__wrap_memset(void *dst, int c, size_t n) {
+    void *ret = dst;
+    __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+    return ret;
+}
+
+int __wrap_memcmp(const void *a, const void *b, size_t n) {
+    const unsigned char *x = a, *y = b;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+
+int __wrap_bcmp(const void *a, const void *b, size_t n) { return __wrap_memcmp(a, b, n); }
+
+size_t __wrap_strlen(const char *s) {
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}

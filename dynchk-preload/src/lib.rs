@@ -10,7 +10,7 @@ pub mod rt;
 
 mod hand;
 
-#[allow(unused_imports, clippy::all)]
+#[allow(unused_imports, unused_variables, non_snake_case, clippy::all)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }

@@ -3,9 +3,9 @@
 //! README section of the report and in `tests/exports.rs`.
 //!
 //! Deliberately not interposed: `setjmp`, `_setjmp`, `sigsetjmp` and `vfork` return twice (a
-//! wrapper frame would be gone, or shared with the parent, when they return the second time),
-//! `longjmp`/`siglongjmp` never return into a wrapper, and `dlsym`/`dlvsym` are how the checker
-//! finds the originals.
+//! wrapper frame would be gone, or shared with the parent, when they return the second time).
+//! `dlopen` and `dlsym` resolve relative to their caller, so the generator interposes them with
+//! tail-jumping trampolines rather than here.
 
 /// Reports a failed check: `check!(call, pos, "name", value, verdict)`.
 macro_rules! check {

@@ -164,8 +164,10 @@ static IOCTL: Iface = Iface {
     version: "GLIBC_2.2.5",
 };
 
-/// `ioctl(2)`: `fd` in range (a probe of a closed standard stream is no bug). The third argument
-/// is passed through whatever `request` is.
+/// `ioctl(2)`: `fd` in range (a probe of a closed standard stream is no bug). The request's
+/// argument is checked only for the program's own calls: a library issuing requests inside
+/// another call (`tcgetattr`, `isatty`, …) knows its business. The third argument is passed
+/// through whatever `request` is.
 #[no_mangle]
 pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int {
     static REAL: Real = Real::new(c"ioctl", c"GLIBC_2.2.5");
@@ -177,6 +179,12 @@ pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) ->
         return forward();
     };
     check!(call, 0, "fd", fd, fd::valid(fd as i64));
+    if !call.inside_forward() {
+        // SAFETY: the validator reads only memory it has proven mapped.
+        check!(call, 2, "arg", arg, unsafe {
+            validators::ioctl::ioctl(request, arg as usize)
+        });
+    }
     call.forward(forward)
 }
 

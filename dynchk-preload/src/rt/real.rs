@@ -11,7 +11,8 @@ pub struct Real {
 }
 
 impl Real {
-    /// The original of `name` at `version` (e.g. `c"read"`, `c"GLIBC_2.2.5"`).
+    /// The original of `name` at `version` (e.g. `c"read"`, `c"GLIBC_2.2.5"`; `c""` for a library
+    /// without symbol versions).
     pub const fn new(name: &'static CStr, version: &'static CStr) -> Real {
         Real {
             name,
@@ -43,10 +44,18 @@ impl Real {
 
     #[cold]
     fn resolve(&self) -> usize {
-        // Several threads may resolve at once; they all find the same address.
-        // SAFETY: both strings are NUL-terminated; RTLD_NEXT searches the objects after this one.
-        let mut addr =
-            unsafe { dlvsym(libc::RTLD_NEXT, self.name.as_ptr(), self.version.as_ptr()) as usize };
+        // Resolution runs before `enter` saves errno, and the loader may change errno on its way:
+        // the program must see its own.
+        let errno = super::sys::errno();
+        // Several threads may resolve at once; they all find the same address. Libraries without
+        // symbol versions (libz) come with an empty version, which dlvsym cannot look up.
+        let mut addr = if self.version.is_empty() {
+            0
+        } else {
+            // SAFETY: both strings are NUL-terminated; RTLD_NEXT searches the objects after this
+            // one.
+            unsafe { dlvsym(libc::RTLD_NEXT, self.name.as_ptr(), self.version.as_ptr()) as usize }
+        };
         if addr == 0 {
             // SAFETY: as above.
             addr = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) as usize };
@@ -56,6 +65,7 @@ impl Real {
             addr = enosys as extern "C" fn() -> c_int as usize;
         }
         self.addr.store(addr, Ordering::Release);
+        super::sys::set_errno(errno);
         addr
     }
 }

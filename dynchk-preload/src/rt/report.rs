@@ -153,6 +153,9 @@ pub fn violation(v: &Violation<'_>) -> bool {
     if cfg.suppressed(v.iface.name, v.pos, v.name, check, caller) {
         return false;
     }
+    // From here on the counters, the dedup table and the record stay consistent even if a
+    // signal handler would longjmp out of this thread.
+    let _blocked = sys::SignalsBlocked::new();
     stats::VIOLATIONS.fetch_add(1, Relaxed);
     stats::BY_CHECK.add(check);
     let key = stats::hash(site as u64)

@@ -143,3 +143,58 @@ pub fn abort() -> ! {
         }
     }
 }
+
+/// Asynchronous signals blocked for as long as it lives: a record being written is never cut
+/// short by a handler that `longjmp`s away (synchronous faults and glibc's internal signals stay
+/// deliverable).
+pub struct SignalsBlocked {
+    old: u64,
+}
+
+impl SignalsBlocked {
+    /// Blocks the asynchronous signals of this thread.
+    pub fn new() -> SignalsBlocked {
+        const KEEP: [c_int; 8] = [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGTRAP,
+            libc::SIGABRT,
+            libc::SIGSYS,
+            32, // glibc's SIGCANCEL
+        ];
+        let mut block = !0u64;
+        for s in KEEP {
+            block &= !(1u64 << (s - 1));
+        }
+        block &= !(1u64 << (33 - 1)); // glibc's SIGSETXID
+        let mut old = 0u64;
+        // SAFETY: kernel-layout 8-byte signal sets on this stack.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_BLOCK,
+                &block as *const u64,
+                &mut old as *mut u64,
+                8usize,
+            )
+        };
+        SignalsBlocked { old }
+    }
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved above.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &self.old as *const u64,
+                0usize,
+                8usize,
+            )
+        };
+    }
+}

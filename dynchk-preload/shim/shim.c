@@ -25,6 +25,17 @@ static __thread struct dynchk_thread thread_state __attribute__((tls_model("init
 
 struct dynchk_thread *dynchk_thread(void) { return &thread_state; }
 
+/* Readers of a va_list copy for the format checks (hand/format.rs), so that the original stays
+ * untouched for the real v* function. The Rust side keeps the copy in 24 bytes of its own. */
+_Static_assert(sizeof(va_list) == 24, "hand/format.rs assumes the x86-64 va_list");
+void dynchk_va_copy(va_list *dst, va_list src) { va_copy(*dst, src); }
+void dynchk_va_end(va_list *ap) { va_end(*ap); }
+long long dynchk_va_int(va_list *ap) { return va_arg(*ap, int); }
+long long dynchk_va_long(va_list *ap) { return va_arg(*ap, long long); }
+void *dynchk_va_ptr(va_list *ap) { return va_arg(*ap, void *); }
+void dynchk_va_double(va_list *ap) { (void)va_arg(*ap, double); }
+void dynchk_va_long_double(va_list *ap) { (void)va_arg(*ap, long double); }
+
 /* Implemented in Rust (hand/format.rs, hand/exec.rs): `which` names the interface, a0/a1 are its
  * leading fixed arguments (unused ones are 0). */
 extern long dynchk_format_call(int which, uintptr_t a0, uintptr_t a1, const char *fmt, va_list ap);

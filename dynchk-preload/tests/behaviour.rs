@@ -315,3 +315,49 @@ fn abort_on_violation_writes_record_and_summary_first() {
     assert_eq!(summaries(&records).len(), 1);
     assert!(out.stdout.is_empty(), "aborted before main went on");
 }
+
+/// Streams are tracked from fopen to fclose (a FILE used after fclose is reported, one reopened at
+/// the same address is not), and formats are walked against their arguments.
+const STREAMS_C: &str = r#"
+#include <stdio.h>
+#include <dirent.h>
+int main(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    fclose(f);
+    int stale = fileno(f) >= -1;                  /* a FILE used after fclose */
+    FILE *g = fopen("/proc/self/status", "r");    /* usually at the same address */
+    int fresh = fileno(g) >= 0;
+    fclose(g);
+    DIR *d = opendir("/");
+    closedir(d);
+    int n = 5;
+    int matched = sscanf("x", "%d", (int *)16);   /* destination not writable (no match: unused) */
+    int ok = sscanf("7", "%d", &n);
+    printf("%d %d %d %d %d\n", stale, fresh, matched, ok, n);
+    return 0;
+}
+"#;
+
+#[test]
+fn streams_are_tracked_and_formats_walked() {
+    let dir = scratch("streams");
+    let prog = compile(&dir, "streams", STREAMS_C, &[]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    let scans: Vec<_> = of_kind(&records, "violation")
+        .into_iter()
+        .filter(|r| {
+            r["interface"]
+                .as_str()
+                .is_some_and(|i| i.ends_with("sscanf"))
+        })
+        .collect();
+    assert_eq!(scans.len(), 1, "{records:?}");
+    assert_eq!(scans[0]["param"], 2, "the first variadic argument");
+    assert_eq!(scans[0]["param_name"], "...");
+    let stale = violations(&records, "fileno", "FILE pointer");
+    assert_eq!(
+        stale.len(),
+        1,
+        "fileno of the closed FILE, not of the reopened one: {records:?}"
+    );
+}

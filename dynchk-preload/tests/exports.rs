@@ -76,6 +76,21 @@ const HAND: &[&str] = &[
     "setrlimit64",
     "prlimit",
     "prlimit64",
+    "fopen",
+    "fopen64",
+    "fdopen",
+    "freopen",
+    "freopen64",
+    "popen",
+    "tmpfile",
+    "tmpfile64",
+    "fmemopen",
+    "open_memstream",
+    "opendir",
+    "fdopendir",
+    "fclose",
+    "pclose",
+    "closedir",
 ];
 
 /// Return twice (a wrapper frame would be gone the second time) or share the parent's stack.

@@ -7,11 +7,74 @@
 
 use core::ffi::{c_char, c_int, c_long, c_void};
 
-use validators::{fd, mem};
+use validators::format::{self, ArgSource};
+use validators::{fd, mem, stream, Fault};
 
 use crate::rt::{self, Iface, Real};
 
 type VaList = *mut c_void;
+
+/// Storage for a copy of an x86-64 `va_list` (shim/shim.c asserts the size).
+#[repr(C, align(16))]
+struct VaListCopy([u64; 3]);
+
+extern "C" {
+    fn dynchk_va_copy(dst: *mut VaListCopy, src: VaList);
+    fn dynchk_va_end(ap: *mut VaListCopy);
+    fn dynchk_va_int(ap: *mut VaListCopy) -> i64;
+    fn dynchk_va_long(ap: *mut VaListCopy) -> i64;
+    fn dynchk_va_ptr(ap: *mut VaListCopy) -> usize;
+    fn dynchk_va_double(ap: *mut VaListCopy);
+    fn dynchk_va_long_double(ap: *mut VaListCopy);
+}
+
+/// The call's variadic arguments, read from a private copy of its `va_list`.
+struct VaArgs(VaListCopy);
+
+impl VaArgs {
+    /// Copies `ap`.
+    ///
+    /// # Safety
+    /// `ap` must be a live `va_list` of the caller.
+    unsafe fn copy(ap: VaList) -> VaArgs {
+        let mut copy = VaArgs(VaListCopy([0; 3]));
+        // SAFETY: the storage has the size and alignment of a va_list.
+        unsafe { dynchk_va_copy(&mut copy.0, ap) };
+        copy
+    }
+}
+
+impl Drop for VaArgs {
+    fn drop(&mut self) {
+        // SAFETY: made by dynchk_va_copy.
+        unsafe { dynchk_va_end(&mut self.0) }
+    }
+}
+
+// The validators fetch exactly the arguments the format describes, in order and with their
+// promoted C types, which is what va_arg needs.
+impl ArgSource for VaArgs {
+    fn next_int(&mut self) -> i64 {
+        // SAFETY: see the impl comment.
+        unsafe { dynchk_va_int(&mut self.0) }
+    }
+    fn next_long(&mut self) -> i64 {
+        // SAFETY: see the impl comment.
+        unsafe { dynchk_va_long(&mut self.0) }
+    }
+    fn next_ptr(&mut self) -> usize {
+        // SAFETY: see the impl comment.
+        unsafe { dynchk_va_ptr(&mut self.0) }
+    }
+    fn next_double(&mut self) {
+        // SAFETY: see the impl comment.
+        unsafe { dynchk_va_double(&mut self.0) }
+    }
+    fn next_long_double(&mut self) {
+        // SAFETY: see the impl comment.
+        unsafe { dynchk_va_long_double(&mut self.0) }
+    }
+}
 
 /// One member of the families, numbered as shim/shim.c numbers them.
 #[derive(Clone, Copy)]
@@ -47,6 +110,19 @@ impl Which {
         Which::Isoc99Fscanf,
         Which::Isoc99Sscanf,
     ];
+
+    /// Whether the format is a scanf format (destinations) rather than a printf one.
+    fn scans(self) -> bool {
+        matches!(
+            self,
+            Which::Scanf
+                | Which::Fscanf
+                | Which::Sscanf
+                | Which::Isoc99Scanf
+                | Which::Isoc99Fscanf
+                | Which::Isoc99Sscanf
+        )
+    }
 
     /// Position of the format parameter.
     fn fmt_pos(self) -> i32 {
@@ -182,17 +258,36 @@ unsafe fn format_call(
             Which::Sscanf | Which::Isoc99Sscanf => {
                 check!(call, 0, "str", a0, mem::string(a0 as *const c_void))
             }
+            Which::Fprintf | Which::Fscanf | Which::Isoc99Fscanf => {
+                check!(call, 0, "stream", a0, stream::file(a0 as *const c_void))
+            }
             _ => {}
         }
-        check!(
-            call,
-            which.fmt_pos(),
-            "format",
-            fmt,
-            mem::string(fmt as *const c_void)
-        );
+        check_format(&call, which, fmt, ap);
     }
     call.forward(forward)
+}
+
+/// Walks the format against a copy of the arguments: the format itself at its position, each
+/// argument at its own (after the format), named `...`.
+///
+/// # Safety
+/// `ap` must be the call's live `va_list`.
+unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: VaList) {
+    let pos = which.fmt_pos();
+    // SAFETY: the caller's va_list.
+    let mut args = unsafe { VaArgs::copy(ap) };
+    let mut bad_arg = |i: usize, f: Fault| call.violation(pos + 1 + i as i32, "...", 0, f);
+    // SAFETY: the walk fetches the arguments the format describes and reads memory only where
+    // the memory map allows.
+    let verdict = unsafe {
+        if which.scans() {
+            format::scanf(fmt, &mut args, &mut bad_arg)
+        } else {
+            format::printf(fmt, &mut args, &mut bad_arg)
+        }
+    };
+    check!(call, pos, "format", fmt, verdict);
 }
 
 /// Called by the C shim bodies of the variadic members (`which` as shim/shim.c numbers them).

@@ -33,10 +33,8 @@ macro_rules! map_changers {
             pub unsafe extern "C" fn $name($($p: $t),*) -> $ret {
                 static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: $ver };
                 static REAL: Real = Real::new(
-                    // SAFETY: the literal has exactly one NUL, at its end.
-                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!(stringify!($name), "\0").as_bytes()) },
-                    // SAFETY: as above.
-                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!($ver, "\0").as_bytes()) },
+                    rt::cstr(concat!(stringify!($name), "\0")),
+                    rt::cstr(concat!($ver, "\0")),
                 );
                 // SAFETY: the prototype matches the C library's.
                 let real: unsafe extern "C" fn($($t),*) -> $ret = unsafe { REAL.get() };

@@ -40,3 +40,4 @@ mod format;
 mod mem;
 mod open;
 mod proc;
+mod stream;

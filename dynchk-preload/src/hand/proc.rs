@@ -37,8 +37,7 @@ macro_rules! exits {
             pub unsafe extern "C" fn $name(status: c_int) -> ! {
                 static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: "GLIBC_2.2.5" };
                 static REAL: Real = Real::new(
-                    // SAFETY: the literal has exactly one NUL, at its end.
-                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!(stringify!($name), "\0").as_bytes()) },
+                    rt::cstr(concat!(stringify!($name), "\0")),
                     c"GLIBC_2.2.5",
                 );
                 // SAFETY: the prototype matches glibc's.
@@ -67,10 +66,8 @@ macro_rules! limit_setters {
             pub unsafe extern "C" fn $name($($p: $t),*) -> c_int {
                 static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: $ver };
                 static REAL: Real = Real::new(
-                    // SAFETY: the literals have exactly one NUL, at their end.
-                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!(stringify!($name), "\0").as_bytes()) },
-                    // SAFETY: as above.
-                    unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(concat!($ver, "\0").as_bytes()) },
+                    rt::cstr(concat!(stringify!($name), "\0")),
+                    rt::cstr(concat!($ver, "\0")),
                 );
                 // SAFETY: the prototype matches glibc's.
                 let real: unsafe extern "C" fn($($t),*) -> c_int = unsafe { REAL.get() };

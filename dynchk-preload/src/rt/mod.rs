@@ -13,7 +13,7 @@ pub(crate) mod thread;
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-pub use real::Real;
+pub use real::{cstr, Real};
 use validators::Fault;
 
 /// One interface of the specification, as reports name it.

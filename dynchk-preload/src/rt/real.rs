@@ -70,6 +70,15 @@ impl Real {
     }
 }
 
+/// `s` (which must end with its only NUL) as a C string, at compile time: for names built with
+/// `concat!` in interposer macros.
+pub const fn cstr(s: &'static str) -> &'static CStr {
+    match CStr::from_bytes_with_nul(s.as_bytes()) {
+        Ok(c) => c,
+        Err(_) => panic!("not a NUL-terminated string without inner NULs"),
+    }
+}
+
 extern "C" {
     fn dlvsym(handle: *mut c_void, name: *const c_char, version: *const c_char) -> *mut c_void;
 }

@@ -319,7 +319,8 @@ fn holes(positions: &str) -> Option<String> {
     })
 }
 
-/// Parameter and member lists with holes (positions must be 0..n), `...` anywhere but last.
+/// Parameter and member lists with holes (positions must be 0..n), `...` anywhere but last, and
+/// parameters of type void (`f(void)` has no parameter).
 fn parameter_positions(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
     let mut out = Vec::new();
     let sql = "SELECT i.iid, i.name, group_concat(p.pos) FROM Interface i JOIN \
@@ -370,6 +371,26 @@ fn parameter_positions(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
             "Parameter",
             format!("iid={iid} pos={pos}"),
             format!("'...' of {name} is not the last parameter"),
+        ));
+    }
+    let sql = "SELECT 'Parameter', 'iid=' || p.iid || ' pos=' || p.pos, i.name FROM Parameter p \
+               JOIN Type v ON v.tid = p.type JOIN Interface i ON i.iid = p.iid \
+               WHERE v.kind = 'Intrinsic' AND v.name = 'void' \
+               UNION ALL SELECT 'Member', 'tid=' || m.tid || ' pos=' || m.pos, f.name FROM Member m \
+               JOIN Type v ON v.tid = m.type JOIN Type f ON f.tid = m.tid \
+               WHERE f.kind = 'FuncPtr' AND v.kind = 'Intrinsic' AND v.name = 'void' ORDER BY 1 DESC, 2";
+    let rows = query(conn, sql, |r| {
+        Ok((
+            col::<String>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+        ))
+    })?;
+    for (table, row, name) in rows {
+        out.push(problem(
+            &table,
+            row,
+            format!("{name}: a parameter of type void (`f(void)` has no parameter)"),
         ));
     }
     Ok(out)

@@ -576,6 +576,16 @@ impl Dump {
             .unwrap_or(tid)
     }
 
+    /// Whether a parameter list is the dump's spelling of `(void)`: one parameter of type void.
+    fn is_void_list(&self, mut types: impl ExactSizeIterator<Item = i64>) -> bool {
+        types.len() == 1
+            && types.next().is_some_and(|t| {
+                self.types
+                    .get(&self.resolve(t))
+                    .is_some_and(|t| t.kind == "Intrinsic" && t.name == "void")
+            })
+    }
+
     /// x86-64 size of `tid` (already resolved): the dump's, else derived.
     fn size(&self, tid: i64) -> Option<i64> {
         self.size_align(tid, 0).0
@@ -790,7 +800,13 @@ impl Dump {
                         Value::Text("lsb".to_owned()),
                     ],
                 );
-                for (pos, p) in self.params.get(&iid).into_iter().flatten().enumerate() {
+                let params = self.params.get(&iid).map_or(&[][..], Vec::as_slice);
+                let params = if self.is_void_list(params.iter().map(|p| p.type_)) {
+                    &[]
+                } else {
+                    params
+                };
+                for (pos, p) in params.iter().enumerate() {
                     let ty = self.resolve(p.type_);
                     pending.push(ty);
                     out.parameter.insert(
@@ -851,9 +867,14 @@ impl Dump {
             } else {
                 Vec::new()
             };
-            // Only these kinds have members (the dump also hangs two stray ones on typedef fpos_t).
+            // Only these kinds have members (the dump also hangs two stray ones on typedef fpos_t);
+            // a FuncPtr's `(void)` is no parameter.
             let members = match t.kind.as_str() {
-                "Struct" | "Union" | "Enum" | "FuncPtr" => self.members.get(&tid),
+                "Struct" | "Union" | "Enum" => self.members.get(&tid),
+                "FuncPtr" => self
+                    .members
+                    .get(&tid)
+                    .filter(|ms| !self.is_void_list(ms.iter().map(|m| m.type_))),
                 _ => None,
             };
             for (pos, m) in members.into_iter().flatten().enumerate() {

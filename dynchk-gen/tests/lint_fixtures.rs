@@ -176,6 +176,18 @@ fn unknown_type_kind() {
 }
 
 #[test]
+fn void_is_no_parameter() {
+    assert_eq!(
+        problems("void_parameter"),
+        vec![p(
+            "Parameter",
+            "iid=4 pos=0",
+            "getpid: a parameter of type void (`f(void)` has no parameter)"
+        )]
+    );
+}
+
+#[test]
 fn varargs_must_be_last() {
     assert_eq!(
         problems("varargs_not_last"),

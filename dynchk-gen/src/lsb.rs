@@ -297,34 +297,55 @@ const ABI_FIXES: [(&str, &str, &str); 1] = [(
     "glibc's x86-64 timer_t is void * (8 bytes); LSB 3.1 says int (4 bytes)",
 )];
 
+/// Header names by Hid, and by HGid (the header of each header group, which types refer to).
+fn load_headers(dir: &Path) -> anyhow::Result<(HashMap<i64, String>, HashMap<i64, String>)> {
+    let t = |name| Table::load(dir, name);
+    let header = t("Header")?;
+    let (hid, hname) = (header.col("Hid")?, header.col("Hname")?);
+    let headers: HashMap<i64, String> = header
+        .rows
+        .iter()
+        .map(|r| (int(&r[hid]), text(&r[hname])))
+        .collect();
+    let hg = t("HeaderGroup")?;
+    let (hgid, hgheader) = (hg.col("HGid")?, hg.col("HGheader")?);
+    let group_header: HashMap<i64, String> = hg
+        .rows
+        .iter()
+        .filter_map(|r| Some((int(&r[hgid]), headers.get(&int(&r[hgheader]))?.clone())))
+        .collect();
+
+    Ok((headers, group_header))
+}
+
 impl Dump {
+    /// Reads and indexes the tables of the dump in `dir` that the import needs.
     fn load(dir: &Path) -> anyhow::Result<Dump> {
-        let t = |name| Table::load(dir, name);
         let mut d = Dump::default();
+        let (headers, group_headers) = load_headers(dir)?;
+        d.load_interfaces(dir, &headers)?;
+        d.load_types(dir, &group_headers)?;
+        d.load_constants(dir)?;
+        d.apply_abi_fixes()?;
+        Ok(d)
+    }
+
+    /// Libraries, the included x86-64 functions of each with their parameters, symbol versions.
+    fn load_interfaces(
+        &mut self,
+        dir: &Path,
+        headers: &HashMap<i64, String>,
+    ) -> anyhow::Result<()> {
+        let t = |name| Table::load(dir, name);
 
         let lib = t("Library")?;
         let (lid, lname, lrun) = (lib.col("Lid")?, lib.col("Lname")?, lib.col("Lrunname")?);
         for r in &lib.rows {
-            d.libraries
+            self.libraries
                 .entry(text(&r[lname]))
                 .or_default()
                 .push((int(&r[lid]), text(&r[lrun])));
         }
-
-        let header = t("Header")?;
-        let (hid, hname) = (header.col("Hid")?, header.col("Hname")?);
-        let headers: HashMap<i64, String> = header
-            .rows
-            .iter()
-            .map(|r| (int(&r[hid]), text(&r[hname])))
-            .collect();
-        let hg = t("HeaderGroup")?;
-        let (hgid, hgheader) = (hg.col("HGid")?, hg.col("HGheader")?);
-        let group_header: HashMap<i64, String> = hg
-            .rows
-            .iter()
-            .filter_map(|r| Some((int(&r[hgid]), headers.get(&int(&r[hgheader]))?.clone())))
-            .collect();
 
         let iface = t("Interface")?;
         let c = |n| iface.col(n);
@@ -344,7 +365,7 @@ impl Dump {
                 && (arch == ALL || arch == X86_64)
             {
                 let header = headers.get(&int(&r[iheader])).cloned().unwrap_or_default();
-                d.interfaces.insert(
+                self.interfaces.insert(
                     int(&r[iid]),
                     LsbInterface {
                         name: text(&r[iname]),
@@ -367,10 +388,10 @@ impl Dump {
         for r in &lgi.rows {
             let i = int(&r[lgiint]);
             if let (true, Some(&l)) = (
-                d.interfaces.contains_key(&i),
+                self.interfaces.contains_key(&i),
                 group_lib.get(&int(&r[lgilibg])),
             ) {
-                d.lib_functions.entry(l).or_default().insert(i);
+                self.lib_functions.entry(l).or_default().insert(i);
             }
         }
 
@@ -397,9 +418,40 @@ impl Dump {
         }
         for (i, mut ps) in params {
             ps.sort_by_key(|(pos, _)| *pos);
-            d.params.insert(i, ps.into_iter().map(|(_, p)| p).collect());
+            self.params
+                .insert(i, ps.into_iter().map(|(_, p)| p).collect());
         }
 
+        let ver = t("Version")?;
+        let (vid, vname) = (ver.col("Vid")?, ver.col("Vname")?);
+        let vnames: HashMap<i64, String> = ver
+            .rows
+            .iter()
+            .map(|r| (int(&r[vid]), text(&r[vname])))
+            .collect();
+        let ai = t("ArchInt")?;
+        let (aiarch, aiint, aiver) = (ai.col("AIarch")?, ai.col("AIint")?, ai.col("AIversion")?);
+        self.versions = ai
+            .rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    (int(&r[aiarch]), int(&r[aiint])),
+                    vnames.get(&int(&r[aiver]))?.clone(),
+                ))
+            })
+            .collect();
+
+        Ok(())
+    }
+
+    /// Types, their x86-64 sizes, members and member layouts, and the semantic types.
+    fn load_types(
+        &mut self,
+        dir: &Path,
+        group_headers: &HashMap<i64, String>,
+    ) -> anyhow::Result<()> {
+        let t = |name| Table::load(dir, name);
         let ty = t("Type")?;
         let c = |n| ty.col(n);
         let (tid, tname, ttype, tbase, tarray, tarch, thg) = (
@@ -418,18 +470,21 @@ impl Dump {
                 base: int(&r[tbase]),
                 array: text(&r[tarray]),
                 arch: int(&r[tarch]),
-                header: group_header.get(&int(&r[thg])).cloned().unwrap_or_default(),
+                header: group_headers
+                    .get(&int(&r[thg]))
+                    .cloned()
+                    .unwrap_or_default(),
             };
-            d.by_name
+            self.by_name
                 .entry((t.name.clone(), t.kind.clone()))
                 .or_default()
                 .push((t.arch, int(&r[tid])));
-            d.types.insert(int(&r[tid]), t);
+            self.types.insert(int(&r[tid]), t);
         }
 
         let at = t("ArchType")?;
         let (ataid, attid, atsize) = (at.col("ATaid")?, at.col("ATtid")?, at.col("ATsize")?);
-        d.sizes = at
+        self.sizes = at
             .rows
             .iter()
             .map(|r| ((int(&r[ataid]), int(&r[attid])), int(&r[atsize])))
@@ -466,7 +521,7 @@ impl Dump {
             // Positions are 0- or 1-based and repeat for aliased enumerators: the order is what
             // counts, with the member id breaking ties.
             ms.sort_by_key(|(pos, m)| (*pos, m.id));
-            d.members
+            self.members
                 .insert(of, ms.into_iter().map(|(_, m)| m).collect());
         }
 
@@ -474,7 +529,7 @@ impl Dump {
         let c = |n| atm.col(n);
         let (aaid, atmid, asize, aoff) =
             (c("ATMaid")?, c("ATMtmid")?, c("ATMsize")?, c("ATMoffset")?);
-        d.member_layout = atm
+        self.member_layout = atm
             .rows
             .iter()
             .map(|r| {
@@ -487,32 +542,18 @@ impl Dump {
 
         let tt = t("TypeType")?;
         let (ttid, ttname, ttdesc) = (tt.col("TTid")?, tt.col("TTname")?, tt.col("TTdesc")?);
-        d.typetypes = tt
+        self.typetypes = tt
             .rows
             .iter()
             .map(|r| (int(&r[ttid]), (text(&r[ttname]), text(&r[ttdesc]))))
             .collect();
 
-        let ver = t("Version")?;
-        let (vid, vname) = (ver.col("Vid")?, ver.col("Vname")?);
-        let vnames: HashMap<i64, String> = ver
-            .rows
-            .iter()
-            .map(|r| (int(&r[vid]), text(&r[vname])))
-            .collect();
-        let ai = t("ArchInt")?;
-        let (aiarch, aiint, aiver) = (ai.col("AIarch")?, ai.col("AIint")?, ai.col("AIversion")?);
-        d.versions = ai
-            .rows
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    (int(&r[aiarch]), int(&r[aiint])),
-                    vnames.get(&int(&r[aiver]))?.clone(),
-                ))
-            })
-            .collect();
+        Ok(())
+    }
 
+    /// Constants with a value for x86-64.
+    fn load_constants(&mut self, dir: &Path) -> anyhow::Result<()> {
+        let t = |name| Table::load(dir, name);
         let con = t("Constant")?;
         let (cid, cname) = (con.col("Cid")?, con.col("Cname")?);
         let ac = t("ArchConst")?;
@@ -522,14 +563,13 @@ impl Dump {
             .iter()
             .map(|r| ((int(&r[acaid]), int(&r[accid])), text(&r[acvalue])))
             .collect();
-        d.constants = con
+        self.constants = con
             .rows
             .iter()
             .filter(|r| !text(&r[cname]).is_empty())
             .filter_map(|r| Some((text(&r[cname]), for_x86_64(&values, int(&r[cid]))?)))
             .collect();
-        d.apply_abi_fixes()?;
-        Ok(d)
+        Ok(())
     }
 
     /// Applies [`ABI_FIXES`] to the type rows, before any size or layout is derived from them.

@@ -104,9 +104,7 @@ impl Host {
             if let Some(v) = version {
                 if !entry.all.iter().any(|x| x == v) {
                     entry.all.push(v.to_string());
-                    entry
-                        .all
-                        .sort_by(|a, b| version_key(a).cmp(&version_key(b)));
+                    entry.all.sort_by_key(|a| version_key(a));
                 }
                 if default {
                     entry.default = Some(v.to_string());

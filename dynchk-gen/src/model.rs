@@ -243,15 +243,6 @@ impl Spec {
         })? {
             let mut i = row?;
             i.params = params.remove(&i.iid).unwrap_or_default();
-            // LSB writes `f(void)` as one parameter of type void.
-            let lone_void = |p: &Param| {
-                types
-                    .get(&p.ty)
-                    .is_some_and(|t| t.kind == "Intrinsic" && t.name == "void")
-            };
-            if i.params.len() == 1 && lone_void(&i.params[0]) {
-                i.params.clear();
-            }
             interfaces.push(i);
         }
         let mut specials = BTreeMap::new();

@@ -201,7 +201,9 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
             index,
             trampoline: p.trampoline,
             checks: if e.checked {
-                passed().flat_map(|q| q.checks.iter().map(|c| c.code.clone())).collect()
+                passed()
+                    .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))
+                    .collect()
             } else {
                 Vec::new()
             },

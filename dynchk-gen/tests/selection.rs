@@ -9,20 +9,33 @@ use dynchk_gen::plan::{Disposition, Plan};
 
 fn generator() -> &'static Generator {
     static G: OnceLock<Generator> = OnceLock::new();
-    G.get_or_init(|| Generator::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")).expect("db/ loads"))
+    G.get_or_init(|| {
+        Generator::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")).expect("db/ loads")
+    })
 }
 
 fn plan(name: &str) -> &'static Plan {
-    generator().plan(name).unwrap_or_else(|| panic!("{name} is in the database"))
+    generator()
+        .plan(name)
+        .unwrap_or_else(|| panic!("{name} is in the database"))
 }
 
 /// The report `check` names chosen for parameter `pos`, in order.
 fn checks(name: &str, pos: usize) -> Vec<String> {
-    plan(name).params[pos].checks.iter().map(|c| c.check.clone()).collect()
+    plan(name).params[pos]
+        .checks
+        .iter()
+        .map(|c| c.check.clone())
+        .collect()
 }
 
 fn reasons(name: &str, pos: usize) -> String {
-    plan(name).params[pos].checks.iter().map(|c| c.reason.clone()).collect::<Vec<_>>().join(" | ")
+    plan(name).params[pos]
+        .checks
+        .iter()
+        .map(|c| c.reason.clone())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 #[test]
@@ -32,9 +45,19 @@ fn read_checks_the_descriptor_and_the_buffer_for_count_bytes() {
     assert_eq!(p.disposition, Disposition::Generated);
     assert_eq!(checks("read", 0), ["filedescriptor"]);
     assert_eq!(checks("read", 1), ["RWaddress"]);
-    assert!(reasons("read", 1).contains("length count bytes"), "{}", reasons("read", 1));
+    assert!(
+        reasons("read", 1).contains("length count bytes"),
+        "{}",
+        reasons("read", 1)
+    );
     assert!(checks("read", 2).is_empty());
-    assert_eq!(p.params.iter().map(|q| q.rust_ty.as_str()).collect::<Vec<_>>(), ["i32", "*mut c_void", "u64"]);
+    assert_eq!(
+        p.params
+            .iter()
+            .map(|q| q.rust_ty.as_str())
+            .collect::<Vec<_>>(),
+        ["i32", "*mut c_void", "u64"]
+    );
     assert_eq!(p.ret_rust, "i64");
 }
 
@@ -47,19 +70,37 @@ fn write_reads_its_buffer() {
 #[test]
 fn open_is_hand_coded_and_reads_mode_only_with_o_creat_or_o_tmpfile() {
     let p = plan("open");
-    assert!(matches!(p.disposition, Disposition::Hand(_)), "{:?}", p.disposition);
+    assert!(
+        matches!(p.disposition, Disposition::Hand(_)),
+        "{:?}",
+        p.disposition
+    );
     assert_eq!(checks("open", 0), ["pathname"]);
     assert_eq!(checks("open", 1), ["openflags"]);
     assert_eq!(checks("open", 2), ["filemode"]);
-    assert!(reasons("open", 2).contains("only when flags & (O_CREAT|O_TMPFILE)"), "{}", reasons("open", 2));
+    assert!(
+        reasons("open", 2).contains("only when flags & (O_CREAT|O_TMPFILE)"),
+        "{}",
+        reasons("open", 2)
+    );
 }
 
 #[test]
 fn memcpy_is_exported_once_per_version_and_both_are_checked() {
     let p = plan("memcpy");
-    let versions: Vec<_> = p.exports.iter().map(|e| e.symver.clone().unwrap()).collect();
-    assert!(versions.contains(&("GLIBC_2.14".to_string(), true)), "{versions:?}");
-    assert!(versions.contains(&("GLIBC_2.2.5".to_string(), false)), "{versions:?}");
+    let versions: Vec<_> = p
+        .exports
+        .iter()
+        .map(|e| e.symver.clone().unwrap())
+        .collect();
+    assert!(
+        versions.contains(&("GLIBC_2.14".to_string(), true)),
+        "{versions:?}"
+    );
+    assert!(
+        versions.contains(&("GLIBC_2.2.5".to_string(), false)),
+        "{versions:?}"
+    );
     assert!(p.exports.iter().all(|e| e.checked));
     assert_eq!(checks("memcpy", 0), ["RWaddress"]);
     assert_eq!(checks("memcpy", 1), ["Rdaddress"]);
@@ -67,21 +108,64 @@ fn memcpy_is_exported_once_per_version_and_both_are_checked() {
 
 #[test]
 fn nullable_pointers_are_skipped_when_null() {
-    for (name, pos) in [("gettimeofday", 0), ("gettimeofday", 1), ("waitpid", 1), ("nanosleep", 1), ("time", 0)] {
-        assert!(reasons(name, pos).contains("NULL allowed"), "{name} param {pos}: {}", reasons(name, pos));
-        assert!(plan(name).params[pos].checks.iter().all(|c| c.code.contains(".is_null()")), "{name}");
+    for (name, pos) in [
+        ("gettimeofday", 0),
+        ("gettimeofday", 1),
+        ("waitpid", 1),
+        ("nanosleep", 1),
+        ("time", 0),
+    ] {
+        assert!(
+            reasons(name, pos).contains("NULL allowed"),
+            "{name} param {pos}: {}",
+            reasons(name, pos)
+        );
+        assert!(
+            plan(name).params[pos]
+                .checks
+                .iter()
+                .all(|c| c.code.contains(".is_null()")),
+            "{name}"
+        );
     }
-    assert!(!reasons("strlen", 0).contains("NULL allowed"), "strlen(NULL) is a violation");
+    assert!(
+        !reasons("strlen", 0).contains("NULL allowed"),
+        "strlen(NULL) is a violation"
+    );
 }
 
 #[test]
 fn structs_read_by_the_call_get_layer_2_validation() {
-    assert!(reasons("nanosleep", 0).contains("layer 2: struct timespec"), "{}", reasons("nanosleep", 0));
-    assert!(plan("nanosleep").params[0].checks[0].code.contains("structs::s"));
-    assert_eq!(checks("connect", 1), ["sockaddr"], "a socket address of addrlen bytes, family-checked");
-    assert!(reasons("readv", 1).contains("iovcnt elements"), "{}", reasons("readv", 1));
-    assert!(plan("readv").params[1].checks[0].code.contains("true, true, 0"), "readv writes the iov buffers");
-    assert!(plan("writev").params[1].checks[0].code.contains("false, true, 0"), "writev reads them");
+    assert!(
+        reasons("nanosleep", 0).contains("layer 2: struct timespec"),
+        "{}",
+        reasons("nanosleep", 0)
+    );
+    assert!(plan("nanosleep").params[0].checks[0]
+        .code
+        .contains("structs::s"));
+    assert_eq!(
+        checks("connect", 1),
+        ["sockaddr"],
+        "a socket address of addrlen bytes, family-checked"
+    );
+    assert!(
+        reasons("readv", 1).contains("iovcnt elements"),
+        "{}",
+        reasons("readv", 1)
+    );
+    assert!(
+        plan("readv").params[1].checks[0]
+            .code
+            .contains("true, true, 0"),
+        "readv writes the iov buffers"
+    );
+    assert!(
+        plan("writev").params[1].checks[0]
+            .code
+            .contains("false, true, 0"),
+        "writev reads them"
+    );
 }
 
 #[test]
@@ -97,9 +181,19 @@ fn scalar_semantics() {
 
 #[test]
 fn lengths_from_expressions_and_element_counts() {
-    assert!(reasons("fread", 0).contains("size*nmemb") || reasons("fread", 0).contains("size * nmemb"));
-    assert!(reasons("getcwd", 0).contains("length size bytes"), "{}", reasons("getcwd", 0));
-    assert!(reasons("poll", 0).contains("nfds elements of 8 bytes"), "{}", reasons("poll", 0));
+    assert!(
+        reasons("fread", 0).contains("size*nmemb") || reasons("fread", 0).contains("size * nmemb")
+    );
+    assert!(
+        reasons("getcwd", 0).contains("length size bytes"),
+        "{}",
+        reasons("getcwd", 0)
+    );
+    assert!(
+        reasons("poll", 0).contains("nfds elements of 8 bytes"),
+        "{}",
+        reasons("poll", 0)
+    );
     assert_eq!(checks("fread", 3), ["FILE pointer"]);
 }
 
@@ -116,9 +210,13 @@ fn long_double_and_varargs_go_through_trampolines() {
 
 #[test]
 fn excluded_and_hand_coded_interfaces_say_why() {
-    let Disposition::Excluded(why) = &plan("_setjmp").disposition else { panic!("_setjmp must not be interposed") };
+    let Disposition::Excluded(why) = &plan("_setjmp").disposition else {
+        panic!("_setjmp must not be interposed")
+    };
     assert!(why.contains("returns twice"));
-    let Disposition::Hand(why) = &plan("malloc").disposition else { panic!("malloc is hand-coded") };
+    let Disposition::Hand(why) = &plan("malloc").disposition else {
+        panic!("malloc is hand-coded")
+    };
     assert!(why.contains("__libc_malloc"));
     assert!(matches!(plan("printf").disposition, Disposition::Hand(_)));
     assert!(matches!(plan("fclose").disposition, Disposition::Hand(_)));

@@ -342,9 +342,16 @@ fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
     if let Some(rest) = s.strip_prefix("...") {
         // `...` alone, or `... mode: filemode when …`: names and documents the argument a
         // hand-coded interposer reads from the variable part.
-        let ty = typed.then(|| CType { base: "...".into(), base_const: false, ptrs: vec![] });
+        let ty = typed.then(|| CType {
+            base: "...".into(),
+            base_const: false,
+            ptrs: vec![],
+        });
         let mut p = if rest.trim().is_empty() {
-            ParamAnn { name: "...".into(), ..Default::default() }
+            ParamAnn {
+                name: "...".into(),
+                ..Default::default()
+            }
         } else {
             parse_param(rest, false)?
         };
@@ -698,11 +705,16 @@ mod tests {
         );
         assert_eq!(params[3].name, "...");
         assert!(params[3].vararg);
-        let ItemKind::Annotate { params, .. } = one("open(path: pathname, flags, ... mode: filemode when flags & 64)") else {
+        let ItemKind::Annotate { params, .. } =
+            one("open(path: pathname, flags, ... mode: filemode when flags & 64)")
+        else {
             panic!()
         };
         assert!(params[2].vararg);
-        assert_eq!((params[2].name.as_str(), params[2].cond.as_deref()), ("mode", Some("flags & 64")));
+        assert_eq!(
+            (params[2].name.as_str(), params[2].cond.as_deref()),
+            ("mode", Some("flags & 64"))
+        );
         let ItemKind::Declare { params, .. } =
             one("+ void *x(char *const *argv?: in, unsigned long n)")
         else {

@@ -228,7 +228,8 @@ fn modern_interfaces_from_the_project_data() {
     assert!(p.source.starts_with("semantics/"), "{}", p.source);
     assert_eq!(checks("fstat", 0), ["filedescriptor"]);
     assert_eq!(checks("fstat", 1), ["RWaddress"]);
-    assert_eq!(checks("openat", 0), ["filedescriptor"]);
+    assert_eq!(checks("openat", 1), ["pathname"]);
+    assert!(reasons("openat", 3).contains("only when flags & (O_CREAT|O_TMPFILE)"));
 }
 
 #[test]

@@ -145,12 +145,7 @@ impl Loader<'_> {
                     )?;
                 }
             }
-            ItemKind::Declare {
-                ret,
-                name,
-                params,
-                version,
-            } => self.declare(lib, ret, name, params, version, at)?,
+            ItemKind::Declare { .. } => self.declare(lib, &item.kind, at)?,
             ItemKind::Annotate { name, params } => self.annotate(lib, name, params, at)?,
             ItemKind::StructRules { name, members } => self.struct_rules(name, members, at)?,
             ItemKind::Special { kind, name, reason } => {
@@ -181,17 +176,34 @@ impl Loader<'_> {
             .ok_or_else(|| anyhow!("library `{lib}` is not in the database"))
     }
 
-    fn declare(
-        &mut self,
-        lib: &str,
-        ret: &CType,
-        name: &str,
-        params: &[ParamAnn],
-        version: &Option<String>,
-        at: &str,
-    ) -> Result<()> {
+    fn declare(&mut self, lib: &str, item: &ItemKind, at: &str) -> Result<()> {
+        let ItemKind::Declare {
+            ret,
+            name,
+            params,
+            version,
+            replace,
+        } = item
+        else {
+            unreachable!("declare is only called for declarations")
+        };
+        let (name, replace) = (name.as_str(), *replace);
         let c = self.conn;
         let lid = self.lib_id(lib)?;
+        if replace {
+            let iid: i64 = c
+                .query_row(
+                    "SELECT iid FROM Interface WHERE name=? AND lid=? AND source='lsb'",
+                    params![name, lid],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| {
+                    anyhow!("`+ replace {name}`: {lib} has no LSB prototype of `{name}` to replace")
+                })?;
+            c.execute("DELETE FROM Parameter WHERE iid=?", [iid])?;
+            c.execute("DELETE FROM Interface WHERE iid=?", [iid])?;
+        }
         let existing: Option<String> = c
             .query_row(
                 "SELECT source FROM Interface WHERE name=? AND lid=?",
@@ -200,7 +212,10 @@ impl Loader<'_> {
             )
             .optional()?;
         if let Some(src) = existing {
-            bail!("`{name}` is already in {lib} (from {src}); annotate it without `+`");
+            bail!(
+                "`{name}` is already in {lib} (from {src}); annotate it without `+`, or write \
+                 `+ replace` if that prototype is wrong"
+            );
         }
         let ret = self.resolve(ret)?;
         let iid: i64 = c.query_row("SELECT COALESCE(MAX(iid), 0) + 1 FROM Interface", [], |r| {

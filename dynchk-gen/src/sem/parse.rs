@@ -15,12 +15,14 @@ pub enum ItemKind {
     Library(String),
     /// `read(fd: fd.open, buf: out(count), count)` on an interface the LSB data has.
     Annotate { name: String, params: Vec<ParamAnn> },
-    /// `+ int pipe2(int *fds: out(8), int flags) @GLIBC_2.9`
+    /// `+ int pipe2(int *fds: out(8), int flags) @GLIBC_2.9`; with `+ replace`, the
+    /// prototype replaces a wrong one in the LSB data (readlink returns ssize_t, not int).
     Declare {
         ret: CType,
         name: String,
         params: Vec<ParamAnn>,
         version: Option<String>,
+        replace: bool,
     },
     /// `+ struct statx 256` or with `{ TYPE member @OFFSET; … }`.
     StructDecl {
@@ -263,6 +265,24 @@ fn parse_rule(rest: &str) -> Result<ItemKind> {
 }
 
 fn parse_declaration(s: &str) -> Result<ItemKind> {
+    if let Some(rest) = s.strip_prefix("replace ") {
+        return match parse_declaration(rest)? {
+            ItemKind::Declare {
+                ret,
+                name,
+                params,
+                version,
+                ..
+            } => Ok(ItemKind::Declare {
+                ret,
+                name,
+                params,
+                version,
+                replace: true,
+            }),
+            _ => bail!("`+ replace` is followed by a function prototype"),
+        };
+    }
     let (word, rest) = split_word(s);
     if word == "typedef" {
         let toks = c_tokens(rest);
@@ -333,6 +353,7 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
         name: ident(name)?,
         params,
         version,
+        replace: false,
     })
 }
 
@@ -687,6 +708,7 @@ mod tests {
             name,
             params,
             version,
+            ..
         } = k
         else {
             panic!()
@@ -723,6 +745,10 @@ mod tests {
         assert_eq!(params[0].ty.as_ref().unwrap().ptrs, vec![true, false]);
         assert!(params[0].nullable);
         assert_eq!(params[1].ty.as_ref().unwrap().base, "unsigned long");
+        let k = one(
+            "+ replace ssize_t readlink(const char *path: pathname, char *buf: out(n), size_t n)",
+        );
+        assert!(matches!(k, ItemKind::Declare { replace: true, .. }));
         let ItemKind::Declare { params, .. } = one("+ int getpid(void)") else {
             panic!()
         };

@@ -17,8 +17,8 @@
 struct dynchk_thread {
     uintptr_t busy_sp;
     uintptr_t fwd_sp;
-    uint32_t shard;
-    uint32_t pad;
+    uint32_t calls;
+    uint32_t checked;
 };
 
 static __thread struct dynchk_thread thread_state __attribute__((tls_model("initial-exec")));

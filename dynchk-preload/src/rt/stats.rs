@@ -1,52 +1,47 @@
 //! Process-wide counters for the summary record, all lock-free and allocation-free: they are
 //! updated from any thread, from signal handlers and before `main`.
 
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use super::thread;
 
-/// Counter shards; threads are spread over them so that the per-call increments of different
-/// threads do not fight over one cache line.
-const SHARDS: usize = 32;
+/// Process totals of calls and checked calls. Threads count in their own (thread-local) state
+/// and add to these every [`FLUSH_EVERY`] calls: a locked add on a shared line per call would
+/// cost more than the rest of the fast path. A thread that exits leaves fewer than
+/// `FLUSH_EVERY` calls uncounted.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+static CHECKED: AtomicU64 = AtomicU64::new(0);
 
-#[repr(align(64))]
-struct Shard {
-    calls: AtomicU64,
-    checked: AtomicU64,
-}
-
-#[allow(clippy::declare_interior_mutable_const)] // only used to initialise the array below
-const SHARD: Shard = Shard {
-    calls: AtomicU64::new(0),
-    checked: AtomicU64::new(0),
-};
-static COUNTS: [Shard; SHARDS] = [SHARD; SHARDS];
-static NEXT_SHARD: AtomicU32 = AtomicU32::new(0);
-
-fn shard(state: *mut thread::State) -> &'static Shard {
-    // SAFETY: the state is this thread's own.
-    let s = unsafe { &mut (*state).shard };
-    if *s == 0 {
-        *s = NEXT_SHARD.fetch_add(1, Relaxed) % SHARDS as u32 + 1;
-    }
-    &COUNTS[*s as usize - 1]
-}
+/// Calls a thread counts before adding them to the totals.
+pub const FLUSH_EVERY: u32 = 64;
 
 /// Counts one call that reached an interposer; `checked` when its checks ran.
 #[inline(always)]
 pub fn count_call(state: *mut thread::State, checked: bool) {
-    let s = shard(state);
-    s.calls.fetch_add(1, Relaxed);
-    if checked {
-        s.checked.fetch_add(1, Relaxed);
+    // SAFETY: this thread's own state; a signal handler's calls on this thread may interleave
+    // with the increments and lose one count at worst.
+    let st = unsafe { &mut *state };
+    st.calls += 1;
+    st.checked += checked as u32;
+    if st.calls >= FLUSH_EVERY {
+        flush(state);
     }
 }
 
-/// Totals of calls and checked calls.
+/// Adds this thread's pending counts to the totals.
+pub fn flush(state: *mut thread::State) {
+    // SAFETY: this thread's own state.
+    let st = unsafe { &mut *state };
+    CALLS.fetch_add(st.calls as u64, Relaxed);
+    CHECKED.fetch_add(st.checked as u64, Relaxed);
+    st.calls = 0;
+    st.checked = 0;
+}
+
+/// Totals of calls and checked calls (including this thread's pending ones).
 pub fn calls() -> (u64, u64) {
-    COUNTS.iter().fold((0, 0), |(c, k), s| {
-        (c + s.calls.load(Relaxed), k + s.checked.load(Relaxed))
-    })
+    flush(thread::state());
+    (CALLS.load(Relaxed), CHECKED.load(Relaxed))
 }
 
 /// A fixed-size set of addresses (open addressing, insert-only), for the interfaces used.
@@ -67,7 +62,8 @@ impl<const N: usize> AddrSet<N> {
     /// Adds `addr` (non-zero); returns whether it was new. A full set stops growing.
     #[inline(always)]
     pub fn insert(&self, addr: usize) -> bool {
-        let mut i = hash(addr as u64) as usize % N;
+        // Interface descriptors are at least 16 bytes apart: the address is its own hash.
+        let mut i = (addr >> 4) % N;
         for _ in 0..N {
             let cur = self.slots[i].load(Relaxed);
             if cur == addr {
@@ -223,10 +219,13 @@ pub static SEEN: Dedup<8192> = Dedup::new();
 
 /// Resets every counter: a fork child starts its own summary.
 pub fn reset() {
-    for s in &COUNTS {
-        s.calls.store(0, Relaxed);
-        s.checked.store(0, Relaxed);
-    }
+    CALLS.store(0, Relaxed);
+    CHECKED.store(0, Relaxed);
+    // The forking thread's pending counts were the parent's.
+    // SAFETY: this thread's own state.
+    let st = unsafe { &mut *thread::state() };
+    st.calls = 0;
+    st.checked = 0;
     USED.clear();
     BY_CHECK.clear();
     SEEN.clear();

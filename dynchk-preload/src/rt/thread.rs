@@ -12,9 +12,10 @@ pub struct State {
     pub busy_sp: usize,
     /// Stack pointer of the innermost forwarding frame on this thread, 0 when none.
     pub fwd_sp: usize,
-    /// Counter shard of this thread, 0 until the first call (then 1..=SHARDS).
-    pub shard: u32,
-    pad: u32,
+    /// Calls counted on this thread and not yet added to the process totals.
+    pub calls: u32,
+    /// Of those, the calls whose checks ran.
+    pub checked: u32,
 }
 
 extern "C" {

@@ -32,6 +32,8 @@ struct FnRow {
     index: usize,
     checks: Vec<String>,
     trampoline: bool,
+    /// The soname the original is looked up in when RTLD_NEXT cannot see it.
+    soname: String,
 }
 
 struct SymverRow {
@@ -200,6 +202,7 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
             args: args.join(", "),
             index,
             trampoline: p.trampoline,
+            soname: p.soname.clone(),
             checks: if e.checked {
                 passed()
                     .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))

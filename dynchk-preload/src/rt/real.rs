@@ -7,6 +7,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 pub struct Real {
     name: &'static CStr,
     version: &'static CStr,
+    /// The soname of the library that defines it, for the lookup RTLD_NEXT cannot do.
+    soname: &'static CStr,
     addr: AtomicUsize,
 }
 
@@ -14,9 +16,22 @@ impl Real {
     /// The original of `name` at `version` (e.g. `c"read"`, `c"GLIBC_2.2.5"`; `c""` for a library
     /// without symbol versions).
     pub const fn new(name: &'static CStr, version: &'static CStr) -> Real {
+        Real::in_library(name, version, c"")
+    }
+
+    /// As [`Real::new`], also naming the library that defines the symbol (`c"libz.so.1"`). A
+    /// library loaded with `RTLD_LOCAL` (Python's zlib module loads libz so) is not searched by
+    /// `RTLD_NEXT`, yet its users' references bind to this library's export first; the original
+    /// is then found in that library by its soname.
+    pub const fn in_library(
+        name: &'static CStr,
+        version: &'static CStr,
+        soname: &'static CStr,
+    ) -> Real {
         Real {
             name,
             version,
+            soname,
             addr: AtomicUsize::new(0),
         }
     }
@@ -60,6 +75,9 @@ impl Real {
             // SAFETY: as above.
             addr = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) as usize };
         }
+        if addr == 0 && !self.soname.is_empty() {
+            addr = self.from_loaded_library();
+        }
         if addr == 0 {
             super::report::missing(self.name, self.version);
             addr = enosys as extern "C" fn() -> c_int as usize;
@@ -67,6 +85,52 @@ impl Real {
         self.addr.store(addr, Ordering::Release);
         super::sys::set_errno(errno);
         addr
+    }
+}
+
+impl Real {
+    /// Looks the symbol up in the already loaded library `soname` (`RTLD_NOLOAD`: never loads
+    /// one). dlopen and dlsym are called through their originals, not this library's trampolines.
+    #[cold]
+    fn from_loaded_library(&self) -> usize {
+        type Open = unsafe extern "C" fn(*const c_char, c_int) -> *mut c_void;
+        type Close = unsafe extern "C" fn(*mut c_void) -> c_int;
+        type Sym = unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void;
+        let lookup = |name: &CStr| -> usize {
+            [c"GLIBC_2.34", c"GLIBC_2.2.5"]
+                .iter()
+                // SAFETY: NUL-terminated strings; RTLD_NEXT finds libc's own dl* functions.
+                .map(|v| unsafe { dlvsym(libc::RTLD_NEXT, name.as_ptr(), v.as_ptr()) as usize })
+                .find(|a| *a != 0)
+                .unwrap_or(0)
+        };
+        let (open, close, sym) = (lookup(c"dlopen"), lookup(c"dlclose"), lookup(c"dlsym"));
+        if open == 0 || close == 0 || sym == 0 {
+            return 0;
+        }
+        // SAFETY: the three addresses are libc's dlopen, dlclose and dlsym.
+        unsafe {
+            let (open, close, sym): (Open, Close, Sym) = (
+                core::mem::transmute(open),
+                core::mem::transmute(close),
+                core::mem::transmute(sym),
+            );
+            let handle = open(self.soname.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD);
+            if handle.is_null() {
+                return 0;
+            }
+            let mut addr = if self.version.is_empty() {
+                0
+            } else {
+                dlvsym(handle, self.name.as_ptr(), self.version.as_ptr()) as usize
+            };
+            if addr == 0 {
+                addr = sym(handle, self.name.as_ptr()) as usize;
+            }
+            // The program keeps its own reference to the library; this lookup's is returned.
+            close(handle);
+            addr
+        }
     }
 }
 

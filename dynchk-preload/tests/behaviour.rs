@@ -361,3 +361,35 @@ fn streams_are_tracked_and_formats_walked() {
         "fileno of the closed FILE, not of the reopened one: {records:?}"
     );
 }
+
+#[test]
+fn without_a_log_reports_go_to_stderr_as_text() {
+    let dir = scratch("stderr");
+    let prog = compile(&dir, "bad", CALLBACK_C, &[]);
+    let out = std::process::Command::new(&prog)
+        .env("LD_PRELOAD", common::lib())
+        .env_remove("DYNCHK_LOG")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let pid_prefix = err
+        .lines()
+        .next()
+        .and_then(|l| l.split(']').next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(pid_prefix.starts_with("dynchk["), "{err}");
+    assert!(err.contains("]: open(arg0 pathname): pathname: "), "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .is_some_and(|l| l.starts_with(&pid_prefix) && l.contains("summary: calls=")),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1 9 1\n",
+        "the program's own output is untouched"
+    );
+}

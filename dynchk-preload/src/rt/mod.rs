@@ -54,6 +54,10 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
     }
     let errno = sys::errno();
     st.busy_sp = sp;
+    if !thread::encloses(st.fwd_sp, sp) {
+        // Left behind by a longjmp out of a forwarded call: this call is above it.
+        st.fwd_sp = 0;
+    }
     stats::count_call(state, true);
     stats::USED.insert(iface as *const Iface as usize);
     if TRACE.load(Relaxed) {

@@ -483,11 +483,20 @@ impl ParamCtx<'_> {
     fn expr(&self, text: &str) -> Result<String> {
         let e = expr::parse(text)?;
         render_expr(self.spec, &e, &|n| {
-            self.iface
+            let (deref, n) = match n.strip_prefix('*') {
+                Some(n) => (true, n),
+                None => (false, n),
+            };
+            let q = self
+                .iface
                 .params
                 .iter()
-                .find(|q| q.name.as_deref() == Some(n))
-                .map(|q| format!("({} as i64)", ident_for(q.name.as_deref().unwrap_or(n))))
+                .find(|q| q.name.as_deref() == Some(n))?;
+            let ident = ident_for(n);
+            if !deref {
+                return Some(format!("({ident} as i64)"));
+            }
+            deref_read(self.spec, q.ty, &ident)
         })
     }
 
@@ -551,6 +560,20 @@ impl ParamCtx<'_> {
     }
 }
 
+/// `*p` in a length: the integer `p` points to, read only when `p` is readable for it; an
+/// unreadable `p` counts as 0, so the length check passes and `p`'s own rule reports it.
+fn deref_read(spec: &Spec, ptr_ty: i64, ident: &str) -> Option<String> {
+    let pointee = spec.pointee(ptr_ty).ok()??;
+    let Abi::Int { size, signed } = spec.abi(pointee).ok()? else {
+        return None;
+    };
+    let rust = format!("{}{}", if signed { 'i' } else { 'u' }, size as u32 * 8);
+    Some(format!(
+        "(if validators::mem::readable({ident} as *const c_void, {size}).is_ok() {{ \
+         core::ptr::read_unaligned({ident} as *const {rust}) as i64 }} else {{ 0 }})"
+    ))
+}
+
 /// Whether a memory rule: the generator computes its length.
 pub fn is_memory(rule: &str) -> bool {
     matches!(rule, "in" | "out" | "inout" | "string.n")
@@ -565,6 +588,11 @@ pub fn render_expr(
     for n in e.names() {
         if lookup(n).is_none() && !spec.constants.contains_key(n) {
             bail!("no parameter, member or constant named `{n}`");
+        }
+    }
+    for n in e.derefs() {
+        if lookup(&format!("*{n}")).is_none() {
+            bail!("`*{n}`: only a parameter pointing to an integer can be dereferenced");
         }
     }
     for t in e.sizeofs() {

@@ -64,6 +64,19 @@ impl Expr {
         out
     }
 
+    /// Every name dereferenced with `*`.
+    pub fn derefs(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.walk(&mut |e| {
+            if let Expr::Unary("*", inner) = e {
+                if let Expr::Name(n) = &**inner {
+                    out.push(n.as_str());
+                }
+            }
+        });
+        out
+    }
+
     /// Every `sizeof` operand.
     pub fn sizeofs(&self) -> Vec<&str> {
         let mut out = Vec::new();
@@ -102,6 +115,10 @@ impl Expr {
             Expr::Sizeof(t) => size_of(t),
             Expr::Unary("!", e) => format!("(({} == 0) as i64)", r(e)),
             Expr::Unary("~", e) => format!("(!{})", r(e)),
+            Expr::Unary("*", e) => match &**e {
+                Expr::Name(n) => name_of(&format!("*{n}")),
+                e => r(e),
+            },
             Expr::Unary(_, e) => format!("{}.wrapping_neg()", r(e)),
             Expr::Binary(op, a, b) => {
                 let (a, b) = (r(a), r(b));
@@ -187,6 +204,11 @@ impl Parser<'_> {
                 };
                 Ok(Expr::Unary(op, Box::new(self.unary()?)))
             }
+            // `*addrlen`: the value a pointer parameter points to (socklen_t *, size_t *).
+            "*" => match self.unary()? {
+                Expr::Name(n) => Ok(Expr::Unary("*", Box::new(Expr::Name(n)))),
+                e => bail!("`*` applies to a parameter name, not `{e}`"),
+            },
             "(" => {
                 let e = self.expr(0)?;
                 self.expect(")")?;
@@ -269,6 +291,8 @@ mod tests {
             "(n * sizeof(struct iovec))"
         );
         assert_eq!(eval("a || b && c"), "(a || (b && c))");
+        assert_eq!(eval("*addrlen"), "*addrlen");
+        assert_eq!(eval("n * *len"), "(n * *len)");
     }
 
     #[test]

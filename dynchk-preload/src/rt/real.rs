@@ -76,7 +76,7 @@ impl Real {
             addr = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) as usize };
         }
         if addr == 0 && !self.soname.is_empty() {
-            addr = self.from_loaded_library();
+            addr = self.in_loaded_library();
         }
         if addr == 0 {
             super::report::missing(self.name, self.version);
@@ -92,7 +92,7 @@ impl Real {
     /// Looks the symbol up in the already loaded library `soname` (`RTLD_NOLOAD`: never loads
     /// one). dlopen and dlsym are called through their originals, not this library's trampolines.
     #[cold]
-    fn from_loaded_library(&self) -> usize {
+    fn in_loaded_library(&self) -> usize {
         type Open = unsafe extern "C" fn(*const c_char, c_int) -> *mut c_void;
         type Close = unsafe extern "C" fn(*mut c_void) -> c_int;
         type Sym = unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void;
@@ -111,9 +111,9 @@ impl Real {
         // SAFETY: the three addresses are libc's dlopen, dlclose and dlsym.
         unsafe {
             let (open, close, sym): (Open, Close, Sym) = (
-                core::mem::transmute(open),
-                core::mem::transmute(close),
-                core::mem::transmute(sym),
+                core::mem::transmute::<usize, Open>(open),
+                core::mem::transmute::<usize, Close>(close),
+                core::mem::transmute::<usize, Sym>(sym),
             );
             let handle = open(self.soname.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD);
             if handle.is_null() {

@@ -393,3 +393,32 @@ fn without_a_log_reports_go_to_stderr_as_text() {
         "the program's own output is untouched"
     );
 }
+
+const ATEXIT_C: &str = r#"
+#include <fcntl.h>
+#include <stdlib.h>
+static void late(void) { fcntl(-4, F_GETFD); }
+int main(void) { atexit(late); return 0; }
+"#;
+
+#[test]
+fn atexit_handlers_are_checked_and_counted_before_the_summary() {
+    let dir = scratch("atexit");
+    let prog = compile(&dir, "atexit", ATEXIT_C, &[]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    assert_eq!(
+        violations(&records, "fcntl", "filedescriptor").len(),
+        1,
+        "{records:?}"
+    );
+    let s = summaries(&records);
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        s[0]["violations"], 1,
+        "the summary comes after the handler: {s:?}"
+    );
+    assert_eq!(
+        records.last().map(|r| &r["kind"]),
+        Some(&serde_json::json!("summary"))
+    );
+}

@@ -236,6 +236,10 @@ extern "C" {
 /// first use happen early). Callers racing with the first reader get the defaults once rather
 /// than waiting: the waiter might be a signal handler interrupting the reader.
 pub fn get() -> &'static Config {
+    if STATE.load(Ordering::Acquire) == 2 {
+        // SAFETY: STATE 2 means the writer is done.
+        return unsafe { &*CONFIG.0.get() };
+    }
     match STATE.compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire) {
         Ok(_) => {
             // SAFETY: this thread won the right to write; nobody reads before STATE is 2.

@@ -19,6 +19,8 @@ struct dynchk_thread {
     uintptr_t fwd_sp;
     uint32_t calls;
     uint32_t checked;
+    uint32_t ambiguous;
+    uint32_t pad;
 };
 
 static __thread struct dynchk_thread thread_state __attribute__((tls_model("initial-exec")));

@@ -48,7 +48,7 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
     // SAFETY: state is this thread's own; signal handlers on this thread only run nested calls,
     // which leave it as they found it (or stale, which the stack-pointer comparison tolerates).
     let st = unsafe { &mut *state };
-    if thread::inside_checker(st.busy_sp, sp) {
+    if thread::inside_checker(st.busy_sp, sp, &mut st.ambiguous) {
         stats::count_call(state, false);
         return None;
     }

@@ -16,6 +16,9 @@ pub struct State {
     pub calls: u32,
     /// Of those, the calls whose checks ran.
     pub checked: u32,
+    /// Consecutive entries checked although the checker's marker was (just) above them.
+    pub ambiguous: u32,
+    pad: u32,
 }
 
 extern "C" {
@@ -61,19 +64,36 @@ pub fn encloses(marker: usize, sp: usize) -> bool {
 }
 
 /// How much deeper than the checker's marker a call must be to count as made from inside the
-/// checker. A stale marker left by a `longjmp` sits in the frame of an interposer that is gone; the
-/// next call from the same depth lands in an interposer whose frame may be larger (debug builds
-/// have interposer frames of almost 3 KiB), i.e. below the marker. The checker's own calls into
-/// interposed functions can only come from the reporter and the unwinder, which run under the
-/// reporter's 4 KiB record buffer, so they are always deeper than this. A signal handler that
-/// interrupts the checker closer than this gets its calls checked: harmless, since the checker
-/// is reentrant (no locks, stack buffers, atomic counters).
+/// checker for certain. A stale marker left by a `longjmp` (out of a signal handler that
+/// interrupted the checker) sits in the frame of an interposer that is gone; the next call from
+/// the same depth lands in an interposer whose frame may be larger (debug builds have interposer
+/// frames of almost 3 KiB), i.e. below the marker. The checker's own calls into interposed
+/// functions come from the unwinder, which runs under the reporter's 4 KiB record buffer (the
+/// compiler's memcpy/memset/strlen calls are linked to private copies, see build.rs), so they
+/// are always deeper than this. A signal handler that interrupts the checker closer than this
+/// gets its calls checked: harmless, since the checker is reentrant (no locks, stack buffers,
+/// atomic counters).
 pub const NEST_MIN: usize = 4096;
 
-/// Whether the checker marked at `marker` is running below the code at `sp` (see [`NEST_MIN`]).
+/// How many entries in a row may be checked while the checker's marker is above them but closer
+/// than [`NEST_MIN`]. A stale marker is cleared by the first such entry (its forward leaves the
+/// checker); a real nesting that slipped through (the checker calling an interposed function from
+/// a shallow frame) would recurse, and is cut off here.
+pub const MAX_AMBIGUOUS: u32 = 4;
+
+/// Whether a call at `sp` must be forwarded unchecked because the checker marked at `marker` is
+/// running below it on this thread. Tracks the ambiguous entries in `ambiguous`.
 #[inline(always)]
-pub fn inside_checker(marker: usize, sp: usize) -> bool {
-    marker > sp.saturating_add(NEST_MIN)
+pub fn inside_checker(marker: usize, sp: usize, ambiguous: &mut u32) -> bool {
+    if !encloses(marker, sp) {
+        *ambiguous = 0;
+        return false;
+    }
+    if marker > sp.saturating_add(NEST_MIN) || *ambiguous >= MAX_AMBIGUOUS {
+        return true;
+    }
+    *ambiguous += 1;
+    false
 }
 
 #[cfg(test)]
@@ -93,11 +113,22 @@ mod tests {
         assert!(encloses(outer, inner));
         assert!(!encloses(inner, outer));
         assert!(!encloses(0, inner));
-        assert!(!inside_checker(0, inner));
+        let mut ambiguous = 0;
+        assert!(!inside_checker(0, inner, &mut ambiguous));
         assert!(
-            !inside_checker(inner + NEST_MIN, inner),
+            !inside_checker(inner + NEST_MIN, inner, &mut ambiguous),
             "a sibling frame's stale marker"
         );
-        assert!(inside_checker(inner + NEST_MIN + 16, inner));
+        assert_eq!(ambiguous, 1);
+        assert!(inside_checker(inner + NEST_MIN + 16, inner, &mut ambiguous));
+        for _ in 1..MAX_AMBIGUOUS {
+            assert!(!inside_checker(inner + 64, inner, &mut ambiguous));
+        }
+        assert!(
+            inside_checker(inner + 64, inner, &mut ambiguous),
+            "recursion is cut off"
+        );
+        assert!(!inside_checker(0, inner, &mut ambiguous));
+        assert_eq!(ambiguous, 0, "an unambiguous entry starts the count again");
     }
 }

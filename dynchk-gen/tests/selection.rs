@@ -195,8 +195,14 @@ fn lengths_from_expressions_and_element_counts() {
         reasons("poll", 0)
     );
     assert_eq!(checks("fread", 3), ["FILE pointer"]);
-    assert!(reasons("getsockopt", 3).contains("length *optlen bytes"), "{}", reasons("getsockopt", 3));
-    assert!(plan("getsockopt").params[3].checks[0].code.contains("read_unaligned(optlen as *const u32)"));
+    assert!(
+        reasons("getsockopt", 3).contains("length *optlen bytes"),
+        "{}",
+        reasons("getsockopt", 3)
+    );
+    assert!(plan("getsockopt").params[3].checks[0]
+        .code
+        .contains("read_unaligned(optlen as *const u32)"));
 }
 
 #[test]

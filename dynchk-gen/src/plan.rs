@@ -548,6 +548,31 @@ impl ParamCtx<'_> {
             return Ok(None);
         };
         let st = self.spec.strip(pointee)?;
+        let union_without_rule = st.kind == "Union"
+            && matches!(ru.rule.as_str(), "in" | "inout")
+            && !ru.args.starts_with('(')
+            && !self
+                .spec
+                .members
+                .get(&st.tid)
+                .into_iter()
+                .flatten()
+                .any(|m| !m.rules.is_empty());
+        if union_without_rule {
+            bail!(
+                "{}({}): `{}` reaches union {} ({}), which has no rule: which member the call reads \
+                 is not known. Give its members rules (`struct {} {{ … }}` works for unions too) or \
+                 check it as bytes with `{}(sizeof(union {}))`",
+                self.iface.name,
+                self.name,
+                ru.rule,
+                st.name,
+                ru.source,
+                st.name,
+                ru.rule,
+                st.name
+            );
+        }
         if st.kind != "Struct" {
             return Ok(None);
         }

@@ -364,3 +364,18 @@ fn import_is_deterministic_and_matches_committed_db() {
     assert_eq!(stats.functions["libpthread"], 94);
     assert_eq!(stats.functions["libc"] + stats.skipped.len(), 782);
 }
+
+/// The generator's own check: a parameter rule that reads a union needs a rule saying how.
+#[test]
+fn union_reached_without_a_rule_is_reported_with_its_source() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/union_without_rule");
+    let problems = dynchk_gen::check(&dir).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains(
+            "read(value): `in` reaches union sigval (semantics/fixture.sem:2), which has no rule"
+        ),
+        "{}",
+        problems[0]
+    );
+}

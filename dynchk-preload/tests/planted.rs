@@ -1,0 +1,544 @@
+//! Planted violations: each case is a short C program whose `main` makes valid setup calls and then
+//! ONE bad call; the checker must report exactly that violation (interface, parameter position,
+//! check and, for struct members, the member path) and nothing else. Clean controls must produce no
+//! violation record at all, so that a checker which reports too much fails here as well.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{compile, of_kind, records, scratch, Run};
+use serde_json::Value;
+
+/// Included by every program. `guarded_end` gives a pointer 8 bytes before the end of a page whose
+/// successor is PROT_NONE, so a 64-byte access from it is short whatever mmap put next to it.
+const PRELUDE: &str = r#"
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#define PAGE 4096
+static char *guarded_end(void) {
+    char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED || mprotect(p + PAGE, PAGE, PROT_NONE) != 0)
+        exit(3);
+    return p + PAGE - 8;
+}
+"#;
+
+/// The violation a case must report.
+struct Expect {
+    interface: &'static str,
+    param: i64,
+    check: &'static str,
+    member: Option<&'static str>,
+}
+
+/// One program: file-scope declarations, the body of its `main`, and the violation it plants
+/// (`None`: a clean control).
+struct Case {
+    name: &'static str,
+    decls: &'static str,
+    body: &'static str,
+    expect: Option<Expect>,
+}
+
+const fn bad(
+    name: &'static str,
+    body: &'static str,
+    interface: &'static str,
+    param: i64,
+    check: &'static str,
+) -> Case {
+    Case {
+        name,
+        decls: "",
+        body,
+        expect: Some(Expect {
+            interface,
+            param,
+            check,
+            member: None,
+        }),
+    }
+}
+
+const fn bad_member(
+    name: &'static str,
+    body: &'static str,
+    interface: &'static str,
+    param: i64,
+    check: &'static str,
+    member: &'static str,
+) -> Case {
+    Case {
+        name,
+        decls: "",
+        body,
+        expect: Some(Expect {
+            interface,
+            param,
+            check,
+            member: Some(member),
+        }),
+    }
+}
+
+const fn clean(name: &'static str, body: &'static str) -> Case {
+    Case {
+        name,
+        decls: "",
+        body,
+        expect: None,
+    }
+}
+
+const CASES: &[Case] = &[
+    // --- file descriptors
+    bad(
+        "read_negative_fd",
+        "char b[8]; read(-1, b, sizeof b);",
+        "read",
+        0,
+        "filedescriptor",
+    ),
+    bad(
+        "read_fd_too_large",
+        "char b[8]; read(100000, b, sizeof b);",
+        "read",
+        0,
+        "filedescriptor",
+    ),
+    bad(
+        "read_closed_fd",
+        r#"char b[8]; int fd = open("/dev/null", O_RDONLY); close(fd); read(fd, b, sizeof b);"#,
+        "read",
+        0,
+        "filedescriptor",
+    ),
+    // --- unmapped and read-only memory
+    bad(
+        "read_unmapped",
+        r#"int fd = open("/dev/null", O_RDONLY); read(fd, (void *)0x10, 8);"#,
+        "read",
+        1,
+        "RWaddress",
+    ),
+    bad(
+        "write_unmapped",
+        r#"int fd = open("/dev/null", O_WRONLY); write(fd, (void *)0x10, 8);"#,
+        "write",
+        1,
+        "Rdaddress",
+    ),
+    bad(
+        "read_into_readonly_map",
+        r#"int fd = open("/dev/zero", O_RDONLY);
+        char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        read(fd, p, 16);"#,
+        "read",
+        1,
+        "RWaddress",
+    ),
+    // --- buffers shorter than the length passed
+    bad(
+        "read_short_buffer",
+        r#"int fd = open("/dev/zero", O_RDONLY); read(fd, guarded_end(), 64);"#,
+        "read",
+        1,
+        "RWaddress",
+    ),
+    bad(
+        "write_short_buffer",
+        r#"int fd = open("/dev/null", O_WRONLY); write(fd, guarded_end(), 64);"#,
+        "write",
+        1,
+        "Rdaddress",
+    ),
+    bad(
+        "getcwd_short_buffer",
+        "getcwd(guarded_end(), 64);",
+        "getcwd",
+        0,
+        "RWaddress",
+    ),
+    bad(
+        "snprintf_short_buffer",
+        r#"snprintf(guarded_end(), 64, "x");"#,
+        "snprintf",
+        0,
+        "RWaddress",
+    ),
+    bad(
+        "fwrite_short_buffer",
+        r#"FILE *f = fopen("/dev/null", "w"); fwrite(guarded_end(), 1, 64, f);"#,
+        "fwrite",
+        0,
+        "Rdaddress",
+    ),
+    bad(
+        "memcpy_short_destination",
+        "char src[64]; memset(src, 1, sizeof src); memcpy(guarded_end(), src, 64);",
+        "memcpy",
+        0,
+        "RWaddress",
+    ),
+    bad_member(
+        "sendmsg_unmapped_iov_base",
+        r#"int sv[2]; socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        struct iovec iov = { (void *)0x10, 8 };
+        struct msghdr m; memset(&m, 0, sizeof m); m.msg_iov = &iov; m.msg_iovlen = 1;
+        sendmsg(sv[0], &m, 0);"#,
+        "sendmsg",
+        1,
+        "Rdaddress",
+        "msg_iov[0].iov_base",
+    ),
+    // --- NULL where it is not allowed (volatile, so the compiler cannot see the NULL)
+    bad(
+        "strlen_null",
+        // strlen is declared pure: an unused result would let the compiler drop the call.
+        "const char *volatile s = NULL; volatile size_t n = strlen(s); (void)n;",
+        "strlen",
+        0,
+        "string",
+    ),
+    bad(
+        "strtol_null",
+        "const char *volatile s = NULL; strtol(s, NULL, 10);",
+        "strtol",
+        0,
+        "string",
+    ),
+    bad(
+        "open_null",
+        "const char *volatile s = NULL; open(s, O_RDONLY);",
+        "open",
+        0,
+        "pathname",
+    ),
+    bad(
+        "pthread_mutex_lock_null",
+        "pthread_mutex_t *volatile m = NULL; pthread_mutex_lock(m);",
+        "pthread_mutex_lock",
+        0,
+        "RWaddress",
+    ),
+    // --- values out of their domain
+    bad(
+        "socket_unknown_family",
+        "socket(12345, SOCK_STREAM, 0);",
+        "socket",
+        0,
+        "socketfamily",
+    ),
+    bad(
+        "connect_unknown_family",
+        r#"int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa; memset(&sa, 0, sizeof sa); sa.sin_family = 12345;
+        connect(s, (struct sockaddr *)&sa, sizeof sa);"#,
+        "connect",
+        1,
+        "sockaddr",
+    ),
+    bad(
+        "open_creat_bad_mode",
+        r#"open("created-by-open", O_CREAT | O_WRONLY, 077777);"#,
+        "open",
+        2,
+        "filemode",
+    ),
+    bad(
+        "printf_unmapped_string",
+        r#"printf("%s", (char *)0x10);"#,
+        "printf",
+        1,
+        "string",
+    ),
+    bad(
+        "qsort_null_comparator",
+        "int v[3] = { 3, 1, 2 }; qsort(v, 3, sizeof v[0], NULL);",
+        "qsort",
+        3,
+        "codeaddress",
+    ),
+    bad(
+        "free_stack_address",
+        "int x = 0; int *volatile p = &x; free(p);",
+        "free",
+        0,
+        "heapaddress",
+    ),
+    bad(
+        "fileno_after_fclose",
+        r#"FILE *f = fopen("/dev/null", "w"); fclose(f); fileno(f);"#,
+        "fileno",
+        0,
+        "FILE pointer",
+    ),
+    bad(
+        "kill_unknown_signal",
+        "kill(getpid(), 1000);",
+        "kill",
+        1,
+        "signal",
+    ),
+    bad(
+        "lseek_unknown_whence",
+        r#"int fd = open("/dev/null", O_RDONLY); lseek(fd, 0, 17);"#,
+        "lseek",
+        2,
+        "whence",
+    ),
+    bad_member(
+        "nanosleep_nsec_too_large",
+        "struct timespec ts = { 0, 1000000000 }; nanosleep(&ts, NULL);",
+        "nanosleep",
+        0,
+        "range",
+        "tv_nsec",
+    ),
+    bad(
+        "select_nfds_too_large",
+        "struct timeval tv = { 0, 0 }; select(FD_SETSIZE + 10, NULL, NULL, NULL, &tv);",
+        "select",
+        0,
+        "range",
+    ),
+    bad(
+        "ioctl_unmapped_argument",
+        "ioctl(0, FIONREAD, (int *)0x10);",
+        "ioctl",
+        2,
+        "RWaddress",
+    ),
+    // --- clean controls
+    clean(
+        "open_garbage_mode_without_creat",
+        r#"int fd = open("/dev/null", O_RDONLY, 0xFFFFFFFF); close(fd);"#,
+    ),
+    clean(
+        "mmap_anonymous_fd_minus_one",
+        r#"char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p[0] = 1; munmap(p, PAGE);"#,
+    ),
+    clean(
+        "scandir_alphasort",
+        r#"struct dirent **list; int n = scandir(".", &list, NULL, alphasort);
+        for (int i = 0; i < n; i++) free(list[i]);
+        if (n >= 0) free(list);"#,
+    ),
+    Case {
+        name: "valid_program",
+        decls: VALID_DECLS,
+        body: VALID_BODY,
+        expect: None,
+    },
+];
+
+/// The clean control that does a bit of everything a real program does, all of it valid.
+const VALID_BODY: &str = r#"
+    char buf[256];
+    /* file I/O */
+    int fd = open("valid.tmp", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    if (fd < 0) return 10;
+    if (write(fd, "hello world\n", 12) != 12) return 11;
+    if (lseek(fd, 0, SEEK_SET) != 0) return 12;
+    if (read(fd, buf, sizeof buf) != 12) return 13;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size != 12) return 14;
+    close(fd);
+    /* stdio */
+    FILE *f = fopen("valid.tmp", "w");
+    fprintf(f, "%s %d %.2f\n", "line", 42, 1.5);
+    fclose(f);
+    f = fopen("valid.tmp", "r");
+    if (!fgets(buf, sizeof buf, f) || strcmp(buf, "line 42 1.50\n") != 0) return 15;
+    fclose(f);
+    /* sockets */
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 16;
+    if (send(sv[0], "ping", 4, 0) != 4) return 17;
+    if (recv(sv[1], buf, sizeof buf, 0) != 4) return 18;
+    close(sv[0]); close(sv[1]);
+    /* threads and a mutex */
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, worker, NULL);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    if (counter != 2000) return 19;
+    /* time */
+    struct timespec now, nap = { 0, 1000000 };
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    nanosleep(&nap, NULL);
+    time_t secs = time(NULL);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    if (strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 0) return 20;
+    /* strings */
+    char copy[32];
+    strncpy(copy, "abcdef", sizeof copy);
+    memcpy(buf, copy, strlen(copy) + 1);
+    snprintf(copy, sizeof copy, "%s-%zu", buf, strlen(buf));
+    if (strcmp(copy, "abcdef-6") != 0) return 21;
+    /* environment */
+    setenv("DYNCHK_PLANTED", "1", 1);
+    if (!getenv("DYNCHK_PLANTED")) return 22;
+    /* directory listing */
+    DIR *d = opendir(".");
+    int entries = 0;
+    while (readdir(d)) entries++;
+    closedir(d);
+    if (entries < 3) return 23;
+    puts("ok");
+"#;
+
+/// The valid program's thread body and the state it shares.
+const VALID_DECLS: &str = r#"
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int counter;
+static void *worker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&lock);
+        counter++;
+        pthread_mutex_unlock(&lock);
+    }
+    return NULL;
+}
+"#;
+
+fn source(case: &Case) -> String {
+    format!(
+        "{PRELUDE}{}\nint main(void) {{\n    {}\n    return 0;\n}}\n",
+        case.decls, case.body
+    )
+}
+
+/// Runs `work` on every case over a few threads; returns the results in case order.
+fn each_case<T: Send>(work: impl Fn(usize, &Case) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(case) = CASES.get(i) else { break };
+                        mine.push((i, work(i, case)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Runs the case's program under the checker in `dir` (where it may create files) and returns
+/// what is wrong with the outcome, if anything.
+fn judge(dir: &Path, prog: &Path, case: &Case) -> Option<String> {
+    let argv = [prog.to_str().expect("utf-8 path")];
+    let run = Run {
+        cwd: Some(dir),
+        env: &[("DYNCHK_FORMAT", "json"), ("DYNCHK_BACKTRACE", "1")],
+        ..Run::new(&argv)
+    };
+    let out = run.go(Some(&dir.join(format!("{}.log.%p", case.name))));
+    let records = records(dir, &format!("{}.log.", case.name));
+    let found = of_kind(&records, "violation");
+    let Some(want) = &case.expect else {
+        let summaries = of_kind(&records, "summary");
+        let ok = out.status.success()
+            && found.is_empty()
+            && summaries.len() == 1
+            && summaries[0]["violations"] == 0
+            && summaries[0]["checked"].as_u64() > Some(0);
+        return (!ok).then(|| {
+            format!(
+                "{}: expected a clean run, got {} and {records:?}",
+                case.name, out.status
+            )
+        });
+    };
+    // The bad call is in main, so the record's first frame is the program itself.
+    let matches = |r: &Value| {
+        r["interface"] == want.interface
+            && r["param"] == want.param
+            && r["check"] == want.check
+            && r["count"] == 1
+            && r["backtrace"][0]["module"] == argv[0]
+            && match want.member {
+                Some(m) => r["member"] == m,
+                None => r.get("member").is_none(),
+            }
+    };
+    (found.len() != 1 || !matches(found[0])).then(|| {
+        format!(
+            "{}: expected exactly one {}(param {}) {}{} violation, got {found:?}",
+            case.name,
+            want.interface,
+            want.param,
+            want.check,
+            want.member
+                .map_or(String::new(), |m| format!(" member {m}")),
+        )
+    })
+}
+
+#[test]
+fn each_planted_violation_is_reported_alone_and_controls_are_clean() {
+    let dir = scratch("planted");
+    let programs: Vec<PathBuf> = each_case(|_, case| {
+        compile(
+            &dir,
+            case.name,
+            &source(case),
+            &["-fno-builtin", "-pthread"],
+        )
+    });
+    let failures: Vec<String> = each_case(|i, case| judge(&dir, &programs[i], case))
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn case_names_are_unique() {
+    // Names become file names and log prefixes; a duplicate would mix two programs' records.
+    for (i, a) in CASES.iter().enumerate() {
+        assert!(
+            CASES[i + 1..].iter().all(|b| b.name != a.name),
+            "duplicate case {}",
+            a.name
+        );
+    }
+}

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,6 +31,9 @@ const PRELUDE: &str = r#"
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <locale.h>
 #include <time.h>
 #include <unistd.h>
 #define PAGE 4096
@@ -279,7 +283,9 @@ const CASES: &[Case] = &[
     ),
     bad(
         "free_stack_address",
-        "int x = 0; int *volatile p = &x; free(p);",
+        // x[0] sits where malloc keeps a chunk's size: zeroed, glibc's own reaction (an abort
+        // for an invalid pointer) is the same with and without the checker.
+        "long x[2] = { 0, 0 }; long *volatile p = &x[1]; free(p);",
         "free",
         0,
         "heapaddress",
@@ -326,6 +332,80 @@ const CASES: &[Case] = &[
         "ioctl",
         2,
         "RWaddress",
+    ),
+    // --- the remaining rule kinds, one bad call each
+    bad(
+        "socket_unknown_type",
+        "socket(AF_INET, 999, 0);",
+        "socket",
+        1,
+        "sockettype",
+    ),
+    bad(
+        "shutdown_unknown_how",
+        "int sv[2]; socketpair(AF_UNIX, SOCK_STREAM, 0, sv); shutdown(sv[0], 7);",
+        "shutdown",
+        1,
+        "shuthow",
+    ),
+    bad(
+        "sigprocmask_unknown_how",
+        "sigset_t set; sigemptyset(&set); sigprocmask(17, &set, NULL);",
+        "sigprocmask",
+        0,
+        "sighow",
+    ),
+    bad(
+        "clock_gettime_unknown_clock",
+        "struct timespec ts; clock_gettime(12345, &ts);",
+        "clock_gettime",
+        0,
+        "clockid",
+    ),
+    bad(
+        "setlocale_unknown_category",
+        r#"setlocale(999, "");"#,
+        "setlocale",
+        0,
+        "lccategory",
+    ),
+    bad(
+        "fopen_unknown_mode",
+        r#"fopen("/dev/null", "q");"#,
+        "fopen",
+        1,
+        "fopenmode",
+    ),
+    bad(
+        "access_unknown_mode",
+        r#"access("/", 0x100);"#,
+        "access",
+        1,
+        "accessmode",
+    ),
+    bad(
+        "waitpid_beyond_pid_max",
+        "waitpid(0x7fffffff, NULL, WNOHANG);",
+        "waitpid",
+        0,
+        "processid",
+    ),
+    bad(
+        "readdir_after_closedir",
+        r#"DIR *d = opendir("."); closedir(d); readdir(d);"#,
+        "readdir",
+        0,
+        "DIR pointer",
+    ),
+    bad_member(
+        "readv_unmapped_iov_base",
+        r#"int fd = open("/dev/zero", O_RDONLY);
+        struct iovec iov[2] = { { malloc(8), 8 }, { (void *)0x10, 8 } };
+        readv(fd, iov, 2);"#,
+        "readv",
+        1,
+        "RWaddress",
+        "[1].iov_base",
     ),
     // --- clean controls
     clean(
@@ -465,7 +545,26 @@ fn judge(dir: &Path, prog: &Path, case: &Case) -> Option<String> {
         env: &[("DYNCHK_FORMAT", "json"), ("DYNCHK_BACKTRACE", "1")],
         ..Run::new(&argv)
     };
+    // Under `continue` the checker reports and forwards: the program must behave exactly as it
+    // does without it, down to the crash some of the bad calls cause afterwards.
+    let plain = run.go(None);
     let out = run.go(Some(&dir.join(format!("{}.log.%p", case.name))));
+    if (
+        out.status.code(),
+        out.status.signal(),
+        &out.stdout,
+        &out.stderr,
+    ) != (
+        plain.status.code(),
+        plain.status.signal(),
+        &plain.stdout,
+        &plain.stderr,
+    ) {
+        return Some(format!(
+            "{}: behaves differently under the checker: {:?} vs {:?} plainly",
+            case.name, out, plain
+        ));
+    }
     let records = records(dir, &format!("{}.log.", case.name));
     let found = of_kind(&records, "violation");
     let Some(want) = &case.expect else {
@@ -529,6 +628,8 @@ fn each_planted_violation_is_reported_alone_and_controls_are_clean() {
         CASES.len(),
         failures.join("\n")
     );
+    // Kept on failure, for the logs.
+    std::fs::remove_dir_all(&dir).expect("remove scratch dir");
 }
 
 #[test]

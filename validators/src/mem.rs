@@ -9,6 +9,8 @@
 //! `/proc/self/maps` before anything is reported, because mappings appear without an interposed
 //! call (malloc's own `mmap`, stack growth).
 
+mod recent;
+
 use crate::{sys, Fault, Verdict};
 use core::ffi::c_void;
 use core::fmt;
@@ -88,6 +90,7 @@ pub fn invalidate() {
 /// the child, while the child has one thread.
 pub fn after_fork() {
     WRITER.store(false, Ordering::Release);
+    recent::after_fork();
 }
 
 /// How many times `/proc/self/maps` was read (for the runtime's statistics and benchmarks).
@@ -177,21 +180,32 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
     }
     let marker = 0u8;
     let sp = core::ptr::addr_of!(marker) as usize;
+    // A block of a malloc arena: read-write, anonymous, and not the region of our own stack.
+    let heaplike =
+        |r: &Seen| r.flags & (READ | WRITE | STACK | FILE) == READ | WRITE && !r.holds(sp);
+    if recent::get(addr).is_some_and(|r| heaplike(&r)) {
+        return Ok(());
+    }
     let look = lookup(
         |s| {
             let at = s.find(addr);
             (
-                at.map(|i| s.flags(i)),
+                at.map(|i| s.seen(i)),
                 at.is_some() && at == s.find(sp),
                 s.complete.load(Ordering::Relaxed),
             )
         },
-        |&(flags, _, _)| flags.is_some() || below_min_addr(addr),
+        // Every negative verdict is confirmed on a fresh map: glibc grows a thread arena with
+        // its own mprotect, which no invalidate() follows.
+        |&(seen, _, _)| seen.is_some_and(|r| heaplike(&r)) || below_min_addr(addr),
     );
-    let Some((flags, on_my_stack, complete)) = look else {
+    let Some(((seen, on_my_stack, complete), stamp)) = look else {
         return Ok(());
     };
-    let why = match flags {
+    if let (Some(r), Some(stamp)) = (seen, stamp) {
+        recent::put(addr, stamp, r);
+    }
+    let why = match seen.map(|r| r.flags) {
         None if complete => "is not mapped",
         None => return Ok(()),
         Some(f) if f & STACK != 0 || on_my_stack => "is on the stack",
@@ -214,10 +228,23 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
 }
 
 /// Checks a byte range against the memory map; `need` are the permission bits every byte needs.
+#[inline]
 fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
-    if len == 0 {
+    // The common case in one test: a range inside a recently seen region (a zero length passes
+    // trivially; NULL and a wrapping range are never inside one).
+    if len == 0
+        || (addr != 0
+            && recent::get(addr)
+                .is_some_and(|r| r.flags & need == need && len <= r.end.wrapping_sub(addr)))
+    {
         return Ok(());
     }
+    range_slow(addr, len, need, check)
+}
+
+/// [`range`] when no recent region answers: the snapshot, then a fresh map.
+#[inline(never)]
+fn range_slow(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
     if addr == 0 {
         return Err(Fault::new(check, format_args!("NULL")));
     }
@@ -227,9 +254,17 @@ fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
             format_args!("{addr:#x} + {len} bytes runs past the end of the address space"),
         ));
     }
-    let hit = |s: &Span| s.bytes >= len || (s.flags.is_none() && below_min_addr(addr));
+    let hit = |s: &Span| s.bytes >= len || (s.region.is_none() && below_min_addr(addr));
     match lookup(|s| s.span(addr, need, len, usize::MAX), hit) {
-        Some(span) if span.bytes < len && span.complete => Err(span.fault(check, addr, len, need)),
+        Some((span, _)) if span.bytes < len && span.complete => {
+            Err(span.fault(check, addr, len, need))
+        }
+        Some((span, Some(stamp))) => {
+            if let Some(r) = span.region {
+                recent::put(addr, stamp, r);
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -239,7 +274,7 @@ fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
 /// map cannot tell (it could not be read, or has more regions than the cache holds): the caller
 /// must then neither report nor read the string.
 pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<Option<usize>, Fault> {
-    terminated(addr, max, 1, check)
+    terminated::<1>(addr, max, check)
 }
 
 /// [`strlen`] for `wchar_t` strings: the length in characters, at most `max`.
@@ -251,59 +286,74 @@ pub(crate) fn wcslen(addr: usize, max: usize, check: &'static str) -> Result<Opt
             format_args!("{addr:#x} is not aligned for wchar_t"),
         ));
     }
-    terminated(addr, max, UNIT, check)
+    terminated::<UNIT>(addr, max, check)
 }
 
-/// Units of `unit` bytes before the first all-zero unit at `addr`, at most `max`.
-fn terminated(
+/// Units of `UNIT` bytes before the first all-zero unit at `addr`, at most `max`.
+fn terminated<const UNIT: usize>(
     addr: usize,
     max: usize,
-    unit: usize,
     check: &'static str,
 ) -> Result<Option<usize>, Fault> {
     if addr == 0 {
         return Err(Fault::new(check, format_args!("NULL")));
     }
     // Whole units only, so that no read straddles the end of the allowed bytes.
-    let max_bytes = max.saturating_mul(unit).min(usize::MAX - addr) / unit * unit;
+    let max_bytes = max.saturating_mul(UNIT).min(usize::MAX - addr) / UNIT * UNIT;
     let mut cur = addr;
     loop {
         let left = max_bytes - (cur - addr);
         // One region at a time: a run of adjacent readable regions can be long, the string short.
-        let hit = |s: &Span| s.bytes > 0 || (s.flags.is_none() && below_min_addr(cur));
-        let Some(span) = lookup(|s| s.span(cur, READ, left, 1), hit) else {
-            return Ok(None);
+        let readable = match recent::get(cur) {
+            Some(r) if r.flags & READ != 0 => (r.end - cur).min(left),
+            _ => readable_run(addr, cur, left, check)?,
         };
-        if span.bytes == 0 {
-            return match (span.complete, cur == addr) {
-                (false, _) => Ok(None),
-                (true, true) => Err(span.fault(check, addr, 1, READ)),
-                (true, false) => Err(Fault::new(
-                    check,
-                    format_args!(
-                        "{addr:#x} is not NUL-terminated within its {} readable bytes",
-                        cur - addr
-                    ),
-                )),
-            };
+        if readable == 0 {
+            return Ok(None);
         }
         // Regions are page-aligned and addr is unit-aligned, so runs hold whole units.
-        let stop = cur + span.bytes;
+        let stop = cur + readable;
         // SAFETY: the snapshot (fresh, or just re-read) says cur..stop is readable.
         let nul = unsafe {
-            if unit == 1 {
+            if UNIT == 1 {
                 find_nul(cur, stop)
             } else {
                 find_zero_u32(cur, stop)
             }
         };
         if let Some(nul) = nul {
-            return Ok(Some((nul - addr) / unit));
+            return Ok(Some((nul - addr) / UNIT));
         }
         cur = stop;
         if cur - addr == max_bytes {
             return Ok(Some(max));
         }
+    }
+}
+
+/// How many bytes from `cur` on (at most `left`) the region holding it lets a string scan read,
+/// from the snapshot or a fresh map; 0 when the map cannot tell. The fault when `cur` is not
+/// readable, for the string that started at `addr`.
+#[inline(never)]
+fn readable_run(addr: usize, cur: usize, left: usize, check: &'static str) -> Result<usize, Fault> {
+    let hit = |s: &Span| s.bytes > 0 || (s.region.is_none() && below_min_addr(cur));
+    let Some((span, stamp)) = lookup(|s| s.span(cur, READ, left, 1), hit) else {
+        return Ok(0);
+    };
+    if let (Some(r), Some(stamp)) = (span.region, stamp) {
+        recent::put(cur, stamp, r);
+    }
+    match (span.bytes, span.complete, cur == addr) {
+        (0, false, _) => Ok(0),
+        (0, true, true) => Err(span.fault(check, addr, 1, READ)),
+        (0, true, false) => Err(Fault::new(
+            check,
+            format_args!(
+                "{addr:#x} is not NUL-terminated within its {} readable bytes",
+                cur - addr
+            ),
+        )),
+        (bytes, _, _) => Ok(bytes),
     }
 }
 
@@ -317,41 +367,65 @@ unsafe fn find_zero_u32(from: usize, to: usize) -> Option<usize> {
         .find(|&a| to - a >= 4 && *(a as *const u32) == 0)
 }
 
-/// The first NUL in `from..to`, reading aligned words so that no read crosses a page boundary.
+/// The first NUL in `from..to`, a word at a time. Words are read aligned, so no read crosses a
+/// page boundary: the first and last word may hold bytes outside `from..to`, but on the same
+/// pages as bytes inside it, hence readable; those bytes are masked or ignored.
 ///
 /// # Safety
 /// `from..to` must be readable.
 unsafe fn find_nul(from: usize, to: usize) -> Option<usize> {
-    const ONES: usize = usize::from_ne_bytes([0x01; core::mem::size_of::<usize>()]);
-    const HIGHS: usize = usize::from_ne_bytes([0x80; core::mem::size_of::<usize>()]);
     const WORD: usize = core::mem::size_of::<usize>();
-    let mut a = from;
-    while a < to && !a.is_multiple_of(WORD) {
-        if *(a as *const u8) == 0 {
-            return Some(a);
-        }
-        a += 1;
+    const ONES: usize = usize::from_ne_bytes([0x01; WORD]);
+    const HIGHS: usize = usize::from_ne_bytes([0x80; WORD]);
+    if from >= to {
+        return None;
     }
-    while to - a >= WORD {
-        let w = *(a as *const usize);
-        if w.wrapping_sub(ONES) & !w & HIGHS != 0 {
-            break;
+    let mut a = from & !(WORD - 1);
+    // Little-endian order (first byte lowest) whatever the host, so the first NUL is the lowest
+    // flagged byte; the bytes before `from` are forced non-zero.
+    let word = |a: usize| usize::from_le(core::ptr::read(a as *const usize));
+    let mut w = word(a) | ((1usize << (8 * (from - a))) - 1);
+    loop {
+        // Flags exactly the zero bytes up to and including the first one (borrows only run
+        // upwards, past it).
+        let zeros = w.wrapping_sub(ONES) & !w & HIGHS;
+        if zeros != 0 {
+            let at = a + zeros.trailing_zeros() as usize / 8;
+            return (at < to).then_some(at);
         }
         a += WORD;
-    }
-    while a < to {
-        if *(a as *const u8) == 0 {
-            return Some(a);
+        if a >= to {
+            return None;
         }
-        a += 1;
+        w = word(a);
     }
-    None
+}
+
+/// One region of a snapshot, copied out.
+#[derive(Clone, Copy)]
+struct Seen {
+    start: usize,
+    end: usize,
+    flags: usize,
+}
+
+impl Seen {
+    fn holds(&self, addr: usize) -> bool {
+        (self.start..self.end).contains(&addr)
+    }
+}
+
+/// Which published snapshot a lookup read: its sequence number and generation.
+#[derive(Clone, Copy)]
+struct Stamp {
+    seq: usize,
+    generation: usize,
 }
 
 /// What the map says about the bytes from an address on.
 struct Span {
-    /// Permissions of the region holding the address, `None` when it is unmapped.
-    flags: Option<usize>,
+    /// The region holding the address, `None` when it is unmapped.
+    region: Option<Seen>,
     /// How many bytes from the address (up to the limit asked) lie in adjacent regions that all
     /// have the permissions asked for.
     bytes: usize,
@@ -365,7 +439,7 @@ impl Span {
             EXEC => "executable",
             _ => "writable",
         };
-        match self.flags {
+        match self.region.map(|r| r.flags) {
             None => Fault::new(check, format_args!("{addr:#x} is not mapped")),
             Some(f) if self.bytes == 0 => Fault::new(
                 check,
@@ -398,8 +472,13 @@ impl Snapshot {
         self.len.load(Ordering::Relaxed).min(CAPACITY)
     }
 
-    fn flags(&self, i: usize) -> usize {
-        self.regions[i].flags.load(Ordering::Relaxed)
+    fn seen(&self, i: usize) -> Seen {
+        let r = &self.regions[i];
+        Seen {
+            start: r.start.load(Ordering::Relaxed),
+            end: r.end.load(Ordering::Relaxed),
+            flags: r.flags.load(Ordering::Relaxed),
+        }
     }
 
     /// Index of the region holding `addr`.
@@ -422,7 +501,7 @@ impl Snapshot {
         let complete = self.complete.load(Ordering::Relaxed);
         let Some(first) = self.find(addr) else {
             return Span {
-                flags: None,
+                region: None,
                 bytes: 0,
                 complete,
             };
@@ -444,7 +523,7 @@ impl Snapshot {
             }
         }
         Span {
-            flags: Some(self.flags(first)),
+            region: Some(self.seen(first)),
             bytes: (end - addr).min(limit),
             complete,
         }
@@ -453,17 +532,18 @@ impl Snapshot {
 
 /// Runs `f` on the published snapshot, or on a fresh read of the map when there is none, it is
 /// stale, or `hit` rejects the answer. `None` when no map could be read (no descriptor left, no
-/// memory, no /proc): the caller then accepts, since it cannot tell.
-fn lookup<T>(f: impl Fn(&Snapshot) -> T, hit: impl Fn(&T) -> bool) -> Option<T> {
-    if let Some(r) = read_published(&f) {
+/// memory, no /proc): the caller then accepts, since it cannot tell. The stamp names the published
+/// snapshot the answer came from (none for a fresh read), under which regions may be remembered.
+fn lookup<T>(f: impl Fn(&Snapshot) -> T, hit: impl Fn(&T) -> bool) -> Option<(T, Option<Stamp>)> {
+    if let Some((r, stamp)) = read_published(&f) {
         if hit(&r) {
-            return Some(r);
+            return Some((r, Some(stamp)));
         }
     }
-    refresh_with(&f)
+    refresh_with(&f).map(|r| (r, None))
 }
 
-fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
+fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<(T, Stamp)> {
     // A reader only retries when a writer flipped copies twice during its lookup.
     for _ in 0..4 {
         let seq = SEQ.load(Ordering::Acquire);
@@ -473,13 +553,14 @@ fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
         }
         // SAFETY: snapshot copies are never unmapped.
         let snap = unsafe { &*p };
-        if snap.generation.load(Ordering::Relaxed) != INVALIDATIONS.load(Ordering::Acquire) {
+        let generation = snap.generation.load(Ordering::Relaxed);
+        if generation != INVALIDATIONS.load(Ordering::Acquire) {
             return None;
         }
         let r = f(snap);
         fence(Ordering::Acquire);
         if SEQ.load(Ordering::Relaxed) == seq {
-            return Some(r);
+            return Some((r, Stamp { seq, generation }));
         }
     }
     None
@@ -692,7 +773,7 @@ mod tests {
                 (
                     r.start.load(Ordering::Relaxed),
                     r.end.load(Ordering::Relaxed),
-                    s.flags(i),
+                    s.seen(i).flags,
                 )
             })
             .collect();
@@ -713,7 +794,7 @@ mod tests {
         assert_eq!(s.find(0x451fff), Some(0));
         let span = s.span(0x7fff5a9ba010, READ, usize::MAX, usize::MAX);
         assert_eq!(
-            (span.flags, span.bytes),
+            (span.region.map(|r| r.flags), span.bytes),
             (Some(READ | WRITE | STACK), 0x21000 - 0x10)
         );
     }
@@ -734,7 +815,7 @@ mod tests {
         let last = (CAPACITY + 1) * PAGE * 2;
         let span = parsed.snap().span(last, READ, 1, usize::MAX);
         assert!(
-            span.flags.is_none() && !span.complete,
+            span.region.is_none() && !span.complete,
             "a miss there proves nothing"
         );
     }
@@ -903,6 +984,102 @@ mod tests {
             strlen(m.0 as usize + PAGE - 5, usize::MAX, "string").unwrap(),
             Some(15)
         );
+    }
+
+    #[test]
+    fn the_word_scan_finds_the_first_nul_at_every_alignment_and_stops_at_the_end() {
+        let mut buf = [b'x'; 64];
+        let base = buf.as_ptr() as usize;
+        for from in 0..24 {
+            for nul in from..40 {
+                buf[nul] = 0;
+                buf[nul + 3] = 0;
+                for to in from..48 {
+                    let want = (nul < to).then_some(base + nul);
+                    // SAFETY: the whole buffer is readable.
+                    let got = unsafe { find_nul(base + from, base + to) };
+                    assert_eq!(got, want, "from {from} nul {nul} to {to}");
+                }
+                buf[nul] = b'x';
+                buf[nul + 3] = b'x';
+            }
+        }
+    }
+
+    #[test]
+    fn the_word_scan_crosses_pages_and_ends_exactly_at_a_prot_none_page() {
+        let m = Map::new(3, libc::PROT_READ | libc::PROT_WRITE);
+        m.protect(2 * PAGE, PAGE, libc::PROT_NONE);
+        unsafe { core::ptr::write_bytes(m.0, b'w', 2 * PAGE) };
+        let guard = m.0 as usize + 2 * PAGE;
+        for back in [PAGE + 1, PAGE + 7, PAGE + 8, PAGE + 13] {
+            let start = guard - back;
+            assert_eq!(
+                msg(unsafe { string(start as _) }),
+                format!(
+                    "string: {start:#x} is not NUL-terminated within its {back} readable bytes"
+                ),
+                "the scan read up to the guard page and no further"
+            );
+            assert_eq!(strlen(start, back, "string").unwrap(), Some(back));
+            assert_eq!(strlen(start, back - 1, "string").unwrap(), Some(back - 1));
+        }
+        // SAFETY: the last readable byte, just before the guard page.
+        unsafe { *(guard as *mut u8).sub(1) = 0 };
+        for back in [PAGE + 1, PAGE + 7, PAGE + 8, PAGE + 13] {
+            let start = guard - back;
+            assert_eq!(strlen(start, usize::MAX, "string").unwrap(), Some(back - 1));
+            assert_eq!(
+                strlen(start, back - 3, "string").unwrap(),
+                Some(back - 3),
+                "a NUL past the limit, in the same word, is not seen"
+            );
+        }
+    }
+
+    #[test]
+    fn a_remembered_region_is_forgotten_when_the_map_is_re_read() {
+        let m = Map::new(1, libc::PROT_READ | libc::PROT_WRITE);
+        let p = m.at(16);
+        unsafe {
+            assert!(writable(p, 8).is_ok());
+            assert!(writable(p, 8).is_ok(), "now from the remembered region");
+            // No invalidate(), as when glibc changes a mapping on its own: only a re-read shows it.
+            assert_eq!(libc::mprotect(m.0.cast(), PAGE, libc::PROT_READ), 0);
+            // A miss elsewhere re-reads and publishes the map. Retried because a refresh that
+            // another test started before the mprotect may publish the old picture meanwhile.
+            let voided = (0..3).any(|_| {
+                assert!(readable((1usize << 46) as _, 4).is_err(), "unmapped");
+                writable(p, 8).is_err()
+            });
+            assert!(voided, "the refresh voided the remembered rw-");
+            assert_eq!(
+                msg(writable(p, 8)),
+                format!("RWaddress: {:#x} is not writable (mapped r--)", p as usize)
+            );
+        }
+    }
+
+    #[test]
+    fn free_of_an_arena_block_glibc_made_writable_behind_the_cache_is_no_fault() {
+        let m = Map::new(1, libc::PROT_NONE);
+        let p = m.at(64);
+        unsafe {
+            assert_eq!(
+                msg(heap(p)),
+                format!(
+                    "heapaddress: {:#x} is not in writable memory (mapped ---), so no malloc returned it",
+                    p as usize
+                )
+            );
+            // glibc grows a thread arena with its internal mprotect: no invalidate() follows.
+            assert_eq!(
+                libc::mprotect(m.0.cast(), PAGE, libc::PROT_READ | libc::PROT_WRITE),
+                0
+            );
+            assert!(heap(p).is_ok(), "the negative verdict was re-read first");
+            assert!(heap(p).is_ok(), "and the region is remembered as it is now");
+        }
     }
 
     #[test]

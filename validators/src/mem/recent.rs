@@ -1,0 +1,199 @@
+//! Regions recently found in the published snapshot, so that repeated checks on the same stack,
+//! heap or library skip the binary search and touch one cache line instead of several.
+//!
+//! A slot is a copy of one region tagged with the sequence number and generation of the snapshot
+//! it came from; it is used only while that snapshot is still the published, non-stale one, so a
+//! hit means exactly what a lookup in the snapshot would have meant. Slots are guarded by a
+//! sequence lock: readers never write (a torn read is detected and ignored), a writer takes the
+//! slot with one compare-exchange and gives up instead of waiting, so a signal handler that
+//! interrupts a writer on the same thread just misses.
+
+use super::{Seen, Stamp, INVALIDATIONS, SEQ};
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
+
+/// A power of two; 64 slots of one cache line each.
+const SLOTS: usize = 64;
+
+#[repr(C, align(64))]
+struct Slot {
+    /// Odd while a writer fills the slot.
+    version: AtomicUsize,
+    seq: AtomicUsize,
+    generation: AtomicUsize,
+    start: AtomicUsize,
+    end: AtomicUsize,
+    flags: AtomicUsize,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            version: AtomicUsize::new(0),
+            // No snapshot has this number, so an unfilled slot never hits.
+            seq: AtomicUsize::new(usize::MAX),
+            generation: AtomicUsize::new(0),
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+            flags: AtomicUsize::new(0),
+        }
+    }
+}
+
+static TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+
+/// The slot for `addr`: 64 KiB granules, so that the pages a program checks over and over (its
+/// stack frames, a heap arena) share one slot, while the segments of one library (hundreds of
+/// KiB apart) and the heap and stack (far apart) mostly land in different ones.
+#[inline]
+fn slot(addr: usize) -> &'static Slot {
+    let granule = addr >> 16;
+    &TABLE[(granule ^ granule >> 10 ^ granule >> 20) % SLOTS]
+}
+
+/// The region holding `addr` if a slot has it from the current snapshot.
+#[inline]
+pub(super) fn get(addr: usize) -> Option<Seen> {
+    let s = slot(addr);
+    let v = s.version.load(Ordering::Acquire);
+    let (seq, generation) = (
+        s.seq.load(Ordering::Relaxed),
+        s.generation.load(Ordering::Relaxed),
+    );
+    let seen = Seen {
+        start: s.start.load(Ordering::Relaxed),
+        end: s.end.load(Ordering::Relaxed),
+        flags: s.flags.load(Ordering::Relaxed),
+    };
+    fence(Ordering::Acquire);
+    let whole = v & 1 == 0 && s.version.load(Ordering::Relaxed) == v;
+    let current =
+        seq == SEQ.load(Ordering::Acquire) && generation == INVALIDATIONS.load(Ordering::Acquire);
+    // Non-short-circuit `&`: all comparisons are cheap, one branch is cheaper than five.
+    (whole & current & (seen.start <= addr) & (addr < seen.end)).then_some(seen)
+}
+
+/// Remembers `seen`, read from the snapshot `stamp` names, as the region of `addr`. Skipped when
+/// another writer (possibly the code a signal handler interrupted) holds the slot.
+pub(super) fn put(addr: usize, stamp: Stamp, seen: Seen) {
+    let s = slot(addr);
+    let v = s.version.load(Ordering::Relaxed);
+    if v & 1 != 0
+        || s.version
+            .compare_exchange(v, v + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    // Readers that see any of the stores below also see the odd version.
+    fence(Ordering::Release);
+    s.seq.store(stamp.seq, Ordering::Relaxed);
+    s.generation.store(stamp.generation, Ordering::Relaxed);
+    s.start.store(seen.start, Ordering::Relaxed);
+    s.end.store(seen.end, Ordering::Relaxed);
+    s.flags.store(seen.flags, Ordering::Relaxed);
+    s.version.store(v + 2, Ordering::Release);
+}
+
+/// Frees the slots a vanished thread of the parent was writing at `fork`: they would otherwise
+/// stay odd (never used again) in the child. Their half-written contents are voided first.
+pub(super) fn after_fork() {
+    for s in &TABLE {
+        let v = s.version.load(Ordering::Relaxed);
+        if v & 1 != 0 {
+            s.seq.store(usize::MAX, Ordering::Relaxed);
+            s.version.store(v + 1, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp_now() -> Stamp {
+        Stamp {
+            seq: SEQ.load(Ordering::Acquire),
+            generation: INVALIDATIONS.load(Ordering::Acquire),
+        }
+    }
+
+    /// A made-up 64 KiB region at an address nothing maps; tests running in parallel use
+    /// different `k`, so different slots, and leave the granule after each region unused.
+    fn far(k: usize) -> Seen {
+        let start = 0x1234_5678_0000 + k * 2 * 0x10000;
+        Seen {
+            start,
+            end: start + 0x10000,
+            flags: super::super::READ,
+        }
+    }
+
+    #[test]
+    fn a_slot_answers_only_inside_its_region_and_only_for_its_snapshot() {
+        let r = far(0);
+        // Other tests refresh and invalidate in parallel: retry until no refresh hit the window.
+        let hit = (0..1000).any(|_| {
+            let stamp = stamp_now();
+            put(r.start + 8, stamp, r);
+            let got = get(r.end - 8);
+            let now = stamp_now();
+            now.seq == stamp.seq
+                && now.generation == stamp.generation
+                && got.is_some_and(|g| (g.start, g.end, g.flags) == (r.start, r.end, r.flags))
+        });
+        assert!(hit, "a fresh slot is used");
+        assert!(get(r.end).is_none(), "the region's end is outside");
+        assert!(get(r.start - 1).is_none(), "before its start too");
+    }
+
+    #[test]
+    fn a_refresh_or_an_invalidate_voids_every_slot() {
+        let r = far(2);
+        let stamp = stamp_now();
+        let older = Stamp {
+            seq: stamp.seq.wrapping_sub(1),
+            ..stamp
+        };
+        put(r.start, older, r);
+        assert!(
+            get(r.start).is_none(),
+            "an older snapshot's region is not used"
+        );
+        let before_invalidate = Stamp {
+            generation: stamp.generation.wrapping_sub(1),
+            ..stamp
+        };
+        put(r.start, before_invalidate, r);
+        assert!(
+            get(r.start).is_none(),
+            "nor one read before the last invalidate()"
+        );
+        put(r.start, stamp, r);
+        super::super::invalidate();
+        assert!(get(r.start).is_none(), "invalidate() voids it");
+    }
+
+    #[test]
+    fn a_slot_being_written_is_skipped_and_released_after_fork() {
+        let r = far(4);
+        let s = slot(r.start);
+        let v = s.version.load(Ordering::Relaxed) | 1;
+        s.version.store(v, Ordering::Relaxed);
+        put(r.start, stamp_now(), r);
+        assert_eq!(
+            s.version.load(Ordering::Relaxed),
+            v,
+            "a writer in progress (an interrupted one) is not overtaken"
+        );
+        assert!(get(r.start).is_none());
+        after_fork();
+        assert_eq!(s.version.load(Ordering::Relaxed), v + 1);
+        assert_eq!(
+            s.seq.load(Ordering::Relaxed),
+            usize::MAX,
+            "its contents void"
+        );
+        put(r.start, stamp_now(), r);
+        assert_eq!(s.version.load(Ordering::Relaxed), v + 3, "usable again");
+    }
+}

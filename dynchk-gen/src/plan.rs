@@ -413,12 +413,16 @@ impl ParamCtx<'_> {
                 if matches!(ru.rule.as_str(), "in" | "inout") && struct_has_rules(spec, stid, 0)? {
                     structs.insert(stid);
                     reason.push_str(&format!("; then layer 2: {}", spec.c_decl(stid, "")?));
+                    // Elements of an array parameter are named after it: `iov[1].iov_base`.
+                    let array = ru.args.starts_with('[');
+                    let parent = if array {
+                        format!("Some(&{:?})", self.name)
+                    } else {
+                        "None".into()
+                    };
                     followup = format!(
-                        "structs::s{stid}(&call, {pos}, {:?}, None, {} as *const u8, ({count}) as usize, {}, {}, 0);",
-                        self.name,
-                        self.ident,
-                        self.data_out,
-                        ru.args.starts_with('[')
+                        "structs::s{stid}(&call, {pos}, {:?}, {parent}, {} as *const u8, ({count}) as usize, {}, {array}, 0);",
+                        self.name, self.ident, self.data_out,
                     );
                 }
             }

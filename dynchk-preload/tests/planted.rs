@@ -405,7 +405,7 @@ const CASES: &[Case] = &[
         "readv",
         1,
         "RWaddress",
-        "[1].iov_base",
+        "iov[1].iov_base",
     ),
     // --- clean controls
     clean(

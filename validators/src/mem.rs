@@ -118,6 +118,7 @@ pub fn array_len(n: usize, size: usize, check: &'static str) -> Result<usize, Fa
 ///
 /// # Safety
 /// None beyond the caller's: `p` is only compared against the memory map, never dereferenced.
+#[inline]
 pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
     range(p as usize, len, READ, "Rdaddress")
 }
@@ -126,6 +127,7 @@ pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
 ///
 /// # Safety
 /// None beyond the caller's: `p` is never dereferenced.
+#[inline]
 pub unsafe fn writable(p: *const c_void, len: usize) -> Verdict {
     range(p as usize, len, READ | WRITE, "RWaddress")
 }
@@ -134,6 +136,7 @@ pub unsafe fn writable(p: *const c_void, len: usize) -> Verdict {
 ///
 /// # Safety
 /// None beyond the caller's: `p` is never dereferenced.
+#[inline]
 pub unsafe fn code(p: *const c_void) -> Verdict {
     range(p as usize, 1, EXEC, "codeaddress")
 }
@@ -142,7 +145,11 @@ pub unsafe fn code(p: *const c_void) -> Verdict {
 ///
 /// # Safety
 /// The bytes before the NUL are read, but only where the memory map says they are readable.
+#[inline]
 pub unsafe fn string(p: *const c_void) -> Verdict {
+    if quick_strlen(p as usize, usize::MAX).is_some() {
+        return Ok(());
+    }
     strlen(p as usize, usize::MAX, "string").map(|_| ())
 }
 
@@ -150,8 +157,9 @@ pub unsafe fn string(p: *const c_void) -> Verdict {
 ///
 /// # Safety
 /// As [`string`].
+#[inline]
 pub unsafe fn string_n(p: *const c_void, n: usize) -> Verdict {
-    if n == 0 {
+    if n == 0 || quick_strlen(p as usize, n).is_some() {
         return Ok(());
     }
     strlen(p as usize, n, "string").map(|_| ())
@@ -267,6 +275,18 @@ fn range_slow(addr: usize, len: usize, need: usize, check: &'static str) -> Verd
         }
         _ => Ok(()),
     }
+}
+
+/// The common case of [`strlen`], small enough to inline into every caller: the length of a string
+/// whose NUL lies within its first `max` bytes inside the recently seen readable region holding
+/// `addr`. `None` means "ask [`strlen`]", never "unterminated".
+#[inline]
+pub(crate) fn quick_strlen(addr: usize, max: usize) -> Option<usize> {
+    let r = recent::get(addr).filter(|r| r.flags & READ != 0 && addr != 0)?;
+    let stop = r.end.min(addr.saturating_add(max));
+    // SAFETY: the current snapshot says the region, so addr..stop, is readable.
+    let nul = unsafe { find_nul(addr, stop) }?;
+    Some(nul - addr)
 }
 
 /// Length of the string at `addr` (without its NUL), or `max` when its first `max` bytes hold no
@@ -1035,6 +1055,30 @@ mod tests {
                 "a NUL past the limit, in the same word, is not seen"
             );
         }
+    }
+
+    #[test]
+    fn the_inlined_string_scan_answers_only_for_a_nul_within_its_limit() {
+        let (_m, p) = Map::before_guard(b"seven c\0");
+        let addr = p as usize;
+        // Retried: tests running in parallel invalidate the map, which voids remembered regions.
+        let remembered = crate::testutil::eventually(|| {
+            assert_eq!(strlen(addr, usize::MAX, "string").unwrap(), Some(7));
+            quick_strlen(addr, usize::MAX) == Some(7)
+                && quick_strlen(addr, 8) == Some(7)
+                && quick_strlen(addr, 7).is_none()
+                && quick_strlen(addr + 1, usize::MAX) == Some(6)
+        });
+        assert!(
+            remembered,
+            "the region strlen read is used, up to the limit (a NUL past it is not seen)"
+        );
+        assert_eq!(
+            quick_strlen(addr + 8, usize::MAX),
+            None,
+            "the guard page is not readable"
+        );
+        assert_eq!(quick_strlen(0, usize::MAX), None);
     }
 
     #[test]

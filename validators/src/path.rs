@@ -12,8 +12,22 @@ const NAME_MAX: usize = 255;
 ///
 /// # Safety
 /// The string is read only as far as the memory map says it is readable.
+#[inline]
 pub unsafe fn pathname(p: *const c_void) -> Verdict {
-    let addr = p as usize;
+    // Most paths end inside a recently seen region within NAME_MAX bytes, so hold no component
+    // longer than NAME_MAX.
+    if mem::quick_strlen(p as usize, NAME_MAX + 1).is_some_and(|len| len <= NAME_MAX) {
+        return Ok(());
+    }
+    pathname_slow(p as usize)
+}
+
+/// [`pathname`] for long, unterminated, unmapped or not recently seen strings.
+///
+/// # Safety
+/// As [`pathname`].
+#[inline(never)]
+unsafe fn pathname_slow(addr: usize) -> Verdict {
     let Some(len) = mem::strlen(addr, PATH_MAX, CHECK)? else {
         return Ok(());
     };

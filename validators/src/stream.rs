@@ -58,7 +58,9 @@ impl ClosedSet {
     }
 
     fn remove(&self, p: usize) {
-        for s in self.window(p) {
+        // Every open calls this and the address is almost never there: only a slot that holds it
+        // pays for a locked compare-exchange.
+        for s in self.window(p).filter(|s| s.load(Ordering::Relaxed) == p) {
             let _ = s.compare_exchange(p, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
     }

@@ -63,3 +63,16 @@ impl Drop for Map {
         invalidate();
     }
 }
+
+/// Whether `f` holds at least once within 30 s: for properties that tests running in parallel
+/// can disturb for a while (one of them invalidates the map cache in a loop).
+pub(crate) fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    false
+}

@@ -9,12 +9,31 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Problems lint finds in fixture `name`, as (table, row, message).
-fn problems(name: &str) -> Vec<(String, String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+/// Fixture `name` as a loadable database: its `lsb/` and `semantics/` with the project's real
+/// `db/schema.sql`, copied into a scratch directory (fixtures do not keep copies of the schema).
+fn fixture(name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
+    let dir = std::env::temp_dir().join(format!("dynchk-fixture-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["lsb", "semantics"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        if let Ok(entries) = std::fs::read_dir(src.join(sub)) {
+            for e in entries.flatten() {
+                std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::copy(repo().join("db/schema.sql"), dir.join("schema.sql")).unwrap();
+    dir
+}
+
+/// Problems lint finds in fixture `name`, as (table, row, message).
+fn problems(name: &str) -> Vec<(String, String, String)> {
+    let dir = fixture(name);
     let db = Db::load(&dir).unwrap_or_else(|e| panic!("loading fixture {name}: {e:#}"));
+    let _ = std::fs::remove_dir_all(&dir); // the database is in memory now
     lint::check(&db)
         .into_iter()
         .map(|p| (p.table, p.row, p.message))
@@ -247,7 +266,7 @@ fn problem_display_names_table_and_row() {
 
 #[test]
 fn failing_statement_is_reported_with_file_and_line() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken_statement");
+    let dir = fixture("broken_statement");
     let err = format!(
         "{:#}",
         Db::load(&dir)
@@ -368,8 +387,9 @@ fn import_is_deterministic_and_matches_committed_db() {
 /// The generator's own check: a parameter rule that reads a union needs a rule saying how.
 #[test]
 fn union_reached_without_a_rule_is_reported_with_its_source() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/union_without_rule");
+    let dir = fixture("union_without_rule");
     let problems = dynchk_gen::check(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].contains(

@@ -144,6 +144,16 @@ pub fn violations<'a>(records: &'a [Value], interface: &str, check: &str) -> Vec
         .collect()
 }
 
+/// Asserts that `interface` broke `check` exactly once among `records`; `context` (may be empty)
+/// leads the failure message, which then lists every record.
+pub fn assert_reported_once(records: &[Value], interface: &str, check: &str, context: &str) {
+    let found = violations(records, interface, check).len();
+    assert_eq!(
+        found, 1,
+        "{context}{interface} {check} reported {found} times: {records:?}"
+    );
+}
+
 /// Runs `run` plainly and under the checker and asserts identical stdout, stderr and exit status;
 /// returns the checker's records (log files `log.<pid>` in `dir`).
 pub fn transparent(run: &Run<'_>, dir: &Path) -> Vec<Value> {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::model::{Abi, Member, Spec};
+use crate::model::{rust_int, Abi, Member, Spec};
 use crate::plan::{is_memory, render_expr, struct_has_rules, STRUCT_DEPTH};
 
 /// A generated struct validator, ready for the template.
@@ -112,9 +112,7 @@ fn read_member(spec: &Spec, m: &Member, off: i64) -> Result<String> {
     let ty =
         m.ty.ok_or_else(|| anyhow!("member {} has no type", m.name))?;
     let rust = match spec.abi(ty)? {
-        Abi::Int { size, signed } => {
-            format!("{}{}", if signed { 'i' } else { 'u' }, size as u32 * 8)
-        }
+        Abi::Int { size, signed } => rust_int(size, signed),
         Abi::Ptr => "usize".to_string(),
         other => bail!("member {} ({other:?}) cannot carry a rule", m.name),
     };

@@ -94,6 +94,11 @@ pub enum Abi {
     Unknown,
 }
 
+/// The Rust integer type of a C integer of `size` bytes: `i32`, `u64`, …
+pub fn rust_int(size: u8, signed: bool) -> String {
+    format!("{}{}", if signed { 'i' } else { 'u' }, size as u32 * 8)
+}
+
 /// The whole database in memory.
 pub struct Spec {
     pub types: HashMap<i64, Type>,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{anyhow, bail, Result};
 
 use crate::host::Host;
-use crate::model::{Abi, Interface, Param, RuleUse, Spec};
+use crate::model::{rust_int, Abi, Interface, Param, RuleUse, Spec};
 use crate::sem::expr::{self, Expr};
 
 /// What the checker does with an interface.
@@ -340,9 +340,7 @@ fn ident_for(name: &str) -> String {
 pub fn rust_type(spec: &Spec, tid: i64, is_return: bool) -> Result<String> {
     Ok(match spec.abi(tid)? {
         Abi::Void if is_return => "()".into(),
-        Abi::Int { size, signed } => {
-            format!("{}{}", if signed { 'i' } else { 'u' }, size as u32 * 8)
-        }
+        Abi::Int { size, signed } => rust_int(size, signed),
         Abi::Ptr => "*mut c_void".into(),
         Abi::F32 => "f32".into(),
         Abi::F64 => "f64".into(),
@@ -596,7 +594,7 @@ fn deref_read(spec: &Spec, ptr_ty: i64, ident: &str) -> Option<String> {
     let Abi::Int { size, signed } = spec.abi(pointee).ok()? else {
         return None;
     };
-    let rust = format!("{}{}", if signed { 'i' } else { 'u' }, size as u32 * 8);
+    let rust = rust_int(size, signed);
     Some(format!(
         "(if validators::mem::readable({ident} as *const c_void, {size}).is_ok() {{ \
          core::ptr::read_unaligned({ident} as *const {rust}) as i64 }} else {{ 0 }})"

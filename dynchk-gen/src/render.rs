@@ -220,8 +220,8 @@ pub fn stub(p: &Plan) -> Result<String> {
     for f in fn_rows(p, p.index) {
         out.push_str(&Stub { f: &f }.render()?);
     }
-    let formatted = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
-        .args(["--edition", "2021", "--emit", "stdout"])
+    let formatted = rustfmt_command()
+        .args(["--emit", "stdout"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -241,12 +241,16 @@ pub fn stub(p: &Plan) -> Result<String> {
     })
 }
 
+/// `$RUSTFMT` (or `rustfmt`) for the edition the generated code is written in.
+fn rustfmt_command() -> Command {
+    let mut cmd = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()));
+    cmd.args(["--edition", "2021"]);
+    cmd
+}
+
 /// Formats Rust source with rustfmt when it is installed; the text is valid either way.
 pub fn rustfmt(path: &Path) -> Result<()> {
-    let status = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
-        .args(["--edition", "2021"])
-        .arg(path)
-        .status();
+    let status = rustfmt_command().arg(path).status();
     match status {
         Ok(s) if s.success() => Ok(()),
         Ok(s) => Err(anyhow::anyhow!(

@@ -154,15 +154,15 @@ impl Loader<'_> {
                     params![name, kind.as_str(), reason, at],
                 )
                 .map_err(|_| anyhow!("`{name}` is listed as hand-coded or excluded twice"))?;
-                {
-                    let known: Option<i64> = c
-                        .query_row("SELECT iid FROM Interface WHERE name=?", [name], |r| {
-                            r.get(0)
-                        })
-                        .optional()?;
-                    if known.is_none() {
-                        bail!("`{name}` is not an interface of the database (declare it with `+` first)");
-                    }
+                let known: Option<i64> = c
+                    .query_row("SELECT iid FROM Interface WHERE name=?", [name], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                if known.is_none() {
+                    bail!(
+                        "`{name}` is not an interface of the database (declare it with `+` first)"
+                    );
                 }
             }
         }

@@ -37,6 +37,8 @@ fn main() -> anyhow::Result<()> {
     cc::Build::new()
         .file("shim/shim.c")
         .flag_if_supported("-fvisibility=hidden")
+        // Unwinding (thread cancellation, C++ exceptions) passes through the shim bodies.
+        .flag_if_supported("-fexceptions")
         .flag_if_supported("-ftls-model=initial-exec")
         .flag_if_supported("-fno-builtin")
         .flag_if_supported("-fno-tree-loop-distribute-patterns")

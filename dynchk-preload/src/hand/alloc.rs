@@ -44,21 +44,21 @@ fn check_heap(call: &rt::Call, p: *mut c_void) {
 
 /// `malloc(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+pub unsafe extern "C-unwind" fn malloc(size: usize) -> *mut c_void {
     // SAFETY: glibc's allocator.
     unsafe { __libc_malloc(size) }
 }
 
 /// `calloc(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
+pub unsafe extern "C-unwind" fn calloc(n: usize, size: usize) -> *mut c_void {
     // SAFETY: glibc's allocator.
     unsafe { __libc_calloc(n, size) }
 }
 
 /// `realloc(3)`: `ptr` must be NULL or a heap pointer.
 #[no_mangle]
-pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+pub unsafe extern "C-unwind" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     let Some(call) = rt::enter(&REALLOC) else {
         // SAFETY: glibc's allocator.
         return unsafe { __libc_realloc(ptr, size) };
@@ -70,7 +70,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
 
 /// `free(3)`: `ptr` must be NULL or a heap pointer.
 #[no_mangle]
-pub unsafe extern "C" fn free(ptr: *mut c_void) {
+pub unsafe extern "C-unwind" fn free(ptr: *mut c_void) {
     if ptr.is_null() {
         return;
     }
@@ -85,14 +85,14 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
 
 /// `memalign(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
+pub unsafe extern "C-unwind" fn memalign(align: usize, size: usize) -> *mut c_void {
     // SAFETY: glibc's allocator.
     unsafe { __libc_memalign(align, size) }
 }
 
 /// `aligned_alloc(3)`: glibc's own is memalign with the same argument rules.
 #[no_mangle]
-pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
+pub unsafe extern "C-unwind" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
     // SAFETY: glibc's allocator.
     unsafe { __libc_memalign(align, size) }
 }
@@ -100,7 +100,11 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
 /// `posix_memalign(3)`: the alignment rules of POSIX (a power of two multiple of
 /// `sizeof(void *)`) are checked here because `__libc_memalign` accepts more.
 #[no_mangle]
-pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
+pub unsafe extern "C-unwind" fn posix_memalign(
+    out: *mut *mut c_void,
+    align: usize,
+    size: usize,
+) -> i32 {
     if !align.is_power_of_two() || !align.is_multiple_of(size_of::<*mut c_void>()) {
         return libc::EINVAL;
     }
@@ -116,14 +120,14 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 
 /// `valloc(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
+pub unsafe extern "C-unwind" fn valloc(size: usize) -> *mut c_void {
     // SAFETY: glibc's allocator.
     unsafe { __libc_valloc(size) }
 }
 
 /// `pvalloc(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
+pub unsafe extern "C-unwind" fn pvalloc(size: usize) -> *mut c_void {
     // SAFETY: glibc's allocator.
     unsafe { __libc_pvalloc(size) }
 }
@@ -131,10 +135,10 @@ pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
 /// `malloc_usable_size(3)`. glibc has no `__libc_` alias for it; resolving it by name is fine
 /// here because nothing on the way calls it.
 #[no_mangle]
-pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
+pub unsafe extern "C-unwind" fn malloc_usable_size(p: *mut c_void) -> usize {
     static REAL: rt::Real = rt::Real::new(c"malloc_usable_size", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(*mut c_void) -> usize = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(*mut c_void) -> usize = unsafe { REAL.get() };
     // SAFETY: forwards the caller's pointer.
     unsafe { real(p) }
 }

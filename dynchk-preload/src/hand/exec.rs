@@ -94,12 +94,12 @@ static REAL_EXECV: Real = Real::new(c"execv", c"GLIBC_2.2.5");
 static REAL_EXECVP: Real = Real::new(c"execvp", c"GLIBC_2.2.5");
 static REAL_EXECVPE: Real = Real::new(c"execvpe", c"GLIBC_2.11");
 
-type ExecveFn = unsafe extern "C" fn(*const c_char, Argv, Argv) -> c_int;
-type ExecvFn = unsafe extern "C" fn(*const c_char, Argv) -> c_int;
+type ExecveFn = unsafe extern "C-unwind" fn(*const c_char, Argv, Argv) -> c_int;
+type ExecvFn = unsafe extern "C-unwind" fn(*const c_char, Argv) -> c_int;
 
 /// `execve(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
+pub unsafe extern "C-unwind" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     // SAFETY: the prototype matches glibc's; the caller's arguments are passed unchanged.
     unsafe {
         checked_exec(&EXECVE, Some(path), argv, Some(envp), || {
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> 
 
 /// `execv(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
+pub unsafe extern "C-unwind" fn execv(path: *const c_char, argv: Argv) -> c_int {
     // SAFETY: as execve.
     unsafe {
         checked_exec(&EXECV, Some(path), argv, None, || {
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
 
 /// `execvp(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
+pub unsafe extern "C-unwind" fn execvp(file: *const c_char, argv: Argv) -> c_int {
     // SAFETY: as execve.
     unsafe {
         checked_exec(&EXECVP, Some(file), argv, None, || {
@@ -132,7 +132,7 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
 
 /// `execvpe(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
+pub unsafe extern "C-unwind" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
     // SAFETY: as execve.
     unsafe {
         checked_exec(&EXECVPE, Some(file), argv, Some(envp), || {
@@ -143,11 +143,13 @@ pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) ->
 
 /// `fexecve(3)`: `fd` must be open.
 #[no_mangle]
-pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
+pub unsafe extern "C-unwind" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     static REAL: Real = Real::new(c"fexecve", c"GLIBC_2.2.5");
     let real = || {
         // SAFETY: as execve.
-        unsafe { REAL.get::<unsafe extern "C" fn(c_int, Argv, Argv) -> c_int>()(fd, argv, envp) }
+        unsafe {
+            REAL.get::<unsafe extern "C-unwind" fn(c_int, Argv, Argv) -> c_int>()(fd, argv, envp)
+        }
     };
     let Some(call) = rt::enter(&FEXECVE) else {
         report::summary();
@@ -163,7 +165,7 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
 /// Called by the C shim for `execl` (0), `execlp` (1) and `execle` (2) with the list gathered into
 /// `argv`; forwards to `execv`, `execvp` and `execve` of the C library.
 #[no_mangle]
-pub unsafe extern "C" fn dynchk_exec_call(
+pub unsafe extern "C-unwind" fn dynchk_exec_call(
     which: c_int,
     path: *const c_char,
     argv: Argv,

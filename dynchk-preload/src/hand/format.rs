@@ -209,29 +209,31 @@ unsafe fn format_call(
         unsafe {
             match which {
                 Which::Printf | Which::Scanf | Which::Isoc99Scanf => {
-                    real.get::<unsafe extern "C" fn(*const c_char, VaList) -> c_int>()(fmt, ap)
-                        as c_long
-                }
-                Which::Snprintf => {
-                    real.get::<unsafe extern "C" fn(usize, usize, *const c_char, VaList) -> c_int>()(
-                        a0, a1, fmt, ap,
+                    real.get::<unsafe extern "C-unwind" fn(*const c_char, VaList) -> c_int>()(
+                        fmt, ap,
                     ) as c_long
                 }
+                Which::Snprintf => real.get::<unsafe extern "C-unwind" fn(
+                    usize,
+                    usize,
+                    *const c_char,
+                    VaList,
+                ) -> c_int>()(a0, a1, fmt, ap) as c_long,
                 Which::Syslog => {
-                    real.get::<unsafe extern "C" fn(c_int, *const c_char, VaList)>()(
+                    real.get::<unsafe extern "C-unwind" fn(c_int, *const c_char, VaList)>()(
                         a0 as c_int,
                         fmt,
                         ap,
                     );
                     0
                 }
-                Which::Dprintf => real
-                    .get::<unsafe extern "C" fn(c_int, *const c_char, VaList) -> c_int>()(
-                    a0 as c_int,
-                    fmt,
-                    ap,
-                ) as c_long,
-                _ => real.get::<unsafe extern "C" fn(usize, *const c_char, VaList) -> c_int>()(
+                Which::Dprintf => real.get::<unsafe extern "C-unwind" fn(
+                    c_int,
+                    *const c_char,
+                    VaList,
+                ) -> c_int>()(a0 as c_int, fmt, ap) as c_long,
+                _ => real
+                    .get::<unsafe extern "C-unwind" fn(usize, *const c_char, VaList) -> c_int>()(
                     a0, fmt, ap,
                 ) as c_long,
             }
@@ -292,7 +294,7 @@ unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: Va
 
 /// Called by the C shim bodies of the variadic members (`which` as shim/shim.c numbers them).
 #[no_mangle]
-pub unsafe extern "C" fn dynchk_format_call(
+pub unsafe extern "C-unwind" fn dynchk_format_call(
     which: c_int,
     a0: usize,
     a1: usize,
@@ -326,7 +328,7 @@ macro_rules! v_members {
         $(
             #[doc = concat!("`", stringify!($name), "(3)`.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name($($p: $t,)* fmt: *const c_char, ap: VaList) -> $ret {
+            pub unsafe extern "C-unwind" fn $name($($p: $t,)* fmt: *const c_char, ap: VaList) -> $ret {
                 let lead: [usize; 2] = v_members!(@lead $($p),*);
                 // SAFETY: the caller's arguments.
                 let r = unsafe { format_call(&IFACES[$idx], Which::$which, lead[0], lead[1], fmt, ap) };
@@ -356,7 +358,7 @@ v_members! {
 
 /// `vsyslog(3)`.
 #[no_mangle]
-pub unsafe extern "C" fn vsyslog(priority: c_int, fmt: *const c_char, ap: VaList) {
+pub unsafe extern "C-unwind" fn vsyslog(priority: c_int, fmt: *const c_char, ap: VaList) {
     // SAFETY: the caller's arguments.
     unsafe { format_call(&IFACES[19], Which::Syslog, priority as usize, 0, fmt, ap) };
 }

@@ -30,14 +30,14 @@ macro_rules! map_changers {
         $(
             #[doc = concat!("`", stringify!($name), "`, then the memory map cache is invalidated.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name($($p: $t),*) -> $ret {
+            pub unsafe extern "C-unwind" fn $name($($p: $t),*) -> $ret {
                 static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: $ver };
                 static REAL: Real = Real::new(
                     rt::cstr(concat!(stringify!($name), "\0")),
                     rt::cstr(concat!($ver, "\0")),
                 );
                 // SAFETY: the prototype matches the C library's.
-                let real: unsafe extern "C" fn($($t),*) -> $ret = unsafe { REAL.get() };
+                let real: unsafe extern "C-unwind" fn($($t),*) -> $ret = unsafe { REAL.get() };
                 // SAFETY: the caller's arguments, unchanged.
                 changing_map(&IFACE, || unsafe { real($($p),*) })
             }

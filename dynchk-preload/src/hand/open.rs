@@ -14,8 +14,8 @@ fn needs_mode(flags: c_int) -> bool {
     flags & libc::O_CREAT != 0 || flags & TMPFILE_BIT == TMPFILE_BIT
 }
 
-type OpenFn = unsafe extern "C" fn(*const c_char, c_int, ...) -> c_int;
-type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, ...) -> c_int;
+type OpenFn = unsafe extern "C-unwind" fn(*const c_char, c_int, ...) -> c_int;
+type OpenatFn = unsafe extern "C-unwind" fn(c_int, *const c_char, c_int, ...) -> c_int;
 
 /// The checks and the forwarding shared by the four open variants (`dirfd` is `None` for open).
 unsafe fn checked_open(
@@ -69,7 +69,11 @@ static OPENAT64: Iface = Iface {
 
 /// `open(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: libc::mode_t) -> c_int {
+pub unsafe extern "C-unwind" fn open(
+    path: *const c_char,
+    flags: c_int,
+    mode: libc::mode_t,
+) -> c_int {
     static REAL: Real = Real::new(c"open", c"GLIBC_2.2.5");
     // SAFETY: forwards the caller's arguments.
     unsafe { checked_open(&OPEN, &REAL, None, path, flags, mode) }
@@ -77,7 +81,11 @@ pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: libc::mod
 
 /// `open64(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: libc::mode_t) -> c_int {
+pub unsafe extern "C-unwind" fn open64(
+    path: *const c_char,
+    flags: c_int,
+    mode: libc::mode_t,
+) -> c_int {
     static REAL: Real = Real::new(c"open64", c"GLIBC_2.2.5");
     // SAFETY: forwards the caller's arguments.
     unsafe { checked_open(&OPEN64, &REAL, None, path, flags, mode) }
@@ -85,7 +93,7 @@ pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: libc::m
 
 /// `openat(2)`. `dirfd` carries no rule: it is ignored for absolute paths.
 #[no_mangle]
-pub unsafe extern "C" fn openat(
+pub unsafe extern "C-unwind" fn openat(
     dirfd: c_int,
     path: *const c_char,
     flags: c_int,
@@ -98,7 +106,7 @@ pub unsafe extern "C" fn openat(
 
 /// `openat64(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn openat64(
+pub unsafe extern "C-unwind" fn openat64(
     dirfd: c_int,
     path: *const c_char,
     flags: c_int,
@@ -109,7 +117,7 @@ pub unsafe extern "C" fn openat64(
     unsafe { checked_open(&OPENAT64, &REAL, Some(dirfd), path, flags, mode) }
 }
 
-type FcntlFn = unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
+type FcntlFn = unsafe extern "C-unwind" fn(c_int, c_int, ...) -> c_int;
 
 /// The checks of `fcntl`: `fd` in range only (`F_GETFD` on a closed descriptor is how programs
 /// ask whether it is open). The third argument is passed through whatever `cmd` is.
@@ -144,7 +152,7 @@ static FCNTL64: Iface = Iface {
 
 /// `fcntl(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
+pub unsafe extern "C-unwind" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
     static REAL: Real = Real::new(c"fcntl", c"GLIBC_2.2.5");
     // SAFETY: forwards the caller's arguments.
     unsafe { checked_fcntl(&FCNTL, &REAL, fd, cmd, arg) }
@@ -152,7 +160,7 @@ pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
 
 /// `fcntl64(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
+pub unsafe extern "C-unwind" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
     static REAL: Real = Real::new(c"fcntl64", c"GLIBC_2.28");
     // SAFETY: forwards the caller's arguments.
     unsafe { checked_fcntl(&FCNTL64, &REAL, fd, cmd, arg) }
@@ -169,10 +177,10 @@ static IOCTL: Iface = Iface {
 /// another call (`tcgetattr`, `isatty`, …) knows its business. The third argument is passed
 /// through whatever `request` is.
 #[no_mangle]
-pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int {
+pub unsafe extern "C-unwind" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int {
     static REAL: Real = Real::new(c"ioctl", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(c_int, c_ulong, ...) -> c_int = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(c_int, c_ulong, ...) -> c_int = unsafe { REAL.get() };
     // SAFETY: the caller's arguments, unchanged.
     let forward = || unsafe { real(fd, request, arg) };
     let Some(call) = rt::enter(&IOCTL) else {

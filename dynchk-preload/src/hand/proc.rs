@@ -16,10 +16,10 @@ static FORK: Iface = Iface {
 
 /// `fork(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn fork() -> libc::pid_t {
+pub unsafe extern "C-unwind" fn fork() -> libc::pid_t {
     static REAL: Real = Real::new(c"fork", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn() -> libc::pid_t = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn() -> libc::pid_t = unsafe { REAL.get() };
     match rt::enter(&FORK) {
         // SAFETY: no arguments.
         Some(call) => call.forward(|| unsafe { real() }),
@@ -34,14 +34,14 @@ macro_rules! exits {
         $(
             #[doc = concat!("`", stringify!($name), "(2)`: writes the summary first.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name(status: c_int) -> ! {
+            pub unsafe extern "C-unwind" fn $name(status: c_int) -> ! {
                 static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: "GLIBC_2.2.5" };
                 static REAL: Real = Real::new(
                     rt::cstr(concat!(stringify!($name), "\0")),
                     c"GLIBC_2.2.5",
                 );
                 // SAFETY: the prototype matches glibc's.
-                let real: unsafe extern "C" fn(c_int) -> ! = unsafe { REAL.get() };
+                let real: unsafe extern "C-unwind" fn(c_int) -> ! = unsafe { REAL.get() };
                 let call = rt::enter(&IFACE);
                 report::summary();
                 match call {
@@ -63,14 +63,14 @@ macro_rules! limit_setters {
         $(
             #[doc = concat!("`", stringify!($name), "(2)`, then the descriptor limit is re-read.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name($($p: $t),*) -> c_int {
+            pub unsafe extern "C-unwind" fn $name($($p: $t),*) -> c_int {
                 static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: $ver };
                 static REAL: Real = Real::new(
                     rt::cstr(concat!(stringify!($name), "\0")),
                     rt::cstr(concat!($ver, "\0")),
                 );
                 // SAFETY: the prototype matches glibc's.
-                let real: unsafe extern "C" fn($($t),*) -> c_int = unsafe { REAL.get() };
+                let real: unsafe extern "C-unwind" fn($($t),*) -> c_int = unsafe { REAL.get() };
                 let after = || {
                     // SAFETY: the caller's arguments.
                     let r = unsafe { real($($p),*) };

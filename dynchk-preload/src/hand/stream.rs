@@ -68,11 +68,11 @@ macro_rules! fopens {
         $(
             #[doc = concat!("`", stringify!($name), "(3)`: the new stream is tracked.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name(pathname: *const c_char, mode: *const c_char) -> File {
+            pub unsafe extern "C-unwind" fn $name(pathname: *const c_char, mode: *const c_char) -> File {
                 static IFACE: Iface = iface(stringify!($name), "GLIBC_2.2.5");
                 static REAL: Real = Real::new(rt::cstr(concat!(stringify!($name), "\0")), c"GLIBC_2.2.5");
                 // SAFETY: the prototype matches glibc's.
-                let real: unsafe extern "C" fn(*const c_char, *const c_char) -> File = unsafe { REAL.get() };
+                let real: unsafe extern "C-unwind" fn(*const c_char, *const c_char) -> File = unsafe { REAL.get() };
                 checked(
                     &IFACE,
                     |call| {
@@ -96,11 +96,11 @@ macro_rules! freopens {
         $(
             #[doc = concat!("`", stringify!($name), "(3)`: the stream is re-tracked, or closed on failure.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name(pathname: *const c_char, mode: *const c_char, f: File) -> File {
+            pub unsafe extern "C-unwind" fn $name(pathname: *const c_char, mode: *const c_char, f: File) -> File {
                 static IFACE: Iface = iface(stringify!($name), "GLIBC_2.2.5");
                 static REAL: Real = Real::new(rt::cstr(concat!(stringify!($name), "\0")), c"GLIBC_2.2.5");
                 // SAFETY: the prototype matches glibc's.
-                let real: unsafe extern "C" fn(*const c_char, *const c_char, File) -> File = unsafe { REAL.get() };
+                let real: unsafe extern "C-unwind" fn(*const c_char, *const c_char, File) -> File = unsafe { REAL.get() };
                 checked(
                     &IFACE,
                     |call| {
@@ -133,10 +133,10 @@ static FDOPEN: Iface = iface("fdopen", "GLIBC_2.2.5");
 
 /// `fdopen(3)`: `fd` must be open; the new stream is tracked.
 #[no_mangle]
-pub unsafe extern "C" fn fdopen(fd: c_int, mode: *const c_char) -> File {
+pub unsafe extern "C-unwind" fn fdopen(fd: c_int, mode: *const c_char) -> File {
     static REAL: Real = Real::new(c"fdopen", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(c_int, *const c_char) -> File = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(c_int, *const c_char) -> File = unsafe { REAL.get() };
     checked(
         &FDOPEN,
         |call| {
@@ -153,10 +153,11 @@ static POPEN: Iface = iface("popen", "GLIBC_2.2.5");
 
 /// `popen(3)`: the command and the type are strings; the new stream is tracked.
 #[no_mangle]
-pub unsafe extern "C" fn popen(command: *const c_char, ty: *const c_char) -> File {
+pub unsafe extern "C-unwind" fn popen(command: *const c_char, ty: *const c_char) -> File {
     static REAL: Real = Real::new(c"popen", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(*const c_char, *const c_char) -> File = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(*const c_char, *const c_char) -> File =
+        unsafe { REAL.get() };
     checked(
         &POPEN,
         |call| {
@@ -184,11 +185,11 @@ macro_rules! tmpfiles {
         $(
             #[doc = concat!("`", stringify!($name), "(3)`: the new stream is tracked.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name() -> File {
+            pub unsafe extern "C-unwind" fn $name() -> File {
                 static IFACE: Iface = iface(stringify!($name), "GLIBC_2.2.5");
                 static REAL: Real = Real::new(rt::cstr(concat!(stringify!($name), "\0")), c"GLIBC_2.2.5");
                 // SAFETY: the prototype matches glibc's.
-                let real: unsafe extern "C" fn() -> File = unsafe { REAL.get() };
+                let real: unsafe extern "C-unwind" fn() -> File = unsafe { REAL.get() };
                 // SAFETY: no arguments.
                 checked(&IFACE, |_| {}, || unsafe { real() }, track_file)
             }
@@ -202,10 +203,14 @@ static FMEMOPEN: Iface = iface("fmemopen", "GLIBC_2.22");
 
 /// `fmemopen(3)`: `buf` (NULL: glibc allocates) readable for `size`; the new stream is tracked.
 #[no_mangle]
-pub unsafe extern "C" fn fmemopen(buf: *mut c_void, size: usize, mode: *const c_char) -> File {
+pub unsafe extern "C-unwind" fn fmemopen(
+    buf: *mut c_void,
+    size: usize,
+    mode: *const c_char,
+) -> File {
     static REAL: Real = Real::new(c"fmemopen", c"GLIBC_2.22");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(*mut c_void, usize, *const c_char) -> File =
+    let real: unsafe extern "C-unwind" fn(*mut c_void, usize, *const c_char) -> File =
         unsafe { REAL.get() };
     checked(
         &FMEMOPEN,
@@ -226,10 +231,11 @@ static OPEN_MEMSTREAM: Iface = iface("open_memstream", "GLIBC_2.2.5");
 
 /// `open_memstream(3)`: both out-pointers writable; the new stream is tracked.
 #[no_mangle]
-pub unsafe extern "C" fn open_memstream(ptr: *mut *mut c_char, sizeloc: *mut usize) -> File {
+pub unsafe extern "C-unwind" fn open_memstream(ptr: *mut *mut c_char, sizeloc: *mut usize) -> File {
     static REAL: Real = Real::new(c"open_memstream", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(*mut *mut c_char, *mut usize) -> File = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(*mut *mut c_char, *mut usize) -> File =
+        unsafe { REAL.get() };
     checked(
         &OPEN_MEMSTREAM,
         |call| {
@@ -263,11 +269,11 @@ macro_rules! closes {
         $(
             #[doc = concat!("`", stringify!($name), "(3)`: the stream is marked closed.")]
             #[no_mangle]
-            pub unsafe extern "C" fn $name(f: File) -> c_int {
+            pub unsafe extern "C-unwind" fn $name(f: File) -> c_int {
                 static IFACE: Iface = iface(stringify!($name), "GLIBC_2.2.5");
                 static REAL: Real = Real::new(rt::cstr(concat!(stringify!($name), "\0")), c"GLIBC_2.2.5");
                 // SAFETY: the prototype matches glibc's.
-                let real: unsafe extern "C" fn(File) -> c_int = unsafe { REAL.get() };
+                let real: unsafe extern "C-unwind" fn(File) -> c_int = unsafe { REAL.get() };
                 checked(
                     &IFACE,
                     // SAFETY: the validator reads only memory it has proven mapped.
@@ -300,10 +306,10 @@ fn track_dir(d: *mut libc::DIR) {
 
 /// `opendir(3)`: the new directory stream is tracked.
 #[no_mangle]
-pub unsafe extern "C" fn opendir(name: *const c_char) -> *mut libc::DIR {
+pub unsafe extern "C-unwind" fn opendir(name: *const c_char) -> *mut libc::DIR {
     static REAL: Real = Real::new(c"opendir", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(*const c_char) -> *mut libc::DIR = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(*const c_char) -> *mut libc::DIR = unsafe { REAL.get() };
     // SAFETY: the caller's argument.
     checked(
         &OPENDIR,
@@ -315,10 +321,10 @@ pub unsafe extern "C" fn opendir(name: *const c_char) -> *mut libc::DIR {
 
 /// `fdopendir(3)`: `fd` must be open; the new directory stream is tracked.
 #[no_mangle]
-pub unsafe extern "C" fn fdopendir(fd: c_int) -> *mut libc::DIR {
+pub unsafe extern "C-unwind" fn fdopendir(fd: c_int) -> *mut libc::DIR {
     static REAL: Real = Real::new(c"fdopendir", c"GLIBC_2.4");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(c_int) -> *mut libc::DIR = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(c_int) -> *mut libc::DIR = unsafe { REAL.get() };
     checked(
         &FDOPENDIR,
         |call| check!(call, 0, "fd", fd, fd::open(fd as i64)),
@@ -330,10 +336,10 @@ pub unsafe extern "C" fn fdopendir(fd: c_int) -> *mut libc::DIR {
 
 /// `closedir(3)`: the directory stream must be open; it counts as closed from the call on.
 #[no_mangle]
-pub unsafe extern "C" fn closedir(d: *mut libc::DIR) -> c_int {
+pub unsafe extern "C-unwind" fn closedir(d: *mut libc::DIR) -> c_int {
     static REAL: Real = Real::new(c"closedir", c"GLIBC_2.2.5");
     // SAFETY: the prototype matches glibc's.
-    let real: unsafe extern "C" fn(*mut libc::DIR) -> c_int = unsafe { REAL.get() };
+    let real: unsafe extern "C-unwind" fn(*mut libc::DIR) -> c_int = unsafe { REAL.get() };
     checked(
         &CLOSEDIR,
         // SAFETY: the validator reads only memory it has proven mapped.

@@ -4,6 +4,7 @@
 mod backtrace;
 pub(crate) mod config;
 mod fmt;
+mod panic;
 mod real;
 pub(crate) mod report;
 pub(crate) mod stats;
@@ -111,6 +112,9 @@ impl Call {
     /// Calls the original: restores `errno`, leaves the checker, marks the thread as inside a
     /// forwarded call for the duration, and returns the result untouched (nothing runs after the
     /// call that could change `errno`).
+    ///
+    /// The original may unwind (`pthread_exit`, cancellation at a cancellation point, a C++
+    /// exception thrown by a callback): the marker is restored on the way through, like on return.
     #[inline(always)]
     pub fn forward<R>(self, f: impl FnOnce() -> R) -> R {
         let state = self.state;
@@ -118,15 +122,14 @@ impl Call {
         core::mem::forget(self);
         // SAFETY: this thread's state.
         let st = unsafe { &mut *state };
-        let outer = st.fwd_sp;
+        let _restore = Forwarding {
+            state,
+            outer: st.fwd_sp,
+        };
         st.fwd_sp = thread::stack_pointer();
         st.busy_sp = 0;
         sys::set_errno(errno);
-        let r = f();
-        // SAFETY: as above; a longjmp out of f skips this, leaving a marker that the next call
-        // from a higher frame recognises as stale.
-        unsafe { (*state).fwd_sp = outer };
-        r
+        f()
     }
 
     /// Whether this call was made from inside another forwarded call, i.e. by a library on its own
@@ -150,10 +153,27 @@ impl Drop for Call {
     }
 }
 
+/// Marks a forwarded call in progress; dropping it (on return or during an unwind) restores the
+/// enclosing marker. A `longjmp` out of the call skips the drop, leaving a marker that the next
+/// call from a higher frame recognises as stale.
+struct Forwarding {
+    state: *mut thread::State,
+    outer: usize,
+}
+
+impl Drop for Forwarding {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: this thread's state; only a plain store, which cannot change `errno`.
+        unsafe { (*self.state).fwd_sp = self.outer };
+    }
+}
+
 /// Library constructor: reads the configuration before the program runs, so that the first
 /// report does not have to.
 extern "C" fn init() {
     let errno = sys::errno();
+    panic::install();
     TRACE.store(config::get().trace, Relaxed);
     report::claim();
     // SAFETY: registers a plain function; fork children reset their counters in it.

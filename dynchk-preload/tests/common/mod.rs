@@ -34,10 +34,26 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Compiles C source `src` into `dir/name` with `cc` (extra arguments after the source).
 pub fn compile(dir: &Path, name: &str, src: &str, extra: &[&str]) -> PathBuf {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).expect("write C source");
+    compile_with("cc", "c", dir, name, src, extra)
+}
+
+/// As [`compile`] for C++ source, with `g++`.
+pub fn compile_cxx(dir: &Path, name: &str, src: &str, extra: &[&str]) -> PathBuf {
+    compile_with("g++", "cpp", dir, name, src, extra)
+}
+
+fn compile_with(
+    compiler: &str,
+    ext: &str,
+    dir: &Path,
+    name: &str,
+    src: &str,
+    extra: &[&str],
+) -> PathBuf {
+    let c = dir.join(format!("{name}.{ext}"));
+    std::fs::write(&c, src).expect("write source");
     let out = dir.join(name);
-    let status = Command::new("cc")
+    let status = Command::new(compiler)
         .args([
             "-O0",
             "-g",
@@ -49,8 +65,8 @@ pub fn compile(dir: &Path, name: &str, src: &str, extra: &[&str]) -> PathBuf {
         .arg(&c)
         .args(extra)
         .status()
-        .expect("run cc");
-    assert!(status.success(), "cc failed for {name}");
+        .unwrap_or_else(|e| panic!("run {compiler}: {e}"));
+    assert!(status.success(), "{compiler} failed for {name}");
     out
 }
 

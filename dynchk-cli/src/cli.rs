@@ -20,7 +20,8 @@ Examples:
   mkdir -p logs; dynchk run --log logs/ -- make    keep one log per process in logs/
   dynchk run --fail-on-violation -- ./tests        CI: exit 1 when a violation was found
   dynchk report logs/ --format sarif > d.sarif     code-scanning report from saved logs
-  dynchk explain read                              how read() is checked and why";
+  dynchk explain read                              how read() is checked and why
+  dynchk certify matrix/smoke.toml --out /tmp/c    verdict per application, report.html";
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
@@ -31,6 +32,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Show the specification of an interface and the checks chosen for it.
     Explain(ExplainArgs),
+    /// Certify a matrix of applications: each run plainly and checked, one verdict per entry.
+    Certify(crate::certify::args::CertifyArgs),
 }
 
 /// Output formats of `dynchk run`.

@@ -1,5 +1,6 @@
 //! `dynchk`: run a program under the ABI checker, summarize and export its reports.
 
+mod certify;
 mod cli;
 mod explain;
 mod locate;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Report(args) => run::report(args),
         cli::Command::Explain(args) => explain::explain(args).map(|()| ExitCode::SUCCESS),
+        cli::Command::Certify(args) => certify::certify(args),
     };
     result.unwrap_or_else(|e| {
         // A reader that stopped early (`dynchk report … | head`) is not an error worth a message;

@@ -83,7 +83,8 @@ fn verdict_matrix(dir: &Path) -> PathBuf {
     let src = dir.join("static.c");
     std::fs::write(
         &src,
-        "#include <stdio.h>\nint main(void) { puts(\"static\"); return 0; }\n",
+        "#include <stdio.h>\n#include <unistd.h>\n\
+         int main(int c, char **v) { (void)v; puts(\"static\"); fflush(stdout); if (c > 1) sleep(30); return 0; }\n",
     )
     .unwrap();
     let stat = dir.join("static");
@@ -137,6 +138,11 @@ name = "static"
 cmd = ["{stat}"]
 
 [[app]]
+name = "static-stopped"
+cmd = ["{stat}", "sleep"]
+run_for = "500ms"
+
+[[app]]
 name = "wrong-status"
 cmd = ["sh", "-c", "exit 3"]
 expect_status = 0
@@ -187,6 +193,12 @@ fn every_verdict_is_earned_recorded_and_rendered() {
     assert_eq!(verdict("slow-when-checked"), "timeout");
     assert_eq!(verdict("crash-when-checked"), "crashed");
     assert_eq!(verdict("static"), "unchecked");
+    assert_eq!(verdict("static-stopped"), "unchecked");
+    assert_eq!(e["static-stopped"]["checked"]["outcome"], "stopped");
+    assert!(e["static-stopped"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("before it was stopped"));
     assert_eq!(verdict("wrong-status"), "broken");
     assert!(e["wrong-status"]["reason"]
         .as_str()

@@ -96,7 +96,9 @@ fn from_logs(logs: &Logs, scope: &[String]) -> Evidence {
         ));
     }
     let symbols = symbolize(model.call_sites());
-    let mut groups: BTreeMap<(bool, GroupKey), ViolationGroup> = BTreeMap::new();
+    // Grouped by rule and by the module of the call site: the same rule broken by the shell and
+    // by the program under test are two findings.
+    let mut groups: BTreeMap<(bool, GroupKey, String), ViolationGroup> = BTreeMap::new();
     for d in &model.distinct {
         let v = &d.violation;
         let frame = d.call_site();
@@ -129,9 +131,12 @@ fn from_logs(logs: &Logs, scope: &[String]) -> Evidence {
             process: process_name(&model, d),
             message: v.message.clone(),
         };
-        groups.entry((inside, g.key())).or_insert(g).count += count;
+        groups
+            .entry((inside, g.key(), g.module.clone()))
+            .or_insert(g)
+            .count += count;
     }
-    for ((inside, _), g) in groups {
+    for ((inside, _, _), g) in groups {
         if inside {
             ev.in_scope.push(g);
         } else {

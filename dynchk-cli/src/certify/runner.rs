@@ -318,6 +318,13 @@ pub fn decide(
             Verdict::NotTransparent,
             "the checked run's output or status differs from two identical plain runs".into(),
         )
+    } else if processes.total == 0 && r.checked.outcome == "stopped" {
+        (
+            Verdict::Unchecked,
+            "no process wrote a report before it was stopped: a process killed by the stop \
+             signal writes no summary, and without a start record it leaves no trace"
+                .into(),
+        )
     } else if processes.total == 0 {
         (
             Verdict::Unchecked,

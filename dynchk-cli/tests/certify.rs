@@ -108,6 +108,11 @@ name = "planted"
 cmd = ["{planted}"]
 
 [[app]]
+name = "planted-out-of-scope"
+cmd = ["{planted}"]
+scope = ["libnothing.so.1"]
+
+[[app]]
 name = "clean-ls"
 cmd = ["ls", "-l", "/usr/include/linux/errno.h"]
 expect_status = 0
@@ -184,6 +189,13 @@ fn every_verdict_is_earned_recorded_and_rendered() {
         (Some("read"), Some("filedescriptor"))
     );
     assert!(v["site"].as_str().unwrap().contains("planted"), "{v}");
+    let out_of_scope = &e["planted-out-of-scope"];
+    assert_eq!(out_of_scope["verdict"], "clean", "{out_of_scope:#}");
+    assert_eq!(out_of_scope["outside_scope"][0]["interface"], "read");
+    assert!(out_of_scope["reason"]
+        .as_str()
+        .unwrap()
+        .contains("1 outside scope"));
     assert_eq!(verdict("clean-ls"), "clean", "{:#}", e["clean-ls"]);
     assert_eq!(verdict("preload-fake"), "not-transparent");
     let diff = e["preload-fake"]["diff"].as_str().unwrap();
@@ -398,7 +410,18 @@ fn four_shards_merged_equal_one_whole_run() {
         "{}",
         text(&d.stdout)
     );
-    // Against a whole run, a merge of another matrix is refused.
+    // --fail-on widens the failing verdicts.
+    let o = certify(&[
+        m,
+        "--only",
+        "planted",
+        "--fail-on",
+        "violations",
+        "--out",
+        dir.join("strict").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    // A whole run is not a shard: there is nothing to merge it with.
     let o = dynchk()
         .args(["certify", "merge"])
         .arg(dir.join("x.sqlite"))

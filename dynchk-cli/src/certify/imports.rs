@@ -3,7 +3,9 @@
 
 use super::matrix::Cwd;
 use anyhow::{Context, Result};
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::elf;
+use object::read::elf::{Dyn, ElfFile64};
+use object::{Endianness, Object, ObjectSymbol, SymbolKind};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -39,7 +41,8 @@ impl Covered {
         super::shard::hash_hex(names.join("\n").as_bytes())
     }
 
-    /// The imported functions of `program` (found like `execvp` would) that are not interposed.
+    /// The imported functions of `program` (found like `execvp` would) and of the libraries it
+    /// names directly (`DT_NEEDED`, the C libraries themselves excepted) that are not interposed.
     /// Empty when the program cannot be read as ELF (a script: its interpreter is what runs).
     pub fn unchecked_imports(&self, program: &str, cwd: &Cwd) -> Vec<String> {
         let Some(path) = resolve(program, cwd) else {
@@ -48,8 +51,18 @@ impl Covered {
         if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&path).cloned()) {
             return v;
         }
-        let v: Vec<String> = imported_functions(&path)
-            .unwrap_or_default()
+        let mut all = BTreeSet::new();
+        if let Ok(data) = std::fs::read(&path) {
+            all.extend(imported_functions(&data));
+            for lib in needed(&data).iter().filter_map(|n| library_path(n)) {
+                all.extend(
+                    std::fs::read(lib)
+                        .map(|d| imported_functions(&d))
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        let v: Vec<String> = all
             .into_iter()
             .filter(|n| !self.names.contains(n))
             .collect();
@@ -60,16 +73,63 @@ impl Covered {
     }
 }
 
-/// Non-weak undefined function symbols of an ELF file's dynamic symbol table, sorted.
-pub fn imported_functions(path: &Path) -> Option<BTreeSet<String>> {
-    let data = std::fs::read(path).ok()?;
-    let file = object::File::parse(&*data).ok()?;
-    Some(
-        file.dynamic_symbols()
-            .filter(|s| s.is_undefined() && !s.is_weak() && s.kind() == SymbolKind::Text)
-            .filter_map(|s| s.name().ok().map(str::to_string))
-            .collect(),
-    )
+/// Non-weak undefined function symbols of an ELF file's dynamic symbol table (none for data
+/// that is not ELF).
+pub fn imported_functions(data: &[u8]) -> BTreeSet<String> {
+    let Ok(file) = object::File::parse(data) else {
+        return BTreeSet::new();
+    };
+    file.dynamic_symbols()
+        .filter(|s| s.is_undefined() && !s.is_weak() && s.kind() == SymbolKind::Text)
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .collect()
+}
+
+/// The `DT_NEEDED` names of a 64-bit ELF file.
+fn needed(data: &[u8]) -> Vec<String> {
+    let Ok(elf) = ElfFile64::<Endianness>::parse(data) else {
+        return Vec::new();
+    };
+    let endian = elf.endian();
+    let sections = elf.elf_section_table();
+    let Ok(Some((dyns, link))) = sections.dynamic(endian, data) else {
+        return Vec::new();
+    };
+    let Ok(strings) = sections.strings(endian, data, link) else {
+        return Vec::new();
+    };
+    dyns.iter()
+        .filter(|d| d.tag32(endian) == Some(elf::DT_NEEDED))
+        .filter_map(|d| d.string(endian, strings).ok())
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect()
+}
+
+/// Calls between the C libraries are the implementation, not the application's use of them.
+const C_LIBRARIES: [&str; 7] = [
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libresolv.so.2",
+    "ld-linux-x86-64.so.2",
+];
+
+/// Where the loader finds a library by default (no `LD_LIBRARY_PATH`, rpath or ld.so.conf extras).
+fn library_path(name: &str) -> Option<PathBuf> {
+    if C_LIBRARIES.contains(&name) {
+        return None;
+    }
+    [
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib64",
+        "/usr/lib",
+    ]
+    .iter()
+    .map(|d| Path::new(d).join(name))
+    .find(|p| p.is_file())
 }
 
 /// The file `program` names: a path as it is (against a fixed cwd), a bare name through `$PATH`.
@@ -92,8 +152,8 @@ mod tests {
 
     #[test]
     fn a_real_executable_imports_libc_functions() {
-        let ls = resolve("ls", &Cwd::Scratch).expect("ls on PATH");
-        let imports = imported_functions(&ls).expect("ls is ELF");
+        let ls = std::fs::read(resolve("ls", &Cwd::Scratch).expect("ls on PATH")).unwrap();
+        let imports = imported_functions(&ls);
         assert!(
             imports.contains("readdir") || imports.contains("readdir64"),
             "{imports:?}"
@@ -104,6 +164,10 @@ mod tests {
         };
         let left = covered.unchecked_imports("ls", &Cwd::Scratch);
         assert!(!left.contains(&"opendir".to_string()) && !left.is_empty());
-        assert!(imported_functions(Path::new("/etc/passwd")).is_none());
+        assert!(imported_functions(b"not ELF").is_empty());
+        // The libraries ls names are read too, except the C library.
+        let libs = needed(&ls);
+        assert!(libs.iter().any(|l| l == "libc.so.6"), "{libs:?}");
+        assert!(library_path("libc.so.6").is_none());
     }
 }

@@ -74,6 +74,43 @@ fn errno_after_every_call_is_the_real_functions() {
 
 /// A bad call from a qsort comparator (a callback the C library invokes), then a longjmp out of
 /// the comparator, after which checks must still run.
+/// The dl error state survives the checker: between the failing call and `dlerror` the program
+/// makes calls whose originals the checker resolves on first use.
+const DLERROR_C: &str = r#"
+#include <dlfcn.h>
+#include <stdio.h>
+static const char *or_null(const char *s) { return s ? s : "(null)"; }
+int main(void) {
+    void *h = dlopen("/nonexistent/libdynchk-none.so", RTLD_NOW);
+    puts("dlopen failed");
+    printf("dlopen: %p %s\n", h, or_null(dlerror()));
+    printf("again: %s\n", or_null(dlerror()));
+    h = dlopen("libc.so.6", RTLD_NOW);
+    void *s = dlsym(h, "dynchk_no_such_symbol");
+    fputs("dlsym failed\n", stdout);
+    printf("dlsym: %p %s\n", s, or_null(dlerror()));
+    s = dlvsym(h, "puts", "GLIBC_0.0");
+    fprintf(stdout, "dlvsym: %p %s\n", s, or_null(dlerror()));
+    return 0;
+}
+"#;
+
+#[test]
+fn dlerror_describes_the_programs_failed_dl_call() {
+    let dir = scratch("dlerror");
+    let prog = compile(&dir, "dlerror", DLERROR_C, &["-ldl"]);
+    let argv = [prog.to_str().expect("utf-8 path")];
+    let plain = Run::new(&argv).go(None);
+    let out = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        out.contains("cannot open shared object") && out.contains("undefined symbol"),
+        "the plain run describes both failures: {out}"
+    );
+    let recs = transparent(&Run::new(&argv), &dir);
+    assert!(of_kind(&recs, "violation").is_empty(), "{recs:?}");
+    std::fs::remove_dir_all(&dir).expect("remove scratch dir");
+}
+
 const CALLBACK_C: &str = r#"
 #include <fcntl.h>
 #include <setjmp.h>

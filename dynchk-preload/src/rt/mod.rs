@@ -8,6 +8,7 @@ mod panic;
 mod real;
 pub(crate) mod report;
 pub(crate) mod stats;
+mod symbols;
 pub(crate) mod sys;
 pub(crate) mod thread;
 

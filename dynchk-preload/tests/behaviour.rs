@@ -77,6 +77,7 @@ fn errno_after_every_call_is_the_real_functions() {
 /// The dl error state survives the checker: between the failing call and `dlerror` the program
 /// makes calls whose originals the checker resolves on first use.
 const DLERROR_C: &str = r#"
+#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
 static const char *or_null(const char *s) { return s ? s : "(null)"; }

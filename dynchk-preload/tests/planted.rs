@@ -34,6 +34,7 @@ const PRELUDE: &str = r#"
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <locale.h>
+#include <malloc.h>
 #include <time.h>
 #include <unistd.h>
 #define PAGE 4096
@@ -406,6 +407,69 @@ const CASES: &[Case] = &[
         1,
         "RWaddress",
         "iov[1].iov_base",
+    ),
+    // --- heap blocks: a buffer that starts in a live block ends in it; free takes block starts
+    bad(
+        "read_past_heap_block",
+        r#"int fd = open("/dev/zero", O_RDONLY); read(fd, malloc(16), 64);"#,
+        "read",
+        1,
+        "RWaddress",
+    ),
+    bad(
+        "memcpy_past_heap_block_interior",
+        r#"char src[32] = { 0 }; char *p = malloc(40); memcpy(p + 16, src, 32);"#,
+        "memcpy",
+        0,
+        "RWaddress",
+    ),
+    bad(
+        "write_from_freed_block",
+        r#"char *p = malloc(32); memset(p, 1, 32); free(p);
+        int fd = open("/dev/null", O_WRONLY); write(fd, p, 8);"#,
+        "write",
+        1,
+        "Rdaddress",
+    ),
+    bad(
+        "strlen_runs_past_heap_block",
+        // Fresh heap memory is zero: the string ends in the block's slack, past its 8 bytes.
+        r#"char *p = malloc(8); memcpy(p, "12345678", 8); volatile size_t n = strlen(p); (void)n;"#,
+        "strlen",
+        0,
+        "string",
+    ),
+    bad(
+        "double_free",
+        // glibc aborts on its own ("double free detected"), after the report.
+        "char *volatile p = malloc(16); free(p); free(p);",
+        "free",
+        0,
+        "heapaddress",
+    ),
+    bad(
+        "free_interior_pointer",
+        // Zeroed, so that what glibc reads as the chunk size (and its abort) is deterministic.
+        "char *p = calloc(1, 64); char *volatile q = p + 16; free(q);",
+        "free",
+        0,
+        "heapaddress",
+    ),
+    clean(
+        "heap_buffers_exactly_as_long_as_needed",
+        r#"int fd = open("/dev/zero", O_RDONLY), out = open("/dev/null", O_WRONLY);
+        char *p = malloc(64); read(fd, p, 64); write(out, p, 64);
+        char *c = calloc(4, 16); memcpy(c, p, 64); free(c);
+        p = realloc(p, 200); read(fd, p, 200);
+        p = realloc(p, 10); read(fd, p, 10); free(p);
+        free(NULL);
+        char *r = realloc(NULL, 24); read(fd, r, 24); r = realloc(r, 0);
+        void *a = NULL; if (posix_memalign(&a, 64, 100) == 0) { read(fd, a, 100); free(a); }
+        char *big = malloc(1 << 20); read(fd, big, 1 << 20); write(out, big + 12345, 1000); free(big);
+        char *arr = reallocarray(NULL, 8, 8); read(fd, arr, 64); free(arr);
+        char *s = strdup("a string"); write(out, s, strlen(s) + 1); free(s);
+        char *u = malloc(20); size_t n = malloc_usable_size(u); memset(u, 0, n); read(fd, u, n); free(u);
+        char *e = malloc(0); read(fd, e, 0); free(e);"#,
     ),
     // --- clean controls
     clean(

@@ -13,6 +13,7 @@
 //! | module | checks |
 //! |---|---|
 //! | [`mem`] | `Rdaddress`, `RWaddress`, `string`, `codeaddress`, `heapaddress` (the caller's check name for [`mem::array_len`]) |
+//! | [`heap`] | the same, bounded by live heap blocks; `heapaddress` for `free`/`realloc` |
 //! | [`path`] | `pathname` |
 //! | [`stream`] | `FILE pointer`, `DIR pointer`, `fopenmode` |
 //! | [`fd`] | `filedescriptor` |
@@ -40,6 +41,7 @@ pub mod clock;
 pub mod fd;
 pub mod flags;
 pub mod format;
+pub mod heap;
 pub mod ioctl;
 pub mod locale;
 pub mod mem;

@@ -120,6 +120,7 @@ pub fn array_len(n: usize, size: usize, check: &'static str) -> Result<usize, Fa
 /// None beyond the caller's: `p` is only compared against the memory map, never dereferenced.
 #[inline]
 pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
+    crate::heap::within(p, len, "Rdaddress")?;
     range(p as usize, len, READ, "Rdaddress")
 }
 
@@ -129,6 +130,7 @@ pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
 /// None beyond the caller's: `p` is never dereferenced.
 #[inline]
 pub unsafe fn writable(p: *const c_void, len: usize) -> Verdict {
+    crate::heap::within(p, len, "RWaddress")?;
     range(p as usize, len, READ | WRITE, "RWaddress")
 }
 
@@ -147,10 +149,14 @@ pub unsafe fn code(p: *const c_void) -> Verdict {
 /// The bytes before the NUL are read, but only where the memory map says they are readable.
 #[inline]
 pub unsafe fn string(p: *const c_void) -> Verdict {
-    if quick_strlen(p as usize, usize::MAX).is_some() {
-        return Ok(());
-    }
-    strlen(p as usize, usize::MAX, "string").map(|_| ())
+    let len = match quick_strlen(p as usize, usize::MAX) {
+        Some(len) => len,
+        None => match strlen(p as usize, usize::MAX, "string")? {
+            Some(len) => len,
+            None => return Ok(()),
+        },
+    };
+    crate::heap::within(p, len + 1, "string")
 }
 
 /// `string`: readable up to its NUL or `n` bytes, whichever comes first.
@@ -159,10 +165,17 @@ pub unsafe fn string(p: *const c_void) -> Verdict {
 /// As [`string`].
 #[inline]
 pub unsafe fn string_n(p: *const c_void, n: usize) -> Verdict {
-    if n == 0 || quick_strlen(p as usize, n).is_some() {
+    if n == 0 {
         return Ok(());
     }
-    strlen(p as usize, n, "string").map(|_| ())
+    let len = match quick_strlen(p as usize, n) {
+        Some(len) => len,
+        None => match strlen(p as usize, n, "string")? {
+            Some(len) => len,
+            None => return Ok(()),
+        },
+    };
+    crate::heap::within(p, (len + 1).min(n), "string")
 }
 
 /// `heapaddress`: a pointer `malloc` could have returned (for `free`, `realloc`): aligned, in

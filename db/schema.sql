@@ -84,3 +84,11 @@ CREATE TABLE Special(
   reason TEXT NOT NULL,
   source TEXT NOT NULL
 );
+CREATE TABLE Hook(
+  name TEXT NOT NULL,             -- interface name
+  phase TEXT NOT NULL CHECK (phase IN ('before', 'after')),
+  func TEXT NOT NULL,             -- rt::hooks::FUNC in dynchk-preload
+  args TEXT NOT NULL DEFAULT '',  -- parameter names (or ret), comma separated
+  source TEXT NOT NULL,
+  PRIMARY KEY(name, phase)
+);

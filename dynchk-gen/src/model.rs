@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{anyhow, Result};
 use rusqlite::Connection;
 
+pub use crate::sem::parse::HookPhase;
+
 /// A row of `Type`.
 #[derive(Debug, Clone)]
 pub struct Type {
@@ -108,6 +110,18 @@ pub struct Spec {
     pub interfaces: Vec<Interface>,
     /// name → (kind, reason, source) from `hand` / `exclude` lines.
     pub specials: BTreeMap<String, (String, String, String)>,
+    /// name → the runtime hooks its interposer calls (`hook` lines), in phase order.
+    pub hooks: BTreeMap<String, Vec<Hook>>,
+}
+
+/// A row of `Hook`: `rt::hooks::FUNC(ARGS)` runs before or after the real call.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub phase: HookPhase,
+    pub func: String,
+    /// Parameter names, or `ret`.
+    pub args: Vec<String>,
+    pub source: String,
 }
 
 impl Spec {
@@ -258,6 +272,35 @@ impl Spec {
             let (n, v) = row?;
             specials.insert(n, v);
         }
+        let mut hooks: BTreeMap<String, Vec<Hook>> = BTreeMap::new();
+        let mut stmt = conn.prepare("SELECT name, phase, func, args, source FROM Hook")?;
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })? {
+            let (name, phase, func, args, source) = row?;
+            let phase = HookPhase::parse(&phase)
+                .ok_or_else(|| anyhow!("{source}: hook phase `{phase}` is not before or after"))?;
+            let args = args
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+            hooks.entry(name).or_default().push(Hook {
+                phase,
+                func,
+                args,
+                source,
+            });
+        }
+        for hs in hooks.values_mut() {
+            hs.sort_by_key(|h| h.phase);
+        }
         Ok(Spec {
             types,
             members,
@@ -265,6 +308,7 @@ impl Spec {
             constants,
             interfaces,
             specials,
+            hooks,
         })
     }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{anyhow, bail, Result};
 
 use crate::host::Host;
-use crate::model::{rust_int, Abi, Interface, Param, RuleUse, Spec};
+use crate::model::{rust_int, Abi, HookPhase, Interface, Param, RuleUse, Spec};
 use crate::sem::expr::{self, Expr};
 
 /// What the checker does with an interface.
@@ -82,7 +82,14 @@ pub struct Plan {
     /// parameters, then the trampoline jumps to the original with every register and the stack as
     /// the caller left them. Used where Rust cannot express the signature: varargs, long double.
     pub trampoline: bool,
+    /// `rt::hooks` calls run after the checks, before the real call (`hook NAME before=…`).
+    pub before: Vec<String>,
+    /// `rt::hooks` calls run right after the real call; `__ret` is its result.
+    pub after: Vec<String>,
 }
+
+/// The variable the generated code keeps the real call's result in, for `after` hooks.
+pub const RESULT: &str = "__ret";
 
 impl Plan {
     /// Parameters that carry at least one check.
@@ -153,6 +160,8 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
         index: 0,
         structs: BTreeSet::new(),
         trampoline: false,
+        before: Vec::new(),
+        after: Vec::new(),
     };
     let mut problems = Vec::new();
     plan.ret_rust = match spec.abi(iface.ret)? {
@@ -201,7 +210,58 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
     if let (Disposition::Generated, Some(v)) = (&plan.disposition, versions) {
         plan.exports = exports(iface, v);
     }
+    plan_hooks(spec, iface, &mut plan)?;
     Ok(plan)
+}
+
+/// Renders the interface's `hook` lines into `plan.before` / `plan.after`. A hook that cannot run
+/// (on a hand-coded, excluded or trampoline interface, or naming what is not a parameter) is a
+/// mistake in the database.
+fn plan_hooks(spec: &Spec, iface: &Interface, plan: &mut Plan) -> Result<()> {
+    for h in spec.hooks.get(&iface.name).into_iter().flatten() {
+        let at = || format!("{} (`hook {}`)", h.source, iface.name);
+        match &plan.disposition {
+            Disposition::Hand(_) | Disposition::Excluded(_)
+                if spec.specials.contains_key(&iface.name) =>
+            {
+                bail!("{}: a hand-coded or excluded interface runs no hooks; remove the `hook` line or the `hand`/`exclude` line", at())
+            }
+            _ => {}
+        }
+        if plan.trampoline {
+            bail!(
+                "{}: a trampoline jumps to the original, so nothing runs after it",
+                at()
+            );
+        }
+        let mut args = Vec::new();
+        for a in &h.args {
+            if a == "ret" {
+                if plan.ret_rust == "()" {
+                    bail!(
+                        "{}: `{}` returns nothing to pass as `ret`",
+                        at(),
+                        iface.name
+                    );
+                }
+                args.push(format!("{RESULT} as _"));
+            } else if let Some(q) = plan
+                .params
+                .iter()
+                .find(|q| q.name == *a && !q.rust_ty.is_empty())
+            {
+                args.push(format!("{} as _", q.ident));
+            } else {
+                bail!("{}: `{a}` is not a parameter of `{}`", at(), iface.name);
+            }
+        }
+        let code = format!("rt::hooks::{}({});", h.func, args.join(", "));
+        match h.phase {
+            HookPhase::Before => plan.before.push(code),
+            HookPhase::After => plan.after.push(code),
+        }
+    }
+    Ok(())
 }
 
 /// Why a trampoline cannot serve this interface, if it cannot: the checking function only sees

@@ -34,6 +34,20 @@ struct FnRow {
     trampoline: bool,
     /// The soname the original is looked up in when RTLD_NEXT cannot see it.
     soname: String,
+    /// `rt::hooks` calls before and after the real call (see `Plan`).
+    before: Vec<String>,
+    after: Vec<String>,
+    result: &'static str,
+}
+
+/// The check function of a hand-coded interface (`checks::open`): its rules, for the hand-written
+/// interposer to call, so that the database's rules run there too.
+struct CheckFnRow {
+    name: String,
+    prototype: String,
+    source: String,
+    params_decl: String,
+    checks: Vec<String>,
 }
 
 struct SymverRow {
@@ -48,6 +62,7 @@ struct SymverRow {
 struct GeneratedRs<'a> {
     ifaces: Vec<IfaceRow>,
     fns: Vec<FnRow>,
+    check_fns: Vec<CheckFnRow>,
     symvers: Vec<SymverRow>,
     structs: &'a [StructValidator],
 }
@@ -112,6 +127,14 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
     let mut symvers = Vec::new();
     let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut roots = BTreeSet::new();
+    let mut check_fns = Vec::new();
+    for p in plans
+        .iter()
+        .filter(|p| matches!(p.disposition, Disposition::Hand(_)))
+    {
+        roots.extend(p.structs.iter().copied());
+        check_fns.push(check_fn_row(p));
+    }
     for p in plans
         .iter()
         .filter(|p| p.disposition == Disposition::Generated)
@@ -151,6 +174,7 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
     let generated_rs = GeneratedRs {
         ifaces,
         fns,
+        check_fns,
         symvers,
         structs: &structs,
     }
@@ -169,6 +193,33 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
         exports_map,
         layout_c,
     })
+}
+
+/// The check function of a hand-coded interface. A named variable argument (`... mode`) is
+/// passed as the raw register word the hand-written code read.
+fn check_fn_row(p: &Plan) -> CheckFnRow {
+    let params: Vec<_> = p.params.iter().filter(|q| q.name != "...").collect();
+    let decl: Vec<String> = params
+        .iter()
+        .map(|q| {
+            let ty = if q.rust_ty.is_empty() {
+                "u64"
+            } else {
+                &q.rust_ty
+            };
+            format!("{}: {ty}", q.ident)
+        })
+        .collect();
+    CheckFnRow {
+        name: p.name.clone(),
+        prototype: p.prototype.clone(),
+        source: p.source.clone(),
+        params_decl: decl.join(", "),
+        checks: params
+            .iter()
+            .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))
+            .collect(),
+    }
 }
 
 /// The rows the interposer template renders for one plan: one per exported version.
@@ -203,6 +254,9 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
             index,
             trampoline: p.trampoline,
             soname: p.soname.clone(),
+            before: p.before.clone(),
+            after: p.after.clone(),
+            result: crate::plan::RESULT,
             checks: if e.checked {
                 passed()
                     .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))

@@ -68,7 +68,9 @@ fn write_reads_its_buffer() {
 }
 
 #[test]
-fn open_is_hand_coded_and_reads_mode_only_with_o_creat_or_o_tmpfile() {
+fn open_is_hand_coded_and_its_checks_are_generated() {
+    // Which flags make open read mode is asserted on behaviour, in
+    // dynchk-preload/tests/behaviour.rs (open_reads_mode_only_when_glibc_passes_one).
     let p = plan("open");
     assert!(
         matches!(p.disposition, Disposition::Hand(_)),
@@ -78,11 +80,32 @@ fn open_is_hand_coded_and_reads_mode_only_with_o_creat_or_o_tmpfile() {
     assert_eq!(checks("open", 0), ["pathname"]);
     assert_eq!(checks("open", 1), ["openflags"]);
     assert_eq!(checks("open", 2), ["filemode"]);
+    let g = generator();
+    let rs = dynchk_gen::render::render(&g.spec, &g.plans)
+        .unwrap()
+        .generated_rs;
     assert!(
-        reasons("open", 2).contains("only when flags & (O_CREAT|O_TMPFILE)"),
-        "{}",
-        reasons("open", 2)
+        rs.contains(
+            "pub unsafe fn open(call: &rt::Call, pathname: *mut c_void, flags: i32, mode: u64)"
+        ),
+        "no checks::open for the hand-coded interposer"
     );
+}
+
+#[test]
+fn interfaces_that_only_need_hooks_are_generated_with_them() {
+    for (name, before, after) in [
+        ("munmap", "", "rt::hooks::maps_changed();"),
+        ("setrlimit", "", "rt::hooks::fd_limit_changed(__ret as _);"),
+        ("fopen", "", "rt::hooks::track_stream(__ret as _);"),
+        ("fclose", "rt::hooks::untrack_stream(stream as _);", ""),
+        ("execve", "rt::hooks::summary();", ""),
+    ] {
+        let p = plan(name);
+        assert_eq!(p.disposition, Disposition::Generated, "{name}");
+        assert_eq!(p.before.join(" "), before, "{name}");
+        assert_eq!(p.after.join(" "), after, "{name}");
+    }
 }
 
 #[test]
@@ -227,7 +250,7 @@ fn excluded_and_hand_coded_interfaces_say_why() {
     };
     assert!(why.contains("__libc_malloc"));
     assert!(matches!(plan("printf").disposition, Disposition::Hand(_)));
-    assert!(matches!(plan("fclose").disposition, Disposition::Hand(_)));
+    assert!(matches!(plan("mremap").disposition, Disposition::Hand(_)));
 }
 
 #[test]
@@ -237,7 +260,7 @@ fn modern_interfaces_from_the_project_data() {
     assert_eq!(checks("fstat", 0), ["filedescriptor"]);
     assert_eq!(checks("fstat", 1), ["RWaddress"]);
     assert_eq!(checks("openat", 1), ["pathname"]);
-    assert!(reasons("openat", 3).contains("only when flags & (O_CREAT|O_TMPFILE)"));
+    assert!(reasons("openat", 3).contains("only when flags & (O_CREAT|__O_TMPFILE)"));
 }
 
 #[test]

@@ -27,6 +27,7 @@ const PRELUDE: &str = r#"
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -135,6 +136,46 @@ const CASES: &[Case] = &[
         "read",
         0,
         "filedescriptor",
+    ),
+    // --- rules of interfaces that were hand-coded without their checks (now generated with hooks)
+    bad(
+        "setrlimit_bad_resource",
+        "struct rlimit r; getrlimit(RLIMIT_NOFILE, &r); setrlimit(99, &r);",
+        "setrlimit",
+        0,
+        "range",
+    ),
+    bad(
+        "mmap_closed_fd",
+        r#"int fd = open("/dev/zero", O_RDONLY); close(fd);
+           mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0);"#,
+        "mmap",
+        4,
+        "filedescriptor",
+    ),
+    bad(
+        "munmap_zero_length",
+        "char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); munmap(p, 0);",
+        "munmap",
+        1,
+        "range",
+    ),
+    clean(
+        "mmap_anonymous_ignores_fd",
+        "munmap(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), PAGE);",
+    ),
+    // --- open reads mode only when glibc passes one (O_CREAT, or __O_TMPFILE; O_TMPFILE
+    // includes O_DIRECTORY's bit, which alone asks for no mode)
+    clean(
+        "open_directory_takes_no_mode",
+        r#"close(open("/", O_RDONLY | O_DIRECTORY, 0x7fffffff));"#,
+    ),
+    bad(
+        "open_tmpfile_bad_mode",
+        r#"close(open("/tmp", O_RDWR | O_TMPFILE, 0x7fffffff));"#,
+        "open",
+        2,
+        "filemode",
     ),
     // --- unmapped and read-only memory
     bad(

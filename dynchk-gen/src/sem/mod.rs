@@ -84,9 +84,10 @@ impl Phase {
             }
             ItemKind::StructDecl { .. } | ItemKind::Typedef { .. } => Phase::Types,
             ItemKind::Declare { .. } => Phase::Interfaces,
-            ItemKind::Annotate { .. } | ItemKind::StructRules { .. } | ItemKind::Special { .. } => {
-                Phase::Annotations
-            }
+            ItemKind::Annotate { .. }
+            | ItemKind::StructRules { .. }
+            | ItemKind::Special { .. }
+            | ItemKind::Hook { .. } => Phase::Annotations,
         }
     }
 }
@@ -148,18 +149,25 @@ impl Loader<'_> {
             ItemKind::Declare { .. } => self.declare(lib, &item.kind, at)?,
             ItemKind::Annotate { name, params } => self.annotate(lib, name, params, at)?,
             ItemKind::StructRules { name, members } => self.struct_rules(name, members, at)?,
+            ItemKind::Hook { name, hooks } => {
+                if !self.interface_known(name)? {
+                    bail!("`hook {name}`: `{name}` is not an interface of the database (declare it with `+` first)");
+                }
+                for h in hooks {
+                    c.execute(
+                        "INSERT INTO Hook(name, phase, func, args, source) VALUES(?,?,?,?,?)",
+                        params![name, h.phase.as_str(), h.func, h.args.join(","), at],
+                    )
+                    .map_err(|_| anyhow!("`{name}` has two `{}=` hooks", h.phase.as_str()))?;
+                }
+            }
             ItemKind::Special { kind, name, reason } => {
                 c.execute(
                     "INSERT INTO Special(name, kind, reason, source) VALUES(?,?,?,?)",
                     params![name, kind.as_str(), reason, at],
                 )
                 .map_err(|_| anyhow!("`{name}` is listed as hand-coded or excluded twice"))?;
-                let known: Option<i64> = c
-                    .query_row("SELECT iid FROM Interface WHERE name=?", [name], |r| {
-                        r.get(0)
-                    })
-                    .optional()?;
-                if known.is_none() {
+                if !self.interface_known(name)? {
                     bail!(
                         "`{name}` is not an interface of the database (declare it with `+` first)"
                     );
@@ -167,6 +175,16 @@ impl Loader<'_> {
             }
         }
         Ok(())
+    }
+
+    fn interface_known(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT iid FROM Interface WHERE name=?", [name], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .is_some())
     }
 
     fn lib_id(&self, lib: &str) -> Result<i64> {

@@ -43,6 +43,10 @@ pub enum ItemKind {
         name: String,
         reason: String,
     },
+    /// `hook NAME after=maps_changed`, `hook fopen after=track_stream(ret)`: a runtime function
+    /// (`rt::hooks::FUNC`) the generated interposer calls before or after the real one, with the
+    /// named parameters (`ret`: the result).
+    Hook { name: String, hooks: Vec<HookUse> },
     /// `const NAME VALUE`
     Const { name: String, value: String },
     /// `rule NAME CHECK VALIDATOR SIGNATURE "description"`
@@ -72,6 +76,41 @@ impl SpecialKind {
             SpecialKind::Trampoline => "trampoline",
         }
     }
+}
+
+/// When a hook runs relative to the real call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HookPhase {
+    /// After the checks, before the real call (outside the forwarded call).
+    Before,
+    /// Right after the real call returns (inside the forwarded call: it must keep `errno`).
+    After,
+}
+
+impl HookPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPhase::Before => "before",
+            HookPhase::After => "after",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HookPhase> {
+        match s {
+            "before" => Some(HookPhase::Before),
+            "after" => Some(HookPhase::After),
+            _ => None,
+        }
+    }
+}
+
+/// `after=track_stream(ret)`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookUse {
+    pub phase: HookPhase,
+    pub func: String,
+    /// Parameter names, or `ret` (the result; `after` hooks only).
+    pub args: Vec<String>,
 }
 
 /// A C type as spelled in a declaration: base words, then pointer levels.
@@ -195,6 +234,7 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
                 reason: quoted(reason)?,
             }))
         }
+        "hook" => parse_hook(rest).map(Some),
         "const" => {
             let (name, value) = split_word(rest);
             if value.is_empty() {
@@ -231,6 +271,51 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
             Ok(Some(ItemKind::Annotate { name, params }))
         }
     }
+}
+
+/// `NAME PHASE=FUNC[(ARG, …)] …`
+fn parse_hook(rest: &str) -> Result<ItemKind> {
+    let (name, mut rest) = split_word(rest);
+    let name = ident(name)?;
+    let mut hooks = Vec::new();
+    while !rest.is_empty() {
+        let (phase, after) = rest.split_once('=').ok_or_else(|| {
+            anyhow!("`hook {name}`: expected `before=FUNC` or `after=FUNC`, found `{rest}`")
+        })?;
+        let phase = HookPhase::parse(phase.trim()).ok_or_else(|| {
+            anyhow!(
+                "`hook {name}`: `{}` is not a phase (write `before=` or `after=`)",
+                phase.trim()
+            )
+        })?;
+        let after = after.trim_start();
+        let end = after
+            .find(|c: char| c.is_whitespace() || c == '(')
+            .unwrap_or(after.len());
+        let func = ident(&after[..end])?;
+        let mut tail = &after[end..];
+        let mut args = Vec::new();
+        if tail.starts_with('(') {
+            let close = matching(tail, 0)?;
+            for a in split_top(&tail[1..close], ',') {
+                let a = ident(a.trim())?;
+                if a == "ret" && phase == HookPhase::Before {
+                    bail!("`hook {name}`: `ret` is only known after the call");
+                }
+                args.push(a);
+            }
+            tail = &tail[close + 1..];
+        }
+        if hooks.iter().any(|h: &HookUse| h.phase == phase) {
+            bail!("`hook {name}`: two `{}=` hooks", phase.as_str());
+        }
+        hooks.push(HookUse { phase, func, args });
+        rest = tail.trim_start();
+    }
+    if hooks.is_empty() {
+        bail!("`hook {name}` names no hook: add `before=FUNC` or `after=FUNC`");
+    }
+    Ok(ItemKind::Hook { name, hooks })
 }
 
 fn parse_rule(rest: &str) -> Result<ItemKind> {
@@ -791,6 +876,41 @@ mod tests {
             panic!()
         };
         assert_eq!((check.as_str(), signature.as_str()), ("FILE pointer", "p"));
+    }
+
+    #[test]
+    fn hooks_name_a_phase_a_function_and_its_arguments() {
+        assert_eq!(
+            one("hook freopen before=untrack_stream(stream) after=retrack_stream(stream, ret)"),
+            ItemKind::Hook {
+                name: "freopen".into(),
+                hooks: vec![
+                    HookUse {
+                        phase: HookPhase::Before,
+                        func: "untrack_stream".into(),
+                        args: vec!["stream".into()],
+                    },
+                    HookUse {
+                        phase: HookPhase::After,
+                        func: "retrack_stream".into(),
+                        args: vec!["stream".into(), "ret".into()],
+                    },
+                ],
+            }
+        );
+        let ItemKind::Hook { hooks, .. } = one("hook munmap after=maps_changed") else {
+            panic!()
+        };
+        assert!(hooks[0].args.is_empty());
+        for (bad, why) in [
+            ("hook munmap", "names no hook"),
+            ("hook munmap during=x", "not a phase"),
+            ("hook munmap after=x after=y", "two `after=`"),
+            ("hook close before=f(ret)", "only known after"),
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Hand-coded interposers: the functions the generator leaves alone (`hand` in `db/semantics`).
-//! They use the same runtime API as generated code; the list of exported names is in the crate's
-//! README section of the report and in `tests/exports.rs`.
+//! Hand-coded interposers: the functions the generator leaves alone (`hand` in `db/semantics`):
+//! C variadics that walk their own arguments, and the allocator. They use the same runtime API as
+//! generated code and run the database's rules through the generated `checks::NAME` functions;
+//! the exported names are listed in `tests/exports.rs`.
 //!
 //! Deliberately not interposed: `setjmp`, `_setjmp`, `sigsetjmp` and `vfork` return twice (a
 //! wrapper frame would be gone, or shared with the parent, when they return the second time).
@@ -39,5 +40,3 @@ mod exec;
 mod format;
 mod mem;
 mod open;
-mod proc;
-mod stream;

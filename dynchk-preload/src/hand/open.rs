@@ -1,18 +1,13 @@
 //! `open`, `openat` and their 64-bit aliases, `fcntl` and `ioctl`: C-variadic functions whose
 //! optional argument is one integer or pointer, so a fixed-arity definition is ABI-correct on
-//! x86-64 and AArch64 Linux. `open` reads `mode` only with `O_CREAT` or `O_TMPFILE`.
+//! x86-64 and AArch64 Linux. Their checks are the database's (`checks::open`, …): `open` reads
+//! `mode` only when `flags` asks for one (the `when` condition in `db/semantics/io.sem`); the
+//! register is forwarded as the caller left it either way.
 
 use core::ffi::{c_char, c_int, c_ulong, c_void};
 
-use validators::{fd, flags, mode, path};
-
+use crate::generated::checks;
 use crate::rt::{self, Iface, Real};
-
-/// glibc's `__OPEN_NEEDS_MODE`: `O_CREAT`, or the `__O_TMPFILE` bit (without `O_DIRECTORY`).
-fn needs_mode(flags: c_int) -> bool {
-    const TMPFILE_BIT: c_int = libc::O_TMPFILE & !libc::O_DIRECTORY;
-    flags & libc::O_CREAT != 0 || flags & TMPFILE_BIT == TMPFILE_BIT
-}
 
 type OpenFn = unsafe extern "C-unwind" fn(*const c_char, c_int, ...) -> c_int;
 type OpenatFn = unsafe extern "C-unwind" fn(c_int, *const c_char, c_int, ...) -> c_int;
@@ -26,7 +21,6 @@ unsafe fn checked_open(
     flags: c_int,
     mode: libc::mode_t,
 ) -> c_int {
-    let mode = if needs_mode(flags) { mode } else { 0 };
     let call = rt::enter(iface);
     let forward = || match dirfd {
         // SAFETY: the prototypes match glibc's; the caller's arguments are passed unchanged.
@@ -34,18 +28,18 @@ unsafe fn checked_open(
         Some(d) => unsafe { real.get::<OpenatFn>()(d, path, flags, mode) },
     };
     let Some(call) = call else { return forward() };
-    let at = dirfd.is_some() as i32;
-    // SAFETY: the validator only reads memory it has proven mapped.
-    check!(call, at, "pathname", path, unsafe {
-        path::pathname(path as *const c_void)
-    });
-    check!(call, at + 1, "flags", flags, flags::open(flags as i64));
-    if needs_mode(flags) {
-        check!(call, at + 2, "mode", mode, mode::perm(mode as i64));
+    let (p, m) = (path as *mut c_void, mode as u64);
+    // SAFETY: the checks read only memory they have proven mapped.
+    unsafe {
+        match (dirfd, iface.name) {
+            (None, "open64") => checks::open64(&call, p, flags, m),
+            (None, _) => checks::open(&call, p, flags, m),
+            (Some(d), "openat64") => checks::openat64(&call, d, p, flags, m),
+            (Some(d), _) => checks::openat(&call, d, p, flags, m),
+        }
     }
     call.forward(forward)
 }
-
 static OPEN: Iface = Iface {
     name: "open",
     lib: "libc",
@@ -119,14 +113,16 @@ pub unsafe extern "C-unwind" fn openat64(
 
 type FcntlFn = unsafe extern "C-unwind" fn(c_int, c_int, ...) -> c_int;
 
-/// The checks of `fcntl`: `fd` in range only (`F_GETFD` on a closed descriptor is how programs
-/// ask whether it is open). The third argument is passed through whatever `cmd` is.
+/// The checks of `fcntl` (`F_GETFD` on a closed descriptor is how programs ask whether it is
+/// open, so the database asks only for a descriptor in range). The third argument is passed
+/// through whatever `cmd` is.
 unsafe fn checked_fcntl(
     iface: &'static Iface,
     real: &Real,
     fd: c_int,
     cmd: c_int,
     arg: c_ulong,
+    check: unsafe fn(&rt::Call, c_int, c_int),
 ) -> c_int {
     // SAFETY: the prototype matches glibc's.
     let real: FcntlFn = unsafe { real.get() };
@@ -135,7 +131,8 @@ unsafe fn checked_fcntl(
     let Some(call) = rt::enter(iface) else {
         return forward();
     };
-    check!(call, 0, "fd", fd, fd::valid(fd as i64));
+    // SAFETY: scalar checks.
+    unsafe { check(&call, fd, cmd) };
     call.forward(forward)
 }
 
@@ -155,7 +152,7 @@ static FCNTL64: Iface = Iface {
 pub unsafe extern "C-unwind" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
     static REAL: Real = Real::new(c"fcntl", c"GLIBC_2.2.5");
     // SAFETY: forwards the caller's arguments.
-    unsafe { checked_fcntl(&FCNTL, &REAL, fd, cmd, arg) }
+    unsafe { checked_fcntl(&FCNTL, &REAL, fd, cmd, arg, checks::fcntl) }
 }
 
 /// `fcntl64(2)`.
@@ -163,7 +160,7 @@ pub unsafe extern "C-unwind" fn fcntl(fd: c_int, cmd: c_int, arg: c_ulong) -> c_
 pub unsafe extern "C-unwind" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
     static REAL: Real = Real::new(c"fcntl64", c"GLIBC_2.28");
     // SAFETY: forwards the caller's arguments.
-    unsafe { checked_fcntl(&FCNTL64, &REAL, fd, cmd, arg) }
+    unsafe { checked_fcntl(&FCNTL64, &REAL, fd, cmd, arg, checks::fcntl64) }
 }
 
 static IOCTL: Iface = Iface {
@@ -186,7 +183,8 @@ pub unsafe extern "C-unwind" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_v
     let Some(call) = rt::enter(&IOCTL) else {
         return forward();
     };
-    check!(call, 0, "fd", fd, fd::valid(fd as i64));
+    // SAFETY: scalar checks.
+    unsafe { checks::ioctl(&call, fd, request) };
     if !call.inside_forward() {
         // SAFETY: the validator reads only memory it has proven mapped.
         check!(call, 2, "arg", arg, unsafe {
@@ -194,22 +192,4 @@ pub unsafe extern "C-unwind" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_v
         });
     }
     call.forward(forward)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mode_is_read_only_with_creat_or_tmpfile() {
-        assert!(!needs_mode(libc::O_RDONLY));
-        assert!(!needs_mode(
-            libc::O_WRONLY | libc::O_TRUNC | libc::O_DIRECTORY
-        ));
-        assert!(needs_mode(libc::O_WRONLY | libc::O_CREAT));
-        assert!(needs_mode(libc::O_RDWR | libc::O_TMPFILE));
-        assert!(needs_mode(
-            libc::O_RDWR | (libc::O_TMPFILE & !libc::O_DIRECTORY)
-        ));
-    }
 }

@@ -4,6 +4,7 @@
 mod backtrace;
 pub(crate) mod config;
 mod fmt;
+pub(crate) mod hooks;
 mod panic;
 mod real;
 pub(crate) mod report;

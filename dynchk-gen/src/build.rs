@@ -28,7 +28,11 @@ pub struct Generator {
 impl Generator {
     /// Loads `db_dir`, probes the host libraries and plans every interface.
     pub fn load(db_dir: &Path) -> Result<Generator> {
-        let db = Db::load(db_dir)?;
+        Generator::of(&Db::load(db_dir)?)
+    }
+
+    /// As [`Generator::load`], for a database already loaded.
+    pub fn of(db: &Db) -> Result<Generator> {
         let spec = Spec::read(&db.conn).context("reading the loaded database")?;
         let sonames: Vec<&str> = LIBRARIES.iter().map(|(_, so)| *so).collect();
         let host = Host::probe(&sonames)?;
@@ -45,8 +49,23 @@ impl Generator {
 /// Loads the database in `db_dir`, generates the interposers for the host C library and writes
 /// `generated.rs` (to be `include!`d inside `mod generated`), `exports.map` (a linker version
 /// script) and `layout.c` (the struct layout check) into `out_dir`.
+///
+/// The database is linted first, as `dynchk-gen check` does: code is never generated from a
+/// database that `check` rejects.
 pub fn run(db_dir: &Path, out_dir: &Path) -> Result<BuildOutput> {
-    let g = Generator::load(db_dir)?;
+    let db = Db::load(db_dir)?;
+    let problems = crate::lint::check(&db);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        anyhow::bail!(
+            "the database in {} has {} problem(s) (the same as `dynchk-gen check` lists); fix them \
+             before generating:\n{}",
+            db_dir.display(),
+            problems.len(),
+            list.join("\n")
+        );
+    }
+    let g = Generator::of(&db)?;
     let r = render::render(&g.spec, &g.plans)?;
     let rs = out_dir.join("generated.rs");
     std::fs::write(&rs, &r.generated_rs).with_context(|| format!("writing {}", rs.display()))?;

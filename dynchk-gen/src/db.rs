@@ -12,9 +12,11 @@ pub struct Db {
 }
 
 impl Db {
-    /// Loads `dir`: executes `dir/schema.sql`, then every statement of `dir/lsb/*.sql` (files in
-    /// name order, one statement per line), then the annotation files of `dir/semantics` through
-    /// [`crate::sem::load_dir`]. A failing statement is reported with its file and line.
+    /// Loads `dir`: executes `dir/schema.sql`, then the rows of `dir/lsb/*.sql` (files in name
+    /// order, one `INSERT INTO TABLE VALUES(…);` per line into a table of the schema, nothing
+    /// else: the data files are data, so `ATTACH`, `PRAGMA` or a second statement on a line are
+    /// refused), then the annotation files of `dir/semantics` through [`crate::sem::load_dir`].
+    /// A refused or failing line is reported with its file and line.
     pub fn load(dir: &Path) -> anyhow::Result<Db> {
         let conn = rusqlite::Connection::open_in_memory()?;
         let schema_path = dir.join("schema.sql");
@@ -23,6 +25,10 @@ impl Db {
         conn.execute_batch(&schema)
             .with_context(|| format!("executing {}", schema_path.display()))?;
 
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         // One transaction for all inserts: autocommit per statement would make loading take seconds.
         let tx = conn.unchecked_transaction()?;
         let lsb_dir = dir.join("lsb");
@@ -40,8 +46,14 @@ impl Db {
                 if stmt.is_empty() || stmt.starts_with("--") {
                     continue;
                 }
-                tx.execute_batch(stmt)
-                    .with_context(|| format!("{}:{}: {stmt}", path.display(), n + 1))?;
+                let at = || format!("{}:{}: {stmt}", path.display(), n + 1);
+                if let Err(why) = data_row(stmt, &tables) {
+                    anyhow::bail!("{}: {why}", at());
+                }
+                // `prepare` refuses a second statement after the first (`…); ATTACH …`).
+                tx.prepare(stmt.strip_suffix(';').unwrap_or(stmt))
+                    .and_then(|mut s| s.execute([]))
+                    .with_context(at)?;
             }
         }
         crate::sem::load_dir(&tx, &dir.join("semantics"))?;
@@ -51,4 +63,24 @@ impl Db {
             dir: dir.to_path_buf(),
         })
     }
+}
+
+/// Whether `stmt` is one row of data, `INSERT INTO TABLE VALUES(…)` into a table of the schema,
+/// or why not.
+fn data_row(stmt: &str, tables: &[String]) -> Result<(), String> {
+    let refuse = || {
+        format!(
+            "only `INSERT INTO TABLE VALUES(…);` rows are accepted in db/lsb (the importer writes \
+             them); regenerate the file with `dynchk-gen import-lsb` or remove this line"
+        )
+    };
+    let rest = stmt.strip_prefix("INSERT INTO ").ok_or_else(refuse)?;
+    let (table, values) = rest.split_once(' ').ok_or_else(refuse)?;
+    if !values.starts_with("VALUES(") {
+        return Err(refuse());
+    }
+    if !tables.iter().any(|t| t == table) {
+        return Err(format!("`{table}` is not a table of schema.sql"));
+    }
+    Ok(())
 }

@@ -24,8 +24,8 @@ pub fn check(db_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let db = db::Db::load(db_dir)?;
     let mut problems: Vec<String> = lint::check(&db).iter().map(|p| p.to_string()).collect();
     if problems.is_empty() {
-        if let Err(e) = build::Generator::load(db_dir)
-            .and_then(|g| render::render(&g.spec, &g.plans).map(|_| ()))
+        if let Err(e) =
+            build::Generator::of(&db).and_then(|g| render::render(&g.spec, &g.plans).map(|_| ()))
         {
             problems.push(format!("{e:#}"));
         }

@@ -345,22 +345,6 @@ impl Spec {
         })
     }
 
-    /// Whether the type (before stripping typedefs) is `const`-qualified.
-    pub fn is_const(&self, tid: i64) -> Result<bool> {
-        let mut t = self.ty(tid)?;
-        for _ in 0..64 {
-            match t.kind.as_str() {
-                "Const" => return Ok(true),
-                "Typedef" | "Volatile" => match t.base {
-                    Some(b) if b != 0 => t = self.ty(b)?,
-                    _ => return Ok(false),
-                },
-                _ => return Ok(false),
-            }
-        }
-        Ok(false)
-    }
-
     /// Size in bytes on x86-64, from the database (None for void, functions, incomplete types).
     pub fn size_of(&self, tid: i64) -> Result<Option<i64>> {
         let t = self.strip(tid)?;

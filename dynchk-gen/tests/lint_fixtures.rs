@@ -279,6 +279,59 @@ fn failing_statement_is_reported_with_file_and_line() {
     );
 }
 
+/// `generate` (the preload's build) refuses what `check` rejects, with the same problems.
+#[test]
+fn generate_lints_first() {
+    let dir = fixture("dangling_param_type");
+    let out = std::env::temp_dir().join(format!("dynchk-gen-out-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let err = format!(
+        "{:#}",
+        dynchk_gen::build::run(&dir, &out)
+            .err()
+            .expect("generated from a database check rejects")
+    );
+    let problems = dynchk_gen::check(&dir).unwrap();
+    assert!(!problems.is_empty());
+    for p in &problems {
+        assert!(err.contains(p.as_str()), "{p} missing from: {err}");
+    }
+    assert!(!out.join("generated.rs").exists(), "code was written");
+}
+
+/// The data files are data: a statement that is not a row is refused with its file and line, and
+/// runs nothing (no attached database file appears).
+#[test]
+fn non_data_sql_is_refused_with_file_and_line() {
+    for (name, at) in [
+        ("attach", "lsb/Library.sql:3: ATTACH"),
+        ("chained", "lsb/Library.sql:2: INSERT"),
+    ] {
+        let dir = fixture(name);
+        let cwd = std::env::current_dir().unwrap();
+        let err = format!(
+            "{:#}",
+            Db::load(&dir)
+                .err()
+                .unwrap_or_else(|| panic!("{name} loaded"))
+        );
+        assert!(err.contains(at), "{name}: {err}");
+        assert!(
+            err.contains("only `INSERT INTO TABLE VALUES(…);` rows")
+                || err.contains("multiple statements")
+                || err.contains("Multiple"),
+            "{name}: {err}"
+        );
+        for d in [&dir, &dir.join("lsb"), &cwd] {
+            assert!(
+                !d.join("attached.db").exists(),
+                "{name}: ATTACH ran in {}",
+                d.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn real_db_loads_fast_and_is_clean() {
     let start = std::time::Instant::now();

@@ -309,6 +309,7 @@ fn non_data_sql_is_refused_with_file_and_line() {
     ] {
         let dir = fixture(name);
         let cwd = std::env::current_dir().unwrap();
+        let _ = std::fs::remove_file(cwd.join("attached.db"));
         let err = format!(
             "{:#}",
             Db::load(&dir)

@@ -69,10 +69,9 @@ impl Db {
 /// or why not.
 fn data_row(stmt: &str, tables: &[String]) -> Result<(), String> {
     let refuse = || {
-        format!(
-            "only `INSERT INTO TABLE VALUES(…);` rows are accepted in db/lsb (the importer writes \
-             them); regenerate the file with `dynchk-gen import-lsb` or remove this line"
-        )
+        "only `INSERT INTO TABLE VALUES(…);` rows are accepted in db/lsb (the importer writes \
+         them); regenerate the file with `dynchk-gen import-lsb` or remove this line"
+            .to_string()
     };
     let rest = stmt.strip_prefix("INSERT INTO ").ok_or_else(refuse)?;
     let (table, values) = rest.split_once(' ').ok_or_else(refuse)?;

@@ -32,7 +32,7 @@ fn corrupt_and_truncated_lines_are_reported_by_file_and_line_and_skipped() {
     // The good lines are still summarized.
     assert!(
         stdout.contains("dynchk: 3 violations (RWaddress 3) at 1 call site in 1 process")
-            && stdout.contains("read(arg 1 buf) RWaddress: 1 call site\n"),
+            && stdout.contains("read(arg1 buf) RWaddress: 1 call site\n"),
         "{stdout}"
     );
     assert!(

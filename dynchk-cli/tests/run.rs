@@ -246,7 +246,7 @@ fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("dynchk: 3 violations (filedescriptor 3) at 1 call site in 1 process")
-            && stderr.contains("fcntl(arg 0 fd) filedescriptor: 1 call site\n"),
+            && stderr.contains("fcntl(arg0 fd) filedescriptor: 1 call site, 3 times\n"),
         "{stderr}"
     );
     let site = format!("at main at {}:4 [", dir.join("badfd.c").display());

@@ -20,6 +20,8 @@ struct dynchk_thread {
     uint32_t calls;
     uint32_t checked;
     uint32_t ambiguous;
+    uint32_t used_slot;
+    uint32_t used_pending;
     uint32_t pad;
 };
 

@@ -237,6 +237,7 @@ fn records_follow_the_report_format() {
     assert_eq!(v["param_name"], "pathname");
     assert_eq!(v["value"], "0x0");
     assert_eq!(v["count"], 1);
+    assert_eq!(v["severity"], "error");
     assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
     let frames = v["backtrace"].as_array().expect("backtrace array");
     assert!(!frames.is_empty() && frames.len() <= 16);
@@ -253,6 +254,22 @@ fn records_follow_the_report_format() {
     assert!(of_kind(&records, "violation")
         .iter()
         .all(|r| r["pid"] == v["pid"]));
+    // The repeats of the one bad open are counted per site, and every call per interface.
+    let s = summaries(&records)[0];
+    let opens = s["by_check"]["pathname"].as_u64().unwrap();
+    assert!(opens > 1, "{s}");
+    let sites = s["sites"].as_array().expect("sites");
+    let open = sites
+        .iter()
+        .find(|x| x["interface"] == "open" && x["check"] == "pathname")
+        .unwrap_or_else(|| panic!("no open site: {s}"));
+    assert_eq!(open["count"].as_u64(), Some(opens), "{s}");
+    assert_eq!(open["param"], 0);
+    assert_eq!(open["site"], frames[0], "the site is the innermost frame");
+    assert_eq!(s["used"]["open"].as_u64(), Some(opens), "{s}");
+    assert_eq!(s["used"]["fcntl"], 1, "{s}");
+    let counted: u64 = sites.iter().map(|x| x["count"].as_u64().unwrap()).sum();
+    assert_eq!(Some(counted), s["violations"].as_u64(), "{s}");
 }
 
 #[test]
@@ -313,6 +330,11 @@ fn suppressions_by_interface_param_check_and_caller() {
         "{records:?}"
     );
     assert_reported_once(&records, "fcntl", "filedescriptor", "");
+    let s = summaries(&records)[0];
+    assert!(
+        s["suppressed"]["open:pathname:pathname"].as_u64() > Some(1),
+        "suppressed per rule: {s}"
+    );
 
     let dir = scratch("suppress-caller");
     let rules = dir.join("rules");

@@ -54,4 +54,4 @@ pub mod socket;
 pub mod stream;
 pub mod whence;
 
-pub use verdict::{Fault, Msg, Verdict};
+pub use verdict::{Fault, Msg, Severity, Verdict};

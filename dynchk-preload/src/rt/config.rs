@@ -15,23 +15,18 @@ pub enum OnViolation {
     Abort,
 }
 
-/// Report syntax.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Format {
-    /// JSON Lines.
-    Json,
-    /// One readable line per record.
-    Text,
-}
+pub use dynchk_record::Format;
 
 /// Longest `DYNCHK_LOG` path kept.
 pub const PATH_CAP: usize = 1024;
 const SUPPRESS_CAP: usize = 16 * 1024;
-const RULES_CAP: usize = 256;
+/// Most suppression rules kept.
+pub const RULES_CAP: usize = 256;
 
 /// One suppression rule: byte ranges into the suppression text (empty = any).
 #[derive(Clone, Copy, Default)]
 struct Rule {
+    line: (u16, u16),
     interface: (u16, u16),
     param: (u16, u16),
     check: (u16, u16),
@@ -67,6 +62,7 @@ impl Config {
         trace: false,
         suppress: [0; SUPPRESS_CAP],
         rules: [Rule {
+            line: (0, 0),
             interface: (0, 0),
             param: (0, 0),
             check: (0, 0),
@@ -146,7 +142,10 @@ impl Config {
             if line.0 == line.1 || self.suppress[line.0] == b'#' {
                 continue;
             }
-            let mut rule = Rule::default();
+            let mut rule = Rule {
+                line: (line.0 as u16, line.1 as u16),
+                ..Rule::default()
+            };
             if self.suppress[line.0..line.1].starts_with(b"caller=") {
                 rule.caller = (line.0 as u16 + 7, line.1 as u16);
             } else {
@@ -167,8 +166,9 @@ impl Config {
         }
     }
 
-    /// Whether a violation is suppressed. `caller` is the call site's module path, computed only
-    /// when a `caller=` rule exists (see [`Config::needs_caller`]).
+    /// The index of the first rule that suppresses a violation, if any. `caller` is the call
+    /// site's module path, computed only when a `caller=` rule exists (see
+    /// [`Config::needs_caller`]).
     pub fn suppressed(
         &self,
         interface: &str,
@@ -176,13 +176,13 @@ impl Config {
         param: &str,
         check: &str,
         caller: Option<&[u8]>,
-    ) -> bool {
+    ) -> Option<usize> {
         let text = &self.suppress;
         let field = |r: (u16, u16)| &text[r.0 as usize..r.1 as usize];
         let any = |f: &[u8], v: &[u8]| f.is_empty() || f == b"*" || f == v;
-        let mut num = [0u8; 12];
-        let pos_text = super::fmt::itoa(pos as i64, &mut num);
-        self.rules[..self.nrules].iter().any(|r| {
+        let mut num = [0u8; 20];
+        let pos_text = dynchk_record::itoa(pos as i64, &mut num);
+        self.rules[..self.nrules].iter().position(|r| {
             if r.caller.1 > r.caller.0 {
                 let m = field(r.caller);
                 return caller.is_some_and(|c| {
@@ -193,6 +193,17 @@ impl Config {
                 && (any(field(r.param), param.as_bytes()) || field(r.param) == pos_text)
                 && any(field(r.check), check.as_bytes())
         })
+    }
+
+    /// The text of suppression rule `i`, as written in the file.
+    pub fn rule_text(&self, i: usize) -> &[u8] {
+        let (start, end) = self.rules[i].line;
+        &self.suppress[start as usize..end as usize]
+    }
+
+    /// The indexes of the suppression rules.
+    pub fn rules(&self) -> core::ops::Range<usize> {
+        0..self.nrules
     }
 
     /// Whether some suppression rule needs the caller's module.
@@ -317,20 +328,38 @@ mod tests {
         let text = b"# comment\nread:buf:RWaddress\n  open  \nioctl:1\nwrite:*:filedescriptor\ncaller=libfoo.so\n";
         c.suppress[..text.len()].copy_from_slice(text);
         c.parse_rules(text.len());
-        assert!(c.suppressed("read", 1, "buf", "RWaddress", None));
-        assert!(!c.suppressed("read", 1, "buf", "Rdaddress", None));
-        assert!(!c.suppressed("read", 0, "fd", "filedescriptor", None));
-        assert!(c.suppressed("open", 0, "path", "pathname", None));
+        assert!(c.suppressed("read", 1, "buf", "RWaddress", None).is_some());
+        assert!(c.suppressed("read", 1, "buf", "Rdaddress", None).is_none());
+        assert!(c
+            .suppressed("read", 0, "fd", "filedescriptor", None)
+            .is_none());
+        assert!(c.suppressed("open", 0, "path", "pathname", None).is_some());
         assert!(
-            c.suppressed("ioctl", 1, "request", "ioctl", None),
+            c.suppressed("ioctl", 1, "request", "ioctl", None).is_some(),
             "param by position"
         );
-        assert!(!c.suppressed("ioctl", 2, "arg", "RWaddress", None));
-        assert!(c.suppressed("write", 0, "fd", "filedescriptor", None));
-        assert!(!c.suppressed("openat", 0, "fd", "filedescriptor", None));
+        assert!(c.suppressed("ioctl", 2, "arg", "RWaddress", None).is_none());
+        assert!(c
+            .suppressed("write", 0, "fd", "filedescriptor", None)
+            .is_some());
+        assert!(c
+            .suppressed("openat", 0, "fd", "filedescriptor", None)
+            .is_none());
         assert!(c.needs_caller());
-        assert!(c.suppressed("x", 0, "p", "c", Some(b"/usr/lib/libfoo.so")));
-        assert!(!c.suppressed("x", 0, "p", "c", Some(b"/usr/lib/libxlibfoo.so")));
-        assert!(!c.suppressed("x", 0, "p", "c", Some(b"/usr/bin/ls")));
+        assert_eq!(
+            c.suppressed("write", 0, "fd", "filedescriptor", None),
+            Some(3)
+        );
+        assert_eq!(c.rule_text(3), b"write:*:filedescriptor");
+        assert_eq!(c.rule_text(1), b"open");
+        assert!(c
+            .suppressed("x", 0, "p", "c", Some(b"/usr/lib/libfoo.so"))
+            .is_some());
+        assert!(c
+            .suppressed("x", 0, "p", "c", Some(b"/usr/lib/libxlibfoo.so"))
+            .is_none());
+        assert!(c
+            .suppressed("x", 0, "p", "c", Some(b"/usr/bin/ls"))
+            .is_none());
     }
 }

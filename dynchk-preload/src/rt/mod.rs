@@ -3,7 +3,6 @@
 
 mod backtrace;
 pub(crate) mod config;
-mod fmt;
 mod panic;
 mod real;
 pub(crate) mod report;
@@ -61,7 +60,7 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
         st.fwd_sp = 0;
     }
     stats::count_call(state, true);
-    stats::USED.insert(iface as *const Iface as usize);
+    stats::count_use(state, iface as *const Iface as usize);
     if TRACE.load(Relaxed) {
         report::trace(iface);
     }

@@ -1,15 +1,17 @@
-//! Writing records (report-format.md): straight to the log file with raw syscalls, one `write`
-//! per record, built on the stack.
+//! Writing records (docs/report-format.md, rendered by `dynchk-record`): straight to the log
+//! file with raw syscalls, one `write` per record, built on the stack (the summary in a mapping of
+//! its own size).
 
 use core::ffi::{c_int, CStr};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
 
 use validators::Fault;
 
+use dynchk_record::{self as record, Buf};
+
 use super::backtrace::{self, Module};
-use super::config::{self, Format, PATH_CAP};
-use super::fmt::Buf;
-use super::{stats, sys, Iface};
+use super::config::{self, PATH_CAP};
+use super::{stats, sys, thread, Iface};
 
 /// Report descriptors are moved at or above this number, out of the way of programs that
 /// expect the lowest free descriptors (or `dup2` onto small numbers).
@@ -64,7 +66,8 @@ fn log_fd() -> c_int {
 
 /// Writes `template` with every `%p` replaced by `pid`, NUL-terminated, into `out`.
 fn expand(template: &[u8], pid: c_int, out: &mut [u8; PATH_CAP + 16]) {
-    let mut b: Buf<{ PATH_CAP + 16 }> = Buf::new();
+    let mut mem = [0u8; PATH_CAP + 16];
+    let mut b = Buf::new(&mut mem);
     let mut i = 0;
     while i < template.len() {
         if template[i..].starts_with(b"%p") {
@@ -88,21 +91,12 @@ fn emit(line: &[u8]) {
     }
 }
 
-fn json_head<const N: usize>(b: &mut Buf<N>, kind: &str, tid: bool) {
-    b.push(b"{\"kind\":\"");
-    b.push(kind.as_bytes());
-    b.push(b"\",\"pid\":");
-    b.int(sys::getpid() as i64);
-    if tid {
-        b.push(b",\"tid\":");
-        b.int(sys::gettid() as i64);
-    }
-}
-
-fn text_head<const N: usize>(b: &mut Buf<N>) {
-    b.push(b"dynchk[");
-    b.int(sys::getpid() as i64);
-    b.push(b"]: ");
+/// Builds one record in a stack buffer of `N` bytes and writes it.
+fn write_record<const N: usize>(f: impl FnOnce(&mut Buf<'_>)) {
+    let mut mem = [0u8; N];
+    let mut b = Buf::new(&mut mem);
+    f(&mut b);
+    emit(b.finish_line());
 }
 
 fn fnv(s: &[u8]) -> u64 {
@@ -127,8 +121,21 @@ pub struct Violation<'a> {
     pub fault: &'a Fault,
 }
 
+/// The frames of a violation's backtrace, resolved to module and offset as they are written.
+struct Located<'a>(&'a [usize]);
+
+impl record::Frames for Located<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn frame(&self, i: usize, name: &mut [u8; record::MODULE_CAP]) -> (usize, u64) {
+        locate(self.0[i], name)
+    }
+}
+
 /// Counts a violation and writes its record the first time its (call site, interface, param,
-/// check) is seen. Returns whether it counted (false when suppressed).
+/// member, check) is seen. Returns whether it counted (false when suppressed).
 pub fn violation(v: &Violation<'_>) -> bool {
     let cfg = config::get();
     let frames = backtrace::capture(cfg.backtrace.max(1));
@@ -150,10 +157,11 @@ pub fn violation(v: &Violation<'_>) -> bool {
         .as_ref()
         .map_or(0, |m| backtrace::module_name(m, &mut caller_name));
     let caller = caller.as_ref().map(|_| &caller_name[..caller_len]);
-    if cfg.suppressed(v.iface.name, v.pos, v.name, check, caller) {
+    if let Some(rule) = cfg.suppressed(v.iface.name, v.pos, v.name, check, caller) {
+        stats::SUPPRESSED[rule].fetch_add(1, Relaxed);
         return false;
     }
-    // From here on the counters, the dedup table and the record stay consistent even if a
+    // From here on the counters, the site table and the record stay consistent even if a
     // signal handler would longjmp out of this thread.
     let _blocked = sys::SignalsBlocked::new();
     stats::VIOLATIONS.fetch_add(1, Relaxed);
@@ -163,85 +171,32 @@ pub fn violation(v: &Violation<'_>) -> bool {
         ^ (v.pos as u64).wrapping_mul(0x9e3779b97f4a7c15)
         ^ fnv(check.as_bytes()).rotate_left(31)
         ^ v.member.map_or(0, |m| fnv(m.as_bytes()));
-    if !stats::SEEN.first(key) {
+    let data = || stats::SiteData::new(site, v.iface, v.pos, check, v.member);
+    if !stats::SITES.first(key, data) {
         return true;
     }
     stats::DISTINCT.fetch_add(1, Relaxed);
-    let mut b: Buf<4096> = Buf::new();
     let want = cfg.backtrace.min(frames.len);
-    match cfg.format {
-        Format::Json => {
-            json_head(&mut b, "violation", true);
-            b.push(b",\"interface\":");
-            b.json_quoted(v.iface.name.as_bytes());
-            b.push(b",\"library\":");
-            b.json_quoted(v.iface.lib.as_bytes());
-            b.push(b",\"version\":");
-            b.json_quoted(v.iface.version.as_bytes());
-            b.push(b",\"param\":");
-            b.int(v.pos as i64);
-            b.push(b",\"param_name\":");
-            b.json_quoted(v.name.as_bytes());
-            if let Some(m) = v.member {
-                b.push(b",\"member\":");
-                b.json_quoted(m.as_bytes());
-            }
-            b.push(b",\"check\":");
-            b.json_quoted(check.as_bytes());
-            b.push(b",\"value\":\"");
-            b.hex(v.value);
-            b.push(b"\",\"message\":");
-            b.json_quoted(v.fault.msg.as_str().as_bytes());
-            b.push(b",\"count\":1,\"backtrace\":[");
-            for (i, &ip) in frames.ips[..want].iter().enumerate() {
-                let (name, len, off) = locate(ip);
-                // Leave room to close the record: a cut frame list is better than broken JSON.
-                if b.room() < len * 2 + 64 {
-                    break;
-                }
-                if i > 0 {
-                    b.push(b",");
-                }
-                b.push(b"{\"module\":");
-                b.json_quoted(&name[..len]);
-                b.push(b",\"offset\":\"");
-                b.hex(off as u64);
-                b.push(b"\"}");
-            }
-            b.push(b"]}");
-        }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(v.iface.name.as_bytes());
-            b.push(b"(arg");
-            b.int(v.pos as i64);
-            b.push(b" ");
-            b.push(v.name.as_bytes());
-            if let Some(m) = v.member {
-                b.push(b" member ");
-                b.push(m.as_bytes());
-            }
-            b.push(b"): ");
-            b.push(check.as_bytes());
-            b.push(b": ");
-            b.push(v.fault.msg.as_str().as_bytes());
-            for (i, &ip) in frames.ips[..want].iter().enumerate() {
-                let (name, len, off) = locate(ip);
-                b.push(b"\n    #");
-                b.int(i as i64);
-                b.push(b" ");
-                b.push(&name[..len]);
-                b.push(b"+");
-                b.hex(off as u64);
-            }
-        }
-    }
-    emit(b.finish_line());
+    let record = record::Violation {
+        pid: sys::getpid(),
+        tid: sys::gettid(),
+        interface: v.iface.name,
+        library: v.iface.lib,
+        version: v.iface.version,
+        param: v.pos,
+        param_name: v.name,
+        member: v.member,
+        check,
+        severity: v.fault.severity,
+        value: v.value,
+        message: v.fault.msg.as_str(),
+    };
+    write_record::<4096>(|b| record.write(b, cfg.format, &Located(&frames.ips[..want])));
     true
 }
 
-/// Module path and offset of a code address.
-fn locate(ip: usize) -> ([u8; 512], usize, usize) {
+/// Module path (into `name`, its length returned) and offset of a code address.
+fn locate(ip: usize, name: &mut [u8; record::MODULE_CAP]) -> (usize, u64) {
     let mut m = Module {
         ip,
         base: 0,
@@ -250,13 +205,55 @@ fn locate(ip: usize) -> ([u8; 512], usize, usize) {
         name: core::ptr::null(),
     };
     backtrace::find(&mut m);
-    let mut name = [0u8; 512];
-    let len = backtrace::module_name(&m, &mut name);
+    let len = backtrace::module_name(&m, name);
     if len == 0 {
         name[..3].copy_from_slice(b"???");
-        return (name, 3, ip);
+        return (3, ip as u64);
     }
-    (name, len, ip - m.base)
+    (len, (ip - m.base) as u64)
+}
+
+/// The summary's tables, read from the process-wide counters.
+struct Tables;
+
+impl record::SummarySource for Tables {
+    fn by_check(&self, f: &mut dyn FnMut(&str, u64)) {
+        stats::BY_CHECK.for_each(f);
+    }
+
+    fn used(&self, f: &mut dyn FnMut(&str, u64)) {
+        stats::USED.for_each(|addr, n| {
+            // SAFETY: the set holds only addresses of `Iface` statics (see `rt::enter`).
+            let iface = unsafe { &*(addr as *const Iface) };
+            f(iface.name, n)
+        });
+    }
+
+    fn suppressed(&self, f: &mut dyn FnMut(&[u8], u64)) {
+        let cfg = config::get();
+        for i in cfg.rules() {
+            let n = stats::SUPPRESSED[i].load(Relaxed);
+            if n > 0 {
+                f(cfg.rule_text(i), n);
+            }
+        }
+    }
+
+    fn sites(&self, f: &mut dyn FnMut(&record::Site<'_>)) {
+        let mut name = [0u8; record::MODULE_CAP];
+        stats::SITES.for_each(|s, count| {
+            let (len, offset) = locate(s.ip, &mut name);
+            f(&record::Site {
+                module: &name[..len],
+                offset,
+                interface: s.iface.map_or("", |i| i.name),
+                param: s.pos,
+                member: s.member(),
+                check: s.check,
+                count,
+            });
+        });
+    }
 }
 
 /// The summary record, once per process: at exit, `_exit`, or before `exec`. Not from a `vfork`
@@ -270,105 +267,53 @@ pub fn summary() {
     if SUMMARY_DONE.swap(true, Relaxed) {
         return;
     }
+    let _blocked = sys::SignalsBlocked::new();
+    let _reporting = thread::Reporting::new();
     let (calls, checked) = stats::calls();
-    let mut b: Buf<4096> = Buf::new();
-    let fields: [(&str, u64); 5] = [
-        ("calls", calls),
-        ("checked", checked),
-        ("violations", stats::VIOLATIONS.load(Relaxed)),
-        ("distinct", stats::DISTINCT.load(Relaxed)),
-        ("interfaces_used", stats::USED.len() as u64),
-    ];
-    match config::get().format {
-        Format::Json => {
-            json_head(&mut b, "summary", false);
-            for (name, value) in fields {
-                b.push(b",\"");
-                b.push(name.as_bytes());
-                b.push(b"\":");
-                b.int(value as i64);
-            }
-            b.push(b",\"by_check\":{");
-            let mut first = true;
-            stats::BY_CHECK.for_each(|check, n| {
-                if b.room() < check.len() * 2 + 32 {
-                    return;
-                }
-                if !first {
-                    b.push(b",");
-                }
-                first = false;
-                b.json_quoted(check.as_bytes());
-                b.push(b":");
-                b.int(n as i64);
-            });
-            b.push(b"}}");
+    let distinct = stats::DISTINCT.load(Relaxed);
+    let record = record::Summary {
+        pid,
+        calls,
+        checked,
+        violations: stats::VIOLATIONS.load(Relaxed),
+        distinct,
+        interfaces_used: stats::USED.len() as u64,
+        unchecked_in_handler: 0,
+    };
+    let format = config::get().format;
+    // Every site and name must fit in the one line: the buffer is mapped for the size needed
+    // (a raw mmap, not the program's allocator), with a stack buffer as the fallback.
+    let names = stats::USED.len() + 64 + config::RULES_CAP;
+    let size = record::Summary::json_size(distinct as usize, names);
+    match sys::Mapping::new(size) {
+        Some(mut map) => {
+            let mut b = Buf::new(map.bytes());
+            record.write(&mut b, format, &Tables);
+            emit(b.finish_line());
         }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(b"summary:");
-            for (name, value) in fields {
-                b.push(b" ");
-                b.push(name.as_bytes());
-                b.push(b"=");
-                b.int(value as i64);
-            }
-            b.push(b" by_check:");
-            stats::BY_CHECK.for_each(|check, n| {
-                b.push(b" ");
-                b.push(check.as_bytes());
-                b.push(b"=");
-                b.int(n as i64);
-            });
-        }
+        None => write_record::<4096>(|b| record.write(b, format, &Tables)),
     }
-    emit(b.finish_line());
 }
 
 /// Says that an original could not be found (its calls fail with `ENOSYS`).
 pub fn missing(name: &CStr, version: &CStr) {
-    let mut b: Buf<1024> = Buf::new();
-    let (name, version) = (name.to_bytes(), version.to_bytes());
-    match config::get().format {
-        Format::Json => {
-            json_head(&mut b, "missing", true);
-            b.push(b",\"interface\":");
-            b.json_quoted(name);
-            b.push(b",\"version\":");
-            b.json_quoted(version);
-            b.push(
-                b",\"message\":\"no library after libdynchk defines it; calls fail with ENOSYS\"}",
-            );
-        }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(name);
-            b.push(b"@");
-            b.push(version);
-            b.push(b": no library after libdynchk defines it; calls fail with ENOSYS");
-        }
-    }
-    emit(b.finish_line());
+    let record = record::Missing {
+        pid: sys::getpid(),
+        tid: sys::gettid(),
+        interface: name.to_bytes(),
+        version: version.to_bytes(),
+    };
+    write_record::<1024>(|b| record.write(b, config::get().format));
 }
 
-/// A `call` record (`DYNCHK_TRACE=1`). The runtime does not see the arguments, so `args` is
-/// empty.
+/// A `call` record (`DYNCHK_TRACE=1`).
 pub fn trace(iface: &Iface) {
-    let mut b: Buf<512> = Buf::new();
-    match config::get().format {
-        Format::Json => {
-            json_head(&mut b, "call", true);
-            b.push(b",\"interface\":");
-            b.json_quoted(iface.name.as_bytes());
-            b.push(b",\"args\":[]}");
-        }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(b"call ");
-            b.push(iface.name.as_bytes());
-        }
-    }
-    emit(b.finish_line());
+    let record = record::Call {
+        pid: sys::getpid(),
+        tid: sys::gettid(),
+        interface: iface.name,
+    };
+    write_record::<512>(|b| record.write(b, config::get().format));
 }
 
 /// Claims the counters for this process (library constructor).

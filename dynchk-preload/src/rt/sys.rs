@@ -198,3 +198,46 @@ impl Drop for SignalsBlocked {
         };
     }
 }
+
+/// Anonymous memory mapped with raw syscalls (the program's allocator is never used), unmapped on
+/// drop.
+pub struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    /// `len` bytes of zeroed memory, `None` when the kernel refuses.
+    pub fn new(len: usize) -> Option<Mapping> {
+        // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
+        let p = unsafe {
+            libc::syscall(
+                libc::SYS_mmap,
+                0usize,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1 as c_int,
+                0usize,
+            )
+        };
+        // syscall(3) returns -1 (errno set) for a failure.
+        (p != -1).then_some(Mapping {
+            ptr: p as usize as *mut u8,
+            len,
+        })
+    }
+
+    /// The mapped bytes.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: ptr is a live mapping of len writable bytes owned by self.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping this value owns.
+        unsafe { libc::syscall(libc::SYS_munmap, self.ptr, self.len) };
+    }
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use dynchk_record::read::{parse_line as parse_record, Record as Parsed};
+use dynchk_record::read::{parse_line as parse_record, printable, Record as Parsed};
 pub use dynchk_record::read::{Frame, Missing, Start, Summary, Violation};
 
 /// Process facts any record may carry (beyond the contract's required fields): the parent pid and
@@ -72,9 +72,9 @@ impl fmt::Display for Corrupt {
         write!(
             f,
             "{}:{}: skipped: {}",
-            self.file.display(),
+            printable(&self.file.display().to_string()),
             self.line,
-            self.reason
+            printable(&self.reason)
         )
     }
 }
@@ -101,11 +101,22 @@ pub struct Source {
 }
 
 /// Expands the `report` arguments: files as given, directories to their `*.jsonl` files by name.
+/// An argument that cannot be read is skipped with a warning; an error only when none can be.
 pub fn expand(inputs: &[PathBuf]) -> Result<Vec<Source>> {
     let mut out = Vec::new();
+    let mut failed = None;
     for input in inputs {
-        let meta =
-            std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!(
+                    "dynchk: warning: {}: skipped: cannot read it ({e})",
+                    printable(&input.display().to_string())
+                );
+                failed = Some(input);
+                continue;
+            }
+        };
         if meta.is_dir() {
             let mut files = jsonl_files(input)?;
             if files.is_empty() {
@@ -123,7 +134,30 @@ pub fn expand(inputs: &[PathBuf]) -> Result<Vec<Source>> {
             });
         }
     }
+    if let (true, Some(input)) = (out.is_empty(), failed) {
+        anyhow::bail!(
+            "cannot read {} (and no other log was given)",
+            input.display()
+        );
+    }
     Ok(out)
+}
+
+/// The bytes of a log, opened without blocking (a FIFO is refused, never waited on).
+fn read_log(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .context("cannot open it")?;
+    if !f.metadata().context("cannot stat it")?.is_file() {
+        anyhow::bail!("not a regular file");
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).context("cannot read it")?;
+    Ok(bytes)
 }
 
 /// The `*.jsonl` files of a directory, unsorted.
@@ -140,13 +174,22 @@ pub fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads and parses all sources. Unreadable files are errors; bad lines are collected in
-/// [`Logs::corrupt`].
+/// Reads and parses all sources. A file that cannot be read (or is not a regular file) is
+/// skipped with a warning; bad lines are collected in [`Logs::corrupt`].
 pub fn read(sources: &[Source]) -> Result<Logs> {
     let mut logs = Logs::default();
     for src in sources {
-        let bytes = std::fs::read(&src.path)
-            .with_context(|| format!("cannot read {}", src.path.display()))?;
+        let bytes = match read_log(&src.path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "dynchk: warning: {}: skipped: {}",
+                    printable(&src.path.display().to_string()),
+                    printable(&format!("{e:#}"))
+                );
+                continue;
+            }
+        };
         let start = usize::try_from(src.start)
             .unwrap_or(usize::MAX)
             .min(bytes.len());

@@ -3,6 +3,7 @@
 
 use crate::logs::{Frame, Kind, Logs, Missing, Violation};
 use crate::symbolize::Symbols;
+use dynchk_record::read::printable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -218,7 +219,10 @@ impl Model {
         if v.is_empty() {
             return String::new();
         }
-        let list: Vec<String> = v.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let list: Vec<String> = v
+            .iter()
+            .map(|(c, n)| format!("{} {n}", printable(c)))
+            .collect();
         format!(" ({})", list.join(", "))
     }
 
@@ -241,7 +245,8 @@ impl Model {
             let _ = writeln!(
                 out,
                 "dynchk: warning: {}@{} has no original after libdynchk: its calls failed with ENOSYS",
-                x.interface, x.version
+                printable(&x.interface),
+                printable(&x.version)
             );
         }
         let nproc = self.processes.len();
@@ -261,7 +266,7 @@ impl Model {
                     let _ = writeln!(
                         out,
                         "  {pid} {}: started, no summary (killed or crashed)",
-                        p.command.as_deref().unwrap_or("(command unknown)")
+                        printable(p.command.as_deref().unwrap_or("(command unknown)"))
                     );
                 }
             }
@@ -284,7 +289,7 @@ impl Model {
                 out,
                 "  {} {}: {sites} call site{}",
                 v.callee(),
-                v.check,
+                printable(&v.check),
                 plural(sites),
             );
             // Records carry repeat counts only when the preload rewrites them; the totals per
@@ -293,10 +298,15 @@ impl Model {
                 let _ = write!(out, ", {} times", g.count);
             }
             out.push('\n');
-            let _ = writeln!(out, "      first: {}", v.message);
+            let _ = writeln!(out, "      first: {}", printable(&v.message));
             match first.call_site() {
                 Some(f) => {
-                    let _ = writeln!(out, "      at {} (pid {})", symbols.site(f), v.pid);
+                    let _ = writeln!(
+                        out,
+                        "      at {} (pid {})",
+                        printable(&symbols.site(f).to_string()),
+                        v.pid
+                    );
                 }
                 None => {
                     let _ = writeln!(out, "      at an unknown call site (pid {})", v.pid);
@@ -335,7 +345,7 @@ impl Model {
                 out,
                 "{:indent$}{pid} {}: ",
                 "",
-                p.command.as_deref().unwrap_or("(command unknown)"),
+                printable(p.command.as_deref().unwrap_or("(command unknown)")),
                 indent = depth * 2
             );
             if p.has_summary {

@@ -234,6 +234,27 @@ fn log_directory_below_a_regular_file_falls_back_too() {
     assert_falls_back(&format!("{}/logs/", file.display()));
 }
 
+#[test]
+fn a_fifo_as_log_file_falls_back_without_hanging() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = run(
+        &["--log", fifo.to_str().unwrap()],
+        &[os("/bin/echo"), os("still runs")],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout), "still runs\n");
+    assert!(
+        stderr.contains(&format!("log file {}", fifo.display())) && stderr.contains("instead"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(logs_in(&stderr)).unwrap();
+}
+
 /// Three calls from one call site (line 4) with a negative descriptor.
 const BAD_FD: &str = "#include <fcntl.h>\nint main(void) {\n  for (int i = 0; i < 3; i++)\n    (void)fcntl(-5, F_GETFD);\n  return 0;\n}\n";
 

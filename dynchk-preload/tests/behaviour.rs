@@ -457,3 +457,54 @@ fn atexit_handlers_are_checked_and_counted_before_the_summary() {
         Some(&serde_json::json!("summary"))
     );
 }
+
+#[test]
+fn unusable_settings_are_named_in_config_records_and_nowhere_else() {
+    let dir = scratch("config");
+    let env = [
+        ("DYNCHK_FORMAT", "xml"),
+        ("DYNCHK_ON_VIOLATION", "explode"),
+        ("DYNCHK_BACKTRACE", "abc"),
+        ("DYNCHK_SUPPRESS", "/nonexistent/dynchk-rules"),
+    ];
+    let (out, records) = run_bad(&dir, &env, true);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "stderr is not the destination");
+    let mut got: Vec<(String, String, String)> = of_kind(&records, "config")
+        .iter()
+        .map(|r| {
+            let f = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (f("variable"), f("value"), f("used"))
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("DYNCHK_BACKTRACE", "abc", "16"),
+        ("DYNCHK_FORMAT", "xml", "json"),
+        ("DYNCHK_ON_VIOLATION", "explode", "continue"),
+        (
+            "DYNCHK_SUPPRESS",
+            "/nonexistent/dynchk-rules",
+            "no suppressions",
+        ),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(got, want, "{records:?}");
+    // The settings used instead are in effect: records are JSON, 16 frames at most.
+    assert_reported_once(&records, "open", "pathname", "");
+
+    // With standard error as the destination, the warning is a line there.
+    let prog = compile(&dir, "bad", CALLBACK_C, &[]);
+    let out = std::process::Command::new(&prog)
+        .env("LD_PRELOAD", common::lib())
+        .env("DYNCHK_ON_VIOLATION", "explode")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().next().is_some_and(|l| l.contains(
+            "warning: DYNCHK_ON_VIOLATION=explode: DYNCHK_ON_VIOLATION takes continue or abort; using continue"
+        )),
+        "{err}"
+    );
+}

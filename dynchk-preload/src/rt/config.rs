@@ -33,6 +33,37 @@ struct Rule {
     caller: (u16, u16),
 }
 
+/// A setting that could not be used as given (written as a `config` record).
+#[derive(Clone, Copy)]
+pub struct Warning {
+    /// The variable.
+    pub variable: &'static str,
+    value: [u8; WARNING_VALUE_CAP],
+    value_len: u8,
+    /// What is used instead.
+    pub used: &'static str,
+    /// Why.
+    pub why: &'static str,
+}
+
+const WARNING_VALUE_CAP: usize = 64;
+const WARNINGS_CAP: usize = 12;
+
+impl Warning {
+    const EMPTY: Warning = Warning {
+        variable: "",
+        value: [0; WARNING_VALUE_CAP],
+        value_len: 0,
+        used: "",
+        why: "",
+    };
+
+    /// The value as given (its first bytes).
+    pub fn value(&self) -> &[u8] {
+        &self.value[..self.value_len as usize]
+    }
+}
+
 /// The settings.
 pub struct Config {
     /// `DYNCHK_LOG`, NUL-terminated; empty for standard error.
@@ -48,6 +79,8 @@ pub struct Config {
     suppress: [u8; SUPPRESS_CAP],
     rules: [Rule; RULES_CAP],
     nrules: usize,
+    warnings: [Warning; WARNINGS_CAP],
+    nwarnings: usize,
 }
 
 /// Most backtrace frames written per violation.
@@ -69,7 +102,37 @@ impl Config {
             caller: (0, 0),
         }; RULES_CAP],
         nrules: 0,
+        warnings: [Warning::EMPTY; WARNINGS_CAP],
+        nwarnings: 0,
     };
+
+    fn warn(
+        &mut self,
+        variable: &'static str,
+        value: &[u8],
+        used: &'static str,
+        why: &'static str,
+    ) {
+        if self.nwarnings == WARNINGS_CAP {
+            return;
+        }
+        let n = value.len().min(WARNING_VALUE_CAP);
+        let w = &mut self.warnings[self.nwarnings];
+        *w = Warning {
+            variable,
+            used,
+            why,
+            value_len: n as u8,
+            ..Warning::EMPTY
+        };
+        w.value[..n].copy_from_slice(&value[..n]);
+        self.nwarnings += 1;
+    }
+
+    /// The settings that could not be used as given.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings[..self.nwarnings]
+    }
 
     /// The `DYNCHK_LOG` template (`%p` not yet replaced), or `None` for standard error.
     pub fn log(&self) -> Option<&[u8]> {
@@ -80,6 +143,7 @@ impl Config {
     /// Fills the settings from `NAME=value` environment entries.
     fn parse<'a>(&mut self, env: impl Iterator<Item = &'a [u8]>) {
         let mut format = None;
+        let mut bad_format = false;
         for entry in env {
             let Some(eq) = entry.iter().position(|&b| b == b'=') else {
                 continue;
@@ -90,24 +154,58 @@ impl Config {
                     self.log[..value.len()].copy_from_slice(value);
                     self.log[value.len()] = 0;
                 }
+                b"DYNCHK_LOG" => self.warn(
+                    "DYNCHK_LOG",
+                    value,
+                    "standard error",
+                    "the path is longer than 1023 bytes",
+                ),
                 b"DYNCHK_FORMAT" => match value {
                     b"json" => format = Some(Format::Json),
                     b"text" => format = Some(Format::Text),
-                    _ => {}
+                    _ => {
+                        bad_format = true;
+                        self.warn(
+                            "DYNCHK_FORMAT",
+                            value,
+                            "",
+                            "DYNCHK_FORMAT takes json or text",
+                        )
+                    }
                 },
-                b"DYNCHK_ON_VIOLATION" => {
-                    self.on_violation = if value == b"abort" {
-                        OnViolation::Abort
-                    } else {
-                        OnViolation::Continue
+                b"DYNCHK_ON_VIOLATION" => match value {
+                    b"abort" => self.on_violation = OnViolation::Abort,
+                    b"continue" => self.on_violation = OnViolation::Continue,
+                    _ => self.warn(
+                        "DYNCHK_ON_VIOLATION",
+                        value,
+                        "continue",
+                        "DYNCHK_ON_VIOLATION takes continue or abort",
+                    ),
+                },
+                b"DYNCHK_BACKTRACE" => match parse_usize(value) {
+                    Some(n) if n > MAX_FRAMES => {
+                        self.backtrace = MAX_FRAMES;
+                        self.warn(
+                            "DYNCHK_BACKTRACE",
+                            value,
+                            "64",
+                            "at most 64 frames are written",
+                        )
                     }
-                }
-                b"DYNCHK_BACKTRACE" => {
-                    if let Some(n) = parse_usize(value) {
-                        self.backtrace = n.min(MAX_FRAMES);
-                    }
-                }
-                b"DYNCHK_TRACE" => self.trace = value == b"1",
+                    Some(n) => self.backtrace = n,
+                    None => self.warn(
+                        "DYNCHK_BACKTRACE",
+                        value,
+                        "16",
+                        "DYNCHK_BACKTRACE takes a number of frames (0 for none)",
+                    ),
+                },
+                b"DYNCHK_TRACE" => match value {
+                    b"1" => self.trace = true,
+                    b"0" | b"" => self.trace = false,
+                    _ => self.warn("DYNCHK_TRACE", value, "0", "DYNCHK_TRACE takes 1 or 0"),
+                },
                 b"DYNCHK_SUPPRESS" => self.load_suppressions(value),
                 _ => {}
             }
@@ -117,22 +215,61 @@ impl Config {
         } else {
             Format::Text
         });
+        if bad_format {
+            let used = match self.format {
+                Format::Json => "json",
+                Format::Text => "text",
+            };
+            for w in &mut self.warnings[..self.nwarnings] {
+                if w.variable == "DYNCHK_FORMAT" {
+                    w.used = used;
+                }
+            }
+        }
     }
 
     fn load_suppressions(&mut self, path: &[u8]) {
+        const VAR: &str = "DYNCHK_SUPPRESS";
         let mut cpath = [0u8; PATH_CAP];
         if path.len() >= PATH_CAP {
-            return;
+            return self.warn(
+                VAR,
+                path,
+                "no suppressions",
+                "the path is longer than 1023 bytes",
+            );
         }
         cpath[..path.len()].copy_from_slice(path);
-        let n = super::sys::read_file(&cpath, &mut self.suppress[..SUPPRESS_CAP - 1]);
-        self.parse_rules(n);
+        // One byte more than is kept, to tell a file that fits from one that is cut.
+        let Some(n) = super::sys::read_file(&cpath, &mut self.suppress[..SUPPRESS_CAP]) else {
+            return self.warn(VAR, path, "no suppressions", "the file cannot be read");
+        };
+        let n = if n == SUPPRESS_CAP {
+            self.warn(
+                VAR,
+                path,
+                "its first 16 KiB",
+                "the file is longer than 16 KiB",
+            );
+            SUPPRESS_CAP - 1
+        } else {
+            n
+        };
+        if self.parse_rules(n) {
+            self.warn(
+                VAR,
+                path,
+                "its first 256 rules",
+                "the file has more than 256 rules",
+            );
+        }
     }
 
-    /// Splits the first `len` bytes of the suppression text into rules.
-    fn parse_rules(&mut self, len: usize) {
+    /// Splits the first `len` bytes of the suppression text into rules; whether some were left
+    /// out (more than [`RULES_CAP`]).
+    fn parse_rules(&mut self, len: usize) -> bool {
         let mut start = 0;
-        while start < len && self.nrules < RULES_CAP {
+        while start < len {
             let end = self.suppress[start..len]
                 .iter()
                 .position(|&b| b == b'\n')
@@ -141,6 +278,9 @@ impl Config {
             start = end + 1;
             if line.0 == line.1 || self.suppress[line.0] == b'#' {
                 continue;
+            }
+            if self.nrules == RULES_CAP {
+                return true;
             }
             let mut rule = Rule {
                 line: (line.0 as u16, line.1 as u16),
@@ -164,6 +304,7 @@ impl Config {
             self.rules[self.nrules] = rule;
             self.nrules += 1;
         }
+        false
     }
 
     /// The index of the first rule that suppresses a violation, if any. `caller` is the call
@@ -303,6 +444,56 @@ mod tests {
         let c = parsed(&["DYNCHK_LOG=/tmp/x.%p"]);
         assert_eq!(c.log(), Some(&b"/tmp/x.%p"[..]));
         assert_eq!(c.format, Format::Json);
+    }
+
+    #[test]
+    fn every_unusable_setting_is_named_with_what_is_used_instead() {
+        let long = format!("DYNCHK_LOG={}", "x".repeat(PATH_CAP + 10));
+        let c = parsed(&[
+            "DYNCHK_FORMAT=xml",
+            "DYNCHK_ON_VIOLATION=explode",
+            "DYNCHK_BACKTRACE=abc",
+            "DYNCHK_TRACE=yes",
+            &long,
+            "DYNCHK_SUPPRESS=/nonexistent/rules",
+        ]);
+        let got: Vec<(&str, &[u8], &str)> = c
+            .warnings()
+            .iter()
+            .map(|w| (w.variable, w.value(), w.used))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("DYNCHK_FORMAT", &b"xml"[..], "text"),
+                ("DYNCHK_ON_VIOLATION", b"explode", "continue"),
+                ("DYNCHK_BACKTRACE", b"abc", "16"),
+                ("DYNCHK_TRACE", b"yes", "0"),
+                ("DYNCHK_LOG", &[b'x'; 64][..], "standard error"),
+                ("DYNCHK_SUPPRESS", b"/nonexistent/rules", "no suppressions"),
+            ]
+        );
+        assert!(parsed(&["DYNCHK_FORMAT=json", "DYNCHK_BACKTRACE=3"])
+            .warnings()
+            .is_empty());
+        assert_eq!(parsed(&["DYNCHK_BACKTRACE=1000"]).warnings()[0].used, "64");
+    }
+
+    #[test]
+    fn a_cut_suppression_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("dynchk-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let many = dir.join("many");
+        std::fs::write(&many, "read\n".repeat(300)).unwrap();
+        let big = dir.join("big");
+        std::fs::write(&big, "#".repeat(20_000)).unwrap();
+        let env = |p: &std::path::Path| format!("DYNCHK_SUPPRESS={}", p.display());
+        let c = parsed(&[&env(&many)]);
+        assert_eq!(c.warnings().len(), 1);
+        assert_eq!(c.warnings()[0].used, "its first 256 rules");
+        let c = parsed(&[&env(&big)]);
+        assert_eq!(c.warnings()[0].used, "its first 16 KiB");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

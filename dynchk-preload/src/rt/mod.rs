@@ -176,6 +176,7 @@ extern "C" fn init() {
     panic::install();
     TRACE.store(config::get().trace, Relaxed);
     report::claim();
+    report::open_eagerly();
     // SAFETY: registers a plain function; fork children reset their counters in it.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
     sys::set_errno(errno);

@@ -29,39 +29,138 @@ fn id_hash((dev, ino): (u64, u64)) -> u64 {
     stats::hash(dev ^ stats::hash(ino)) | 1
 }
 
-/// The descriptor to write reports to, (re)opened when needed; -1 when the log cannot be opened.
+/// The descriptor reports go to, (re)opened when needed; -1 when there is none. The log is
+/// opened eagerly ([`open_eagerly`]), so that a program that later switches user, closes its
+/// descriptors or runs out of them keeps its reports; it is reopened only when the program
+/// closed it.
 fn log_fd() -> c_int {
-    let Some(template) = config::get().log() else {
-        return 2;
-    };
     let fd = LOG_FD.load(Relaxed);
     if fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed)) {
         return fd;
     }
     // Not open yet, or no longer ours: the old number belongs to the program now, so it is not
     // closed.
-    let mut path = [0u8; PATH_CAP + 16];
-    expand(template, sys::getpid(), &mut path);
-    let low = sys::open(
-        &path,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC,
-        0o644,
-    );
-    if low < 0 {
-        return -1;
-    }
-    let high = sys::dup_high(low, HIGH_FD);
-    let fd = if high >= 0 {
-        sys::close(low);
-        high
-    } else {
-        low
+    let fd = match config::get().log() {
+        // Standard error: a private duplicate, so that a program closing descriptor 2 before it
+        // exits does not lose its summary.
+        None => match sys::dup_high(2, high_fd_floor()) {
+            fd if fd >= 0 => fd,
+            _ => return 2,
+        },
+        Some(template) => match open_file(template) {
+            fd if fd >= 0 => move_high(fd),
+            _ => return -1,
+        },
     };
     if let Some(id) = sys::identity(fd) {
         LOG_ID.store(id_hash(id), Relaxed);
     }
     LOG_FD.store(fd, Relaxed);
+    announce(fd);
     fd
+}
+
+/// Opens the log file safely: never through a symbolic link, never blocking (a FIFO), a
+/// per-process file created exclusively, mode 0600 (reports hold command lines and paths), and
+/// only a regular file owned by this process's user is kept.
+fn open_file(template: &[u8]) -> c_int {
+    let mut path = [0u8; PATH_CAP + 16];
+    expand(template, sys::getpid(), &mut path);
+    let flags =
+        libc::O_WRONLY | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let per_pid = template.windows(2).any(|w| w == b"%p");
+    let mut fd = -1;
+    if per_pid {
+        fd = sys::open(&path, flags | libc::O_CREAT | libc::O_EXCL, 0o600);
+    }
+    if fd < 0 {
+        // A shared log, or this pid's file from before an exec (same process, new image).
+        fd = sys::open(&path, flags | libc::O_CREAT, 0o600);
+    }
+    if fd < 0 {
+        return -1;
+    }
+    if !sys::own_regular_file(fd) {
+        sys::close(fd);
+        return -1;
+    }
+    fd
+}
+
+/// The lowest number a report descriptor may take: [`HIGH_FD`], or the top of a lower
+/// descriptor limit.
+fn high_fd_floor() -> c_int {
+    HIGH_FD.min(sys::fd_limit().saturating_sub(1).max(3))
+}
+
+/// Moves `fd` to the highest free number up to [`high_fd_floor`], out of the way of programs
+/// that expect the lowest free descriptors (with `RLIMIT_NOFILE=8` the log takes 7, not 3).
+fn move_high(fd: c_int) -> c_int {
+    let mut floor = high_fd_floor();
+    while floor > fd {
+        let high = sys::dup_high(fd, floor);
+        if high >= 0 {
+            sys::close(fd);
+            return high;
+        }
+        floor -= 1;
+    }
+    fd
+}
+
+/// Whether this process image wrote its `start` record.
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process image wrote its `config` warnings.
+static WARNED: AtomicBool = AtomicBool::new(false);
+
+/// The `start` record, once per process image (fork children included), and the `config`
+/// warnings, once per image, to a freshly opened log.
+fn announce(fd: c_int) {
+    let cfg = config::get();
+    if !WARNED.swap(true, Relaxed) {
+        for w in cfg.warnings() {
+            let record = record::ConfigWarning {
+                pid: sys::getpid(),
+                variable: w.variable,
+                value: w.value(),
+                used: w.used,
+                why: w.why,
+            };
+            let mut mem = [0u8; 1024];
+            let mut b = Buf::new(&mut mem);
+            record.write(&mut b, cfg.format);
+            sys::write_all(fd, b.finish_line());
+        }
+    }
+    if cfg.format != record::Format::Json || STARTED.swap(true, Relaxed) {
+        return;
+    }
+    // Off the stack: this runs in fork children, on whatever thread forked.
+    const CMDLINE: usize = 16 * 1024;
+    let Some(mut map) = sys::Mapping::new(CMDLINE + record::MODULE_CAP + 6 * CMDLINE + 4096) else {
+        return;
+    };
+    let (cmdline, rest) = map.bytes().split_at_mut(CMDLINE);
+    let (exe, out) = rest.split_at_mut(record::MODULE_CAP);
+    let n = sys::read_file(b"/proc/self/cmdline\0", cmdline).unwrap_or(0);
+    let exe_len = sys::readlink(b"/proc/self/exe\0", exe);
+    let start = record::Start {
+        pid: sys::getpid(),
+        ppid: sys::getppid(),
+        exe: &exe[..exe_len],
+        cmdline: &cmdline[..n],
+        time: sys::wall_clock(),
+    };
+    let mut b = Buf::new(out);
+    start.write(&mut b, record::Format::Json);
+    sys::write_all(fd, b.finish_line());
+}
+
+/// Library constructor: the log is opened (and the `start` record written) before the program
+/// can switch user or close descriptors.
+pub fn open_eagerly() {
+    log_fd();
 }
 
 /// Writes `template` with every `%p` replaced by `pid`, NUL-terminated, into `out`.
@@ -327,14 +426,23 @@ pub fn after_fork_child() {
     claim();
     stats::reset();
     SUMMARY_DONE.store(false, Relaxed);
+    STARTED.store(false, Relaxed);
     let per_pid = config::get()
         .log()
         .is_some_and(|t| t.windows(2).any(|w| w == b"%p"));
+    let fd = LOG_FD.load(Relaxed);
+    let ours = fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed));
     if per_pid {
-        let fd = LOG_FD.swap(-1, Relaxed);
-        if fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed)) {
+        LOG_FD.store(-1, Relaxed);
+        if ours {
             sys::close(fd);
         }
+        // The child's own file, opened now: it may switch user next (a server's worker).
+        open_eagerly();
+    } else if ours {
+        announce(fd);
+    } else {
+        open_eagerly();
     }
 }
 

@@ -249,6 +249,23 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
     ))
 }
 
+/// The start of the mapped region holding `addr` (a stack pointer), `None` when the map cannot
+/// tell or the region is the main thread's `[stack]`, which the kernel grows on demand.
+pub fn region_start(addr: usize) -> Option<usize> {
+    let seen = match recent::get(addr) {
+        Some(r) => r,
+        None => {
+            lookup(
+                |s| s.find(addr).map(|i| s.seen(i)),
+                Option::is_some,
+                |_| None,
+            )?
+            .0?
+        }
+    };
+    (seen.flags & STACK == 0).then_some(seen.start)
+}
+
 /// Checks a byte range against the memory map; `need` are the permission bits every byte needs.
 #[inline]
 fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {

@@ -7,6 +7,7 @@ mod fmt;
 mod panic;
 mod real;
 pub(crate) mod report;
+mod stack;
 pub(crate) mod stats;
 mod symbols;
 pub(crate) mod sys;

@@ -9,7 +9,7 @@ use validators::Fault;
 use super::backtrace::{self, Module};
 use super::config::{self, Format, PATH_CAP};
 use super::fmt::Buf;
-use super::{stats, sys, Iface};
+use super::{stack, stats, sys, Iface};
 
 /// Report descriptors are moved at or above this number, out of the way of programs that
 /// expect the lowest free descriptors (or `dup2` onto small numbers).
@@ -130,8 +130,24 @@ pub struct Violation<'a> {
 /// Counts a violation and writes its record the first time its (call site, interface, param,
 /// check) is seen. Returns whether it counted (false when suppressed).
 pub fn violation(v: &Violation<'_>) -> bool {
+    // A small stack (a signal handler's, a tiny thread's) gets a record without frames, or none;
+    // this frame stays small, the ones below hold the buffers.
+    let room = stack::room();
+    if room < stack::FOR_RECORD {
+        stats::VIOLATIONS.fetch_add(1, Relaxed);
+        return true;
+    }
+    violation_in(v, room)
+}
+
+#[inline(never)]
+fn violation_in(v: &Violation<'_>, room: usize) -> bool {
     let cfg = config::get();
-    let frames = backtrace::capture(cfg.backtrace.max(1));
+    let frames = if room >= stack::FOR_BACKTRACE {
+        backtrace::capture(cfg.backtrace.max(1))
+    } else {
+        backtrace::Frames::none()
+    };
     let site = if frames.len > 0 { frames.ips[0] } else { 0 };
     let check = v.fault.check;
     let caller = cfg.needs_caller().then(|| {
@@ -167,8 +183,19 @@ pub fn violation(v: &Violation<'_>) -> bool {
         return true;
     }
     stats::DISTINCT.fetch_add(1, Relaxed);
-    let mut b: Buf<4096> = Buf::new();
     let want = cfg.backtrace.min(frames.len);
+    if want > 0 {
+        record::<4096>(cfg, v, check, &frames.ips[..want]);
+    } else {
+        record::<1024>(cfg, v, check, &[]);
+    }
+    true
+}
+
+/// Writes the record of a violation with the frames `ips`, built in an `N`-byte buffer.
+#[inline(never)]
+fn record<const N: usize>(cfg: &config::Config, v: &Violation<'_>, check: &str, ips: &[usize]) {
+    let mut b: Buf<N> = Buf::new();
     match cfg.format {
         Format::Json => {
             json_head(&mut b, "violation", true);
@@ -193,7 +220,7 @@ pub fn violation(v: &Violation<'_>) -> bool {
             b.push(b"\",\"message\":");
             b.json_quoted(v.fault.msg.as_str().as_bytes());
             b.push(b",\"count\":1,\"backtrace\":[");
-            for (i, &ip) in frames.ips[..want].iter().enumerate() {
+            for (i, &ip) in ips.iter().enumerate() {
                 let (name, len, off) = locate(ip);
                 // Leave room to close the record: a cut frame list is better than broken JSON.
                 if b.room() < len * 2 + 64 {
@@ -225,7 +252,7 @@ pub fn violation(v: &Violation<'_>) -> bool {
             b.push(check.as_bytes());
             b.push(b": ");
             b.push(v.fault.msg.as_str().as_bytes());
-            for (i, &ip) in frames.ips[..want].iter().enumerate() {
+            for (i, &ip) in ips.iter().enumerate() {
                 let (name, len, off) = locate(ip);
                 b.push(b"\n    #");
                 b.int(i as i64);
@@ -237,7 +264,6 @@ pub fn violation(v: &Violation<'_>) -> bool {
         }
     }
     emit(b.finish_line());
-    true
 }
 
 /// Module path and offset of a code address.
@@ -369,6 +395,16 @@ pub fn trace(iface: &Iface) {
         }
     }
     emit(b.finish_line());
+}
+
+/// An `exec` failed after its summary was written: the image goes on, and so does counting, from
+/// zero, towards a further summary at exit (a reader adds up a pid's summaries, one per image,
+/// so nothing is counted twice). Not in a `vfork` child, whose counters are its parent's.
+pub fn after_failed_exec() {
+    if OWNER.load(Relaxed) == sys::getpid() && SUMMARY_DONE.load(Relaxed) {
+        stats::restart_totals();
+        SUMMARY_DONE.store(false, Relaxed);
+    }
 }
 
 /// Claims the counters for this process (library constructor).

@@ -219,6 +219,12 @@ pub static SEEN: Dedup<8192> = Dedup::new();
 
 /// Resets every counter: a fork child starts its own summary.
 pub fn reset() {
+    restart_totals();
+    SEEN.clear();
+}
+
+/// Resets the totals of a summary, keeping the dedup table (the records written stay written).
+pub fn restart_totals() {
     CALLS.store(0, Relaxed);
     CHECKED.store(0, Relaxed);
     // The forking thread's pending counts were the parent's.
@@ -228,7 +234,6 @@ pub fn reset() {
     st.checked = 0;
     USED.clear();
     BY_CHECK.clear();
-    SEEN.clear();
     VIOLATIONS.store(0, Relaxed);
     DISTINCT.store(0, Relaxed);
 }

@@ -210,7 +210,7 @@ fn long_double_and_varargs_go_through_trampolines() {
     let p = plan("frexpl");
     assert!(p.trampoline && p.disposition == Disposition::Generated);
     assert_eq!(checks("frexpl", 1), ["RWaddress"]);
-    let p = plan("prctl");
+    let p = plan("ulimit");
     assert!(p.trampoline && p.disposition == Disposition::Generated);
     let p = plan("dlopen");
     assert!(p.trampoline, "dlopen must keep its caller's return address");

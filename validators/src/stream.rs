@@ -121,6 +121,29 @@ pub unsafe fn file(p: *const c_void) -> Verdict {
     Ok(())
 }
 
+/// glibc's `_fileno` in `FILE`.
+const FILE_FILENO: usize = 112;
+
+/// The descriptor of the stream at `p` when [`file`] accepts it: what `fclose` will close.
+///
+/// # Safety
+/// As [`file`].
+pub unsafe fn file_fd(p: *const c_void) -> Option<i64> {
+    file(p).ok()?;
+    Some(*(p.cast::<u8>().add(FILE_FILENO) as *const i32) as i64)
+}
+
+/// The descriptor of the directory stream at `p` when it is readable: what `closedir` will close.
+///
+/// # Safety
+/// The descriptor is read only after the memory map says the stream is readable.
+pub unsafe fn dir_fd(p: *const c_void) -> Option<i64> {
+    if p.is_null() || mem::readable(p, DIR_HEADER).is_err() {
+        return None;
+    }
+    Some(*(p as *const i32) as i64)
+}
+
 /// `DIR pointer`: not NULL, not closed, readable, and its descriptor still open.
 ///
 /// # Safety
@@ -235,6 +258,8 @@ mod tests {
             track_dir(p);
             assert!(dir(p).is_ok());
             libc::close(702);
+            // What the runtime's close interposer does after the real call.
+            fd::forget(702, 702);
             assert_eq!(
                 msg(dir(p)),
                 format!(

@@ -1,5 +1,6 @@
 //! The exec family. The summary record is written before the real call: a successful exec
-//! replaces the image, and with it the counters. `execl`, `execlp` and `execle` are variadic; their
+//! replaces the image, and with it the counters; after a failed one, counting starts again
+//! towards another summary. `execl`, `execlp` and `execle` are variadic; their
 //! C shim gathers the list into an argv array and calls [`dynchk_exec_call`].
 
 use core::ffi::{c_char, c_int, c_void};
@@ -30,6 +31,15 @@ unsafe fn check(call: &rt::Call, file: Option<*const c_char>, argv: Argv, envp: 
     }
 }
 
+/// A failed exec returns: the process goes on counting (atomics only, `errno` is kept).
+fn keep_counting(real: impl FnOnce() -> c_int) -> impl FnOnce() -> c_int {
+    || {
+        let r = real();
+        report::after_failed_exec();
+        r
+    }
+}
+
 /// Checks, writes the summary, and execs (returning only on failure, with the real errno).
 unsafe fn checked_exec(
     iface: &'static Iface,
@@ -38,6 +48,7 @@ unsafe fn checked_exec(
     envp: Option<Argv>,
     real: impl FnOnce() -> c_int,
 ) -> c_int {
+    let real = keep_counting(real);
     let Some(call) = rt::enter(iface) else {
         report::summary();
         return real();
@@ -145,12 +156,12 @@ pub unsafe extern "C-unwind" fn execvpe(file: *const c_char, argv: Argv, envp: A
 #[no_mangle]
 pub unsafe extern "C-unwind" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     static REAL: Real = Real::new(c"fexecve", c"GLIBC_2.2.5");
-    let real = || {
+    let real = keep_counting(|| {
         // SAFETY: as execve.
         unsafe {
             REAL.get::<unsafe extern "C-unwind" fn(c_int, Argv, Argv) -> c_int>()(fd, argv, envp)
         }
-    };
+    });
     let Some(call) = rt::enter(&FEXECVE) else {
         report::summary();
         return real();

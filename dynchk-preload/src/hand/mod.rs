@@ -35,6 +35,7 @@ macro_rules! variadic_trampolines {
 }
 
 mod alloc;
+mod close;
 mod exec;
 mod format;
 mod mem;

@@ -28,10 +28,17 @@ unsafe fn checked_open(
 ) -> c_int {
     let mode = if needs_mode(flags) { mode } else { 0 };
     let call = rt::enter(iface);
-    let forward = || match dirfd {
-        // SAFETY: the prototypes match glibc's; the caller's arguments are passed unchanged.
-        None => unsafe { real.get::<OpenFn>()(path, flags, mode) },
-        Some(d) => unsafe { real.get::<OpenatFn>()(d, path, flags, mode) },
+    let forward = || {
+        let asked = fd::ticket();
+        let r = match dirfd {
+            // SAFETY: the prototypes match glibc's; the caller's arguments are passed unchanged.
+            None => unsafe { real.get::<OpenFn>()(path, flags, mode) },
+            Some(d) => unsafe { real.get::<OpenatFn>()(d, path, flags, mode) },
+        };
+        if r >= 0 {
+            fd::opened(asked, r as i64);
+        }
+        r
     };
     let Some(call) = call else { return forward() };
     let at = dirfd.is_some() as i32;

@@ -2,9 +2,9 @@
 //! the `pthread_atfork` handler the constructor registers, which also covers forks the program
 //! makes through other paths), `_exit`/`_Exit` (the summary, since no destructor runs), and the
 //! resource-limit setters (the descriptor range of the `filedescriptor` check follows
-//! `RLIMIT_NOFILE`).
+//! `RLIMIT_NOFILE`), and `prctl` (seccomp's strict mode leaves the checker only `read` and `write`).
 
-use core::ffi::c_int;
+use core::ffi::{c_int, c_ulong};
 
 use crate::rt::{self, report, Iface, Real};
 
@@ -94,4 +94,35 @@ limit_setters! {
     setrlimit64(resource: c_int, rlim: *const libc::rlimit64) @ "GLIBC_2.2.5";
     prlimit(pid: libc::pid_t, resource: c_int, new: *const libc::rlimit, old: *mut libc::rlimit) @ "GLIBC_2.13";
     prlimit64(pid: libc::pid_t, resource: c_int, new: *const libc::rlimit64, old: *mut libc::rlimit64) @ "GLIBC_2.13";
+}
+
+static PRCTL: Iface = Iface {
+    name: "prctl",
+    lib: "libc",
+    version: "GLIBC_2.2.5",
+};
+
+/// `prctl(2)`. Every option takes up to four `unsigned long` arguments, all passed in registers:
+/// they are forwarded as they came, whether the option uses them or not. Before a request for
+/// seccomp's strict mode, the validators are told to make no system call but `read` and `write`.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn prctl(
+    option: c_int,
+    a2: c_ulong,
+    a3: c_ulong,
+    a4: c_ulong,
+    a5: c_ulong,
+) -> c_int {
+    static REAL: Real = Real::new(c"prctl", c"GLIBC_2.2.5");
+    // SAFETY: the prototype matches glibc's.
+    let real: unsafe extern "C-unwind" fn(c_int, ...) -> c_int = unsafe { REAL.get() };
+    if option == libc::PR_SET_SECCOMP && a2 == libc::SECCOMP_MODE_STRICT as c_ulong {
+        validators::enter_strict();
+    }
+    // SAFETY: the caller's arguments.
+    let forward = || unsafe { real(option, a2, a3, a4, a5) };
+    match rt::enter(&PRCTL) {
+        Some(call) => call.forward(forward),
+        None => forward(),
+    }
 }

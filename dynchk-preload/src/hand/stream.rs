@@ -32,6 +32,13 @@ fn checked<R: Copy>(
     }
 }
 
+/// The descriptor a stream held was closed with it; `None` (the stream could not be read) forgets
+/// every descriptor.
+fn forget_fd(closed: Option<i64>) {
+    let (first, last) = closed.map_or((0, i64::MAX), |fd| (fd, fd));
+    fd::forget(first, last);
+}
+
 fn track_file(f: File) {
     if !f.is_null() {
         stream::track_file(f as *const c_void);
@@ -111,8 +118,14 @@ macro_rules! freopens {
                         // SAFETY: as check_path.
                         check!(call, 2, "stream", f, unsafe { stream::file(f as *const c_void) });
                     },
-                    // SAFETY: the caller's arguments.
-                    || unsafe { real(pathname, mode, f) },
+                    || {
+                        // SAFETY: the validator reads only memory it has proven mapped.
+                        let closed = unsafe { stream::file_fd(f as *const c_void) };
+                        // SAFETY: the caller's arguments.
+                        let r = unsafe { real(pathname, mode, f) };
+                        forget_fd(closed);
+                        r
+                    },
                     |r| {
                         // On failure glibc has closed the original stream.
                         if r.is_null() {
@@ -281,9 +294,13 @@ macro_rules! closes {
                     || {
                         // Marked before the real call: once it frees the FILE, another thread's
                         // fopen may get the same address (and track it again).
+                        // SAFETY: the validator reads only memory it has proven mapped.
+                        let closed = unsafe { stream::file_fd(f as *const c_void) };
                         stream::untrack_file(f as *const c_void);
                         // SAFETY: the caller's argument.
-                        unsafe { real(f) }
+                        let r = unsafe { real(f) };
+                        forget_fd(closed);
+                        r
                     },
                     |_| {},
                 )
@@ -298,9 +315,12 @@ static OPENDIR: Iface = iface("opendir", "GLIBC_2.2.5");
 static FDOPENDIR: Iface = iface("fdopendir", "GLIBC_2.4");
 static CLOSEDIR: Iface = iface("closedir", "GLIBC_2.2.5");
 
-fn track_dir(d: *mut libc::DIR) {
+/// Tracks a new directory stream; its descriptor is known open (`asked` was taken before the call).
+fn track_dir(asked: fd::Ticket, d: *mut libc::DIR) {
     if !d.is_null() {
         stream::track_dir(d as *const c_void);
+        // SAFETY: a DIR the C library just returned; glibc's begins with its descriptor.
+        fd::opened(asked, unsafe { *(d as *const c_int) } as i64);
     }
 }
 
@@ -314,9 +334,10 @@ pub unsafe extern "C-unwind" fn opendir(name: *const c_char) -> *mut libc::DIR {
     checked(
         &OPENDIR,
         |call| check_path(call, 0, name),
-        || unsafe { real(name) },
-        track_dir,
+        || (fd::ticket(), unsafe { real(name) }),
+        |(asked, d)| track_dir(asked, d),
     )
+    .1
 }
 
 /// `fdopendir(3)`: `fd` must be open; the new directory stream is tracked.
@@ -329,9 +350,10 @@ pub unsafe extern "C-unwind" fn fdopendir(fd: c_int) -> *mut libc::DIR {
         &FDOPENDIR,
         |call| check!(call, 0, "fd", fd, fd::open(fd as i64)),
         // SAFETY: the caller's argument.
-        || unsafe { real(fd) },
-        track_dir,
+        || (fd::ticket(), unsafe { real(fd) }),
+        |(asked, d)| track_dir(asked, d),
     )
+    .1
 }
 
 /// `closedir(3)`: the directory stream must be open; it counts as closed from the call on.
@@ -349,9 +371,13 @@ pub unsafe extern "C-unwind" fn closedir(d: *mut libc::DIR) -> c_int {
             })
         },
         || {
+            // SAFETY: the validator reads only memory it has proven mapped.
+            let closed = unsafe { stream::dir_fd(d as *const c_void) };
             stream::untrack_dir(d as *const c_void);
             // SAFETY: the caller's argument.
-            unsafe { real(d) }
+            let r = unsafe { real(d) };
+            forget_fd(closed);
+            r
         },
         |_| {},
     )

@@ -6,6 +6,8 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_char, CStr};
 use core::sync::atomic::{AtomicU8, Ordering};
 
+use super::sys;
+
 /// What to do after reporting a violation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum OnViolation {
@@ -397,8 +399,13 @@ pub fn get() -> &'static Config {
             // SAFETY: this thread won the right to write; nobody reads before STATE is 2.
             let cfg = unsafe { &mut *CONFIG.0.get() };
             // SAFETY: environ is the process environment, a NULL-terminated array of C strings.
-            let entries = unsafe { env_iter(environ) };
-            cfg.parse(entries);
+            let env = unsafe { environ };
+            if env.is_null() {
+                parse_initial_env(cfg);
+            } else {
+                // SAFETY: as above.
+                cfg.parse(unsafe { env_iter(env) });
+            }
             STATE.store(2, Ordering::Release);
             cfg
         }
@@ -406,6 +413,53 @@ pub fn get() -> &'static Config {
         Err(2) => unsafe { &*CONFIG.0.get() },
         Err(_) => &DEFAULTS,
     }
+}
+
+/// Reads the settings from `/proc/self/environ` (the environment the process started with), for a
+/// checked call made before the C library set `environ` (from the program's `.preinit_array`).
+/// Only the `DYNCHK_` entries are kept, NUL-terminated, in a buffer on this (main thread's) stack.
+#[inline(never)]
+#[cold]
+fn parse_initial_env(cfg: &mut Config) {
+    const PREFIX: &[u8] = b"DYNCHK_";
+    let mut kept = [0u8; 8192];
+    let mut len = 0;
+    let fd = sys::open(b"/proc/self/environ\0", libc::O_RDONLY | libc::O_CLOEXEC, 0);
+    if fd >= 0 {
+        const SKIP: usize = usize::MAX;
+        // Position in the current entry (SKIP: not kept), and where it starts in `kept`.
+        let (mut at, mut start) = (0usize, 0usize);
+        let mut chunk = [0u8; 1024];
+        loop {
+            // SAFETY: the kernel writes at most chunk.len() bytes into chunk.
+            let n = unsafe { libc::syscall(libc::SYS_read, fd, chunk.as_mut_ptr(), chunk.len()) };
+            if n <= 0 {
+                break;
+            }
+            for &b in &chunk[..n as usize] {
+                if b == 0 {
+                    if at != SKIP && at >= PREFIX.len() {
+                        kept[len] = 0;
+                        len += 1;
+                    } else {
+                        len = start;
+                    }
+                    (at, start) = (0, len);
+                } else if at != SKIP {
+                    // Not ours, or too long for what is left: dropped whole.
+                    if (at < PREFIX.len() && b != PREFIX[at]) || len + 2 > kept.len() {
+                        (at, len) = (SKIP, start);
+                    } else {
+                        kept[len] = b;
+                        len += 1;
+                        at += 1;
+                    }
+                }
+            }
+        }
+        sys::close(fd);
+    }
+    cfg.parse(kept[..len].split(|&b| b == 0).filter(|e| !e.is_empty()));
 }
 
 /// The entries of a `NULL`-terminated `environ`-style array.

@@ -11,7 +11,7 @@ use dynchk_record::{self as record, Buf};
 
 use super::backtrace::{self, Module};
 use super::config::{self, PATH_CAP};
-use super::{stats, sys, thread, Iface};
+use super::{stack, stats, sys, thread, Iface};
 
 /// Report descriptors are moved at or above this number, out of the way of programs that
 /// expect the lowest free descriptors (or `dup2` onto small numbers).
@@ -236,8 +236,24 @@ impl record::Frames for Located<'_> {
 /// Counts a violation and writes its record the first time its (call site, interface, param,
 /// member, check) is seen. Returns whether it counted (false when suppressed).
 pub fn violation(v: &Violation<'_>) -> bool {
+    // A small stack (a signal handler's, a tiny thread's) gets a record without frames, or none;
+    // this frame stays small, the ones below hold the buffers.
+    let room = stack::room();
+    if room < stack::FOR_RECORD {
+        stats::VIOLATIONS.fetch_add(1, Relaxed);
+        return true;
+    }
+    violation_in(v, room)
+}
+
+#[inline(never)]
+fn violation_in(v: &Violation<'_>, room: usize) -> bool {
     let cfg = config::get();
-    let frames = backtrace::capture(cfg.backtrace.max(1));
+    let frames = if room >= stack::FOR_BACKTRACE {
+        backtrace::capture(cfg.backtrace.max(1))
+    } else {
+        backtrace::Frames::none()
+    };
     let site = if frames.len > 0 { frames.ips[0] } else { 0 };
     let check = v.fault.check;
     let caller = cfg.needs_caller().then(|| {
@@ -290,7 +306,13 @@ pub fn violation(v: &Violation<'_>) -> bool {
         value: v.value,
         message: v.fault.msg.as_str(),
     };
-    write_record::<4096>(|b| record.write(b, cfg.format, &Located(&frames.ips[..want])));
+    let located = Located(&frames.ips[..want]);
+    // Without frames the record fits a buffer a quarter the size (small stacks, see `violation`).
+    if want > 0 {
+        write_record::<4096>(|b| record.write(b, cfg.format, &located));
+    } else {
+        write_record::<1024>(|b| record.write(b, cfg.format, &located));
+    }
     true
 }
 
@@ -413,6 +435,16 @@ pub fn trace(iface: &Iface) {
         interface: iface.name,
     };
     write_record::<512>(|b| record.write(b, config::get().format));
+}
+
+/// An `exec` failed after its summary was written: the image goes on, and so does counting, from
+/// zero, towards a further summary at exit (a reader adds up a pid's summaries, one per image,
+/// so nothing is counted twice). Not in a `vfork` child, whose counters are its parent's.
+pub fn after_failed_exec() {
+    if OWNER.load(Relaxed) == sys::getpid() && SUMMARY_DONE.load(Relaxed) {
+        stats::restart_totals();
+        SUMMARY_DONE.store(false, Relaxed);
+    }
 }
 
 /// Claims the counters for this process (library constructor).

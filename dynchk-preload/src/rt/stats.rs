@@ -372,6 +372,12 @@ pub static SITES: Sites<4096> = Sites::new();
 
 /// Resets every counter: a fork child starts its own summary.
 pub fn reset() {
+    restart_totals();
+}
+
+/// Resets the totals of a summary. The site table goes too: its counts belong to the summary
+/// (a reader adds up one pid's summaries), so a site seen again is written again.
+pub fn restart_totals() {
     CALLS.store(0, Relaxed);
     CHECKED.store(0, Relaxed);
     // The forking thread's pending counts were the parent's.

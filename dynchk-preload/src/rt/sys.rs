@@ -198,6 +198,21 @@ pub fn abort() -> ! {
     }
 }
 
+/// The lowest address of the alternate signal stack when this thread is running on it.
+pub fn alt_stack_base() -> Option<usize> {
+    // SAFETY: stack_t is a plain C struct the kernel fills.
+    let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };
+    // SAFETY: queries only (no new stack), into ss.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_sigaltstack,
+            core::ptr::null::<libc::stack_t>(),
+            &mut ss as *mut libc::stack_t,
+        )
+    };
+    (r == 0 && ss.ss_flags & libc::SS_ONSTACK != 0).then_some(ss.ss_sp as usize)
+}
+
 /// Asynchronous signals blocked for as long as it lives: a record being written is never cut
 /// short by a handler that `longjmp`s away (synchronous faults and glibc's internal signals stay
 /// deliverable).

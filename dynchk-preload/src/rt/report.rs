@@ -191,6 +191,8 @@ fn emit(line: &[u8]) {
 }
 
 /// Builds one record in a stack buffer of `N` bytes and writes it.
+// Never inlined: a caller that picks the buffer size by the stack left must not hold both sizes.
+#[inline(never)]
 fn write_record<const N: usize>(f: impl FnOnce(&mut Buf<'_>)) {
     let mut mem = [0u8; N];
     let mut b = Buf::new(&mut mem);

@@ -217,10 +217,21 @@ mod tests {
         static stdin: *mut libc::FILE;
     }
 
+    /// Records a stream's block as the preload's allocator interposer would have: the heap tests
+    /// running in parallel leave freed blocks in the shadow, and this test binary's allocator is
+    /// not interposed, so a stream reusing such an address would look like a use after free.
+    fn allocated(p: *const c_void) -> *const c_void {
+        // SAFETY: `p` is a live block of the C allocator.
+        unsafe {
+            crate::heap::allocated(p as *mut c_void, libc::malloc_usable_size(p as *mut c_void))
+        };
+        p
+    }
+
     #[test]
     fn closed_files_are_reported_until_reopened() {
         unsafe {
-            let f = libc::fopen(c"/dev/null".as_ptr(), c"r".as_ptr()) as *const c_void;
+            let f = allocated(libc::fopen(c"/dev/null".as_ptr(), c"r".as_ptr()).cast());
             track_file(f);
             assert!(file(f).is_ok());
             untrack_file(f);
@@ -254,7 +265,7 @@ mod tests {
             assert_eq!(libc::dup2(fd, 702), 702);
             libc::close(fd);
             let d = libc::fdopendir(702);
-            let p = d as *const c_void;
+            let p = allocated(d.cast());
             track_dir(p);
             assert!(dir(p).is_ok());
             libc::close(702);

@@ -2,7 +2,7 @@
 //! alternately (A/B/A/B…) so that machine noise hits both sides alike, and the ratio of the median
 //! wall times printed. The design target is ≤ 1.10× on `ls -lR /usr/share/doc`.
 //!
-//! `cargo bench -p dynchk-cli --bench overhead` (builds the release libdynchk.so first);
+//! `cargo bench -p dynchk-cli --bench overhead` (the libdynchk.so built into dynchk);
 //! `DYNCHK_BENCH_RUNS=N` sets the number of pairs (default 21).
 
 #[path = "../tests/common/mod.rs"]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// Runtime ABI conformance checker: runs a program with every call it makes into the C libraries
 /// checked against a specification database, and reports calls that break the interface's rules.
 #[derive(Parser, Debug)]
-#[command(name = "dynchk", version, after_help = EXAMPLES)]
+#[command(name = "dynchk", version = crate::VERSION, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -21,7 +21,8 @@ Examples:
   dynchk run --fail-on-violation -- ./tests        CI: exit 1 when a violation was found
   dynchk report logs/ --format sarif > d.sarif     code-scanning report from saved logs
   dynchk explain read                              how read() is checked and why
-  dynchk certify matrix/smoke.toml --out /tmp/c    verdict per application, report.html";
+  dynchk certify matrix/smoke.toml --out /tmp/c    verdict per application, report.html
+  dynchk completions bash > ~/.local/share/bash-completion/completions/dynchk";
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
@@ -34,6 +35,18 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Certify a matrix of applications: each run plainly and checked, one verdict per entry.
     Certify(crate::certify::args::CertifyArgs),
+    /// Print a shell completion script, e.g. `dynchk completions bash > /etc/bash_completion.d/dynchk`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `dynchk man > ~/.local/share/man/man1/dynchk.1`.
+    Man,
+}
+
+/// Options of `dynchk completions`.
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Output formats of `dynchk run`.
@@ -57,13 +70,12 @@ pub enum ReportFormat {
 }
 
 const RUN_AFTER_HELP: &str = "\
-libdynchk.so is searched, first match wins:
+libdynchk.so is, first match wins:
   1. --lib PATH
   2. $DYNCHK_LIB
-  3. the directory of the dynchk executable
-  4. $CARGO_TARGET_DIR/release, then $CARGO_TARGET_DIR/debug
-  5. the workspace dynchk was built from: target/release, then target/debug
-Build it with: cargo build --release --workspace
+  3. PREFIX/lib/dynchk/libdynchk.so for PREFIX/bin/dynchk (distribution packages)
+  4. the copy built into dynchk, written once to $XDG_CACHE_HOME/dynchk/VERSION-HASH/
+     (~/.cache/dynchk/… by default, else $TMPDIR/dynchk-UID/…; private directories)
 
 Logs: without --log, a fresh directory under $TMPDIR is used and removed again when the run is
 clean. The summary goes to stderr; the program's stdin, stdout and stderr are its own. Processes
@@ -130,15 +142,12 @@ pub struct ReportArgs {
 /// Options of `dynchk explain`.
 #[derive(Args, Debug)]
 #[command(after_help = "\
-The database is --db, else $DYNCHK_SPEC_DB, else the db/ directory of the source tree dynchk was
-built from.
+The text comes from the specification database dynchk was built from (its hash is in
+`dynchk --version`); `dynchk-gen explain NAME` explains from a database directory instead.
 
 Example:
   dynchk explain read")]
 pub struct ExplainArgs {
     /// Interface name, e.g. `read` or `pipe2`.
     pub name: String,
-    /// Specification database directory.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
 }

@@ -1,29 +1,55 @@
-//! `dynchk explain`: the specification and checks of one interface, as the generator sees them.
+//! `dynchk explain`: the specification and checks of one interface, as the generator saw them when
+//! this binary was built (embedded by build.rs, so that no database is needed at run time).
 
 use crate::cli::ExplainArgs;
-use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use anyhow::{bail, Result};
 
-/// Chooses the database directory: `--db`, then `$DYNCHK_SPEC_DB`, then the source tree's `db/`.
-fn db_dir(explicit: Option<&Path>) -> PathBuf {
-    explicit
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("DYNCHK_SPEC_DB").map(PathBuf::from))
-        .unwrap_or_else(|| crate::source_tree().join("db"))
+mod entries {
+    include!(concat!(env!("OUT_DIR"), "/explain_entries.rs"));
 }
 
 /// Runs `dynchk explain`.
 pub fn explain(args: ExplainArgs) -> Result<()> {
-    let db = db_dir(args.db.as_deref());
-    let meta = std::fs::metadata(&db).with_context(|| {
-        format!(
-            "specification database {} not found (give --db PATH or set DYNCHK_SPEC_DB)",
-            db.display()
-        )
-    })?;
-    if !meta.is_dir() {
-        bail!("specification database {} is not a directory", db.display());
-    }
-    print!("{}", dynchk_gen::explain::explain(&db, &args.name)?);
+    print!("{}", lookup(&args.name)?);
     Ok(())
+}
+
+fn lookup(name: &str) -> Result<&'static str> {
+    let entries = entries::ENTRIES;
+    if let Ok(i) = entries.binary_search_by(|(n, _)| (*n).cmp(name)) {
+        return Ok(entries[i].1);
+    }
+    let near: Vec<&str> = entries
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| n.contains(name) || name.contains(*n))
+        .take(8)
+        .collect();
+    if near.is_empty() {
+        bail!(
+            "`{name}` is not an interface of the specification database (spec database {})",
+            crate::DB_HASH
+        );
+    }
+    bail!(
+        "`{name}` is not an interface of the specification database; similar: {}",
+        near.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_interface_is_embedded_in_name_order() {
+        let entries = entries::ENTRIES;
+        assert!(entries.len() > 1000, "{} interfaces", entries.len());
+        assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(lookup("read")
+            .unwrap()
+            .contains("read(int fd, void *buf, size_t count)"));
+        let e = lookup("pipe3").unwrap_err().to_string();
+        assert!(e.contains("similar:") && e.contains("pipe"), "{e}");
+    }
 }

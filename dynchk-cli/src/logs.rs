@@ -1,4 +1,5 @@
-//! Reading the JSON Lines logs the preload writes (report-format.md).
+//! Reading the JSON Lines logs the preload writes (docs/report-format.md; the record types are
+//! `dynchk-record`'s reader).
 //!
 //! A log may end in a half-written line (the process was killed mid-write) or hold lines that are
 //! not records (a program that wrote to the log fd): such lines are reported by file and line and
@@ -6,95 +7,11 @@
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// One backtrace frame as written by the preload: a module and an offset in its ELF address space.
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Frame {
-    /// Path of the executable or shared object.
-    pub module: String,
-    /// Hexadecimal offset, `0x…`.
-    pub offset: String,
-}
-
-impl Frame {
-    /// The offset as a number, `None` if the preload wrote something unexpected.
-    pub fn offset_value(&self) -> Option<u64> {
-        let hex = self.offset.strip_prefix("0x")?;
-        u64::from_str_radix(hex, 16).ok()
-    }
-}
-
-/// A `violation` record.
-#[derive(Deserialize, Debug, Clone)]
-pub struct Violation {
-    /// Reporting process.
-    pub pid: i64,
-    /// Interface called, e.g. `read`.
-    pub interface: String,
-    /// 0-based parameter position, -1 for the call as a whole.
-    pub param: i64,
-    /// Parameter name, when the spec has one.
-    #[serde(default)]
-    pub param_name: Option<String>,
-    /// Struct member path for member rules.
-    #[serde(default)]
-    pub member: Option<String>,
-    /// Name of the failed rule.
-    pub check: String,
-    /// The sentence explaining the failure.
-    pub message: String,
-    /// How many times this site was seen when the record was written.
-    #[serde(default = "one")]
-    pub count: u64,
-    /// Raw call-site frames, innermost first.
-    #[serde(default)]
-    pub backtrace: Vec<Frame>,
-}
-
-fn one() -> u64 {
-    1
-}
-
-impl Violation {
-    /// `read(arg 1 buf)` or `connect(arg 1 addr.sin_family)`, as the text reports write it.
-    pub fn callee(&self) -> String {
-        let mut s = format!("{}(", self.interface);
-        if self.param >= 0 {
-            s += &format!("arg {}", self.param);
-        } else {
-            s += "call";
-        }
-        if let Some(n) = &self.param_name {
-            s += &format!(" {n}");
-        }
-        if let Some(m) = &self.member {
-            s += &format!(".{m}");
-        }
-        s + ")"
-    }
-}
-
-/// A `summary` record: one per process image (an `exec` starts a new one under the same pid).
-#[derive(Deserialize, Debug, Clone)]
-pub struct Summary {
-    /// Reporting process.
-    pub pid: i64,
-    /// Interposed calls.
-    #[serde(default)]
-    pub calls: u64,
-    /// Calls that were checked.
-    #[serde(default)]
-    pub checked: u64,
-    /// Violations including repeats.
-    #[serde(default)]
-    pub violations: u64,
-    /// Violations including repeats, per check name.
-    #[serde(default)]
-    pub by_check: BTreeMap<String, u64>,
-}
+use dynchk_record::read::{parse_line as parse_record, printable, Record as Parsed};
+pub use dynchk_record::read::{Frame, Missing, Start, Summary, Violation};
 
 /// Process facts any record may carry (beyond the contract's required fields): the parent pid and
 /// the command line, which make the process tree readable.
@@ -113,16 +30,6 @@ pub struct ProcessInfo {
     pub exe: Option<String>,
 }
 
-/// A `missing` record: an interface whose original the preload could not find.
-#[derive(Deserialize, Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Missing {
-    /// The interface.
-    pub interface: String,
-    /// The symbol version looked for.
-    #[serde(default)]
-    pub version: String,
-}
-
 /// What a record says, as far as summaries care.
 #[derive(Debug, Clone)]
 pub enum Kind {
@@ -130,9 +37,11 @@ pub enum Kind {
     Violation(Violation),
     /// A `summary` record.
     Summary(Summary),
+    /// A `start` record.
+    Start(Start),
     /// A `missing` record.
     Missing(Missing),
-    /// Any other kind (`call`, future kinds): passed through, not summarized.
+    /// Any other kind (`call`, `config`, future kinds): passed through, not summarized.
     Other,
 }
 
@@ -163,9 +72,9 @@ impl fmt::Display for Corrupt {
         write!(
             f,
             "{}:{}: skipped: {}",
-            self.file.display(),
+            printable(&self.file.display().to_string()),
             self.line,
-            self.reason
+            printable(&self.reason)
         )
     }
 }
@@ -192,11 +101,22 @@ pub struct Source {
 }
 
 /// Expands the `report` arguments: files as given, directories to their `*.jsonl` files by name.
+/// An argument that cannot be read is skipped with a warning; an error only when none can be.
 pub fn expand(inputs: &[PathBuf]) -> Result<Vec<Source>> {
     let mut out = Vec::new();
+    let mut failed = None;
     for input in inputs {
-        let meta =
-            std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!(
+                    "dynchk: warning: {}: skipped: cannot read it ({e})",
+                    printable(&input.display().to_string())
+                );
+                failed = Some(input);
+                continue;
+            }
+        };
         if meta.is_dir() {
             let mut files = jsonl_files(input)?;
             if files.is_empty() {
@@ -214,7 +134,30 @@ pub fn expand(inputs: &[PathBuf]) -> Result<Vec<Source>> {
             });
         }
     }
+    if let (true, Some(input)) = (out.is_empty(), failed) {
+        anyhow::bail!(
+            "cannot read {} (and no other log was given)",
+            input.display()
+        );
+    }
     Ok(out)
+}
+
+/// The bytes of a log, opened without blocking (a FIFO is refused, never waited on).
+fn read_log(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .context("cannot open it")?;
+    if !f.metadata().context("cannot stat it")?.is_file() {
+        anyhow::bail!("not a regular file");
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).context("cannot read it")?;
+    Ok(bytes)
 }
 
 /// The `*.jsonl` files of a directory, unsorted.
@@ -231,13 +174,22 @@ pub fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads and parses all sources. Unreadable files are errors; bad lines are collected in
-/// [`Logs::corrupt`].
+/// Reads and parses all sources. A file that cannot be read (or is not a regular file) is
+/// skipped with a warning; bad lines are collected in [`Logs::corrupt`].
 pub fn read(sources: &[Source]) -> Result<Logs> {
     let mut logs = Logs::default();
     for src in sources {
-        let bytes = std::fs::read(&src.path)
-            .with_context(|| format!("cannot read {}", src.path.display()))?;
+        let bytes = match read_log(&src.path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!(
+                    "dynchk: warning: {}: skipped: {}",
+                    printable(&src.path.display().to_string()),
+                    printable(&format!("{e:#}"))
+                );
+                continue;
+            }
+        };
         let start = usize::try_from(src.start)
             .unwrap_or(usize::MAX)
             .min(bytes.len());
@@ -272,22 +224,17 @@ fn pid_from_name(path: &Path) -> Option<i64> {
 }
 
 fn parse_line(line: &[u8]) -> std::result::Result<Record, String> {
-    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8 text".to_string())?;
-    let raw = text.trim().to_string();
-    let value: serde_json::Value =
-        serde_json::from_str(&raw).map_err(|e| format!("not a JSON record ({e})"))?;
-    let kind_name = value
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .ok_or_else(|| "a JSON value without a \"kind\" string".to_string())?;
-    let bad = |e: serde_json::Error| format!("invalid {kind_name} record ({e})");
-    let kind = match kind_name {
-        "violation" => Kind::Violation(Violation::deserialize(&value).map_err(bad)?),
-        "summary" => Kind::Summary(Summary::deserialize(&value).map_err(bad)?),
-        "missing" => Kind::Missing(Missing::deserialize(&value).map_err(bad)?),
-        _ => Kind::Other,
+    let (parsed, value) = parse_record(line)?;
+    let kind = match parsed {
+        Parsed::Violation(v) => Kind::Violation(v),
+        Parsed::Summary(s) => Kind::Summary(s),
+        Parsed::Start(s) => Kind::Start(s),
+        Parsed::Missing(m) => Kind::Missing(m),
+        Parsed::Config(_) | Parsed::Call(_) | Parsed::Other(_) => Kind::Other,
     };
     let process = ProcessInfo::deserialize(&value).unwrap_or_default();
+    // The reader accepted UTF-8: this is the line as written.
+    let raw = String::from_utf8_lossy(line).trim().to_string();
     Ok(Record { raw, kind, process })
 }
 
@@ -301,20 +248,8 @@ mod tests {
         let Kind::Violation(v) = r.kind else {
             panic!("not a violation")
         };
-        assert_eq!(v.callee(), "read(arg 1 buf)");
+        assert_eq!(v.callee(), "read(arg1 buf)");
         assert_eq!(v.backtrace[0].offset_value(), Some(0x5a3c));
-    }
-
-    #[test]
-    fn bad_lines_say_why() {
-        assert!(parse_line(b"{\"kind\":\"viol")
-            .unwrap_err()
-            .contains("not a JSON record"));
-        assert!(parse_line(b"[1]").unwrap_err().contains("kind"));
-        assert!(parse_line(br#"{"kind":"violation","pid":1}"#)
-            .unwrap_err()
-            .contains("invalid violation record"));
-        assert!(parse_line(b"\xff\xfe").unwrap_err().contains("UTF-8"));
     }
 
     #[test]

@@ -10,20 +10,23 @@ mod sarif;
 mod summary;
 mod symbolize;
 
-use clap::Parser;
-use std::path::Path;
+use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
 /// Exit status for dynchk's own failures, chosen like `env` and `timeout` do so that it cannot be
 /// mistaken for the usual statuses of the checked program.
 pub const EXIT_DYNCHK_ERROR: u8 = 125;
 
-/// The source tree dynchk was compiled in, so that a binary used from it (not installed) finds the
-/// workspace's `db/` and `target/` without configuration.
-pub fn source_tree() -> &'static Path {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest)
-}
+/// Hash of the specification database the interposers and `dynchk explain` were built from.
+pub const DB_HASH: &str = env!("DYNCHK_DB_HASH");
+
+/// What `dynchk --version` prints after the name.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (spec database ",
+    env!("DYNCHK_DB_HASH"),
+    ")"
+);
 
 fn main() -> ExitCode {
     // Usage errors exit like dynchk's other failures (not clap's 2), so that `dynchk run` never
@@ -44,6 +47,15 @@ fn main() -> ExitCode {
         cli::Command::Report(args) => run::report(args),
         cli::Command::Explain(args) => explain::explain(args).map(|()| ExitCode::SUCCESS),
         cli::Command::Certify(args) => certify::certify(args),
+        cli::Command::Completions(args) => {
+            let mut cmd = cli::Cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "dynchk", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Man => clap_mangen::Man::new(cli::Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
     };
     result.unwrap_or_else(|e| {
         // A reader that stopped early (`dynchk report … | head`) is not an error worth a message;

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
@@ -115,11 +115,18 @@ fn check_log_arg(p: &Path) -> Result<LogDest> {
             temp: false,
         });
     }
-    std::fs::OpenOptions::new()
+    // Never blocks on a FIFO, never follows a planted symlink; the preload refuses anything but
+    // a regular file the same way.
+    let f = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(p)
         .with_context(|| format!("log file {}", p.display()))?;
+    if !f.metadata()?.is_file() {
+        bail!("log file {} is not a regular file", p.display());
+    }
     Ok(LogDest::File(std::path::absolute(p)?))
 }
 

@@ -3,6 +3,7 @@
 
 use crate::logs::{Frame, Kind, Logs, Missing, Violation};
 use crate::symbolize::Symbols;
+use dynchk_record::read::printable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -59,6 +60,8 @@ pub struct Process {
     pub by_check: BTreeMap<String, u64>,
     /// Whether any summary record was written (none: killed, or still running).
     pub has_summary: bool,
+    /// Whether a `start` record was written (with no summary: killed or crashed).
+    pub started: bool,
 }
 
 /// The summarized logs.
@@ -76,12 +79,16 @@ pub struct Model {
 }
 
 type SiteKey = (i64, String, i64, String, Option<String>, Vec<Frame>);
+/// (pid, interface, param, check, member, innermost frame) of a summary's `sites` entry.
+type SiteCount = (i64, String, i64, String, Option<String>, Frame);
 
 impl Model {
     /// Builds the model. `known` names commands the caller knows itself (the root of a run).
     pub fn build(logs: &Logs, known: &[(i64, String)]) -> Model {
         let mut m = Model::default();
         let mut sites: HashMap<SiteKey, usize> = HashMap::new();
+        // Repeat counts per site, from the summaries (violation records are written once).
+        let mut repeats: HashMap<SiteCount, u64> = HashMap::new();
         for &pid in &logs.file_pids {
             m.processes.entry(pid).or_default();
         }
@@ -125,13 +132,30 @@ impl Model {
                 }
                 Kind::Summary(s) => {
                     let p = m.processes.entry(s.pid).or_default();
-                    p.calls += s.calls;
-                    p.checked += s.checked;
-                    p.violations += s.violations;
+                    // Saturating: a corrupt or hostile log must not wrap the totals around.
+                    p.calls = p.calls.saturating_add(s.calls);
+                    p.checked = p.checked.saturating_add(s.checked);
+                    p.violations = p.violations.saturating_add(s.violations);
                     for (check, n) in &s.by_check {
-                        *p.by_check.entry(check.clone()).or_default() += n;
+                        let total = p.by_check.entry(check.clone()).or_default();
+                        *total = total.saturating_add(*n);
                     }
                     p.has_summary = true;
+                    for site in &s.sites {
+                        let key = (
+                            s.pid,
+                            site.interface.clone(),
+                            site.param,
+                            site.check.clone(),
+                            site.member.clone(),
+                            site.site.clone(),
+                        );
+                        let n = repeats.entry(key).or_default();
+                        *n = n.saturating_add(site.count);
+                    }
+                }
+                Kind::Start(s) => {
+                    m.processes.entry(s.pid).or_default().started = true;
                 }
                 Kind::Missing(x) => {
                     m.missing.insert(x.clone());
@@ -143,12 +167,29 @@ impl Model {
             let p = m.processes.entry(*pid).or_default();
             p.command.get_or_insert_with(|| cmd.clone());
         }
+        for d in &mut m.distinct {
+            let v = &d.violation;
+            if let Some(frame) = v.backtrace.first() {
+                let key = (
+                    v.pid,
+                    v.interface.clone(),
+                    v.param,
+                    v.check.clone(),
+                    v.member.clone(),
+                    frame.clone(),
+                );
+                if let Some(&n) = repeats.get(&key) {
+                    d.count = d.count.max(n);
+                }
+            }
+        }
         // A process killed before its summary still has its violation records.
         for d in &m.distinct {
             if let Some(p) = m.processes.get_mut(&d.violation.pid) {
                 if !p.has_summary {
-                    p.violations += d.count;
-                    *p.by_check.entry(d.violation.check.clone()).or_default() += d.count;
+                    p.violations = p.violations.saturating_add(d.count);
+                    let total = p.by_check.entry(d.violation.check.clone()).or_default();
+                    *total = total.saturating_add(d.count);
                 }
             }
         }
@@ -158,7 +199,9 @@ impl Model {
 
     /// Violations including repeats, over all processes.
     pub fn total_violations(&self) -> u64 {
-        self.processes.values().map(|p| p.violations).sum()
+        self.processes
+            .values()
+            .fold(0u64, |n, p| n.saturating_add(p.violations))
     }
 
     /// ` (filedescriptor 1000, RWaddress 3)`: totals per check over all processes, largest first;
@@ -167,7 +210,8 @@ impl Model {
         let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
         for p in self.processes.values() {
             for (check, n) in &p.by_check {
-                *totals.entry(check).or_default() += n;
+                let total = totals.entry(check).or_default();
+                *total = total.saturating_add(*n);
             }
         }
         let mut v: Vec<(&str, u64)> = totals.into_iter().collect();
@@ -175,7 +219,10 @@ impl Model {
         if v.is_empty() {
             return String::new();
         }
-        let list: Vec<String> = v.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let list: Vec<String> = v
+            .iter()
+            .map(|(c, n)| format!("{} {n}", printable(c)))
+            .collect();
         format!(" ({})", list.join(", "))
     }
 
@@ -198,11 +245,15 @@ impl Model {
             let _ = writeln!(
                 out,
                 "dynchk: warning: {}@{} has no original after libdynchk: its calls failed with ENOSYS",
-                x.interface, x.version
+                printable(&x.interface),
+                printable(&x.version)
             );
         }
         let nproc = self.processes.len();
-        let checked: u64 = self.processes.values().map(|p| p.checked).sum();
+        let checked = self
+            .processes
+            .values()
+            .fold(0u64, |n, p| n.saturating_add(p.checked));
         let total = self.total_violations();
         if self.distinct.is_empty() && total == 0 {
             let _ = writeln!(
@@ -210,6 +261,15 @@ impl Model {
                 "dynchk: no violations ({checked} calls checked in {nproc} process{})",
                 plural_es(nproc)
             );
+            for (pid, p) in &self.processes {
+                if p.started && !p.has_summary {
+                    let _ = writeln!(
+                        out,
+                        "  {pid} {}: started, no summary (killed or crashed)",
+                        printable(p.command.as_deref().unwrap_or("(command unknown)"))
+                    );
+                }
+            }
             return out;
         }
         let _ = writeln!(
@@ -229,7 +289,7 @@ impl Model {
                 out,
                 "  {} {}: {sites} call site{}",
                 v.callee(),
-                v.check,
+                printable(&v.check),
                 plural(sites),
             );
             // Records carry repeat counts only when the preload rewrites them; the totals per
@@ -238,10 +298,15 @@ impl Model {
                 let _ = write!(out, ", {} times", g.count);
             }
             out.push('\n');
-            let _ = writeln!(out, "      first: {}", v.message);
+            let _ = writeln!(out, "      first: {}", printable(&v.message));
             match first.call_site() {
                 Some(f) => {
-                    let _ = writeln!(out, "      at {} (pid {})", symbols.site(f), v.pid);
+                    let _ = writeln!(
+                        out,
+                        "      at {} (pid {})",
+                        printable(&symbols.site(f).to_string()),
+                        v.pid
+                    );
                 }
                 None => {
                     let _ = writeln!(out, "      at an unknown call site (pid {})", v.pid);
@@ -280,7 +345,7 @@ impl Model {
                 out,
                 "{:indent$}{pid} {}: ",
                 "",
-                p.command.as_deref().unwrap_or("(command unknown)"),
+                printable(p.command.as_deref().unwrap_or("(command unknown)")),
                 indent = depth * 2
             );
             if p.has_summary {
@@ -289,6 +354,13 @@ impl Model {
                     "{} calls, {} checked, {} violation{}",
                     p.calls,
                     p.checked,
+                    p.violations,
+                    plural(p.violations)
+                );
+            } else if p.started {
+                let _ = writeln!(
+                    out,
+                    "{} violation{} reported; started, no summary (killed or crashed)",
                     p.violations,
                     plural(p.violations)
                 );
@@ -318,7 +390,7 @@ fn group(distinct: &[Distinct]) -> Vec<Group> {
                 count: 0,
             });
         g.members.push(i);
-        g.count += d.count;
+        g.count = g.count.saturating_add(d.count);
     }
     let mut groups: Vec<Group> = by_key.into_values().collect();
     groups.sort_by_key(|g| std::cmp::Reverse(g.count));
@@ -379,6 +451,42 @@ mod tests {
     }
 
     #[test]
+    fn site_counts_come_from_the_summary() {
+        let v = V.replace(r#"[{"module":"/x/libdynchk.so","offset":"0x10"},"#, "[");
+        let summary = r#"{"kind":"summary","pid":10,"calls":9,"checked":9,"violations":7,"by_check":{"RWaddress":7},"sites":[{"site":{"module":"/bin/p","offset":"0x20"},"interface":"read","param":1,"check":"RWaddress","count":7}]}"#;
+        let m = model_of(&format!("{v}\n{summary}\n"));
+        assert_eq!(m.distinct[0].count, 7);
+        let text = m.render_text(&Symbols::default());
+        assert!(
+            text.contains("read(arg1 buf) RWaddress: 1 call site, 7 times"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn totals_saturate_instead_of_wrapping() {
+        let big = r#"{"kind":"summary","pid":1,"calls":18446744073709551615,"checked":18446744073709551615,"violations":18446744073709551615}"#;
+        let m = model_of(&format!(
+            "{big}\n{}\n",
+            big.replace("\"pid\":1", "\"pid\":2")
+        ));
+        assert_eq!(m.total_violations(), u64::MAX);
+    }
+
+    #[test]
+    fn started_without_summary_is_killed_or_crashed() {
+        let m = model_of(concat!(
+            r#"{"kind":"start","pid":5,"ppid":1,"exe":"/bin/sleep","argv":["sleep","9"],"time":"2026-12-01T09:00:00Z"}"#,
+            "\n"
+        ));
+        let text = m.render_text(&Symbols::default());
+        assert!(
+            text.contains("5 sleep 9: started, no summary (killed or crashed)"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn clean_logs_give_the_one_line_summary() {
         let m = model_of(concat!(
             r#"{"kind":"summary","pid":1,"calls":5,"checked":4,"violations":0}"#,
@@ -421,7 +529,7 @@ mod tests {
         );
         assert!(
             text.contains("dynchk: 1 violation (filedescriptor 1) at 1 call site in 2 processes")
-                && text.contains("close(arg 0) filedescriptor: 1 call site\n"),
+                && text.contains("close(arg0) filedescriptor: 1 call site\n"),
             "{text}"
         );
     }

@@ -155,3 +155,19 @@ fn readme_checks_table_matches_the_rule_files() {
         "README.md's checks table is out of date; run DYNCHK_BLESS=1 cargo test -p dynchk-cli --test readme\nwanted:\n{want}"
     );
 }
+
+/// The install test (tests/install.rs) runs exactly this command; the README must show it.
+#[test]
+fn install_section_is_the_tested_command() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Install\n")
+        .nth(1)
+        .expect("README has an Install section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the Install section starts with a sh block");
+    assert_eq!(block, "cargo install --locked --path dynchk-cli\n");
+}

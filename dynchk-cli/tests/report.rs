@@ -32,7 +32,7 @@ fn corrupt_and_truncated_lines_are_reported_by_file_and_line_and_skipped() {
     // The good lines are still summarized.
     assert!(
         stdout.contains("dynchk: 3 violations (RWaddress 3) at 1 call site in 1 process")
-            && stdout.contains("read(arg 1 buf) RWaddress: 1 call site\n"),
+            && stdout.contains("read(arg1 buf) RWaddress: 1 call site\n"),
         "{stdout}"
     );
     assert!(
@@ -210,4 +210,72 @@ fn text_report_names_function_and_line_of_the_call_site() {
         exe.display()
     );
     assert!(stdout.contains(&expected), "want {expected} in:\n{stdout}");
+}
+
+#[test]
+fn control_characters_in_a_crafted_log_are_escaped() {
+    let dir = scratch("escapes");
+    let log = dir.join("dynchk.7.jsonl");
+    let evil = VIOLATION
+        .replace("\"read\"", "\"re\\u001b[2Jad\"")
+        .replace("(no mapping)", "\\u001b]0;pwned\\u0007\\r\\nfake result")
+        .replace("/nonexistent/bin/prog", "/x\\u001b[31m");
+    let start = r#"{"kind":"start","pid":4242,"ppid":1,"exe":"/bin/x","argv":["x\u001bc"],"time":"2026-12-01T09:00:00Z"}"#;
+    std::fs::write(&log, format!("{start}\n{evil}\n{SUMMARY}\n")).unwrap();
+    let out = dynchk().arg("report").arg(&log).output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    for (name, s) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(
+            !s.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control character on {name}: {s:?}"
+        );
+    }
+    assert!(stdout.contains("re\\x1b[2Jad(arg1 buf)"), "{stdout}");
+    assert!(stdout.contains("\\x0d\\x0afake result"), "{stdout}");
+    assert!(stdout.contains("x\\x1bc"), "{stdout}");
+}
+
+#[test]
+fn an_unreadable_log_or_a_fifo_is_skipped_with_a_warning() {
+    let dir = scratch("unreadable");
+    let good = dir.join("good.jsonl");
+    std::fs::write(&good, format!("{VIOLATION}\n{SUMMARY}\n")).unwrap();
+    let fifo = dir.join("fifo.jsonl");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let missing = dir.join("missing.jsonl");
+    let mut child = dynchk()
+        .arg("report")
+        .arg(&fifo)
+        .arg(&missing)
+        .arg(&good)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("dynchk report hung on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}: skipped: not a regular file", fifo.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}: skipped: cannot read it", missing.display())),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("dynchk: 3 violations (RWaddress 3)"),
+        "{stdout}"
+    );
 }

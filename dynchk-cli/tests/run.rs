@@ -1,4 +1,4 @@
-//! `dynchk run` end to end with the real libdynchk.so (see `common::lib`): transparency of argv and
+//! `dynchk run` end to end with the libdynchk.so built into dynchk: transparency of argv and
 //! exit status, the process tree, log directory fallbacks, and a real violation.
 
 mod common;
@@ -12,12 +12,10 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
 
-/// `dynchk run --lib LIB EXTRA… -- CMD…`
+/// `dynchk run EXTRA… -- CMD…`
 fn run(extra: &[&str], cmd: &[&OsStr]) -> Output {
     dynchk()
         .arg("run")
-        .arg("--lib")
-        .arg(lib())
         .args(extra)
         .arg("--")
         .args(cmd)
@@ -81,10 +79,7 @@ fn ctrl_c_kills_the_command_but_dynchk_survives_to_report() {
     // Like a terminal's Ctrl-C: SIGINT to the whole process group, dynchk included. The group is
     // a new one so that the test harness is not hit.
     let out = dynchk()
-        .arg("run")
-        .arg("--lib")
-        .arg(lib())
-        .args(["--", "sh", "-c", "kill -INT 0; sleep 5"])
+        .args(["run", "--", "sh", "-c", "kill -INT 0; sleep 5"])
         .process_group(0)
         .output()
         .unwrap();
@@ -97,9 +92,7 @@ fn ctrl_c_kills_the_command_but_dynchk_survives_to_report() {
 fn clean_run_is_one_line_and_leaves_no_temp_logs() {
     let tmp = scratch("clean");
     let out = dynchk()
-        .args(["run", "--fail-on-violation", "--lib"])
-        .arg(lib())
-        .args(["--", "/bin/true"])
+        .args(["run", "--fail-on-violation", "--", "/bin/true"])
         .env("TMPDIR", &tmp)
         .output()
         .unwrap();
@@ -234,6 +227,27 @@ fn log_directory_below_a_regular_file_falls_back_too() {
     assert_falls_back(&format!("{}/logs/", file.display()));
 }
 
+#[test]
+fn a_fifo_as_log_file_falls_back_without_hanging() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = run(
+        &["--log", fifo.to_str().unwrap()],
+        &[os("/bin/echo"), os("still runs")],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout), "still runs\n");
+    assert!(
+        stderr.contains(&format!("log file {}", fifo.display())) && stderr.contains("instead"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(logs_in(&stderr)).unwrap();
+}
+
 /// Three calls from one call site (line 4) with a negative descriptor.
 const BAD_FD: &str = "#include <fcntl.h>\nint main(void) {\n  for (int i = 0; i < 3; i++)\n    (void)fcntl(-5, F_GETFD);\n  return 0;\n}\n";
 
@@ -246,7 +260,7 @@ fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("dynchk: 3 violations (filedescriptor 3) at 1 call site in 1 process")
-            && stderr.contains("fcntl(arg 0 fd) filedescriptor: 1 call site\n"),
+            && stderr.contains("fcntl(arg0 fd) filedescriptor: 1 call site, 3 times\n"),
         "{stderr}"
     );
     let site = format!("at main at {}:4 [", dir.join("badfd.c").display());
@@ -285,7 +299,7 @@ fn existing_ld_preload_is_kept_after_ours() {
 }
 
 #[test]
-fn missing_library_names_the_paths_tried_and_the_build_command() {
+fn missing_library_is_an_error_naming_it() {
     let out = dynchk()
         .args(["run", "--lib", "/nonexistent/libdynchk.so", "--", "true"])
         .output()
@@ -293,7 +307,7 @@ fn missing_library_names_the_paths_tried_and_the_build_command() {
     assert_eq!(out.status.code(), Some(125));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("/nonexistent/libdynchk.so") && stderr.contains("cargo build"),
+        stderr.contains("/nonexistent/libdynchk.so") && stderr.contains("copy built into dynchk"),
         "{stderr}"
     );
 }
@@ -305,7 +319,7 @@ fn usage_errors_exit_125_not_a_status_the_command_could_return() {
     assert!(text(&out.stderr).contains("<CMD>"), "{}", text(&out.stderr));
     let out = dynchk().args(["run", "--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("libdynchk.so is searched"));
+    assert!(text(&out.stdout).contains("libdynchk.so is, first match wins"));
 }
 
 #[test]

@@ -44,6 +44,21 @@ pub fn explain(db_dir: &Path, name: &str) -> Result<String> {
     Ok(out)
 }
 
+/// Explains every interface of the database in `db_dir`, loading it once: `(name, text)` sorted by
+/// name, the text being what [`explain`] gives for that name (for the dynchk command, which embeds
+/// them at build time).
+pub fn explain_each(db_dir: &Path) -> Result<Vec<(String, String)>> {
+    let g = Generator::load(db_dir)?;
+    let mut by_name: std::collections::BTreeMap<&str, String> = Default::default();
+    for p in &g.plans {
+        explain_plan(&g, p, by_name.entry(&p.name).or_default())?;
+    }
+    Ok(by_name
+        .into_iter()
+        .map(|(name, text)| (name.to_string(), text))
+        .collect())
+}
+
 fn explain_plan(g: &Generator, p: &Plan, out: &mut String) -> Result<()> {
     let versions = g.host.symbols.get(&p.name);
     writeln!(out, "{}", p.prototype)?;

@@ -91,6 +91,9 @@ pub struct Plan {
 /// The variable the generated code keeps the real call's result in, for `after` hooks.
 pub const RESULT: &str = "__ret";
 
+/// The variable that keeps what the `before` hook returned, for the `after` hook's `pre`.
+const PRE: &str = "__pre";
+
 impl Plan {
     /// Parameters that carry at least one check.
     pub fn semantic_params(&self) -> usize {
@@ -218,7 +221,9 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
 /// (on a hand-coded, excluded or trampoline interface, or naming what is not a parameter) is a
 /// mistake in the database.
 fn plan_hooks(spec: &Spec, iface: &Interface, plan: &mut Plan) -> Result<()> {
-    for h in spec.hooks.get(&iface.name).into_iter().flatten() {
+    let hooks = spec.hooks.get(&iface.name).map_or(&[][..], Vec::as_slice);
+    let passes_pre = hooks.iter().any(|h| h.args.iter().any(|a| a == "pre"));
+    for h in hooks {
         let at = || format!("{} (`hook {}`)", h.source, iface.name);
         match &plan.disposition {
             Disposition::Hand(_) | Disposition::Excluded(_)
@@ -236,7 +241,9 @@ fn plan_hooks(spec: &Spec, iface: &Interface, plan: &mut Plan) -> Result<()> {
         }
         let mut args = Vec::new();
         for a in &h.args {
-            if a == "ret" {
+            if a == "pre" {
+                args.push(PRE.to_string());
+            } else if a == "ret" {
                 if plan.ret_rust == "()" {
                     bail!(
                         "{}: `{}` returns nothing to pass as `ret`",
@@ -255,10 +262,12 @@ fn plan_hooks(spec: &Spec, iface: &Interface, plan: &mut Plan) -> Result<()> {
                 bail!("{}: `{a}` is not a parameter of `{}`", at(), iface.name);
             }
         }
-        let code = format!("rt::hooks::{}({});", h.func, args.join(", "));
+        let call = format!("rt::hooks::{}({})", h.func, args.join(", "));
         match h.phase {
-            HookPhase::Before => plan.before.push(code),
-            HookPhase::After => plan.after.push(code),
+            // The parser made sure a `pre` has its `before` hook.
+            HookPhase::Before if passes_pre => plan.before.push(format!("let {PRE} = {call};")),
+            HookPhase::Before => plan.before.push(format!("{call};")),
+            HookPhase::After => plan.after.push(format!("{call};")),
         }
     }
     Ok(())

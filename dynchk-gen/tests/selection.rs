@@ -98,8 +98,17 @@ fn interfaces_that_only_need_hooks_are_generated_with_them() {
         ("munmap", "", "rt::hooks::maps_changed();"),
         ("setrlimit", "", "rt::hooks::fd_limit_changed(__ret as _);"),
         ("fopen", "", "rt::hooks::track_stream(__ret as _);"),
-        ("fclose", "rt::hooks::untrack_stream(stream as _);", ""),
-        ("execve", "rt::hooks::summary();", ""),
+        ("close", "", "rt::hooks::fd_closed(fd as _);"),
+        (
+            "fclose",
+            "let __pre = rt::hooks::untrack_stream(stream as _);",
+            "rt::hooks::fds_of_stream_closed(__pre);",
+        ),
+        (
+            "execve",
+            "rt::hooks::summary();",
+            "rt::hooks::exec_failed();",
+        ),
     ] {
         let p = plan(name);
         assert_eq!(p.disposition, Disposition::Generated, "{name}");
@@ -233,7 +242,7 @@ fn long_double_and_varargs_go_through_trampolines() {
     let p = plan("frexpl");
     assert!(p.trampoline && p.disposition == Disposition::Generated);
     assert_eq!(checks("frexpl", 1), ["RWaddress"]);
-    let p = plan("prctl");
+    let p = plan("ulimit");
     assert!(p.trampoline && p.disposition == Disposition::Generated);
     let p = plan("dlopen");
     assert!(p.trampoline, "dlopen must keep its caller's return address");

@@ -20,6 +20,8 @@ struct dynchk_thread {
     uint32_t calls;
     uint32_t checked;
     uint32_t ambiguous;
+    uint32_t used_slot;
+    uint32_t used_pending;
     uint32_t pad;
 };
 
@@ -38,35 +40,31 @@ void *dynchk_va_ptr(va_list *ap) { return va_arg(*ap, void *); }
 void dynchk_va_double(va_list *ap) { (void)va_arg(*ap, double); }
 void dynchk_va_long_double(va_list *ap) { (void)va_arg(*ap, long double); }
 
-/* Implemented in Rust (hand/format.rs, hand/exec.rs): `which` names the interface, a0/a1 are its
- * leading fixed arguments (unused ones are 0). */
-extern long dynchk_format_call(int which, uintptr_t a0, uintptr_t a1, const char *fmt, va_list ap);
+/* Implemented in Rust (hand/format.rs, hand/exec.rs): `which` names the interface, `lead` holds
+ * its parameters before the format (unused ones are 0). */
+extern long dynchk_format_call(int which, const uintptr_t lead[4], const char *fmt, va_list ap);
 extern int dynchk_exec_call(int which, const char *path, char *const argv[], char *const envp[]);
 
-#define FIXED0(name, which)                                                                        \
-    long dynchk_shim_##name(const char *fmt, ...) {                                                \
+/* One variadic member: its parameters before the format, as a parameter list and as values. */
+#define FORMAT_SHIM(name, which, params, ...)                                                      \
+    long dynchk_shim_##name params {                                                               \
+        const uintptr_t lead[4] = {__VA_ARGS__};                                                   \
         va_list ap;                                                                                \
         va_start(ap, fmt);                                                                         \
-        long r = dynchk_format_call(which, 0, 0, fmt, ap);                                         \
+        long r = dynchk_format_call(which, lead, fmt, ap);                                         \
         va_end(ap);                                                                                \
         return r;                                                                                  \
     }
-#define FIXED1(name, which, T0)                                                                    \
-    long dynchk_shim_##name(T0 a0, const char *fmt, ...) {                                         \
-        va_list ap;                                                                                \
-        va_start(ap, fmt);                                                                         \
-        long r = dynchk_format_call(which, (uintptr_t)a0, 0, fmt, ap);                             \
-        va_end(ap);                                                                                \
-        return r;                                                                                  \
-    }
+#define FIXED0(name, which) FORMAT_SHIM(name, which, (const char *fmt, ...), 0)
+#define FIXED1(name, which, T0) FORMAT_SHIM(name, which, (T0 a0, const char *fmt, ...), (uintptr_t)a0)
 #define FIXED2(name, which, T0, T1)                                                                \
-    long dynchk_shim_##name(T0 a0, T1 a1, const char *fmt, ...) {                                  \
-        va_list ap;                                                                                \
-        va_start(ap, fmt);                                                                         \
-        long r = dynchk_format_call(which, (uintptr_t)a0, (uintptr_t)a1, fmt, ap);                 \
-        va_end(ap);                                                                                \
-        return r;                                                                                  \
-    }
+    FORMAT_SHIM(name, which, (T0 a0, T1 a1, const char *fmt, ...), (uintptr_t)a0, (uintptr_t)a1)
+#define FIXED3(name, which, T0, T1, T2)                                                            \
+    FORMAT_SHIM(name, which, (T0 a0, T1 a1, T2 a2, const char *fmt, ...), (uintptr_t)a0,          \
+                (uintptr_t)a1, (uintptr_t)a2)
+#define FIXED4(name, which, T0, T1, T2, T3)                                                        \
+    FORMAT_SHIM(name, which, (T0 a0, T1 a1, T2 a2, T3 a3, const char *fmt, ...), (uintptr_t)a0,   \
+                (uintptr_t)a1, (uintptr_t)a2, (uintptr_t)a3)
 
 /* The numbering is hand/format.rs's Which enum. */
 FIXED0(printf, 0)
@@ -82,6 +80,13 @@ FIXED1(sscanf, 9, const char *)
 FIXED0(isoc99_scanf, 10)
 FIXED1(isoc99_fscanf, 11, void *)
 FIXED1(isoc99_sscanf, 12, const char *)
+FIXED1(printf_chk, 13, int)
+FIXED2(fprintf_chk, 14, void *, int)
+FIXED3(sprintf_chk, 15, char *, int, size_t)
+FIXED4(snprintf_chk, 16, char *, size_t, int, size_t)
+FIXED2(dprintf_chk, 17, int, int)
+FIXED2(asprintf_chk, 18, char **, int)
+FIXED2(syslog_chk, 19, int, int)
 
 /* execl-style argument lists end with a NULL pointer; they are copied into an array on this stack
  * (never malloc: the exec may come from a vfork child or a signal handler). */

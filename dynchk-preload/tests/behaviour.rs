@@ -67,9 +67,11 @@ fn errno_after_every_call_is_the_real_functions() {
     assert_reported_once(&records, "open", "pathname", "");
     assert_reported_once(&records, "fcntl", "filedescriptor", "");
     assert_reported_once(&records, "dprintf", "filedescriptor", "");
+    // One summary before the failed execv, one at exit.
     let s = summaries(&records);
-    assert_eq!(s.len(), 1);
-    assert!(s[0]["violations"].as_u64() >= Some(3));
+    assert_eq!(s.len(), 2, "{records:?}");
+    let total: u64 = s.iter().map(|s| s["violations"].as_u64().unwrap()).sum();
+    assert!(total >= 3, "{s:?}");
 }
 
 /// A bad call from a qsort comparator (a callback the C library invokes), then a longjmp out of
@@ -237,6 +239,7 @@ fn records_follow_the_report_format() {
     assert_eq!(v["param_name"], "pathname");
     assert_eq!(v["value"], "0x0");
     assert_eq!(v["count"], 1);
+    assert_eq!(v["severity"], "error");
     assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
     let frames = v["backtrace"].as_array().expect("backtrace array");
     assert!(!frames.is_empty() && frames.len() <= 16);
@@ -253,6 +256,22 @@ fn records_follow_the_report_format() {
     assert!(of_kind(&records, "violation")
         .iter()
         .all(|r| r["pid"] == v["pid"]));
+    // The repeats of the one bad open are counted per site, and every call per interface.
+    let s = summaries(&records)[0];
+    let opens = s["by_check"]["pathname"].as_u64().unwrap();
+    assert!(opens > 1, "{s}");
+    let sites = s["sites"].as_array().expect("sites");
+    let open = sites
+        .iter()
+        .find(|x| x["interface"] == "open" && x["check"] == "pathname")
+        .unwrap_or_else(|| panic!("no open site: {s}"));
+    assert_eq!(open["count"].as_u64(), Some(opens), "{s}");
+    assert_eq!(open["param"], 0);
+    assert_eq!(open["site"], frames[0], "the site is the innermost frame");
+    assert_eq!(s["used"]["open"].as_u64(), Some(opens), "{s}");
+    assert_eq!(s["used"]["fcntl"], 1, "{s}");
+    let counted: u64 = sites.iter().map(|x| x["count"].as_u64().unwrap()).sum();
+    assert_eq!(Some(counted), s["violations"].as_u64(), "{s}");
 }
 
 #[test]
@@ -313,6 +332,11 @@ fn suppressions_by_interface_param_check_and_caller() {
         "{records:?}"
     );
     assert_reported_once(&records, "fcntl", "filedescriptor", "");
+    let s = summaries(&records)[0];
+    assert!(
+        s["suppressed"]["open:pathname:pathname"].as_u64() > Some(1),
+        "suppressed per rule: {s}"
+    );
 
     let dir = scratch("suppress-caller");
     let rules = dir.join("rules");
@@ -433,5 +457,56 @@ fn atexit_handlers_are_checked_and_counted_before_the_summary() {
     assert_eq!(
         records.last().map(|r| &r["kind"]),
         Some(&serde_json::json!("summary"))
+    );
+}
+
+#[test]
+fn unusable_settings_are_named_in_config_records_and_nowhere_else() {
+    let dir = scratch("config");
+    let env = [
+        ("DYNCHK_FORMAT", "xml"),
+        ("DYNCHK_ON_VIOLATION", "explode"),
+        ("DYNCHK_BACKTRACE", "abc"),
+        ("DYNCHK_SUPPRESS", "/nonexistent/dynchk-rules"),
+    ];
+    let (out, records) = run_bad(&dir, &env, true);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "stderr is not the destination");
+    let mut got: Vec<(String, String, String)> = of_kind(&records, "config")
+        .iter()
+        .map(|r| {
+            let f = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            (f("variable"), f("value"), f("used"))
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("DYNCHK_BACKTRACE", "abc", "16"),
+        ("DYNCHK_FORMAT", "xml", "json"),
+        ("DYNCHK_ON_VIOLATION", "explode", "continue"),
+        (
+            "DYNCHK_SUPPRESS",
+            "/nonexistent/dynchk-rules",
+            "no suppressions",
+        ),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(got, want, "{records:?}");
+    // The settings used instead are in effect: records are JSON, 16 frames at most.
+    assert_reported_once(&records, "open", "pathname", "");
+
+    // With standard error as the destination, the warning is a line there.
+    let prog = compile(&dir, "bad", CALLBACK_C, &[]);
+    let out = std::process::Command::new(&prog)
+        .env("LD_PRELOAD", common::lib())
+        .env("DYNCHK_ON_VIOLATION", "explode")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().next().is_some_and(|l| l.contains(
+            "warning: DYNCHK_ON_VIOLATION=explode: DYNCHK_ON_VIOLATION takes continue or abort; using continue"
+        )),
+        "{err}"
     );
 }

@@ -54,7 +54,22 @@ const HAND: &[&str] = &[
     "__isoc99_vscanf",
     "__isoc99_vfscanf",
     "__isoc99_vsscanf",
+    "__printf_chk",
+    "__fprintf_chk",
+    "__sprintf_chk",
+    "__snprintf_chk",
+    "__dprintf_chk",
+    "__asprintf_chk",
+    "__syslog_chk",
+    "__vprintf_chk",
+    "__vfprintf_chk",
+    "__vsprintf_chk",
+    "__vsnprintf_chk",
+    "__vdprintf_chk",
+    "__vasprintf_chk",
+    "__vsyslog_chk",
     "mremap",
+    "prctl",
 ];
 
 /// Return twice (a wrapper frame would be gone the second time) or share the parent's stack.

@@ -512,7 +512,67 @@ const CASES: &[Case] = &[
         char *u = malloc(20); size_t n = malloc_usable_size(u); memset(u, 0, n); read(fd, u, n); free(u);
         char *e = malloc(0); read(fd, e, 0); free(e);"#,
     ),
+    // --- the printf family as _FORTIFY_SOURCE builds call it, and sprintf's formatted length
+    Case {
+        name: "sprintf_chk_past_its_object",
+        decls: CHK_DECLS,
+        // glibc aborts on its own ("buffer overflow detected"), after the report.
+        body: r#"char b[4]; __sprintf_chk(b, 1, sizeof b, "%d", 123456789);"#,
+        expect: Some(Expect {
+            interface: "__sprintf_chk",
+            param: 0,
+            check: "RWaddress",
+            member: None,
+        }),
+    },
+    Case {
+        name: "printf_chk_unmapped_string",
+        decls: CHK_DECLS,
+        body: r#"__printf_chk(1, "%s", (char *)0x10);"#,
+        expect: Some(Expect {
+            interface: "__printf_chk",
+            param: 2,
+            check: "string",
+            member: None,
+        }),
+    },
+    Case {
+        name: "vfprintf_chk_unmapped_string",
+        decls: CHK_DECLS,
+        body: r#"vf(stdout, "%d %s", 1, (char *)0x10);"#,
+        expect: Some(Expect {
+            interface: "__vfprintf_chk",
+            param: 4,
+            check: "string",
+            member: None,
+        }),
+    },
+    bad(
+        "sprintf_past_heap_block",
+        r#"sprintf(malloc(4), "%d", 123456789);"#,
+        "sprintf",
+        0,
+        "RWaddress",
+    ),
+    Case {
+        name: "printf_family_formatted_exactly",
+        decls: CHK_DECLS,
+        body: r#"char b[16], *h = malloc(10);
+        __sprintf_chk(b, 1, sizeof b, "%d", 123456789);
+        __sprintf_chk(b, 1, (size_t)-1, "%s", "fifteen chars..");
+        __snprintf_chk(b, sizeof b, 1, sizeof b, "%s and more", "x");
+        __printf_chk(1, "%d %s\n", 1, b);
+        __fprintf_chk(stdout, 1, "%s\n", "ok");
+        vf(stdout, "%d\n", 2);
+        sprintf(h, "%d", 123456789); free(h);"#,
+        expect: None,
+    },
     // --- clean controls
+    clean(
+        "fstat_probe_of_every_descriptor",
+        // gnupg's get_all_open_fds: fstat each fd up to 250, EBADF means closed.
+        "struct stat st; int open_fds = 0; for (int fd = 0; fd < 250; fd++) open_fds += fstat(fd, &st) == 0; if (open_fds < 3) return 1;",
+    ),
     clean(
         "open_garbage_mode_without_creat",
         r#"int fd = open("/dev/null", O_RDONLY, 0xFFFFFFFF); close(fd);"#,
@@ -535,6 +595,19 @@ const CASES: &[Case] = &[
         expect: None,
     },
 ];
+
+/// The _FORTIFY_SOURCE entry points, called directly (the cases are built without fortification).
+const CHK_DECLS: &str = r#"
+#include <stdarg.h>
+int __printf_chk(int flag, const char *fmt, ...);
+int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
+int __sprintf_chk(char *s, int flag, size_t slen, const char *fmt, ...);
+int __snprintf_chk(char *s, size_t n, int flag, size_t slen, const char *fmt, ...);
+int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap);
+static void vf(FILE *f, const char *fmt, ...) {
+    va_list ap; va_start(ap, fmt); __vfprintf_chk(f, 1, fmt, ap); va_end(ap);
+}
+"#;
 
 /// The clean control that does a bit of everything a real program does, all of it valid.
 const VALID_BODY: &str = r#"

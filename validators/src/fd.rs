@@ -1,7 +1,7 @@
 //! `filedescriptor`: file descriptor numbers.
 
 use crate::{sys, Fault, Verdict};
-use core::sync::atomic::{AtomicI64, Ordering};
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 const CHECK: &str = "filedescriptor";
 
@@ -37,6 +37,8 @@ pub fn refresh_limit() -> i64 {
 
 fn limit() -> i64 {
     match LIMIT.load(Ordering::Relaxed) {
+        // prlimit64 is not among the calls seccomp's strict mode allows: any int, then.
+        0 if sys::strict() => i32::MAX as i64 + 1,
         0 => refresh_limit(),
         l => l,
     }
@@ -58,12 +60,97 @@ pub fn valid(fd: i64) -> Verdict {
 }
 
 /// `fd.open`: a valid descriptor that is open now.
+///
+/// Answered from [`KNOWN_OPEN`] when it can be, so that checks add no system call the program
+/// does not make (a process in seccomp's strict mode dies of any other call); otherwise the
+/// kernel is asked, so a negative verdict is always the kernel's own.
+#[inline]
 pub fn open(fd: i64) -> Verdict {
     valid(fd)?;
-    if !sys::fd_is_open(fd as i32) {
-        return Err(Fault::new(CHECK, format_args!("fd {fd} is not open")));
+    if known_open(fd) || probe(fd) {
+        return Ok(());
     }
-    Ok(())
+    Err(Fault::new(CHECK, format_args!("fd {fd} is not open")))
+}
+
+/// Descriptors below this number have a "known open" bit.
+const CACHED: usize = 4096;
+
+/// One bit per descriptor below [`CACHED`]: set once the kernel said the descriptor is open,
+/// cleared when an interposed call closes it ([`forget`]). A bit may only be stale when the
+/// program closed the descriptor behind the checker's back (a raw `syscall(SYS_close)`, a library
+/// closing it internally): then a use of the closed descriptor goes unreported, but a bit never
+/// makes an open descriptor look closed.
+static KNOWN_OPEN: [AtomicU64; CACHED / 64] = [const { AtomicU64::new(0) }; CACHED / 64];
+
+/// Bumped by every [`forget`], after the descriptors were closed: a probe that raced with a close
+/// withdraws the bit it set.
+static CLOSES: AtomicU64 = AtomicU64::new(0);
+
+#[inline]
+fn known_open(fd: i64) -> bool {
+    let i = fd as usize;
+    i < CACHED && KNOWN_OPEN[i / 64].load(Ordering::Acquire) & (1 << (i % 64)) != 0
+}
+
+/// Asks the kernel, and remembers a positive answer.
+#[inline(never)]
+fn probe(fd: i64) -> bool {
+    let asked = ticket();
+    let open = sys::fd_is_open(fd as i32);
+    if open {
+        opened(asked, fd);
+    }
+    open
+}
+
+/// A point in the sequence of closes, taken before asking the kernel about a descriptor (or before
+/// a call that returns a new one).
+#[derive(Clone, Copy)]
+pub struct Ticket(u64);
+
+/// The current point in the sequence of closes.
+pub fn ticket() -> Ticket {
+    Ticket(CLOSES.load(Ordering::SeqCst))
+}
+
+/// The kernel said `fd` is open (it returned it from `open`, `opendir`, …) after `asked` was
+/// taken. Only atomics: it never changes `errno`.
+pub fn opened(asked: Ticket, fd: i64) {
+    let i = fd as usize;
+    if fd < 0 || i >= CACHED {
+        return;
+    }
+    let bit = 1u64 << (i % 64);
+    KNOWN_OPEN[i / 64].fetch_or(bit, Ordering::SeqCst);
+    // A close finished since the question was asked: the answer may be about the descriptor it
+    // closed.
+    if CLOSES.load(Ordering::SeqCst) != asked.0 {
+        KNOWN_OPEN[i / 64].fetch_and(!bit, Ordering::SeqCst);
+    }
+}
+
+/// The runtime calls this after every interposed call that closed (or may have closed) the
+/// descriptors `first..=last`: `close`, `close_range`, `fclose`, `closedir`, …. Only atomics: it
+/// never changes `errno`.
+pub fn forget(first: i64, last: i64) {
+    CLOSES.fetch_add(1, Ordering::SeqCst);
+    let (first, last) = (first.max(0) as usize, last.min(CACHED as i64 - 1));
+    if last < 0 || first > last as usize {
+        return;
+    }
+    let last = last as usize;
+    for (w, word) in KNOWN_OPEN
+        .iter()
+        .enumerate()
+        .take(last / 64 + 1)
+        .skip(first / 64)
+    {
+        let lo = if w == first / 64 { first % 64 } else { 0 };
+        let hi = if w == last / 64 { last % 64 } else { 63 };
+        let mask = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+        word.fetch_and(!mask, Ordering::SeqCst);
+    }
 }
 
 /// `fd.at`: `AT_FDCWD` or an open descriptor (the `*at` calls' directory argument).
@@ -125,11 +212,39 @@ mod tests {
         assert!(open(r).is_ok());
         assert!(at(w).is_ok());
         unsafe { libc::close(r as i32) };
+        assert!(
+            open(r).is_ok(),
+            "closed behind the cache's back: still known open"
+        );
+        forget(r, r);
         assert_eq!(msg(open(r)), format!("fd {r} is not open"));
         assert_eq!(msg(at(r)), format!("fd {r} is not open"));
         assert!(at(libc::AT_FDCWD as i64).is_ok());
         assert_eq!(msg(at(-1)), "-1 is negative");
         unsafe { libc::close(fds[0]) };
         unsafe { libc::close(fds[1]) };
+    }
+
+    #[test]
+    fn forget_clears_exactly_the_range() {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let fds: Vec<i64> = [127, 128, 191, 192]
+            .iter()
+            .map(|&n| i64::from(unsafe { libc::dup2(fds[0], n) }))
+            .collect();
+        for &fd in &fds {
+            assert!(open(fd).is_ok());
+            assert!(known_open(fd));
+        }
+        forget(128, 191);
+        assert!(known_open(127) && known_open(192));
+        assert!(!known_open(128) && !known_open(191));
+        assert!(open(128).is_ok(), "still open: asked again");
+        forget(-5, i64::MAX);
+        assert!(fds.iter().all(|&fd| !known_open(fd)));
+        for fd in fds {
+            unsafe { libc::close(fd as i32) };
+        }
     }
 }

@@ -183,7 +183,7 @@ fn live(start: usize, m: u8) -> Option<Found> {
     // SAFETY: the shadow says a live block starts there, so its header is mapped.
     let (usable, _) = unsafe { chunk(start) };
     let mut slack = usize::from(m & SLACK);
-    if slack == SLACK.into() {
+    if slack == usize::from(SLACK) {
         slack = (1..=EXT).fold(0, |acc, i| {
             let e = shadow(start + (i << GRANULE_SHIFT), false);
             acc | usize::from(e.map_or(0, |e| e.load(Ordering::Relaxed) & SLACK)) << (6 * (i - 1))

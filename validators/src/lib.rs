@@ -54,4 +54,5 @@ pub mod socket;
 pub mod stream;
 pub mod whence;
 
-pub use verdict::{Fault, Msg, Verdict};
+pub use sys::{enter_strict, strict};
+pub use verdict::{Fault, Msg, Severity, Verdict};

@@ -219,6 +219,7 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
         // Every negative verdict is confirmed on a fresh map: glibc grows a thread arena with
         // its own mprotect, which no invalidate() follows.
         |&(seen, _, _)| seen.is_some_and(|r| heaplike(&r)) || below_min_addr(addr),
+        |&(seen, _, _)| seen.is_none().then_some(addr),
     );
     let Some(((seen, on_my_stack, complete), stamp)) = look else {
         return Ok(());
@@ -246,6 +247,23 @@ pub unsafe fn heap(p: *const c_void) -> Verdict {
         CHECK,
         format_args!("{addr:#x} {why}, not on the heap"),
     ))
+}
+
+/// The start of the mapped region holding `addr` (a stack pointer), `None` when the map cannot
+/// tell or the region is the main thread's `[stack]`, which the kernel grows on demand.
+pub fn region_start(addr: usize) -> Option<usize> {
+    let seen = match recent::get(addr) {
+        Some(r) => r,
+        None => {
+            lookup(
+                |s| s.find(addr).map(|i| s.seen(i)),
+                Option::is_some,
+                |_| None,
+            )?
+            .0?
+        }
+    };
+    (seen.flags & STACK == 0).then_some(seen.start)
 }
 
 /// Checks a byte range against the memory map; `need` are the permission bits every byte needs.
@@ -276,7 +294,11 @@ fn range_slow(addr: usize, len: usize, need: usize, check: &'static str) -> Verd
         ));
     }
     let hit = |s: &Span| s.bytes >= len || (s.region.is_none() && below_min_addr(addr));
-    match lookup(|s| s.span(addr, need, len, usize::MAX), hit) {
+    match lookup(
+        |s| s.span(addr, need, len, usize::MAX),
+        hit,
+        Span::gap_at(addr),
+    ) {
         Some((span, _)) if span.bytes < len && span.complete => {
             Err(span.fault(check, addr, len, need))
         }
@@ -370,7 +392,7 @@ fn terminated<const UNIT: usize>(
 #[inline(never)]
 fn readable_run(addr: usize, cur: usize, left: usize, check: &'static str) -> Result<usize, Fault> {
     let hit = |s: &Span| s.bytes > 0 || (s.region.is_none() && below_min_addr(cur));
-    let Some((span, stamp)) = lookup(|s| s.span(cur, READ, left, 1), hit) else {
+    let Some((span, stamp)) = lookup(|s| s.span(cur, READ, left, 1), hit, Span::gap_at(cur)) else {
         return Ok(0);
     };
     if let (Some(r), Some(stamp)) = (span.region, stamp) {
@@ -463,9 +485,17 @@ struct Span {
     /// have the permissions asked for.
     bytes: usize,
     complete: bool,
+    /// The span ends short of the limit at an address no region of the snapshot holds: either
+    /// that address is unmapped, or the snapshot is torn (see [`lookup`]).
+    gap: bool,
 }
 
 impl Span {
+    /// For [`lookup`]: the address a span from `addr` says is unmapped, if it ends at one.
+    fn gap_at(addr: usize) -> impl Fn(&Span) -> Option<usize> {
+        move |s| s.gap.then_some(addr + s.bytes)
+    }
+
     fn fault(&self, check: &'static str, addr: usize, len: usize, need: usize) -> Fault {
         let adjective = match need {
             READ => "readable",
@@ -537,6 +567,7 @@ impl Snapshot {
                 region: None,
                 bytes: 0,
                 complete,
+                gap: true,
             };
         };
         let mut end = addr;
@@ -555,25 +586,45 @@ impl Snapshot {
                 break;
             }
         }
+        let bytes = (end - addr).min(limit);
         Span {
             region: Some(self.seen(first)),
-            bytes: (end - addr).min(limit),
+            bytes,
             complete,
+            gap: bytes < limit && self.find(end).is_none(),
         }
     }
 }
+
+/// How many fresh reads of the map a negative answer that the kernel contradicts may take.
+const CONFIRMATIONS: usize = 4;
 
 /// Runs `f` on the published snapshot, or on a fresh read of the map when there is none, it is
 /// stale, or `hit` rejects the answer. `None` when no map could be read (no descriptor left, no
 /// memory, no /proc): the caller then accepts, since it cannot tell. The stamp names the published
 /// snapshot the answer came from (none for a fresh read), under which regions may be remembered.
-fn lookup<T>(f: impl Fn(&Snapshot) -> T, hit: impl Fn(&T) -> bool) -> Option<(T, Option<Stamp>)> {
+///
+/// A fresh read is not atomic: `/proc/self/maps` comes in several `read`s, and a region split or
+/// merged by another thread between two of them may be missing from the snapshot. So a negative
+/// answer whose `gap` (an address the snapshot says is unmapped) the kernel says is mapped is
+/// re-read, a few times; if the map keeps contradicting the kernel, `None`.
+fn lookup<T>(
+    f: impl Fn(&Snapshot) -> T,
+    hit: impl Fn(&T) -> bool,
+    gap: impl Fn(&T) -> Option<usize>,
+) -> Option<(T, Option<Stamp>)> {
     if let Some((r, stamp)) = read_published(&f) {
         if hit(&r) {
             return Some((r, Some(stamp)));
         }
     }
-    refresh_with(&f).map(|r| (r, None))
+    for _ in 0..CONFIRMATIONS {
+        let r = refresh_with(&f)?;
+        if hit(&r) || !gap(&r).is_some_and(sys::mapped) {
+            return Some((r, None));
+        }
+    }
+    None
 }
 
 fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<(T, Stamp)> {
@@ -601,6 +652,10 @@ fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<(T, Stamp)> {
 
 /// Re-reads the map, publishes it when no other refresh is running, and runs `f` on it.
 fn refresh_with<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
+    // Opening the map is not among the calls seccomp's strict mode allows.
+    if sys::strict() {
+        return None;
+    }
     REFRESHES.fetch_add(1, Ordering::Relaxed);
     if WRITER
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)

@@ -121,6 +121,29 @@ pub unsafe fn file(p: *const c_void) -> Verdict {
     Ok(())
 }
 
+/// glibc's `_fileno` in `FILE`.
+const FILE_FILENO: usize = 112;
+
+/// The descriptor of the stream at `p` when [`file`] accepts it: what `fclose` will close.
+///
+/// # Safety
+/// As [`file`].
+pub unsafe fn file_fd(p: *const c_void) -> Option<i64> {
+    file(p).ok()?;
+    Some(*(p.cast::<u8>().add(FILE_FILENO) as *const i32) as i64)
+}
+
+/// The descriptor of the directory stream at `p` when it is readable: what `closedir` will close.
+///
+/// # Safety
+/// The descriptor is read only after the memory map says the stream is readable.
+pub unsafe fn dir_fd(p: *const c_void) -> Option<i64> {
+    if p.is_null() || mem::readable(p, DIR_HEADER).is_err() {
+        return None;
+    }
+    Some(*(p as *const i32) as i64)
+}
+
 /// `DIR pointer`: not NULL, not closed, readable, and its descriptor still open.
 ///
 /// # Safety
@@ -194,10 +217,21 @@ mod tests {
         static stdin: *mut libc::FILE;
     }
 
+    /// Records a stream's block as the preload's allocator interposer would have: the heap tests
+    /// running in parallel leave freed blocks in the shadow, and this test binary's allocator is
+    /// not interposed, so a stream reusing such an address would look like a use after free.
+    fn allocated(p: *const c_void) -> *const c_void {
+        // SAFETY: `p` is a live block of the C allocator.
+        unsafe {
+            crate::heap::allocated(p as *mut c_void, libc::malloc_usable_size(p as *mut c_void))
+        };
+        p
+    }
+
     #[test]
     fn closed_files_are_reported_until_reopened() {
         unsafe {
-            let f = libc::fopen(c"/dev/null".as_ptr(), c"r".as_ptr()) as *const c_void;
+            let f = allocated(libc::fopen(c"/dev/null".as_ptr(), c"r".as_ptr()).cast());
             track_file(f);
             assert!(file(f).is_ok());
             untrack_file(f);
@@ -231,10 +265,12 @@ mod tests {
             assert_eq!(libc::dup2(fd, 702), 702);
             libc::close(fd);
             let d = libc::fdopendir(702);
-            let p = d as *const c_void;
+            let p = allocated(d.cast());
             track_dir(p);
             assert!(dir(p).is_ok());
             libc::close(702);
+            // What the runtime's close interposer does after the real call.
+            fd::forget(702, 702);
             assert_eq!(
                 msg(dir(p)),
                 format!(

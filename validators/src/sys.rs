@@ -1,6 +1,7 @@
 //! Raw system calls: the C library's wrappers are interposed by libdynchk, `libc::syscall` is not.
 
 use core::ffi::{c_int, c_long, CStr};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Opens `path` read-only (close-on-exec, so a concurrent `exec` leaks nothing).
 pub(crate) fn open_ro(path: &CStr) -> Option<c_int> {
@@ -55,6 +56,30 @@ pub(crate) unsafe fn unmap(p: *mut u8, len: usize) {
     libc::syscall(libc::SYS_munmap, p, len);
 }
 
+/// Whether the page holding `addr` is mapped now: `mincore` fails with `ENOMEM` on an unmapped
+/// page, whatever its protection, and writes one byte of ours. The page size is found by trying
+/// the usual ones (`EINVAL`: not aligned to the real one), since `getauxval` is interposed.
+pub(crate) fn mapped(addr: usize) -> bool {
+    for size in [4096usize, 16384, 65536] {
+        let mut vec = 0u8;
+        // SAFETY: one page's residency byte goes into vec.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_mincore,
+                addr & !(size - 1),
+                1usize,
+                &mut vec as *mut u8,
+            )
+        };
+        match (r, errno()) {
+            (0, _) => return true,
+            (_, libc::EINVAL) => continue,
+            (_, e) => return e != libc::ENOMEM,
+        }
+    }
+    true
+}
+
 /// The decimal number at the start of a small file such as `/proc/sys/kernel/pid_max`.
 pub(crate) fn read_number(path: &CStr) -> Option<u64> {
     let fd = open_ro(path)?;
@@ -74,8 +99,40 @@ pub(crate) fn read_number(path: &CStr) -> Option<u64> {
         .filter(|_| end > 0)
 }
 
-/// `fcntl(fd, F_GETFD)`: whether `fd` is an open descriptor of this process.
+/// Whether `fd` is an open descriptor of this process: `fcntl(fd, F_GETFD)`; in seccomp's strict
+/// mode, where only `read` and `write` are allowed, a read (then a write) of zero bytes, which
+/// fails with `EBADF` only for a descriptor that is closed or open for neither (`O_PATH`, which
+/// no call left to a strict process accepts either).
 pub(crate) fn fd_is_open(fd: c_int) -> bool {
+    if strict() {
+        let not_ebadf = |nr: c_long| {
+            // SAFETY: a zero-byte transfer touches no memory.
+            let r = unsafe { libc::syscall(nr, fd as c_long, core::ptr::null::<u8>(), 0usize) };
+            r >= 0 || errno() != libc::EBADF
+        };
+        return not_ebadf(libc::SYS_read) || not_ebadf(libc::SYS_write);
+    }
     // SAFETY: F_GETFD has no memory arguments.
     unsafe { libc::syscall(libc::SYS_fcntl, fd as c_long, libc::F_GETFD as c_long) >= 0 }
+}
+
+fn errno() -> c_int {
+    // SAFETY: this thread's errno.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Set once the program enters seccomp's strict mode, which is permanent.
+static STRICT: AtomicBool = AtomicBool::new(false);
+
+/// The program is about to enter seccomp's strict mode (`prctl(PR_SET_SECCOMP,
+/// SECCOMP_MODE_STRICT)`): from now on the validators make no system call but `read` and `write`,
+/// and accept what they cannot tell without one. Called before the request, so a failed one only
+/// costs some checks.
+pub fn enter_strict() {
+    STRICT.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`enter_strict`] was called.
+pub fn strict() -> bool {
+    STRICT.load(Ordering::Relaxed)
 }

@@ -2,16 +2,20 @@
 
 use core::fmt;
 
+pub use dynchk_record::Severity;
+
 /// `Ok(())` when the value obeys the rule, else the [`Fault`] to report.
 pub type Verdict = Result<(), Fault>;
 
-/// A broken rule: the report's `check` name and the sentence that explains it.
+/// A broken rule: the report's `check` name, the sentence that explains it and how bad it is.
 #[derive(Clone, Copy)]
 pub struct Fault {
     /// The report-format name of the rule (`filedescriptor`, `RWaddress`, …).
     pub check: &'static str,
     /// What was wrong, in a C programmer's words, without the parameter's name.
     pub msg: Msg,
+    /// `error` unless the rule says otherwise ([`Fault::severity`]).
+    pub severity: Severity,
 }
 
 impl Fault {
@@ -24,7 +28,17 @@ impl Fault {
     pub fn new(check: &'static str, args: fmt::Arguments<'_>) -> Fault {
         let mut msg = Msg::new();
         let _ = fmt::write(&mut msg, args);
-        Fault { check, msg }
+        Fault {
+            check,
+            msg,
+            severity: Severity::Error,
+        }
+    }
+
+    /// The same fault with another severity (a rule that only POSIX or the LSB forbid is
+    /// `Severity::Portability`).
+    pub fn severity(self, severity: Severity) -> Fault {
+        Fault { severity, ..self }
     }
 }
 

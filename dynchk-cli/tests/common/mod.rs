@@ -6,47 +6,30 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The dynchk binary under test.
+/// The dynchk binary under test, writing its built-in libdynchk.so under the target directory
+/// instead of the user's ~/.cache.
 pub fn dynchk() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dynchk"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dynchk"));
+    c.env(
+        "XDG_CACHE_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+    )
+    .env_remove("DYNCHK_LIB");
+    c
 }
 
-/// libdynchk.so for the end-to-end tests: `$DYNCHK_LIB`, else the one next to the dynchk binary,
-/// (re)built once per test process with the same cargo, target dir and profile, because
-/// `cargo test` does not build a cdylib there and an old copy would test stale code. Panics with
-/// the reason when there is none, so that an end-to-end test can never pass without the library.
+/// The libdynchk.so that `dynchk run` preloads (the copy built into dynchk, written out), for
+/// tests that need its path.
 pub fn lib() -> &'static Path {
-    static LIB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match LIB.get_or_init(find_or_build_lib) {
-        Ok(p) => p,
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn find_or_build_lib() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("DYNCHK_LIB") {
-        return Ok(PathBuf::from(p));
-    }
-    let profile_dir = Path::new(env!("CARGO_BIN_EXE_dynchk")).parent().unwrap();
-    let lib = profile_dir.join("libdynchk.so");
-    let profile = profile_dir.file_name().unwrap().to_str().unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(&cargo)
-        .args(["build", "-p", "dynchk-preload", "--profile"])
-        .arg(if profile == "debug" { "dev" } else { profile })
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .map_err(|e| format!("cannot run {cargo} to build libdynchk.so: {e}"))?;
-    if !out.status.success() || !lib.is_file() {
-        return Err(format!(
-            "`cargo build -p dynchk-preload` did not produce {}; fix the build or point \
-             DYNCHK_LIB at a libdynchk.so. cargo said:\n{}",
-            lib.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(lib)
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let out = dynchk()
+            .args(["run", "--", "sh", "-c", "printf %s \"$LD_PRELOAD\""])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        PathBuf::from(text(&out.stdout))
+    })
 }
 
 /// A fresh empty directory for one test, removed when the test passes (kept for inspection when

@@ -109,7 +109,8 @@ impl HookPhase {
 pub struct HookUse {
     pub phase: HookPhase,
     pub func: String,
-    /// Parameter names, or `ret` (the result; `after` hooks only).
+    /// Parameter names, `ret` (the result) or `pre` (what the `before` hook returned); the last
+    /// two in `after` hooks only.
     pub args: Vec<String>,
 }
 
@@ -299,8 +300,8 @@ fn parse_hook(rest: &str) -> Result<ItemKind> {
             let close = matching(tail, 0)?;
             for a in split_top(&tail[1..close], ',') {
                 let a = ident(a.trim())?;
-                if a == "ret" && phase == HookPhase::Before {
-                    bail!("`hook {name}`: `ret` is only known after the call");
+                if (a == "ret" || a == "pre") && phase == HookPhase::Before {
+                    bail!("`hook {name}`: `{a}` is only known after the call");
                 }
                 args.push(a);
             }
@@ -314,6 +315,10 @@ fn parse_hook(rest: &str) -> Result<ItemKind> {
     }
     if hooks.is_empty() {
         bail!("`hook {name}` names no hook: add `before=FUNC` or `after=FUNC`");
+    }
+    let passes_pre = hooks.iter().any(|h| h.args.iter().any(|a| a == "pre"));
+    if passes_pre && !hooks.iter().any(|h| h.phase == HookPhase::Before) {
+        bail!("`hook {name}`: `pre` is what the `before=` hook returns; add one");
     }
     Ok(ItemKind::Hook { name, hooks })
 }
@@ -907,6 +912,8 @@ mod tests {
             ("hook munmap during=x", "not a phase"),
             ("hook munmap after=x after=y", "two `after=`"),
             ("hook close before=f(ret)", "only known after"),
+            ("hook close before=f(pre)", "only known after"),
+            ("hook close after=f(pre)", "add one"),
         ] {
             let e = parse(bad).unwrap_err().to_string();
             assert!(e.contains(why), "{bad}: {e}");

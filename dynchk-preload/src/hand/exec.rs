@@ -1,6 +1,7 @@
 //! `execl`, `execlp` and `execle`: C-variadic argument lists, which their C shim gathers into an
 //! argv array on its stack before calling [`dynchk_exec_call`]. The rest of the exec family is
-//! generated (with the `summary` hook); these run the same checks and hook by hand.
+//! generated (with the `summary` and `exec_failed` hooks); these run the same checks and hooks by
+//! hand.
 
 use core::ffi::{c_char, c_int, c_void};
 
@@ -32,7 +33,7 @@ static REAL_EXECV: Real = Real::new(c"execv", c"GLIBC_2.2.5");
 static REAL_EXECVP: Real = Real::new(c"execvp", c"GLIBC_2.2.5");
 
 /// Runs the database's checks of `iface`, writes the summary, and execs (returning only on
-/// failure, with the real errno).
+/// failure, with the real errno, after which counting starts again).
 ///
 /// # Safety
 /// `argv` is the shim's NULL-terminated array (at least one element).
@@ -43,6 +44,11 @@ unsafe fn checked_exec(
     check: unsafe fn(&rt::Call, *mut c_void, *mut c_void),
     real: impl FnOnce() -> c_int,
 ) -> c_int {
+    let real = || {
+        let r = real();
+        hooks::exec_failed();
+        r
+    };
     let Some(call) = rt::enter(iface) else {
         hooks::summary();
         return real();

@@ -76,7 +76,9 @@ impl ArgSource for VaArgs {
     }
 }
 
-/// One member of the families, numbered as shim/shim.c numbers them.
+/// One member of the families, numbered as shim/shim.c numbers them. The `*Chk` ones are the
+/// `_FORTIFY_SOURCE` entry points (`__printf_chk`, …): the plain member's parameters with a
+/// `flag` (and for `__s*printf_chk` the object size `slen`) before the format.
 #[derive(Clone, Copy)]
 enum Which {
     Printf,
@@ -92,10 +94,20 @@ enum Which {
     Isoc99Scanf,
     Isoc99Fscanf,
     Isoc99Sscanf,
+    PrintfChk,
+    FprintfChk,
+    SprintfChk,
+    SnprintfChk,
+    DprintfChk,
+    AsprintfChk,
+    SyslogChk,
 }
 
+/// Members per form: [`IFACES`] holds the variadic ones, then the `v*` ones in the same order.
+const MEMBERS: usize = 20;
+
 impl Which {
-    const ALL: [Which; 13] = [
+    const ALL: [Which; MEMBERS] = [
         Which::Printf,
         Which::Fprintf,
         Which::Sprintf,
@@ -109,7 +121,28 @@ impl Which {
         Which::Isoc99Scanf,
         Which::Isoc99Fscanf,
         Which::Isoc99Sscanf,
+        Which::PrintfChk,
+        Which::FprintfChk,
+        Which::SprintfChk,
+        Which::SnprintfChk,
+        Which::DprintfChk,
+        Which::AsprintfChk,
+        Which::SyslogChk,
     ];
+
+    /// The plain member a `_chk` one checks like.
+    fn plain(self) -> Which {
+        match self {
+            Which::PrintfChk => Which::Printf,
+            Which::FprintfChk => Which::Fprintf,
+            Which::SprintfChk => Which::Sprintf,
+            Which::SnprintfChk => Which::Snprintf,
+            Which::DprintfChk => Which::Dprintf,
+            Which::AsprintfChk => Which::Asprintf,
+            Which::SyslogChk => Which::Syslog,
+            w => w,
+        }
+    }
 
     /// Whether the format is a scanf format (destinations) rather than a printf one.
     fn scans(self) -> bool {
@@ -124,18 +157,28 @@ impl Which {
         )
     }
 
-    /// Position of the format parameter.
-    fn fmt_pos(self) -> i32 {
-        match self {
+    /// How many parameters come before the format: its position.
+    fn leads(self) -> usize {
+        let plain = match self.plain() {
             Which::Printf | Which::Scanf | Which::Isoc99Scanf => 0,
             Which::Snprintf => 2,
             _ => 1,
-        }
+        };
+        let fortified = match self {
+            Which::SprintfChk | Which::SnprintfChk => 2, // flag, slen
+            Which::PrintfChk
+            | Which::FprintfChk
+            | Which::DprintfChk
+            | Which::AsprintfChk
+            | Which::SyslogChk => 1, // flag
+            _ => 0,
+        };
+        plain + fortified
     }
 }
 
 /// The interfaces, variadic first (in [`Which`] order), then their `v*` forms.
-static IFACES: [Iface; 26] = {
+static IFACES: [Iface; 2 * MEMBERS] = {
     const fn i(name: &'static str, version: &'static str) -> Iface {
         Iface {
             name,
@@ -145,6 +188,9 @@ static IFACES: [Iface; 26] = {
     }
     const V: &str = "GLIBC_2.2.5";
     const C99: &str = "GLIBC_2.7";
+    const CHK: &str = "GLIBC_2.3.4";
+    const CHK8: &str = "GLIBC_2.8";
+    const CHK4: &str = "GLIBC_2.4";
     [
         i("printf", V),
         i("fprintf", V),
@@ -159,6 +205,13 @@ static IFACES: [Iface; 26] = {
         i("__isoc99_scanf", C99),
         i("__isoc99_fscanf", C99),
         i("__isoc99_sscanf", C99),
+        i("__printf_chk", CHK),
+        i("__fprintf_chk", CHK),
+        i("__sprintf_chk", CHK),
+        i("__snprintf_chk", CHK),
+        i("__dprintf_chk", CHK8),
+        i("__asprintf_chk", CHK8),
+        i("__syslog_chk", CHK4),
         i("vprintf", V),
         i("vfprintf", V),
         i("vsprintf", V),
@@ -172,11 +225,18 @@ static IFACES: [Iface; 26] = {
         i("__isoc99_vscanf", C99),
         i("__isoc99_vfscanf", C99),
         i("__isoc99_vsscanf", C99),
+        i("__vprintf_chk", CHK),
+        i("__vfprintf_chk", CHK),
+        i("__vsprintf_chk", CHK),
+        i("__vsnprintf_chk", CHK),
+        i("__vdprintf_chk", CHK8),
+        i("__vasprintf_chk", CHK8),
+        i("__vsyslog_chk", CHK4),
     ]
 };
 
 /// The C library's `v*` function each member forwards to.
-static REALS: [Real; 13] = [
+static REALS: [Real; MEMBERS] = [
     Real::new(c"vprintf", c"GLIBC_2.2.5"),
     Real::new(c"vfprintf", c"GLIBC_2.2.5"),
     Real::new(c"vsprintf", c"GLIBC_2.2.5"),
@@ -190,62 +250,68 @@ static REALS: [Real; 13] = [
     Real::new(c"__isoc99_vscanf", c"GLIBC_2.7"),
     Real::new(c"__isoc99_vfscanf", c"GLIBC_2.7"),
     Real::new(c"__isoc99_vsscanf", c"GLIBC_2.7"),
+    Real::new(c"__vprintf_chk", c"GLIBC_2.3.4"),
+    Real::new(c"__vfprintf_chk", c"GLIBC_2.3.4"),
+    Real::new(c"__vsprintf_chk", c"GLIBC_2.3.4"),
+    Real::new(c"__vsnprintf_chk", c"GLIBC_2.3.4"),
+    Real::new(c"__vdprintf_chk", c"GLIBC_2.8"),
+    Real::new(c"__vasprintf_chk", c"GLIBC_2.8"),
+    Real::new(c"__vsyslog_chk", c"GLIBC_2.4"),
 ];
 
-/// Checks the fixed parameters and forwards to the `v*` original. `a0`/`a1` are the parameters
+/// Calls `real` with the leading parameters `lead[..n]`, then `fmt` and `ap`. Every leading
+/// parameter is an integer or a pointer, so each travels in its own register whatever its C
+/// type; `int` ones are read from the low half, as the C convention does.
+///
+/// # Safety
+/// `real` must be a `v*` function with `n` such leading parameters returning `int` (or `void`,
+/// whose result the caller ignores).
+unsafe fn call_v(real: &Real, n: usize, lead: [usize; 4], fmt: *const c_char, ap: VaList) -> c_int {
+    type F0 = unsafe extern "C-unwind" fn(*const c_char, VaList) -> c_int;
+    type F1 = unsafe extern "C-unwind" fn(usize, *const c_char, VaList) -> c_int;
+    type F2 = unsafe extern "C-unwind" fn(usize, usize, *const c_char, VaList) -> c_int;
+    type F3 = unsafe extern "C-unwind" fn(usize, usize, usize, *const c_char, VaList) -> c_int;
+    type F4 =
+        unsafe extern "C-unwind" fn(usize, usize, usize, usize, *const c_char, VaList) -> c_int;
+    let [a, b, c, d] = lead;
+    // SAFETY: the caller's promise.
+    unsafe {
+        match n {
+            0 => real.get::<F0>()(fmt, ap),
+            1 => real.get::<F1>()(a, fmt, ap),
+            2 => real.get::<F2>()(a, b, fmt, ap),
+            3 => real.get::<F3>()(a, b, c, fmt, ap),
+            _ => real.get::<F4>()(a, b, c, d, fmt, ap),
+        }
+    }
+}
+
+/// Checks the fixed parameters and forwards to the `v*` original. `lead` are the parameters
 /// before the format (unused ones 0); the result is widened to `c_long` (0 for `syslog`).
 unsafe fn format_call(
     iface: &'static Iface,
     which: Which,
-    a0: usize,
-    a1: usize,
+    lead: [usize; 4],
     fmt: *const c_char,
     ap: VaList,
 ) -> c_long {
     let real = &REALS[which as usize];
     let forward = || -> c_long {
-        // SAFETY: each prototype matches glibc's v* function; the caller's arguments and va_list
-        // are passed unchanged.
-        unsafe {
-            match which {
-                Which::Printf | Which::Scanf | Which::Isoc99Scanf => {
-                    real.get::<unsafe extern "C-unwind" fn(*const c_char, VaList) -> c_int>()(
-                        fmt, ap,
-                    ) as c_long
-                }
-                Which::Snprintf => real.get::<unsafe extern "C-unwind" fn(
-                    usize,
-                    usize,
-                    *const c_char,
-                    VaList,
-                ) -> c_int>()(a0, a1, fmt, ap) as c_long,
-                Which::Syslog => {
-                    real.get::<unsafe extern "C-unwind" fn(c_int, *const c_char, VaList)>()(
-                        a0 as c_int,
-                        fmt,
-                        ap,
-                    );
-                    0
-                }
-                Which::Dprintf => real.get::<unsafe extern "C-unwind" fn(
-                    c_int,
-                    *const c_char,
-                    VaList,
-                ) -> c_int>()(a0 as c_int, fmt, ap) as c_long,
-                _ => real
-                    .get::<unsafe extern "C-unwind" fn(usize, *const c_char, VaList) -> c_int>()(
-                    a0, fmt, ap,
-                ) as c_long,
-            }
+        // SAFETY: REALS[which] has `leads()` leading parameters; the caller's arguments and
+        // va_list are passed unchanged.
+        let r = unsafe { call_v(real, which.leads(), lead, fmt, ap) };
+        match which.plain() {
+            Which::Syslog => 0,
+            _ => r as c_long,
         }
     };
     let Some(call) = rt::enter(iface) else {
         return forward();
     };
+    let [a0, a1, ..] = lead;
     // SAFETY: validators read only memory they have proven mapped.
     unsafe {
-        match which {
-            Which::Sprintf => check!(call, 0, "str", a0, mem::writable(a0 as *const c_void, 1)),
+        match which.plain() {
             Which::Snprintf if a1 > 0 => {
                 check!(call, 0, "str", a0, mem::writable(a0 as *const c_void, a1))
             }
@@ -265,7 +331,39 @@ unsafe fn format_call(
             }
             _ => {}
         }
-        check_format(&call, which, fmt, ap);
+        let clean = check_format(&call, which, fmt, ap);
+        if clean && matches!(which.plain(), Which::Sprintf) {
+            // The destination holds the formatted length and its NUL, which vsnprintf measures
+            // on a copy of the arguments without writing (they were all just checked).
+            let mut args = VaArgs::copy(ap);
+            let n = call_v(
+                &REALS[Which::Snprintf as usize],
+                2,
+                [0; 4],
+                fmt,
+                (&raw mut args.0).cast(),
+            );
+            if n >= 0 {
+                let need = n as usize + 1;
+                // __sprintf_chk's slen is the compiler's size of the destination object (or
+                // (size_t)-1 when unknown): a stack array the memory map cannot bound.
+                let slen = match which {
+                    Which::SprintfChk => lead[2],
+                    _ => usize::MAX,
+                };
+                let verdict = if need > slen {
+                    Err(Fault::new(
+                        "RWaddress",
+                        format_args!(
+                            "{a0:#x} is a {slen}-byte object; the formatted output needs {need} bytes"
+                        ),
+                    ))
+                } else {
+                    mem::writable(a0 as *const c_void, need)
+                };
+                check!(call, 0, "str", a0, verdict);
+            }
+        }
     }
     call.forward(forward)
 }
@@ -273,13 +371,19 @@ unsafe fn format_call(
 /// Walks the format against a copy of the arguments: the format itself at its position, each
 /// argument at its own (after the format), named `...`.
 ///
+/// Returns whether nothing was wrong.
+///
 /// # Safety
 /// `ap` must be the call's live `va_list`.
-unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: VaList) {
-    let pos = which.fmt_pos();
+unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: VaList) -> bool {
+    let pos = which.leads() as i32;
+    let mut clean = true;
     // SAFETY: the caller's va_list.
     let mut args = unsafe { VaArgs::copy(ap) };
-    let mut bad_arg = |i: usize, f: Fault| call.violation(pos + 1 + i as i32, "...", 0, f);
+    let mut bad_arg = |i: usize, f: Fault| {
+        clean = false;
+        call.violation(pos + 1 + i as i32, "...", 0, f)
+    };
     // SAFETY: the walk fetches the arguments the format describes and reads memory only where
     // the memory map allows.
     let verdict = unsafe {
@@ -289,21 +393,23 @@ unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: Va
             format::printf(fmt, &mut args, &mut bad_arg)
         }
     };
+    clean &= verdict.is_ok();
     check!(call, pos, "format", fmt, verdict);
+    clean
 }
 
-/// Called by the C shim bodies of the variadic members (`which` as shim/shim.c numbers them).
+/// Called by the C shim bodies of the variadic members (`which` as shim/shim.c numbers them;
+/// `lead` holds the parameters before the format).
 #[no_mangle]
 pub unsafe extern "C-unwind" fn dynchk_format_call(
     which: c_int,
-    a0: usize,
-    a1: usize,
+    lead: *const [usize; 4],
     fmt: *const c_char,
     ap: VaList,
 ) -> c_long {
     let w = Which::ALL[which as usize];
     // SAFETY: the shim passes the caller's arguments.
-    unsafe { format_call(&IFACES[which as usize], w, a0, a1, fmt, ap) }
+    unsafe { format_call(&IFACES[which as usize], w, *lead, fmt, ap) }
 }
 
 variadic_trampolines! {
@@ -320,45 +426,55 @@ variadic_trampolines! {
     __isoc99_scanf => dynchk_shim_isoc99_scanf,
     __isoc99_fscanf => dynchk_shim_isoc99_fscanf,
     __isoc99_sscanf => dynchk_shim_isoc99_sscanf,
+    __printf_chk => dynchk_shim_printf_chk,
+    __fprintf_chk => dynchk_shim_fprintf_chk,
+    __sprintf_chk => dynchk_shim_sprintf_chk,
+    __snprintf_chk => dynchk_shim_snprintf_chk,
+    __dprintf_chk => dynchk_shim_dprintf_chk,
+    __asprintf_chk => dynchk_shim_asprintf_chk,
+    __syslog_chk => dynchk_shim_syslog_chk,
 }
 
-/// Defines the `v*` members: `name(a0, a1) => Which`, with the leading parameters before `fmt`.
+/// Defines the `v*` members: `name(leading parameters) => Which -> return type`.
 macro_rules! v_members {
-    ($($idx:literal $name:ident($($p:ident: $t:ty),*) => $which:ident -> $ret:ty;)*) => {
+    ($($name:ident($($p:ident: $t:ty),*) => $which:ident -> $ret:tt;)*) => {
         $(
             #[doc = concat!("`", stringify!($name), "(3)`.")]
             #[no_mangle]
             pub unsafe extern "C-unwind" fn $name($($p: $t,)* fmt: *const c_char, ap: VaList) -> $ret {
-                let lead: [usize; 2] = v_members!(@lead $($p),*);
+                let mut lead = [0usize; 4];
+                let given = [$($p as usize),*];
+                lead[..given.len()].copy_from_slice(&given);
+                let iface = &IFACES[MEMBERS + Which::$which as usize];
                 // SAFETY: the caller's arguments.
-                let r = unsafe { format_call(&IFACES[$idx], Which::$which, lead[0], lead[1], fmt, ap) };
-                r as $ret
+                let r = unsafe { format_call(iface, Which::$which, lead, fmt, ap) };
+                v_members!(@ret r $ret)
             }
         )*
     };
-    (@lead) => { [0, 0] };
-    (@lead $a:ident) => { [$a as usize, 0] };
-    (@lead $a:ident, $b:ident) => { [$a as usize, $b as usize] };
+    (@ret $r:ident ()) => {{ let _ = $r; }};
+    (@ret $r:ident $ret:tt) => { $r as $ret };
 }
 
 v_members! {
-    13 vprintf() => Printf -> c_int;
-    14 vfprintf(stream: *mut libc::FILE) => Fprintf -> c_int;
-    15 vsprintf(str: *mut c_char) => Sprintf -> c_int;
-    16 vsnprintf(str: *mut c_char, size: usize) => Snprintf -> c_int;
-    17 vdprintf(fd: c_int) => Dprintf -> c_int;
-    18 vasprintf(strp: *mut *mut c_char) => Asprintf -> c_int;
-    20 vscanf() => Scanf -> c_int;
-    21 vfscanf(stream: *mut libc::FILE) => Fscanf -> c_int;
-    22 vsscanf(str: *const c_char) => Sscanf -> c_int;
-    23 __isoc99_vscanf() => Isoc99Scanf -> c_int;
-    24 __isoc99_vfscanf(stream: *mut libc::FILE) => Isoc99Fscanf -> c_int;
-    25 __isoc99_vsscanf(str: *const c_char) => Isoc99Sscanf -> c_int;
-}
-
-/// `vsyslog(3)`.
-#[no_mangle]
-pub unsafe extern "C-unwind" fn vsyslog(priority: c_int, fmt: *const c_char, ap: VaList) {
-    // SAFETY: the caller's arguments.
-    unsafe { format_call(&IFACES[19], Which::Syslog, priority as usize, 0, fmt, ap) };
+    vprintf() => Printf -> c_int;
+    vfprintf(stream: *mut libc::FILE) => Fprintf -> c_int;
+    vsprintf(str: *mut c_char) => Sprintf -> c_int;
+    vsnprintf(str: *mut c_char, size: usize) => Snprintf -> c_int;
+    vdprintf(fd: c_int) => Dprintf -> c_int;
+    vasprintf(strp: *mut *mut c_char) => Asprintf -> c_int;
+    vsyslog(priority: c_int) => Syslog -> ();
+    vscanf() => Scanf -> c_int;
+    vfscanf(stream: *mut libc::FILE) => Fscanf -> c_int;
+    vsscanf(str: *const c_char) => Sscanf -> c_int;
+    __isoc99_vscanf() => Isoc99Scanf -> c_int;
+    __isoc99_vfscanf(stream: *mut libc::FILE) => Isoc99Fscanf -> c_int;
+    __isoc99_vsscanf(str: *const c_char) => Isoc99Sscanf -> c_int;
+    __vprintf_chk(flag: c_int) => PrintfChk -> c_int;
+    __vfprintf_chk(stream: *mut libc::FILE, flag: c_int) => FprintfChk -> c_int;
+    __vsprintf_chk(str: *mut c_char, flag: c_int, slen: usize) => SprintfChk -> c_int;
+    __vsnprintf_chk(str: *mut c_char, maxlen: usize, flag: c_int, slen: usize) => SnprintfChk -> c_int;
+    __vdprintf_chk(fd: c_int, flag: c_int) => DprintfChk -> c_int;
+    __vasprintf_chk(strp: *mut *mut c_char, flag: c_int) => AsprintfChk -> c_int;
+    __vsyslog_chk(priority: c_int, flag: c_int) => SyslogChk -> ();
 }

@@ -40,3 +40,4 @@ mod exec;
 mod format;
 mod mem;
 mod open;
+mod proc;

@@ -6,6 +6,8 @@
 
 use core::ffi::{c_char, c_int, c_ulong, c_void};
 
+use validators::fd;
+
 use crate::generated::checks;
 use crate::rt::{self, Iface, Real};
 
@@ -22,10 +24,17 @@ unsafe fn checked_open(
     mode: libc::mode_t,
 ) -> c_int {
     let call = rt::enter(iface);
-    let forward = || match dirfd {
-        // SAFETY: the prototypes match glibc's; the caller's arguments are passed unchanged.
-        None => unsafe { real.get::<OpenFn>()(path, flags, mode) },
-        Some(d) => unsafe { real.get::<OpenatFn>()(d, path, flags, mode) },
+    let forward = || {
+        let asked = fd::ticket();
+        let r = match dirfd {
+            // SAFETY: the prototypes match glibc's; the caller's arguments are passed unchanged.
+            None => unsafe { real.get::<OpenFn>()(path, flags, mode) },
+            Some(d) => unsafe { real.get::<OpenatFn>()(d, path, flags, mode) },
+        };
+        if r >= 0 {
+            fd::opened(asked, r as i64);
+        }
+        r
     };
     let Some(call) = call else { return forward() };
     let (p, m) = (path as *mut c_void, mode as u64);

@@ -34,6 +34,16 @@ pub struct Frames {
     pub len: usize,
 }
 
+impl Frames {
+    /// No frames: the call site is unknown.
+    pub fn none() -> Frames {
+        Frames {
+            ips: [0; MAX_FRAMES],
+            len: 0,
+        }
+    }
+}
+
 struct Walk {
     frames: Frames,
     want: usize,
@@ -67,10 +77,7 @@ extern "C" fn step(ctx: *mut UnwindContext, arg: *mut c_void) -> c_int {
 pub fn capture(want: usize) -> Frames {
     let (lo, hi) = own_range();
     let mut w = Walk {
-        frames: Frames {
-            ips: [0; MAX_FRAMES],
-            len: 0,
-        },
+        frames: Frames::none(),
         want: want.clamp(1, MAX_FRAMES),
         lo,
         hi,

@@ -2,12 +2,12 @@
 //! real call to keep the checker's own state true (generated interposers call them by name, see
 //! docs/architecture.md). `after` hooks run inside the forwarded call, right after the original
 //! returned, so none of them may change `errno`: each is an atomic update or a raw system call
-//! that succeeds.
+//! that succeeds. What a `before` hook returns reaches the `after` hook as `pre`.
 
 // Only the interposers call them, and those are not in the unit-test binary.
 #![cfg_attr(test, allow(dead_code))]
 
-use core::ffi::{c_int, c_void};
+use core::ffi::{c_int, c_uint, c_void};
 
 use validators::{fd, mem, stream};
 
@@ -26,10 +26,29 @@ pub fn fd_limit_changed(ret: c_int) {
     }
 }
 
+/// `close` returned: the `filedescriptor` check forgets that `fd` was open (whatever the result:
+/// a failed close may still have closed it, EINTR on NFS).
+pub fn fd_closed(fd: c_int) {
+    fd::forget(fd as i64, fd as i64);
+}
+
+/// `close_range` returned: `first..=last` are forgotten, unless `CLOSE_RANGE_CLOEXEC` only marked
+/// them close-on-exec.
+pub fn fds_closed(first: c_uint, last: c_uint, flags: c_int) {
+    if flags as c_uint & libc::CLOSE_RANGE_CLOEXEC == 0 {
+        fd::forget(first as i64, last as i64);
+    }
+}
+
 /// The process is about to be replaced or to end without destructors (`exec*`, `_exit`): its
 /// summary record is written now.
 pub fn summary() {
     report::summary();
+}
+
+/// An exec returned, so it failed: the process goes on counting towards another summary.
+pub fn exec_failed() {
+    report::after_failed_exec();
 }
 
 /// A stream was opened (`fopen`, `popen`, `tmpfile`, …): tracked until it is closed.
@@ -41,12 +60,30 @@ pub fn track_stream(ret: *mut c_void) {
 
 /// A stream is being closed (`fclose`, `pclose`): marked before the real call, since once it
 /// frees the `FILE` another thread's `fopen` may get the same address (and track it again).
-pub fn untrack_stream(f: *mut c_void) {
+/// Returns the descriptor it holds, for [`fds_of_stream_closed`].
+pub fn untrack_stream(f: *mut c_void) -> Option<i64> {
+    let fd = stream_fd(f);
     stream::untrack_file(f);
+    fd
 }
 
-/// `freopen`: on failure glibc has closed the original stream; on success the result is open.
-pub fn reopened_stream(f: *mut c_void, ret: *mut c_void) {
+/// The descriptor `f` holds, read before a call that closes it (`None` if it cannot be read).
+pub fn stream_fd(f: *mut c_void) -> Option<i64> {
+    // SAFETY: the validator reads only memory it has proven mapped.
+    unsafe { stream::file_fd(f) }
+}
+
+/// The stream (or directory stream) that held `closed` was closed, and the descriptor with it;
+/// `None` (it could not be read) forgets every descriptor.
+pub fn fds_of_stream_closed(closed: Option<i64>) {
+    let (first, last) = closed.map_or((0, i64::MAX), |fd| (fd, fd));
+    fd::forget(first, last);
+}
+
+/// `freopen`: the descriptor `f` held (`closed`) is closed; on failure glibc has closed the
+/// original stream, on success the result is open.
+pub fn reopened_stream(f: *mut c_void, ret: *mut c_void, closed: Option<i64>) {
+    fds_of_stream_closed(closed);
     if ret.is_null() {
         stream::untrack_file(f);
     } else {
@@ -54,14 +91,26 @@ pub fn reopened_stream(f: *mut c_void, ret: *mut c_void) {
     }
 }
 
-/// A directory stream was opened (`opendir`, `fdopendir`).
-pub fn track_dir(ret: *mut c_void) {
+/// Taken before a call that returns a new descriptor (`opendir`), for [`fd::opened`].
+pub fn fd_ticket() -> fd::Ticket {
+    fd::ticket()
+}
+
+/// A directory stream was opened (`opendir`, `fdopendir`; `asked` taken before the call): tracked,
+/// and its descriptor is known open.
+pub fn track_dir(ret: *mut c_void, asked: fd::Ticket) {
     if !ret.is_null() {
         stream::track_dir(ret);
+        // SAFETY: a DIR the C library just returned; glibc's begins with its descriptor.
+        fd::opened(asked, unsafe { *(ret as *const c_int) } as i64);
     }
 }
 
-/// A directory stream is being closed (`closedir`), marked before the real call as streams are.
-pub fn untrack_dir(d: *mut c_void) {
+/// A directory stream is being closed (`closedir`), marked before the real call as streams are;
+/// returns its descriptor.
+pub fn untrack_dir(d: *mut c_void) -> Option<i64> {
+    // SAFETY: the validator reads only memory it has proven mapped.
+    let fd = unsafe { stream::dir_fd(d) };
     stream::untrack_dir(d);
+    fd
 }

@@ -3,11 +3,11 @@
 
 mod backtrace;
 pub(crate) mod config;
-mod fmt;
 pub(crate) mod hooks;
 mod panic;
 mod real;
 pub(crate) mod report;
+mod stack;
 pub(crate) mod stats;
 mod symbols;
 pub(crate) mod sys;
@@ -62,7 +62,7 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
         st.fwd_sp = 0;
     }
     stats::count_call(state, true);
-    stats::USED.insert(iface as *const Iface as usize);
+    stats::count_use(state, iface as *const Iface as usize);
     if TRACE.load(Relaxed) {
         report::trace(iface);
     }
@@ -105,6 +105,12 @@ impl Call {
     }
 
     fn report(&self, v: &report::Violation<'_>) {
+        // Seccomp's strict mode kills the process at the first system call the reporter needs
+        // besides write (the log's identity, the pid, the signal mask): counted only.
+        if validators::strict() {
+            stats::VIOLATIONS.fetch_add(1, Relaxed);
+            return;
+        }
         if report::violation(v) && config::get().on_violation == config::OnViolation::Abort {
             report::summary();
             sys::abort();
@@ -178,6 +184,7 @@ extern "C" fn init() {
     panic::install();
     TRACE.store(config::get().trace, Relaxed);
     report::claim();
+    report::open_eagerly();
     // SAFETY: registers a plain function; fork children reset their counters in it.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
     sys::set_errno(errno);

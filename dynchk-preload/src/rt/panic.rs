@@ -10,7 +10,9 @@
 
 use core::fmt::Write;
 
-use super::{fmt::Buf, sys};
+use dynchk_record::Buf;
+
+use super::sys;
 
 /// Replaces the default hook. The hook is a function item (zero-sized), so boxing it allocates
 /// nothing; nor does dropping the default hook it replaces.
@@ -19,7 +21,8 @@ pub fn install() {
 }
 
 fn abort_on_panic(info: &std::panic::PanicHookInfo<'_>) {
-    let mut line = Buf::<256>::new();
+    let mut mem = [0u8; 256];
+    let mut line = Buf::new(&mut mem);
     line.push(b"dynchk: internal error: panic");
     if let Some(at) = info.location() {
         let _ = write!(line, " at {}:{}", at.file(), at.line());

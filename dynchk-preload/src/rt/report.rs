@@ -1,15 +1,17 @@
-//! Writing records (report-format.md): straight to the log file with raw syscalls, one `write`
-//! per record, built on the stack.
+//! Writing records (docs/report-format.md, rendered by `dynchk-record`): straight to the log
+//! file with raw syscalls, one `write` per record, built on the stack (the summary in a mapping of
+//! its own size).
 
 use core::ffi::{c_int, CStr};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
 
 use validators::Fault;
 
+use dynchk_record::{self as record, Buf};
+
 use super::backtrace::{self, Module};
-use super::config::{self, Format, PATH_CAP};
-use super::fmt::Buf;
-use super::{stats, sys, Iface};
+use super::config::{self, PATH_CAP};
+use super::{stack, stats, sys, thread, Iface};
 
 /// Report descriptors are moved at or above this number, out of the way of programs that
 /// expect the lowest free descriptors (or `dup2` onto small numbers).
@@ -27,44 +29,144 @@ fn id_hash((dev, ino): (u64, u64)) -> u64 {
     stats::hash(dev ^ stats::hash(ino)) | 1
 }
 
-/// The descriptor to write reports to, (re)opened when needed; -1 when the log cannot be opened.
+/// The descriptor reports go to, (re)opened when needed; -1 when there is none. The log is
+/// opened eagerly ([`open_eagerly`]), so that a program that later switches user, closes its
+/// descriptors or runs out of them keeps its reports; it is reopened only when the program
+/// closed it.
 fn log_fd() -> c_int {
-    let Some(template) = config::get().log() else {
-        return 2;
-    };
     let fd = LOG_FD.load(Relaxed);
     if fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed)) {
         return fd;
     }
     // Not open yet, or no longer ours: the old number belongs to the program now, so it is not
     // closed.
-    let mut path = [0u8; PATH_CAP + 16];
-    expand(template, sys::getpid(), &mut path);
-    let low = sys::open(
-        &path,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC,
-        0o644,
-    );
-    if low < 0 {
-        return -1;
-    }
-    let high = sys::dup_high(low, HIGH_FD);
-    let fd = if high >= 0 {
-        sys::close(low);
-        high
-    } else {
-        low
+    let fd = match config::get().log() {
+        // Standard error: a private duplicate, so that a program closing descriptor 2 before it
+        // exits does not lose its summary.
+        None => match sys::dup_high(2, high_fd_floor()) {
+            fd if fd >= 0 => fd,
+            _ => return 2,
+        },
+        Some(template) => match open_file(template) {
+            fd if fd >= 0 => move_high(fd),
+            _ => return -1,
+        },
     };
     if let Some(id) = sys::identity(fd) {
         LOG_ID.store(id_hash(id), Relaxed);
     }
     LOG_FD.store(fd, Relaxed);
+    announce(fd);
     fd
+}
+
+/// Opens the log file safely: never through a symbolic link, never blocking (a FIFO), a
+/// per-process file created exclusively, mode 0600 (reports hold command lines and paths), and
+/// only a regular file owned by this process's user is kept.
+fn open_file(template: &[u8]) -> c_int {
+    let mut path = [0u8; PATH_CAP + 16];
+    expand(template, sys::getpid(), &mut path);
+    let flags =
+        libc::O_WRONLY | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let per_pid = template.windows(2).any(|w| w == b"%p");
+    let mut fd = -1;
+    if per_pid {
+        fd = sys::open(&path, flags | libc::O_CREAT | libc::O_EXCL, 0o600);
+    }
+    if fd < 0 {
+        // A shared log, or this pid's file from before an exec (same process, new image).
+        fd = sys::open(&path, flags | libc::O_CREAT, 0o600);
+    }
+    if fd < 0 {
+        return -1;
+    }
+    if !sys::own_regular_file(fd) {
+        sys::close(fd);
+        return -1;
+    }
+    fd
+}
+
+/// The lowest number a report descriptor may take: [`HIGH_FD`], or the top of a lower
+/// descriptor limit.
+fn high_fd_floor() -> c_int {
+    HIGH_FD.min(sys::fd_limit().saturating_sub(1).max(3))
+}
+
+/// Moves `fd` to the highest free number up to [`high_fd_floor`], out of the way of programs
+/// that expect the lowest free descriptors (with `RLIMIT_NOFILE=8` the log takes 7, not 3).
+fn move_high(fd: c_int) -> c_int {
+    let mut floor = high_fd_floor();
+    while floor > fd {
+        let high = sys::dup_high(fd, floor);
+        if high >= 0 {
+            sys::close(fd);
+            return high;
+        }
+        floor -= 1;
+    }
+    fd
+}
+
+/// Whether this process image wrote its `start` record.
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process image wrote its `config` warnings.
+static WARNED: AtomicBool = AtomicBool::new(false);
+
+/// The `start` record, once per process image (fork children included), and the `config`
+/// warnings, once per image, to a freshly opened log.
+fn announce(fd: c_int) {
+    let cfg = config::get();
+    if !WARNED.swap(true, Relaxed) {
+        for w in cfg.warnings() {
+            let record = record::ConfigWarning {
+                pid: sys::getpid(),
+                variable: w.variable,
+                value: w.value(),
+                used: w.used,
+                why: w.why,
+            };
+            let mut mem = [0u8; 1024];
+            let mut b = Buf::new(&mut mem);
+            record.write(&mut b, cfg.format);
+            sys::write_all(fd, b.finish_line());
+        }
+    }
+    if cfg.format != record::Format::Json || STARTED.swap(true, Relaxed) {
+        return;
+    }
+    // Off the stack: this runs in fork children, on whatever thread forked.
+    const CMDLINE: usize = 16 * 1024;
+    let Some(mut map) = sys::Mapping::new(CMDLINE + record::MODULE_CAP + 6 * CMDLINE + 4096) else {
+        return;
+    };
+    let (cmdline, rest) = map.bytes().split_at_mut(CMDLINE);
+    let (exe, out) = rest.split_at_mut(record::MODULE_CAP);
+    let n = sys::read_file(b"/proc/self/cmdline\0", cmdline).unwrap_or(0);
+    let exe_len = sys::readlink(b"/proc/self/exe\0", exe);
+    let start = record::Start {
+        pid: sys::getpid(),
+        ppid: sys::getppid(),
+        exe: &exe[..exe_len],
+        cmdline: &cmdline[..n],
+        time: sys::wall_clock(),
+    };
+    let mut b = Buf::new(out);
+    start.write(&mut b, record::Format::Json);
+    sys::write_all(fd, b.finish_line());
+}
+
+/// Library constructor: the log is opened (and the `start` record written) before the program
+/// can switch user or close descriptors.
+pub fn open_eagerly() {
+    log_fd();
 }
 
 /// Writes `template` with every `%p` replaced by `pid`, NUL-terminated, into `out`.
 fn expand(template: &[u8], pid: c_int, out: &mut [u8; PATH_CAP + 16]) {
-    let mut b: Buf<{ PATH_CAP + 16 }> = Buf::new();
+    let mut mem = [0u8; PATH_CAP + 16];
+    let mut b = Buf::new(&mut mem);
     let mut i = 0;
     while i < template.len() {
         if template[i..].starts_with(b"%p") {
@@ -88,21 +190,14 @@ fn emit(line: &[u8]) {
     }
 }
 
-fn json_head<const N: usize>(b: &mut Buf<N>, kind: &str, tid: bool) {
-    b.push(b"{\"kind\":\"");
-    b.push(kind.as_bytes());
-    b.push(b"\",\"pid\":");
-    b.int(sys::getpid() as i64);
-    if tid {
-        b.push(b",\"tid\":");
-        b.int(sys::gettid() as i64);
-    }
-}
-
-fn text_head<const N: usize>(b: &mut Buf<N>) {
-    b.push(b"dynchk[");
-    b.int(sys::getpid() as i64);
-    b.push(b"]: ");
+/// Builds one record in a stack buffer of `N` bytes and writes it.
+// Never inlined: a caller that picks the buffer size by the stack left must not hold both sizes.
+#[inline(never)]
+fn write_record<const N: usize>(f: impl FnOnce(&mut Buf<'_>)) {
+    let mut mem = [0u8; N];
+    let mut b = Buf::new(&mut mem);
+    f(&mut b);
+    emit(b.finish_line());
 }
 
 fn fnv(s: &[u8]) -> u64 {
@@ -127,11 +222,40 @@ pub struct Violation<'a> {
     pub fault: &'a Fault,
 }
 
+/// The frames of a violation's backtrace, resolved to module and offset as they are written.
+struct Located<'a>(&'a [usize]);
+
+impl record::Frames for Located<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn frame(&self, i: usize, name: &mut [u8; record::MODULE_CAP]) -> (usize, u64) {
+        locate(self.0[i], name)
+    }
+}
+
 /// Counts a violation and writes its record the first time its (call site, interface, param,
-/// check) is seen. Returns whether it counted (false when suppressed).
+/// member, check) is seen. Returns whether it counted (false when suppressed).
 pub fn violation(v: &Violation<'_>) -> bool {
+    // A small stack (a signal handler's, a tiny thread's) gets a record without frames, or none;
+    // this frame stays small, the ones below hold the buffers.
+    let room = stack::room();
+    if room < stack::FOR_RECORD {
+        stats::VIOLATIONS.fetch_add(1, Relaxed);
+        return true;
+    }
+    violation_in(v, room)
+}
+
+#[inline(never)]
+fn violation_in(v: &Violation<'_>, room: usize) -> bool {
     let cfg = config::get();
-    let frames = backtrace::capture(cfg.backtrace.max(1));
+    let frames = if room >= stack::FOR_BACKTRACE {
+        backtrace::capture(cfg.backtrace.max(1))
+    } else {
+        backtrace::Frames::none()
+    };
     let site = if frames.len > 0 { frames.ips[0] } else { 0 };
     let check = v.fault.check;
     let caller = cfg.needs_caller().then(|| {
@@ -150,10 +274,11 @@ pub fn violation(v: &Violation<'_>) -> bool {
         .as_ref()
         .map_or(0, |m| backtrace::module_name(m, &mut caller_name));
     let caller = caller.as_ref().map(|_| &caller_name[..caller_len]);
-    if cfg.suppressed(v.iface.name, v.pos, v.name, check, caller) {
+    if let Some(rule) = cfg.suppressed(v.iface.name, v.pos, v.name, check, caller) {
+        stats::SUPPRESSED[rule].fetch_add(1, Relaxed);
         return false;
     }
-    // From here on the counters, the dedup table and the record stay consistent even if a
+    // From here on the counters, the site table and the record stay consistent even if a
     // signal handler would longjmp out of this thread.
     let _blocked = sys::SignalsBlocked::new();
     stats::VIOLATIONS.fetch_add(1, Relaxed);
@@ -163,85 +288,38 @@ pub fn violation(v: &Violation<'_>) -> bool {
         ^ (v.pos as u64).wrapping_mul(0x9e3779b97f4a7c15)
         ^ fnv(check.as_bytes()).rotate_left(31)
         ^ v.member.map_or(0, |m| fnv(m.as_bytes()));
-    if !stats::SEEN.first(key) {
+    let data = || stats::SiteData::new(site, v.iface, v.pos, check, v.member);
+    if !stats::SITES.first(key, data) {
         return true;
     }
     stats::DISTINCT.fetch_add(1, Relaxed);
-    let mut b: Buf<4096> = Buf::new();
     let want = cfg.backtrace.min(frames.len);
-    match cfg.format {
-        Format::Json => {
-            json_head(&mut b, "violation", true);
-            b.push(b",\"interface\":");
-            b.json_quoted(v.iface.name.as_bytes());
-            b.push(b",\"library\":");
-            b.json_quoted(v.iface.lib.as_bytes());
-            b.push(b",\"version\":");
-            b.json_quoted(v.iface.version.as_bytes());
-            b.push(b",\"param\":");
-            b.int(v.pos as i64);
-            b.push(b",\"param_name\":");
-            b.json_quoted(v.name.as_bytes());
-            if let Some(m) = v.member {
-                b.push(b",\"member\":");
-                b.json_quoted(m.as_bytes());
-            }
-            b.push(b",\"check\":");
-            b.json_quoted(check.as_bytes());
-            b.push(b",\"value\":\"");
-            b.hex(v.value);
-            b.push(b"\",\"message\":");
-            b.json_quoted(v.fault.msg.as_str().as_bytes());
-            b.push(b",\"count\":1,\"backtrace\":[");
-            for (i, &ip) in frames.ips[..want].iter().enumerate() {
-                let (name, len, off) = locate(ip);
-                // Leave room to close the record: a cut frame list is better than broken JSON.
-                if b.room() < len * 2 + 64 {
-                    break;
-                }
-                if i > 0 {
-                    b.push(b",");
-                }
-                b.push(b"{\"module\":");
-                b.json_quoted(&name[..len]);
-                b.push(b",\"offset\":\"");
-                b.hex(off as u64);
-                b.push(b"\"}");
-            }
-            b.push(b"]}");
-        }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(v.iface.name.as_bytes());
-            b.push(b"(arg");
-            b.int(v.pos as i64);
-            b.push(b" ");
-            b.push(v.name.as_bytes());
-            if let Some(m) = v.member {
-                b.push(b" member ");
-                b.push(m.as_bytes());
-            }
-            b.push(b"): ");
-            b.push(check.as_bytes());
-            b.push(b": ");
-            b.push(v.fault.msg.as_str().as_bytes());
-            for (i, &ip) in frames.ips[..want].iter().enumerate() {
-                let (name, len, off) = locate(ip);
-                b.push(b"\n    #");
-                b.int(i as i64);
-                b.push(b" ");
-                b.push(&name[..len]);
-                b.push(b"+");
-                b.hex(off as u64);
-            }
-        }
+    let record = record::Violation {
+        pid: sys::getpid(),
+        tid: sys::gettid(),
+        interface: v.iface.name,
+        library: v.iface.lib,
+        version: v.iface.version,
+        param: v.pos,
+        param_name: v.name,
+        member: v.member,
+        check,
+        severity: v.fault.severity,
+        value: v.value,
+        message: v.fault.msg.as_str(),
+    };
+    let located = Located(&frames.ips[..want]);
+    // Without frames the record fits a buffer a quarter the size (small stacks, see `violation`).
+    if want > 0 {
+        write_record::<4096>(|b| record.write(b, cfg.format, &located));
+    } else {
+        write_record::<1024>(|b| record.write(b, cfg.format, &located));
     }
-    emit(b.finish_line());
     true
 }
 
-/// Module path and offset of a code address.
-fn locate(ip: usize) -> ([u8; 512], usize, usize) {
+/// Module path (into `name`, its length returned) and offset of a code address.
+fn locate(ip: usize, name: &mut [u8; record::MODULE_CAP]) -> (usize, u64) {
     let mut m = Module {
         ip,
         base: 0,
@@ -250,13 +328,55 @@ fn locate(ip: usize) -> ([u8; 512], usize, usize) {
         name: core::ptr::null(),
     };
     backtrace::find(&mut m);
-    let mut name = [0u8; 512];
-    let len = backtrace::module_name(&m, &mut name);
+    let len = backtrace::module_name(&m, name);
     if len == 0 {
         name[..3].copy_from_slice(b"???");
-        return (name, 3, ip);
+        return (3, ip as u64);
     }
-    (name, len, ip - m.base)
+    (len, (ip - m.base) as u64)
+}
+
+/// The summary's tables, read from the process-wide counters.
+struct Tables;
+
+impl record::SummarySource for Tables {
+    fn by_check(&self, f: &mut dyn FnMut(&str, u64)) {
+        stats::BY_CHECK.for_each(f);
+    }
+
+    fn used(&self, f: &mut dyn FnMut(&str, u64)) {
+        stats::USED.for_each(|addr, n| {
+            // SAFETY: the set holds only addresses of `Iface` statics (see `rt::enter`).
+            let iface = unsafe { &*(addr as *const Iface) };
+            f(iface.name, n)
+        });
+    }
+
+    fn suppressed(&self, f: &mut dyn FnMut(&[u8], u64)) {
+        let cfg = config::get();
+        for i in cfg.rules() {
+            let n = stats::SUPPRESSED[i].load(Relaxed);
+            if n > 0 {
+                f(cfg.rule_text(i), n);
+            }
+        }
+    }
+
+    fn sites(&self, f: &mut dyn FnMut(&record::Site<'_>)) {
+        let mut name = [0u8; record::MODULE_CAP];
+        stats::SITES.for_each(|s, count| {
+            let (len, offset) = locate(s.ip, &mut name);
+            f(&record::Site {
+                module: &name[..len],
+                offset,
+                interface: s.iface.map_or("", |i| i.name),
+                param: s.pos,
+                member: s.member(),
+                check: s.check,
+                count,
+            });
+        });
+    }
 }
 
 /// The summary record, once per process: at exit, `_exit`, or before `exec`. Not from a `vfork`
@@ -270,105 +390,63 @@ pub fn summary() {
     if SUMMARY_DONE.swap(true, Relaxed) {
         return;
     }
+    let _blocked = sys::SignalsBlocked::new();
+    let _reporting = thread::Reporting::new();
     let (calls, checked) = stats::calls();
-    let mut b: Buf<4096> = Buf::new();
-    let fields: [(&str, u64); 5] = [
-        ("calls", calls),
-        ("checked", checked),
-        ("violations", stats::VIOLATIONS.load(Relaxed)),
-        ("distinct", stats::DISTINCT.load(Relaxed)),
-        ("interfaces_used", stats::USED.len() as u64),
-    ];
-    match config::get().format {
-        Format::Json => {
-            json_head(&mut b, "summary", false);
-            for (name, value) in fields {
-                b.push(b",\"");
-                b.push(name.as_bytes());
-                b.push(b"\":");
-                b.int(value as i64);
-            }
-            b.push(b",\"by_check\":{");
-            let mut first = true;
-            stats::BY_CHECK.for_each(|check, n| {
-                if b.room() < check.len() * 2 + 32 {
-                    return;
-                }
-                if !first {
-                    b.push(b",");
-                }
-                first = false;
-                b.json_quoted(check.as_bytes());
-                b.push(b":");
-                b.int(n as i64);
-            });
-            b.push(b"}}");
+    let distinct = stats::DISTINCT.load(Relaxed);
+    let record = record::Summary {
+        pid,
+        calls,
+        checked,
+        violations: stats::VIOLATIONS.load(Relaxed),
+        distinct,
+        interfaces_used: stats::USED.len() as u64,
+        unchecked_in_handler: 0,
+    };
+    let format = config::get().format;
+    // Every site and name must fit in the one line: the buffer is mapped for the size needed
+    // (a raw mmap, not the program's allocator), with a stack buffer as the fallback.
+    let names = stats::USED.len() + 64 + config::RULES_CAP;
+    let size = record::Summary::json_size(distinct as usize, names);
+    match sys::Mapping::new(size) {
+        Some(mut map) => {
+            let mut b = Buf::new(map.bytes());
+            record.write(&mut b, format, &Tables);
+            emit(b.finish_line());
         }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(b"summary:");
-            for (name, value) in fields {
-                b.push(b" ");
-                b.push(name.as_bytes());
-                b.push(b"=");
-                b.int(value as i64);
-            }
-            b.push(b" by_check:");
-            stats::BY_CHECK.for_each(|check, n| {
-                b.push(b" ");
-                b.push(check.as_bytes());
-                b.push(b"=");
-                b.int(n as i64);
-            });
-        }
+        None => write_record::<4096>(|b| record.write(b, format, &Tables)),
     }
-    emit(b.finish_line());
 }
 
 /// Says that an original could not be found (its calls fail with `ENOSYS`).
 pub fn missing(name: &CStr, version: &CStr) {
-    let mut b: Buf<1024> = Buf::new();
-    let (name, version) = (name.to_bytes(), version.to_bytes());
-    match config::get().format {
-        Format::Json => {
-            json_head(&mut b, "missing", true);
-            b.push(b",\"interface\":");
-            b.json_quoted(name);
-            b.push(b",\"version\":");
-            b.json_quoted(version);
-            b.push(
-                b",\"message\":\"no library after libdynchk defines it; calls fail with ENOSYS\"}",
-            );
-        }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(name);
-            b.push(b"@");
-            b.push(version);
-            b.push(b": no library after libdynchk defines it; calls fail with ENOSYS");
-        }
-    }
-    emit(b.finish_line());
+    let record = record::Missing {
+        pid: sys::getpid(),
+        tid: sys::gettid(),
+        interface: name.to_bytes(),
+        version: version.to_bytes(),
+    };
+    write_record::<1024>(|b| record.write(b, config::get().format));
 }
 
-/// A `call` record (`DYNCHK_TRACE=1`). The runtime does not see the arguments, so `args` is
-/// empty.
+/// A `call` record (`DYNCHK_TRACE=1`).
 pub fn trace(iface: &Iface) {
-    let mut b: Buf<512> = Buf::new();
-    match config::get().format {
-        Format::Json => {
-            json_head(&mut b, "call", true);
-            b.push(b",\"interface\":");
-            b.json_quoted(iface.name.as_bytes());
-            b.push(b",\"args\":[]}");
-        }
-        Format::Text => {
-            text_head(&mut b);
-            b.push(b"call ");
-            b.push(iface.name.as_bytes());
-        }
+    let record = record::Call {
+        pid: sys::getpid(),
+        tid: sys::gettid(),
+        interface: iface.name,
+    };
+    write_record::<512>(|b| record.write(b, config::get().format));
+}
+
+/// An `exec` failed after its summary was written: the image goes on, and so does counting, from
+/// zero, towards a further summary at exit (a reader adds up a pid's summaries, one per image,
+/// so nothing is counted twice). Not in a `vfork` child, whose counters are its parent's.
+pub fn after_failed_exec() {
+    if OWNER.load(Relaxed) == sys::getpid() && SUMMARY_DONE.load(Relaxed) {
+        stats::restart_totals();
+        SUMMARY_DONE.store(false, Relaxed);
     }
-    emit(b.finish_line());
 }
 
 /// Claims the counters for this process (library constructor).
@@ -382,14 +460,23 @@ pub fn after_fork_child() {
     claim();
     stats::reset();
     SUMMARY_DONE.store(false, Relaxed);
+    STARTED.store(false, Relaxed);
     let per_pid = config::get()
         .log()
         .is_some_and(|t| t.windows(2).any(|w| w == b"%p"));
+    let fd = LOG_FD.load(Relaxed);
+    let ours = fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed));
     if per_pid {
-        let fd = LOG_FD.swap(-1, Relaxed);
-        if fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed)) {
+        LOG_FD.store(-1, Relaxed);
+        if ours {
             sys::close(fd);
         }
+        // The child's own file, opened now: it may switch user next (a server's worker).
+        open_eagerly();
+    } else if ours {
+        announce(fd);
+    } else {
+        open_eagerly();
     }
 }
 

@@ -1,9 +1,13 @@
 //! Process-wide counters for the summary record, all lock-free and allocation-free: they are
 //! updated from any thread, from signal handlers and before `main`.
 
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
-use super::thread;
+use super::{config, thread, Iface};
 
 /// Process totals of calls and checked calls. Threads count in their own (thread-local) state
 /// and add to these every [`FLUSH_EVERY`] calls: a locked add on a shared line per call would
@@ -28,6 +32,28 @@ pub fn count_call(state: *mut thread::State, checked: bool) {
     }
 }
 
+/// Counts one call of the interface `iface` (its `Iface` address) for the summary's `used`.
+#[inline(always)]
+pub fn count_use(state: *mut thread::State, iface: usize) {
+    let Some(slot) = USED.insert(iface) else {
+        return;
+    };
+    // SAFETY: as in count_call.
+    let st = unsafe { &mut *state };
+    if st.used_slot != slot as u32 + 1 {
+        flush_use(st);
+        st.used_slot = slot as u32 + 1;
+    }
+    st.used_pending += 1;
+}
+
+fn flush_use(st: &mut thread::State) {
+    if st.used_slot > 0 && st.used_pending > 0 {
+        USED.add((st.used_slot - 1) as usize, st.used_pending as u64);
+    }
+    st.used_pending = 0;
+}
+
 /// Adds this thread's pending counts to the totals.
 pub fn flush(state: *mut thread::State) {
     // SAFETY: this thread's own state.
@@ -36,6 +62,7 @@ pub fn flush(state: *mut thread::State) {
     CHECKED.fetch_add(st.checked as u64, Relaxed);
     st.calls = 0;
     st.checked = 0;
+    flush_use(st);
 }
 
 /// Totals of calls and checked calls (including this thread's pending ones).
@@ -44,9 +71,11 @@ pub fn calls() -> (u64, u64) {
     (CALLS.load(Relaxed), CHECKED.load(Relaxed))
 }
 
-/// A fixed-size set of addresses (open addressing, insert-only), for the interfaces used.
+/// A fixed-size set of addresses with a count each (open addressing, insert-only), for the
+/// interfaces used.
 pub struct AddrSet<const N: usize> {
     slots: [AtomicUsize; N],
+    counts: [AtomicU64; N],
     len: AtomicUsize,
 }
 
@@ -55,33 +84,49 @@ impl<const N: usize> AddrSet<N> {
     pub const fn new() -> Self {
         AddrSet {
             slots: [const { AtomicUsize::new(0) }; N],
+            counts: [const { AtomicU64::new(0) }; N],
             len: AtomicUsize::new(0),
         }
     }
 
-    /// Adds `addr` (non-zero); returns whether it was new. A full set stops growing.
+    /// Adds `addr` (non-zero) if it is new; returns its slot, `None` when the set is full.
     #[inline(always)]
-    pub fn insert(&self, addr: usize) -> bool {
+    pub fn insert(&self, addr: usize) -> Option<usize> {
         // Interface descriptors are at least 16 bytes apart: the address is its own hash.
         let mut i = (addr >> 4) % N;
         for _ in 0..N {
             let cur = self.slots[i].load(Relaxed);
             if cur == addr {
-                return false;
+                return Some(i);
             }
             if cur == 0 {
                 match self.slots[i].compare_exchange(0, addr, Relaxed, Relaxed) {
                     Ok(_) => {
                         self.len.fetch_add(1, Relaxed);
-                        return true;
+                        return Some(i);
                     }
-                    Err(now) if now == addr => return false,
+                    Err(now) if now == addr => return Some(i),
                     Err(_) => {}
                 }
             }
             i = (i + 1) % N;
         }
-        false
+        None
+    }
+
+    /// Adds `n` to the count of slot `i`.
+    pub fn add(&self, i: usize, n: u64) {
+        self.counts[i].fetch_add(n, Relaxed);
+    }
+
+    /// Calls `f(addr, count)` for every address in the set.
+    pub fn for_each(&self, mut f: impl FnMut(usize, u64)) {
+        for (slot, count) in self.slots.iter().zip(&self.counts) {
+            let addr = slot.load(Relaxed);
+            if addr != 0 {
+                f(addr, count.load(Relaxed));
+            }
+        }
     }
 
     /// Number of addresses in the set.
@@ -91,8 +136,9 @@ impl<const N: usize> AddrSet<N> {
 
     /// Empties the set (in a fork child, before any other thread exists).
     pub fn clear(&self) {
-        for s in &self.slots {
+        for (s, c) in self.slots.iter().zip(&self.counts) {
             s.store(0, Relaxed);
+            c.store(0, Relaxed);
         }
         self.len.store(0, Relaxed);
     }
@@ -173,52 +219,165 @@ fn unpack(packed: u64) -> &'static str {
 /// Violations by check name.
 pub static BY_CHECK: ByCheck = ByCheck::new();
 
-/// Fixed-size table of the violations reported so far, keyed by a hash of (call site, interface,
-/// param, check): a repeat is counted, not reported again.
-pub struct Dedup<const N: usize> {
-    keys: [AtomicU64; N],
+/// What a violation site is: the summary's `sites` entry.
+#[derive(Clone, Copy)]
+pub struct SiteData {
+    /// Return address of the call into the interposer.
+    pub ip: usize,
+    /// The interface called.
+    pub iface: Option<&'static Iface>,
+    /// 0-based parameter position, -1 for the call as a whole.
+    pub pos: i32,
+    /// The broken rule.
+    pub check: &'static str,
+    member: [u8; MEMBER_CAP],
+    member_len: u8,
 }
 
-impl<const N: usize> Dedup<N> {
+/// Longest member path a site keeps (longer ones are cut).
+const MEMBER_CAP: usize = 96;
+
+impl SiteData {
+    /// A site; `member` is cut to [`MEMBER_CAP`] bytes at a character boundary.
+    pub fn new(
+        ip: usize,
+        iface: &'static Iface,
+        pos: i32,
+        check: &'static str,
+        member: Option<&str>,
+    ) -> Self {
+        let mut d = SiteData {
+            ip,
+            iface: Some(iface),
+            pos,
+            check,
+            ..SiteData::EMPTY
+        };
+        if let Some(m) = member {
+            let mut n = m.len().min(MEMBER_CAP);
+            while !m.is_char_boundary(n) {
+                n -= 1;
+            }
+            d.member[..n].copy_from_slice(&m.as_bytes()[..n]);
+            d.member_len = n as u8 + 1;
+        }
+        d
+    }
+
+    const EMPTY: SiteData = SiteData {
+        ip: 0,
+        iface: None,
+        pos: 0,
+        check: "",
+        member: [0; MEMBER_CAP],
+        member_len: 0,
+    };
+
+    /// The member path, for member rules.
+    pub fn member(&self) -> Option<&str> {
+        let n = (self.member_len as usize).checked_sub(1)?;
+        core::str::from_utf8(&self.member[..n]).ok()
+    }
+}
+
+struct SiteSlot {
+    key: AtomicU64,
+    count: AtomicU64,
+    /// Set (release) once `data` is written by the thread that claimed the key.
+    ready: AtomicBool,
+    data: UnsafeCell<SiteData>,
+}
+
+/// Fixed-size table of the violation sites seen so far, keyed by a hash of (call site, interface,
+/// param, member, check), with a count each: a repeat is counted, not reported again.
+pub struct Sites<const N: usize> {
+    slots: [SiteSlot; N],
+}
+
+// SAFETY: `data` is written only by the thread that claimed the slot's key, before `ready` is
+// released, and read only after `ready` is acquired.
+unsafe impl<const N: usize> Sync for Sites<N> {}
+
+impl<const N: usize> Sites<N> {
     /// An empty table.
     pub const fn new() -> Self {
-        Dedup {
-            keys: [const { AtomicU64::new(0) }; N],
+        Sites {
+            slots: [const {
+                SiteSlot {
+                    key: AtomicU64::new(0),
+                    count: AtomicU64::new(0),
+                    ready: AtomicBool::new(false),
+                    data: UnsafeCell::new(SiteData::EMPTY),
+                }
+            }; N],
         }
     }
 
-    /// Whether `key` is seen for the first time. When the table is full every further violation
-    /// counts as new (reported, never lost).
-    pub fn first(&self, key: u64) -> bool {
+    /// Counts one violation at the site `key`; whether it is the first there. When the table is
+    /// full every further violation counts as new (reported, never lost; not in `sites`).
+    pub fn first(&self, key: u64, data: impl FnOnce() -> SiteData) -> bool {
         let key = key.max(1);
         let mut i = hash(key) as usize % N;
         for _ in 0..N {
-            match self.keys[i].compare_exchange(0, key, Relaxed, Relaxed) {
-                Ok(_) => return true,
-                Err(k) if k == key => return false,
+            let slot = &self.slots[i];
+            match slot.key.compare_exchange(0, key, Relaxed, Relaxed) {
+                Ok(_) => {
+                    // SAFETY: this thread claimed the slot; nobody reads data before ready.
+                    unsafe { *slot.data.get() = data() };
+                    slot.count.fetch_add(1, Relaxed);
+                    slot.ready.store(true, Release);
+                    return true;
+                }
+                Err(k) if k == key => {
+                    slot.count.fetch_add(1, Relaxed);
+                    return false;
+                }
                 Err(_) => i = (i + 1) % N,
             }
         }
         true
     }
 
-    /// Forgets everything (fork child).
+    /// Calls `f(site, count)` for every site recorded so far.
+    pub fn for_each(&self, mut f: impl FnMut(&SiteData, u64)) {
+        for slot in &self.slots {
+            if slot.ready.load(Acquire) {
+                // SAFETY: ready was released after data was written, and data never changes
+                // again until `clear`.
+                f(unsafe { &*slot.data.get() }, slot.count.load(Relaxed));
+            }
+        }
+    }
+
+    /// Forgets everything (fork child, before any other thread exists).
     pub fn clear(&self) {
-        for k in &self.keys {
-            k.store(0, Relaxed);
+        for slot in &self.slots {
+            slot.ready.store(false, Relaxed);
+            slot.key.store(0, Relaxed);
+            slot.count.store(0, Relaxed);
         }
     }
 }
+
+/// Violations not reported because of a suppression rule, by the rule's index.
+pub static SUPPRESSED: [AtomicU64; config::RULES_CAP] =
+    [const { AtomicU64::new(0) }; config::RULES_CAP];
 
 /// Totals of violations (all) and distinct ones (reported).
 pub static VIOLATIONS: AtomicU64 = AtomicU64::new(0);
 /// Distinct violations: those written as records.
 pub static DISTINCT: AtomicU64 = AtomicU64::new(0);
-/// The dedup table.
-pub static SEEN: Dedup<8192> = Dedup::new();
+/// The violation sites.
+pub static SITES: Sites<4096> = Sites::new();
 
 /// Resets every counter: a fork child starts its own summary.
 pub fn reset() {
+    restart_totals();
+}
+
+/// Resets the totals of a summary. The site table goes too: its counts belong to the summary
+/// (a reader adds up one pid's summaries), so a site seen again is written again.
+pub fn restart_totals() {
     CALLS.store(0, Relaxed);
     CHECKED.store(0, Relaxed);
     // The forking thread's pending counts were the parent's.
@@ -226,9 +385,14 @@ pub fn reset() {
     let st = unsafe { &mut *thread::state() };
     st.calls = 0;
     st.checked = 0;
+    st.used_slot = 0;
+    st.used_pending = 0;
     USED.clear();
     BY_CHECK.clear();
-    SEEN.clear();
+    SITES.clear();
+    for n in &SUPPRESSED {
+        n.store(0, Relaxed);
+    }
     VIOLATIONS.store(0, Relaxed);
     DISTINCT.store(0, Relaxed);
 }
@@ -240,31 +404,56 @@ mod tests {
     #[test]
     fn addr_set_counts_distinct_addresses() {
         let s: AddrSet<8> = AddrSet::new();
-        assert!(s.insert(16));
-        assert!(!s.insert(16));
-        assert!(s.insert(32));
+        let a = s.insert(16).unwrap();
+        assert_eq!(s.insert(16), Some(a));
+        let b = s.insert(32).unwrap();
+        assert_ne!(a, b);
         assert_eq!(s.len(), 2);
+        s.add(a, 3);
+        s.add(a, 2);
+        let mut seen = Vec::new();
+        s.for_each(|addr, n| seen.push((addr, n)));
+        seen.sort();
+        assert_eq!(seen, [(16, 5), (32, 0)]);
         for a in 1..100 {
             s.insert(a * 8);
         }
         assert_eq!(s.len(), 8, "a full set stops growing");
+        assert_eq!(s.insert(4096), None);
         s.clear();
         assert_eq!(s.len(), 0);
     }
 
     #[test]
-    fn dedup_reports_once_and_never_loses_when_full() {
-        let d: Dedup<4> = Dedup::new();
-        assert!(d.first(7));
-        assert!(!d.first(7));
+    fn sites_report_once_count_repeats_and_never_lose_when_full() {
+        static IFACE: Iface = Iface {
+            name: "close",
+            lib: "libc",
+            version: "GLIBC_2.2.5",
+        };
+        let d: Sites<4> = Sites::new();
+        let site = || SiteData::new(0x1234, &IFACE, 0, "filedescriptor", Some("a.b"));
+        assert!(d.first(7, site));
+        assert!(!d.first(7, site));
+        assert!(!d.first(7, site));
         for k in 100..103 {
-            assert!(d.first(k));
+            assert!(d.first(k, site));
         }
         assert!(
-            d.first(999),
+            d.first(999, site),
             "full table: reported again rather than dropped"
         );
-        assert!(!d.first(7));
+        assert!(!d.first(7, site));
+        let mut counts = Vec::new();
+        d.for_each(|s, n| {
+            assert_eq!(
+                (s.ip, s.pos, s.check, s.member()),
+                (0x1234, 0, "filedescriptor", Some("a.b"))
+            );
+            counts.push(n)
+        });
+        counts.sort();
+        assert_eq!(counts, [1, 1, 1, 4]);
     }
 
     #[test]

@@ -48,6 +48,60 @@ pub fn identity(fd: c_int) -> Option<(u64, u64)> {
     (r == 0).then_some((st.st_dev, st.st_ino))
 }
 
+/// Whether `fd` is a regular file owned by this process's (effective) user with one name: a
+/// log is never a FIFO, a device, someone else's file or a hard link planted to one.
+pub fn own_regular_file(fd: c_int) -> bool {
+    // SAFETY: stat is a plain C struct the kernel fills.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: st is writable.
+    let r = unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) };
+    // SAFETY: no arguments.
+    let euid = unsafe { libc::syscall(libc::SYS_geteuid) } as libc::uid_t;
+    r == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_uid == euid && st.st_nlink == 1
+}
+
+/// The soft `RLIMIT_NOFILE` (1024 when it cannot be read, `c_int::MAX` when unlimited).
+pub fn fd_limit() -> c_int {
+    // SAFETY: the kernel fills a struct rlimit64 (two u64) on this stack.
+    let mut lim = [0u64; 2];
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_NOFILE,
+            0usize,
+            lim.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return 1024;
+    }
+    lim[0].min(c_int::MAX as u64) as c_int
+}
+
+/// Seconds since 1970 UTC.
+pub fn wall_clock() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is writable.
+    unsafe {
+        libc::syscall(
+            libc::SYS_clock_gettime,
+            libc::CLOCK_REALTIME,
+            &mut ts as *mut libc::timespec,
+        )
+    };
+    ts.tv_sec
+}
+
+/// `getppid(2)`.
+pub fn getppid() -> c_int {
+    // SAFETY: no arguments.
+    unsafe { libc::syscall(libc::SYS_getppid) as c_int }
+}
+
 /// `getpid(2)`, uncached (correct in fork and vfork children).
 pub fn getpid() -> c_int {
     // SAFETY: no arguments.
@@ -60,12 +114,12 @@ pub fn gettid() -> c_int {
     unsafe { libc::syscall(libc::SYS_gettid) as c_int }
 }
 
-/// Reads a whole (small) file into `buf`; returns the bytes read (0 on any error).
-/// `path` must be NUL-terminated.
-pub fn read_file(path: &[u8], buf: &mut [u8]) -> usize {
-    let fd = open(path, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+/// Reads a whole (small) file into `buf`; returns the bytes read, `None` when it cannot be
+/// opened. `path` must be NUL-terminated.
+pub fn read_file(path: &[u8], buf: &mut [u8]) -> Option<usize> {
+    let fd = open(path, libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK, 0);
     if fd < 0 {
-        return 0;
+        return None;
     }
     let mut len = 0;
     while len < buf.len() {
@@ -81,7 +135,7 @@ pub fn read_file(path: &[u8], buf: &mut [u8]) -> usize {
         len += n as usize;
     }
     close(fd);
-    len
+    Some(len)
 }
 
 /// `readlink(path)` into `buf`; returns the length (0 on error). `path` must be NUL-terminated.
@@ -144,6 +198,21 @@ pub fn abort() -> ! {
     }
 }
 
+/// The lowest address of the alternate signal stack when this thread is running on it.
+pub fn alt_stack_base() -> Option<usize> {
+    // SAFETY: stack_t is a plain C struct the kernel fills.
+    let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };
+    // SAFETY: queries only (no new stack), into ss.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_sigaltstack,
+            core::ptr::null::<libc::stack_t>(),
+            &mut ss as *mut libc::stack_t,
+        )
+    };
+    (r == 0 && ss.ss_flags & libc::SS_ONSTACK != 0).then_some(ss.ss_sp as usize)
+}
+
 /// Asynchronous signals blocked for as long as it lives: a record being written is never cut
 /// short by a handler that `longjmp`s away (synchronous faults and glibc's internal signals stay
 /// deliverable).
@@ -196,5 +265,48 @@ impl Drop for SignalsBlocked {
                 8usize,
             )
         };
+    }
+}
+
+/// Anonymous memory mapped with raw syscalls (the program's allocator is never used), unmapped on
+/// drop.
+pub struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    /// `len` bytes of zeroed memory, `None` when the kernel refuses.
+    pub fn new(len: usize) -> Option<Mapping> {
+        // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
+        let p = unsafe {
+            libc::syscall(
+                libc::SYS_mmap,
+                0usize,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1 as c_int,
+                0usize,
+            )
+        };
+        // syscall(3) returns -1 (errno set) for a failure.
+        (p != -1).then_some(Mapping {
+            ptr: p as usize as *mut u8,
+            len,
+        })
+    }
+
+    /// The mapped bytes.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: ptr is a live mapping of len writable bytes owned by self.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping this value owns.
+        unsafe { libc::syscall(libc::SYS_munmap, self.ptr, self.len) };
     }
 }

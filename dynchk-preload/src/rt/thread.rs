@@ -18,6 +18,12 @@ pub struct State {
     pub checked: u32,
     /// Consecutive entries checked although the checker's marker was (just) above them.
     pub ambiguous: u32,
+    /// Slot (+1, 0: none) in the interfaces-used set of the interface this thread called last,
+    /// and its calls not yet added to that slot's count: per-interface counts cost no locked add
+    /// per call while a thread keeps calling the same interface.
+    pub used_slot: u32,
+    /// See `used_slot`.
+    pub used_pending: u32,
     pad: u32,
 }
 
@@ -94,6 +100,33 @@ pub fn inside_checker(marker: usize, sp: usize, ambiguous: &mut u32) -> bool {
     }
     *ambiguous += 1;
     false
+}
+
+/// Marks this thread as running the checker while a record is written outside a checked call
+/// (the summary, at exit or before exec): the interposed functions the writer needs
+/// (`dl_iterate_phdr` to name modules) are forwarded unchecked and untraced. Signals must be
+/// blocked for its lifetime, so that no `longjmp` can leave the marker behind.
+pub struct Reporting {
+    old: usize,
+}
+
+impl Reporting {
+    /// Sets the marker far enough above the current frame that every deeper call counts as made
+    /// by the checker (see [`inside_checker`]).
+    pub fn new() -> Reporting {
+        // SAFETY: this thread's own state.
+        let st = unsafe { &mut *state() };
+        let old = st.busy_sp;
+        st.busy_sp = old.max(stack_pointer().saturating_add(NEST_MIN + 1));
+        Reporting { old }
+    }
+}
+
+impl Drop for Reporting {
+    fn drop(&mut self) {
+        // SAFETY: this thread's own state.
+        unsafe { (*state()).busy_sp = self.old };
+    }
 }
 
 #[cfg(test)]

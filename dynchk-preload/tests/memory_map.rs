@@ -1,0 +1,65 @@
+//! Memory checks against a memory map that changes while they read it: a valid buffer is never
+//! reported while another thread splits and merges the regions around it.
+
+mod common;
+
+use common::{compile, scratch, summaries, transparent, Run};
+
+const CHURN_C: &str = r#"
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+static char *base;
+static long pg;
+static volatile int stop;
+/* Splits and merges the regions on both sides of the buffer's page (each mprotect also makes the
+   checker's map snapshot stale, so checks keep re-reading /proc/self/maps meanwhile). */
+static void *churn(void *arg) {
+    for (unsigned long i = 0; !stop; i++)
+        for (int k = 0; k < 64; k += 2)
+            if (k != 32)
+                mprotect(base + k * pg, pg, (i & 1) ? PROT_READ : PROT_READ | PROT_WRITE);
+    return arg;
+}
+int main(int argc, char **argv) {
+    int secs = atoi(argv[1]);
+    pg = sysconf(_SC_PAGESIZE);
+    base = mmap(0, 64 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* A long map, read in several pieces. */
+    for (int i = 0; i < 200; i++)
+        mmap(0, pg, (i & 1) ? PROT_READ : PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *buf = base + 32 * pg + 100;
+    int out = open("/dev/null", O_WRONLY), in = open("/dev/zero", O_RDONLY);
+    pthread_t t;
+    pthread_create(&t, 0, churn, 0);
+    time_t end = time(0) + secs;
+    long ok = 0, calls = 0;
+    while (time(0) < end) {
+        ok += write(out, buf, 256) == 256;     /* Rdaddress */
+        ok += read(in, buf, 256) == 256;       /* RWaddress */
+        calls += 2;
+    }
+    stop = 1;
+    pthread_join(t, 0);
+    printf("all succeeded: %d\n", ok == calls);
+    return 0;
+}
+"#;
+
+#[test]
+fn no_false_report_while_neighbouring_regions_split_and_merge() {
+    let dir = scratch("vma-churn");
+    let prog = compile(&dir, "churn", CHURN_C, &["-pthread"]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap(), "3"]), &dir);
+    let s = summaries(&records);
+    assert_eq!(s.len(), 1, "{records:?}");
+    assert_eq!(
+        s[0]["violations"], 0,
+        "a valid buffer reported: {records:?}"
+    );
+    assert!(s[0]["checked"].as_u64() > Some(1000), "{s:?}");
+}

@@ -49,15 +49,6 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Output formats of `dynchk run`.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunFormat {
-    /// Grouped, readable summary with symbolized call sites.
-    Text,
-    /// The raw JSON Lines records of every process, merged (report-format.md).
-    Json,
-}
-
 /// Output formats of `dynchk report`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
@@ -77,17 +68,27 @@ libdynchk.so is, first match wins:
   4. the copy built into dynchk, written once to $XDG_CACHE_HOME/dynchk/VERSION-HASH/
      (~/.cache/dynchk/… by default, else $TMPDIR/dynchk-UID/…; private directories)
 
+Options come before the command, which starts after `--` or at the first word that is not an
+option: `dynchk run ls -l` runs `ls -l`.
+
 Logs: without --log, a fresh directory under $TMPDIR is used and removed again when the run is
-clean. The summary goes to stderr; the program's stdin, stdout and stderr are its own. Processes
-the command leaves running in the background get 2 seconds to finish before the summary.
+clean. A reused --log directory or file is fine: only what this run's processes wrote is
+summarized. The summary goes to stderr; --json and --sarif write machine-readable copies to files
+of their own. The program's stdin, stdout and stderr are its own. Processes the command leaves
+running in the background get 2 seconds to finish before the summary.
 
 Exit status: the command's own (128+N when killed by signal N, like a shell). With
---fail-on-violation, 1 when the command succeeded but a violation was reported. 125: dynchk itself
-failed (bad options included); 126: the command cannot be executed; 127: the command was not found.
+--fail-on-violation, 1 when the command succeeded but a violation was reported; with
+--error-exitcode=N, N whenever a violation was reported. 125: dynchk itself failed (bad options
+included); 126: the command cannot be executed; 127: the command was not found.
+
+A program built with -fsanitize=address is run with ASAN_OPTIONS=verify_asan_link_order=0 added
+(ASan otherwise refuses to start when it is not the first library loaded); dynchk says so.
 
 Examples:
   dynchk run -- ls -l /
-  dynchk run --log run.jsonl --format json -- sh -c 'ls | wc -l'
+  dynchk run --log run.jsonl --json run.json -- sh -c 'ls | wc -l'
+  dynchk run --sarif dynchk.sarif --error-exitcode=3 -- ./tests
   dynchk run --abort-on-violation -- ./myprog    core dump at the first bad call, for a debugger
   dynchk run --suppress known.supp -- ./myprog   known.supp lines: read:buf:RWaddress, caller=libfoo.so";
 
@@ -98,12 +99,17 @@ pub struct RunArgs {
     /// Where the logs go: a directory (one dynchk.PID.jsonl per process) or one file for all.
     #[arg(long, value_name = "FILE|DIR")]
     pub log: Option<PathBuf>,
-    /// Summary format on stderr.
-    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
-    pub format: RunFormat,
-    /// Exit with status 1 when a violation was reported and the command itself succeeded.
-    #[arg(long)]
-    pub fail_on_violation: bool,
+    /// Also write this run's JSON Lines records (report-format.md), merged, to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write the SARIF 2.1.0 report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    #[command(flatten)]
+    pub fail: FailArgs,
+    /// Frames per violation in the backtraces (0 for none; the checker's default is 16).
+    #[arg(long, value_name = "N")]
+    pub backtrace: Option<u32>,
     /// Abort the checked process at the first violation (after reporting it).
     #[arg(long)]
     pub abort_on_violation: bool,
@@ -114,13 +120,30 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub lib: Option<PathBuf>,
     /// The command and its arguments, passed exactly as given (no shell).
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub cmd: Vec<OsString>,
+}
+
+/// When violations change the exit status (`run` and `report`).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct FailArgs {
+    /// Exit with status 1 when a violation was reported (for `run`: and the command succeeded).
+    #[arg(long)]
+    pub fail_on_violation: bool,
+    /// Exit with status N whenever a violation was reported, like valgrind's option.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub error_exitcode: Option<u8>,
+}
+
+impl FailArgs {
+    /// The exit status given the command's own (`code`) and whether violations were found.
+    pub fn status(self, code: u8, found: bool) -> u8 {
+        match (found, self.error_exitcode) {
+            (true, Some(n)) => n,
+            (true, None) if self.fail_on_violation && code == 0 => 1,
+            _ => code,
+        }
+    }
 }
 
 /// Options of `dynchk report`.
@@ -129,7 +152,8 @@ pub struct RunArgs {
 Examples:
   dynchk report /tmp/logs/                      grouped summary of every dynchk.*.jsonl in it
   dynchk report dynchk.4242.jsonl --format json
-  dynchk report logs/ --format sarif > dynchk.sarif")]
+  dynchk report logs/ --format sarif > dynchk.sarif
+  dynchk report --fail-on-violation logs/       CI: exit 1 when the logs hold a violation")]
 pub struct ReportArgs {
     /// Log files, or directories whose *.jsonl files are read.
     #[arg(required = true, value_name = "LOG")]
@@ -137,6 +161,8 @@ pub struct ReportArgs {
     /// Output format (on stdout).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    #[command(flatten)]
+    pub fail: FailArgs,
 }
 
 /// Options of `dynchk explain`.

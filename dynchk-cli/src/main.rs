@@ -5,6 +5,7 @@ mod cli;
 mod explain;
 mod locate;
 mod logs;
+mod program;
 mod run;
 mod sarif;
 mod summary;

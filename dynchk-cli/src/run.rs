@@ -1,7 +1,8 @@
 //! `dynchk run` and `dynchk report`.
 
-use crate::cli::{ReportArgs, ReportFormat, RunArgs, RunFormat};
+use crate::cli::{ReportArgs, ReportFormat, RunArgs};
 use crate::logs::{self, Logs, Source};
+use crate::program::Program;
 use crate::summary::Model;
 use crate::symbolize::symbolize;
 use crate::{locate, sarif, EXIT_DYNCHK_ERROR};
@@ -61,7 +62,9 @@ impl LogDest {
         }
     }
 
-    /// The parts of the log files written since `before`.
+    /// The parts of the log files written since `before`: files this run created, and what it
+    /// appended to older ones. An older file it did not touch is left out, so that its pid is not
+    /// counted as a process of this run.
     fn sources(&self, before: &HashMap<PathBuf, u64>) -> Result<Vec<Source>> {
         let mut files = match self {
             LogDest::Dir { dir, .. } => logs::jsonl_files(dir)?,
@@ -71,9 +74,16 @@ impl LogDest {
         files.sort();
         Ok(files
             .into_iter()
-            .map(|path| Source {
-                start: before.get(&path).copied().unwrap_or(0),
-                path,
+            .filter_map(|path| {
+                let start = before.get(&path).copied();
+                let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+                match start {
+                    Some(s) if len <= s => None,
+                    _ => Some(Source {
+                        start: start.unwrap_or(0),
+                        path,
+                    }),
+                }
             })
             .collect())
     }
@@ -233,9 +243,19 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
+/// The value of `ASAN_OPTIONS` that lets an ASan program start with libdynchk.so loaded first.
+fn asan_options(existing: Option<OsString>) -> OsString {
+    let mut v = OsString::from("verify_asan_link_order=0");
+    if let Some(e) = existing.filter(|e| !e.is_empty()) {
+        v.push(":");
+        v.push(e);
+    }
+    v
+}
+
 /// The command with the checker's environment: our library first in `LD_PRELOAD`, logs as JSON
-/// Lines into `dest`, and the violation policy and suppressions asked for.
-fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest) -> Result<Command> {
+/// Lines into `dest`, and the violation policy, backtrace depth and suppressions asked for.
+fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest, facts: &Program) -> Result<Command> {
     let (program, rest) = args.cmd.split_first().context("no command given")?;
     let mut cmd = Command::new(program);
     let policy = if args.abort_on_violation {
@@ -251,6 +271,19 @@ fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest) -> Result<Command
         .env("DYNCHK_LOG", dest.env_value())
         .env("DYNCHK_FORMAT", "json")
         .env("DYNCHK_ON_VIOLATION", policy);
+    if let Some(n) = args.backtrace {
+        cmd.env("DYNCHK_BACKTRACE", n.to_string());
+    }
+    if facts.has_asan {
+        let value = asan_options(std::env::var_os("ASAN_OPTIONS"));
+        eprintln!(
+            "dynchk: note: {} is built with AddressSanitizer, which refuses to start unless it is \
+             the first library loaded; running it with ASAN_OPTIONS={} (ASan's own checks stay on)",
+            program_name(args),
+            value.to_string_lossy()
+        );
+        cmd.env("ASAN_OPTIONS", value);
+    }
     if let Some(s) = &args.suppress {
         std::fs::File::open(s)
             .with_context(|| format!("cannot read suppression file {}", s.display()))?;
@@ -259,11 +292,44 @@ fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest) -> Result<Command
     Ok(cmd)
 }
 
+fn program_name(args: &RunArgs) -> String {
+    args.cmd[0].to_string_lossy().into_owned()
+}
+
+/// Why no process wrote a report, as far as the executable tells.
+fn no_report_hint(program: &Program, shown: &str, lib: &Path) -> String {
+    if program.is_static {
+        format!(
+            "{shown} is statically linked: static programs ignore LD_PRELOAD and cannot be checked"
+        )
+    } else if program.is_setid {
+        format!("{shown} is setuid or setgid: the loader ignores LD_PRELOAD for it")
+    } else {
+        format!(
+            "LD_PRELOAD did not reach {shown}: it was dropped from the environment (e.g. by \
+             `env -i` or a wrapper that cleans the environment), or {} failed to load (see the \
+             loader's message above)",
+            lib.display()
+        )
+    }
+}
+
+/// Writes one machine-readable output to its own file (never to the program's stderr).
+fn write_file(path: &Path, logs: &Logs, model: &Model, format: ReportFormat) -> Result<()> {
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    render(logs, model, format, &mut f)?;
+    f.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Runs `dynchk run`.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let lib = locate::find(args.lib.as_deref())?;
+    let program = Program::inspect(&args.cmd[0]);
     let dest = choose_log(args.log.as_deref())?;
-    let mut cmd = match checked_command(&args, &lib, &dest) {
+    let mut cmd = match checked_command(&args, &lib, &dest, &program) {
         Ok(c) => c,
         Err(e) => {
             dest.discard_if_temp();
@@ -325,9 +391,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             eprintln!("dynchk: warning: no process wrote a report before dying");
         } else {
             eprintln!(
-                "dynchk: warning: no process wrote a report: {shown} may be statically linked or \
-                 setuid (LD_PRELOAD is ignored then), or {} failed to load",
-                lib.display()
+                "dynchk: warning: no process wrote a report: {}",
+                no_report_hint(&program, &shown, &lib)
             );
         }
         dest.discard_if_temp();
@@ -336,12 +401,24 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let model = Model::build(&logs, &[(root, shown)]);
     let found = !model.distinct.is_empty() || model.total_violations() > 0;
     // The summary is a by-product: failing to print it must not hide the command's own status.
-    let _ = emit(
+    warn_corrupt(&logs);
+    let _ = render(
         &logs,
         &model,
-        args.format.into(),
+        ReportFormat::Text,
         &mut std::io::stderr().lock(),
     );
+    for (path, format) in [
+        (&args.json, ReportFormat::Json),
+        (&args.sarif, ReportFormat::Sarif),
+    ] {
+        if let Some(path) = path {
+            if let Err(e) = write_file(path, &logs, &model, format) {
+                eprintln!("dynchk: error: {e:#}");
+                code = EXIT_DYNCHK_ERROR;
+            }
+        }
+    }
     // Stragglers still write into the directory, so it stays when they exist.
     let keep = found || stragglers || !logs.corrupt.is_empty();
     if !keep {
@@ -351,26 +428,17 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let p = dest.path().display();
         eprintln!("dynchk: logs in {p} (summarize again with: dynchk report {p})");
     }
-    if args.fail_on_violation && found && code == 0 {
-        code = 1;
-    }
-    Ok(ExitCode::from(code))
+    Ok(ExitCode::from(args.fail.status(code, found)))
 }
 
-impl From<RunFormat> for ReportFormat {
-    fn from(f: RunFormat) -> ReportFormat {
-        match f {
-            RunFormat::Text => ReportFormat::Text,
-            RunFormat::Json => ReportFormat::Json,
-        }
-    }
-}
-
-/// Writes the corrupt-line warnings to stderr and the report to `out`.
-fn emit(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -> Result<()> {
+fn warn_corrupt(logs: &Logs) {
     for c in &logs.corrupt {
         eprintln!("dynchk: warning: {c}");
     }
+}
+
+/// Writes the report to `out`.
+fn render(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -> Result<()> {
     match format {
         ReportFormat::Json => {
             for r in &logs.records {
@@ -403,8 +471,10 @@ fn emit(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -
 pub fn report(args: ReportArgs) -> Result<ExitCode> {
     let logs = logs::read(&logs::expand(&args.logs)?)?;
     let model = Model::build(&logs, &[]);
-    emit(&logs, &model, args.format, &mut std::io::stdout().lock())?;
-    Ok(ExitCode::SUCCESS)
+    warn_corrupt(&logs);
+    render(&logs, &model, args.format, &mut std::io::stdout().lock())?;
+    let found = !model.distinct.is_empty() || model.total_violations() > 0;
+    Ok(ExitCode::from(args.fail.status(0, found)))
 }
 
 #[cfg(test)]
@@ -419,6 +489,15 @@ mod tests {
         assert_eq!(
             preload_value(lib, Some("/x/a.so".into())),
             "/l/libdynchk.so:/x/a.so"
+        );
+    }
+
+    #[test]
+    fn asan_options_keep_the_users_own() {
+        assert_eq!(asan_options(None), "verify_asan_link_order=0");
+        assert_eq!(
+            asan_options(Some("halt_on_error=0".into())),
+            "verify_asan_link_order=0:halt_on_error=0"
         );
     }
 

@@ -62,6 +62,9 @@ pub struct Process {
     pub has_summary: bool,
     /// Whether a `start` record was written (with no summary: killed or crashed).
     pub started: bool,
+    /// The last image called exec and no image started after it: the new program ran without
+    /// the checker (`LD_PRELOAD` dropped, or a static or setuid program).
+    pub exec_unchecked: bool,
 }
 
 /// The summarized logs.
@@ -141,6 +144,7 @@ impl Model {
                         *total = total.saturating_add(*n);
                     }
                     p.has_summary = true;
+                    p.exec_unchecked = s.used.keys().any(|i| is_exec(i));
                     for site in &s.sites {
                         let key = (
                             s.pid,
@@ -155,7 +159,9 @@ impl Model {
                     }
                 }
                 Kind::Start(s) => {
-                    m.processes.entry(s.pid).or_default().started = true;
+                    let p = m.processes.entry(s.pid).or_default();
+                    p.started = true;
+                    p.exec_unchecked = false;
                 }
                 Kind::Missing(x) => {
                     m.missing.insert(x.clone());
@@ -270,6 +276,7 @@ impl Model {
                     );
                 }
             }
+            self.render_unchecked_execs(&mut out);
             return out;
         }
         let _ = writeln!(
@@ -318,7 +325,23 @@ impl Model {
         }
         out.push_str("processes:\n");
         self.render_tree(&mut out);
+        self.render_unchecked_execs(&mut out);
         out
+    }
+
+    /// A note per process whose exec'd program the checker did not reach.
+    fn render_unchecked_execs(&self, out: &mut String) {
+        for (pid, p) in &self.processes {
+            if p.exec_unchecked {
+                let _ = writeln!(
+                    out,
+                    "dynchk: note: {pid} {} exec'd a program that was not checked: LD_PRELOAD was \
+                     dropped from its environment (e.g. by `env -i`), or the program is statically \
+                     linked or setuid",
+                    printable(p.command.as_deref().unwrap_or("(command unknown)"))
+                );
+            }
+        }
     }
 
     fn render_tree(&self, out: &mut String) {
@@ -377,6 +400,15 @@ impl Model {
             }
         }
     }
+}
+
+/// The exec family: a summary that counted one of these was written just before the image was
+/// replaced (a failed exec starts counting again, so a later summary would not count it).
+fn is_exec(interface: &str) -> bool {
+    matches!(
+        interface,
+        "execve" | "execv" | "execvp" | "execvpe" | "execl" | "execle" | "execlp" | "fexecve"
+    )
 }
 
 fn group(distinct: &[Distinct]) -> Vec<Group> {

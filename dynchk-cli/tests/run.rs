@@ -117,7 +117,8 @@ fn pipeline_gives_one_log_per_process_and_a_tree_of_three() {
     std::fs::create_dir(&logs).unwrap();
     let log_arg = format!("{}/", logs.display());
     let cmd = [os("sh"), os("-c"), os("/bin/echo hi | /bin/cat")];
-    let out = run(&["--log", &log_arg, "--format", "json"], &cmd);
+    let json = dir.join("run.json");
+    let out = run(&["--log", &log_arg, "--json", json.to_str().unwrap()], &cmd);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(out.stdout, b"hi\n");
     let file_pids: BTreeSet<i64> = std::fs::read_dir(&logs)
@@ -131,8 +132,9 @@ fn pipeline_gives_one_log_per_process_and_a_tree_of_three() {
         })
         .collect();
     assert_eq!(file_pids.len(), 3, "sh, echo and cat: {file_pids:?}");
-    // --format json passes every process's records through; each process wrote its summary.
-    let summary_pids: BTreeSet<i64> = text(&out.stderr)
+    // --json passes every process's records through; each process wrote its summary.
+    let summary_pids: BTreeSet<i64> = std::fs::read_to_string(&json)
+        .unwrap()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["kind"] == "summary")
@@ -336,4 +338,203 @@ fn dynchk_own_paths_need_no_shell() {
     let exe = c_program(&dir, "odd name'", "int main(void) { return 3; }\n");
     let out = run(&[], &[exe.as_os_str()]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+/// A program with one bad call: `close(-7)`, then a line on stderr of its own.
+const BAD_CLOSE: &str = "#include <unistd.h>\n#include <stdio.h>\nint main(void) {\n  close(-7);\n  fputs(\"own stderr\\n\", stderr);\n  return 0;\n}\n";
+
+#[test]
+fn a_misspelt_option_is_a_usage_error_with_a_suggestion_not_the_command() {
+    let out = dynchk()
+        .args(["run", "--fail-on-violations", "--", "true"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("--fail-on-violation"), "{stderr}");
+    assert!(!stderr.contains("command not found"), "{stderr}");
+    // Without `--`, the command starts at the first word that is not an option; its own options
+    // stay its own.
+    let out = dynchk()
+        .args(["run", "sh", "-c", "exit 4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_reused_log_directory_summarizes_only_this_runs_processes() {
+    let dir = scratch("reuse");
+    let logs = dir.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    for _ in 0..2 {
+        let out = run(
+            &["--log", logs.to_str().unwrap()],
+            &[os("sh"), os("-c"), os("true; true")],
+        );
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("in 1 process)"), "{stderr}");
+    }
+    assert!(std::fs::read_dir(&logs).unwrap().count() >= 2);
+}
+
+#[test]
+fn json_and_sarif_go_to_their_own_files_and_exit_codes_follow_the_options() {
+    let dir = scratch("machine");
+    let exe = c_program(&dir, "badclose", BAD_CLOSE);
+    let (json, sarif) = (dir.join("run.json"), dir.join("run.sarif"));
+    let out = dynchk()
+        .arg("run")
+        .arg("--json")
+        .arg(&json)
+        .arg("--sarif")
+        .arg(&sarif)
+        .arg("--error-exitcode=3")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("own stderr") && stderr.contains("close(arg0 fd)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("\"kind\""),
+        "records leaked to stderr: {stderr}"
+    );
+    let records: Vec<Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records
+        .iter()
+        .any(|r| r["kind"] == "violation" && r["interface"] == "close"));
+    let s: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(s["runs"][0]["results"][0]["ruleId"], "filedescriptor");
+
+    let fail = run(&["--fail-on-violation"], &[exe.as_os_str()]);
+    assert_eq!(fail.status.code(), Some(1), "{}", text(&fail.stderr));
+    let plain = run(&[], &[exe.as_os_str()]);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    let report = |extra: &[&str]| {
+        dynchk()
+            .arg("report")
+            .args(extra)
+            .arg(&json)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(report(&[]), Some(0));
+    assert_eq!(report(&["--fail-on-violation"]), Some(1));
+    assert_eq!(report(&["--error-exitcode=9"]), Some(9));
+}
+
+#[test]
+fn backtrace_option_sets_the_depth() {
+    let dir = scratch("backtrace");
+    let exe = c_program(&dir, "badclose", BAD_CLOSE);
+    let depth = |n: &str| {
+        let json = dir.join(format!("bt{n}.json"));
+        let out = dynchk()
+            .args(["run", "--backtrace", n, "--json"])
+            .arg(&json)
+            .arg("--")
+            .arg(&exe)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: Value = std::fs::read_to_string(&json)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["kind"] == "violation")
+            .unwrap();
+        v["backtrace"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(depth("1"), 1);
+    assert!(depth("8") > 1);
+}
+
+#[test]
+fn asan_programs_run_with_the_link_order_check_off_and_dynchk_says_so() {
+    let dir = scratch("asan");
+    let src = dir.join("asan.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { puts(\"asan ok\"); return 0; }\n",
+    )
+    .unwrap();
+    let exe = dir.join("asan");
+    let cc = std::process::Command::new("cc")
+        .args(["-fsanitize=address", "-g", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "cc -fsanitize=address: {}",
+        text(&cc.stderr)
+    );
+    let out = run(&[], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&out.stdout), "asan ok\n");
+    assert!(
+        stderr.contains("AddressSanitizer") && stderr.contains("verify_asan_link_order=0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_report_hints_name_the_likely_cause() {
+    let dir = scratch("noreport");
+    // A library the loader cannot preload: it says so and runs the program unchecked.
+    let bogus = dir.join("bogus.so");
+    std::fs::write(&bogus, "not ELF").unwrap();
+    let out = dynchk()
+        .args(["run", "--lib"])
+        .arg(&bogus)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("env -i") && stderr.contains("failed to load"),
+        "{stderr}"
+    );
+    let src = dir.join("static.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    let exe = dir.join("static");
+    let cc = std::process::Command::new("cc")
+        .args(["-static", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(cc.status.success(), "cc -static: {}", text(&cc.stderr));
+    let out = run(&[], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("statically linked"), "{stderr}");
+}
+
+#[test]
+fn an_exec_without_the_preload_is_named() {
+    // `env -i` drops LD_PRELOAD: env itself is checked, the program it execs is not.
+    let out = run(&[], &[os("env"), os("-i"), os("true")]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("env -i true exec'd a program that was not checked")
+            && stderr.contains("env -i"),
+        "{stderr}"
+    );
+    // An exec that keeps the environment is followed by the new image's start: no note.
+    let out = run(&[], &[os("env"), os("true")]);
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("not checked"), "{stderr}");
 }

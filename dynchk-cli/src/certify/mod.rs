@@ -17,7 +17,7 @@ mod runner;
 mod service;
 mod shard;
 mod stamp;
-mod sweep;
+pub(crate) mod sweep;
 mod verdict;
 mod xvfb;
 

@@ -27,7 +27,7 @@ fn dynamic_executable(path: &Path) -> bool {
 }
 
 /// ELF64 little-endian header with a PT_INTERP program header within `head`.
-fn has_interp(head: &[u8]) -> bool {
+pub(crate) fn has_interp(head: &[u8]) -> bool {
     let u16_at = |o: usize| head.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
     let u64_at = |o: usize| {
         head.get(o..o + 8)

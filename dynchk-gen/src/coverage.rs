@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::build::Generator;
-use crate::plan::{Disposition, LIBRARIES};
+use crate::plan::Disposition;
 
 /// Coverage of one library. Field names are a contract (`coverage --format json`).
 #[derive(Debug, Default, Serialize)]
@@ -33,9 +33,9 @@ impl Coverage {
     /// Computes coverage from a loaded generator.
     pub fn of(g: &Generator) -> Coverage {
         let mut c = Coverage::default();
-        for (lib, _) in LIBRARIES {
+        for lib in &g.spec.libraries {
             c.libraries
-                .insert(lib.to_string(), LibraryCoverage::default());
+                .insert(lib.name.clone(), LibraryCoverage::default());
         }
         for p in &g.plans {
             let lc = c.libraries.entry(p.lib.clone()).or_default();

@@ -13,18 +13,6 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The libraries imported when none are named.
-pub const DEFAULT_LIBS: [&str; 8] = [
-    "libc",
-    "libpthread",
-    "libdl",
-    "librt",
-    "libm",
-    "libutil",
-    "libcrypt",
-    "libz",
-];
-
 /// `Architecture.Aid` of x86-64.
 const X86_64: i64 = 11;
 /// `Architecture.Aid` meaning "every architecture".
@@ -78,14 +66,35 @@ impl fmt::Display for ImportStats {
     }
 }
 
-/// Imports the interfaces of `libs` (LSB library names; [`DEFAULT_LIBS`] when empty) from the
-/// dump in `specdb` into `out_db/lsb/*.sql`, one file per table, one sorted `INSERT` per line.
+/// The names in the `Library` table of the database in `db`: the libraries in scope.
+pub fn libraries_in(db: &Path) -> anyhow::Result<Vec<String>> {
+    let spec = crate::model::Spec::read(&crate::db::Db::load(db)?.conn)?;
+    Ok(spec.libraries.into_iter().map(|l| l.name).collect())
+}
+
+/// Imports the interfaces of `libs` (LSB library names; when empty, those `out_db`'s `Library`
+/// table already holds, so a re-import keeps the scope) from the dump in `specdb` into
+/// `out_db/lsb/*.sql`, one file per table, one sorted `INSERT` per line.
 pub fn import(specdb: &Path, out_db: &Path, libs: &[&str]) -> anyhow::Result<ImportStats> {
+    let current;
     let libs = if libs.is_empty() {
-        &DEFAULT_LIBS[..]
+        current = libraries_in(out_db).with_context(|| {
+            format!(
+                "reading the libraries in scope from {} (name them with --libs)",
+                out_db.display()
+            )
+        })?;
+        if current.is_empty() {
+            bail!(
+                "{} has no Library rows: name the libraries with --libs",
+                out_db.display()
+            );
+        }
+        current.iter().map(String::as_str).collect()
     } else {
-        libs
+        libs.to_vec()
     };
+    let libs = &libs[..];
     let dump = Dump::load(specdb)?;
     let mut out = Output::default();
     let mut stats = ImportStats::default();

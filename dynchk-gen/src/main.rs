@@ -37,13 +37,14 @@ enum Cmd {
     ImportLsb {
         /// The directory holding Interface.init, Type.init, … (the LSB specdb dump).
         specdb: PathBuf,
-        /// Libraries to keep, comma-separated.
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "libc,libpthread,libdl,librt,libm,libutil,libcrypt,libz"
-        )]
+        /// The libraries to import, comma-separated LSB names (default: those the database's
+        /// `Library` table holds, so a re-import keeps the scope).
+        #[arg(long, value_delimiter = ',', conflicts_with = "add")]
         libs: Vec<String>,
+        /// Libraries to import besides those the `Library` table holds (`--add libX11`); see
+        /// docs/adding-a-library.md.
+        #[arg(long, value_delimiter = ',')]
+        add: Vec<String>,
     },
     /// Lint the database; exits 1 and names table and row for each problem.
     Check,
@@ -86,7 +87,19 @@ fn default_db() -> PathBuf {
 fn run(cli: Cli) -> Result<ExitCode> {
     let db = cli.db.unwrap_or_else(default_db);
     match cli.cmd {
-        Cmd::ImportLsb { specdb, libs } => {
+        Cmd::ImportLsb {
+            specdb,
+            mut libs,
+            add,
+        } => {
+            if !add.is_empty() {
+                libs = dynchk_gen::lsb::libraries_in(&db)?;
+                for a in add {
+                    if !libs.contains(&a) {
+                        libs.push(a);
+                    }
+                }
+            }
             let libs: Vec<&str> = libs.iter().map(String::as_str).collect();
             let stats = dynchk_gen::lsb::import(&specdb, &db, &libs)
                 .with_context(|| format!("importing {} into {}", specdb.display(), db.display()))?;

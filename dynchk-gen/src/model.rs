@@ -112,6 +112,18 @@ pub struct Spec {
     pub specials: BTreeMap<String, (String, String, String)>,
     /// name → the runtime hooks its interposer calls (`hook` lines), in phase order.
     pub hooks: BTreeMap<String, Vec<Hook>>,
+    /// The `Library` table: the libraries in scope, the only list of them (see
+    /// docs/adding-a-library.md).
+    pub libraries: Vec<Library>,
+}
+
+/// A row of `Library`.
+#[derive(Debug, Clone)]
+pub struct Library {
+    /// The LSB name (`libc`), as in `[libc]` sections of `.sem` files.
+    pub name: String,
+    /// The soname the host check and the interposers look the library up by.
+    pub soname: String,
 }
 
 /// A row of `Hook`: `rt::hooks::FUNC(ARGS)` runs before or after the real call.
@@ -301,6 +313,19 @@ impl Spec {
         for hs in hooks.values_mut() {
             hs.sort_by_key(|h| h.phase);
         }
+        // The C library first: every other library is loaded after it, so where two define a
+        // name, RTLD_NEXT finds the C library's (libpthread's stubs since glibc 2.34).
+        let mut stmt = conn.prepare(
+            "SELECT name, soname FROM Library ORDER BY soname NOT LIKE 'libc.so.%', name",
+        )?;
+        let libraries = stmt
+            .query_map([], |r| {
+                Ok(Library {
+                    name: r.get(0)?,
+                    soname: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Spec {
             types,
             members,
@@ -309,6 +334,7 @@ impl Spec {
             interfaces,
             specials,
             hooks,
+            libraries,
         })
     }
 

@@ -101,18 +101,6 @@ impl Plan {
     }
 }
 
-/// The libraries in scope, with the sonames the host uses.
-pub const LIBRARIES: [(&str, &str); 8] = [
-    ("libc", "libc.so.6"),
-    ("libpthread", "libpthread.so.0"),
-    ("libdl", "libdl.so.2"),
-    ("librt", "librt.so.1"),
-    ("libm", "libm.so.6"),
-    ("libutil", "libutil.so.1"),
-    ("libcrypt", "libcrypt.so.1"),
-    ("libz", "libz.so.1"),
-];
-
 /// LSB TypeType → the project rule it implies, for parameters the project has not annotated.
 /// RWaddress/Rdaddress are left out: LSB gives no length, and `read(fd, NULL, 0)` is legal.
 const LSB_SEMANTICS: [(&str, &str); 4] = [

@@ -14,7 +14,9 @@ use dynchk_gen::build::Generator;
 use dynchk_gen::model::Abi;
 use dynchk_gen::plan::Disposition;
 
-/// The headers that declare the interfaces in scope (optional ones guarded by `__has_include`).
+/// Headers that declare interfaces in scope besides those the database names (`Interface.header`
+/// gives LSB's header, which is not always where glibc declares the function). Every header is
+/// guarded by `__has_include`.
 const HEADERS: &[&str] = &[
     "stdio.h",
     "stdlib.h",
@@ -219,9 +221,29 @@ fn scratch() -> std::path::PathBuf {
     d
 }
 
+/// The headers of the interfaces of every library in the `Library` table, and [`HEADERS`].
+fn headers() -> BTreeSet<String> {
+    let db =
+        dynchk_gen::db::Db::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")).unwrap();
+    let mut stmt = db
+        .conn
+        .prepare("SELECT DISTINCT header FROM Interface WHERE header IS NOT NULL AND header != ''")
+        .unwrap();
+    let mut all: BTreeSet<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    all.extend(HEADERS.iter().map(|h| h.to_string()));
+    all
+}
+
 fn prelude() -> String {
     let mut c = String::from("#define _GNU_SOURCE\n#define _LARGEFILE64_SOURCE\n");
-    for h in HEADERS {
+    // The fixed list first: its order is the one that compiles (a few headers need others first).
+    let all = headers();
+    let extra = all.iter().filter(|h| !HEADERS.contains(&h.as_str()));
+    for h in HEADERS.iter().copied().chain(extra.map(String::as_str)) {
         c.push_str(&format!(
             "#if __has_include(<{h}>)\n#include <{h}>\n#endif\n"
         ));

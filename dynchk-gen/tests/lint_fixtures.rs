@@ -116,6 +116,34 @@ fn typedef_cycle_is_reported_once() {
     );
 }
 
+/// The base-chain check walks every type once: a 200,000-deep typedef chain (in front of the
+/// typedef_cycle fixture's cycle) is linted in seconds, and the cycle is still reported once.
+#[test]
+fn a_deep_typedef_chain_is_linted_in_linear_time() {
+    let dir = fixture("typedef_cycle");
+    let mut rows = String::new();
+    const DEPTH: i64 = 200_000;
+    for i in 0..DEPTH {
+        let base = if i + 1 == DEPTH { 20 } else { 100_000 + i + 1 };
+        rows.push_str(&format!(
+            "INSERT INTO Type VALUES({},'deep{i}_t','Typedef',{base},NULL,4,NULL);\n",
+            100_000 + i
+        ));
+    }
+    std::fs::write(dir.join("lsb/Type_deep.sql"), rows).unwrap();
+    let db = Db::load(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let started = std::time::Instant::now();
+    let found: Vec<_> = lint::check(&db)
+        .into_iter()
+        .filter(|p| p.message.contains("loops"))
+        .map(|p| p.row)
+        .collect();
+    let took = started.elapsed();
+    assert_eq!(found, ["tid=20"]);
+    assert!(took.as_secs() < 20, "lint took {took:?}");
+}
+
 #[test]
 fn unknown_rules() {
     assert_eq!(

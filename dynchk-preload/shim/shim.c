@@ -22,7 +22,7 @@ struct dynchk_thread {
     uint32_t ambiguous;
     uint32_t used_slot;
     uint32_t used_pending;
-    uint32_t pad;
+    uint32_t reporting;
 };
 
 static __thread struct dynchk_thread thread_state __attribute__((tls_model("initial-exec")));

@@ -321,8 +321,8 @@ pub fn decide(
     } else if processes.total == 0 && r.checked.outcome == "stopped" {
         (
             Verdict::Unchecked,
-            "no process wrote a report before it was stopped: a process killed by the stop \
-             signal writes no summary, and without a start record it leaves no trace"
+            "no process wrote a report before it was stopped: it was stopped before \
+             libdynchk.so was loaded, or the library was not loaded at all"
                 .into(),
         )
     } else if processes.total == 0 {

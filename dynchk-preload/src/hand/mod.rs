@@ -41,3 +41,4 @@ mod format;
 mod mem;
 mod open;
 mod proc;
+mod signal;

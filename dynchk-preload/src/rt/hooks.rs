@@ -114,3 +114,14 @@ pub fn untrack_dir(d: *mut c_void) -> Option<i64> {
     stream::untrack_dir(d);
     fd
 }
+
+/// `sigaction` returned `ret`: the old action reads as without the checker (its own fatal-signal
+/// handler as the `SIG_DFL` the program would have got), and a `SIG_DFL` just set is taken over
+/// again (rt/signals.rs). Keeps errno: only calls that succeed.
+pub fn action_set(sig: c_int, act: *const c_void, old: *const c_void, ret: c_int) {
+    if ret == 0 {
+        // SAFETY: old is null or the struct sigaction the real call just filled.
+        unsafe { super::signals::old_action(sig, old as *mut libc::sigaction) };
+        super::signals::disposition_set(sig, !act.is_null());
+    }
+}

@@ -7,6 +7,7 @@ pub(crate) mod hooks;
 mod panic;
 mod real;
 pub(crate) mod report;
+pub(crate) mod signals;
 mod stack;
 pub(crate) mod stats;
 mod symbols;
@@ -52,6 +53,11 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
     // which leave it as they found it (or stale, which the stack-pointer comparison tolerates).
     let st = unsafe { &mut *state };
     if thread::inside_checker(st.busy_sp, sp, &mut st.ambiguous) {
+        if st.reporting == 0 {
+            // Not the record writer's own call: a signal handler's, which interrupted the
+            // checker and cannot be checked (its state is the interrupted check's).
+            stats::UNCHECKED_IN_HANDLER.fetch_add(1, Relaxed);
+        }
         stats::count_call(state, false);
         return None;
     }
@@ -185,6 +191,7 @@ extern "C" fn init() {
     TRACE.store(config::get().trace, Relaxed);
     report::claim();
     report::open_eagerly();
+    signals::install();
     // SAFETY: registers a plain function; fork children reset their counters in it.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
     sys::set_errno(errno);

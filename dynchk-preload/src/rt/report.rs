@@ -250,6 +250,12 @@ pub fn violation(v: &Violation<'_>) -> bool {
 
 #[inline(never)]
 fn violation_in(v: &Violation<'_>, room: usize) -> bool {
+    // The unwinder and the module lookups call dl_iterate_phdr, an interposed function: the
+    // writer's own calls, which a signal handler's must not be taken for. Blocked from here on,
+    // the counters, the site table and the record also stay consistent (no handler can longjmp
+    // out of this thread).
+    let _blocked = sys::SignalsBlocked::new();
+    let _reporting = thread::Reporting::new();
     let cfg = config::get();
     let frames = if room >= stack::FOR_BACKTRACE {
         backtrace::capture(cfg.backtrace.max(1))
@@ -278,9 +284,6 @@ fn violation_in(v: &Violation<'_>, room: usize) -> bool {
         stats::SUPPRESSED[rule].fetch_add(1, Relaxed);
         return false;
     }
-    // From here on the counters, the site table and the record stay consistent even if a
-    // signal handler would longjmp out of this thread.
-    let _blocked = sys::SignalsBlocked::new();
     stats::VIOLATIONS.fetch_add(1, Relaxed);
     stats::BY_CHECK.add(check);
     let key = stats::hash(site as u64)
@@ -401,7 +404,7 @@ pub fn summary() {
         violations: stats::VIOLATIONS.load(Relaxed),
         distinct,
         interfaces_used: stats::USED.len() as u64,
-        unchecked_in_handler: 0,
+        unchecked_in_handler: stats::UNCHECKED_IN_HANDLER.load(Relaxed),
     };
     let format = config::get().format;
     // Every site and name must fit in the one line: the buffer is mapped for the size needed

@@ -367,6 +367,8 @@ pub static SUPPRESSED: [AtomicU64; config::RULES_CAP] =
 pub static VIOLATIONS: AtomicU64 = AtomicU64::new(0);
 /// Distinct violations: those written as records.
 pub static DISTINCT: AtomicU64 = AtomicU64::new(0);
+/// Calls made by a signal handler that interrupted the checker, forwarded unchecked.
+pub static UNCHECKED_IN_HANDLER: AtomicU64 = AtomicU64::new(0);
 /// The violation sites.
 pub static SITES: Sites<4096> = Sites::new();
 
@@ -395,6 +397,7 @@ pub fn restart_totals() {
     }
     VIOLATIONS.store(0, Relaxed);
     DISTINCT.store(0, Relaxed);
+    UNCHECKED_IN_HANDLER.store(0, Relaxed);
 }
 
 #[cfg(test)]

@@ -167,13 +167,10 @@ pub fn set_errno(e: c_int) {
     unsafe { *libc::__errno_location() = e };
 }
 
-/// `kill(getpid(), SIGABRT)` after unblocking it: `DYNCHK_ON_VIOLATION=abort` without calling the
-/// C library's `abort`, which may itself be interposed.
-pub fn abort() -> ! {
-    let mask: u64 = 1 << (libc::SIGABRT - 1);
-    // The kernel's struct sigaction with every field 0: SIG_DFL, no flags, empty mask.
-    let dfl = [0u64; 4];
-    // SAFETY: plain syscalls on this process with kernel-layout arguments.
+/// Unblocks `sig` on this thread (raw `rt_sigprocmask`).
+pub fn unblock(sig: c_int) {
+    let mask: u64 = 1 << (sig - 1);
+    // SAFETY: a kernel-layout 8-byte signal set on this stack.
     unsafe {
         libc::syscall(
             libc::SYS_rt_sigprocmask,
@@ -181,18 +178,30 @@ pub fn abort() -> ! {
             &mask as *const u64,
             0usize,
             8usize,
-        );
-        libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long);
-        // A handler caught or ignored SIGABRT: restore the default action, as abort(3) does.
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            libc::SIGABRT,
-            dfl.as_ptr(),
-            0usize,
-            8usize,
-        );
-        libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long);
-        loop {
+        )
+    };
+}
+
+/// Restores the default action of `sig` (raw `rt_sigaction`).
+pub fn default_action(sig: c_int) {
+    // The kernel's struct sigaction with every field 0: SIG_DFL, no flags, empty mask.
+    let dfl = [0u64; 4];
+    // SAFETY: a kernel-layout struct on this stack.
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), 0usize, 8usize) };
+}
+
+/// `kill(getpid(), SIGABRT)` after unblocking it: `DYNCHK_ON_VIOLATION=abort` without calling the
+/// C library's `abort`, which may itself be interposed.
+pub fn abort() -> ! {
+    unblock(libc::SIGABRT);
+    // SAFETY: plain syscalls on this process.
+    unsafe { libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long) };
+    // A handler caught or ignored SIGABRT: restore the default action, as abort(3) does.
+    default_action(libc::SIGABRT);
+    loop {
+        // SAFETY: as above.
+        unsafe {
+            libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long);
             libc::syscall(libc::SYS_exit_group, 127);
         }
     }

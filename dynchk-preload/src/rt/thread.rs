@@ -24,7 +24,9 @@ pub struct State {
     pub used_slot: u32,
     /// See `used_slot`.
     pub used_pending: u32,
-    pad: u32,
+    /// Non-zero while the checker writes a record ([`Reporting`]), with asynchronous signals
+    /// blocked: the interposed calls it makes then are its own, not a signal handler's.
+    pub reporting: u32,
 }
 
 extern "C" {
@@ -102,10 +104,11 @@ pub fn inside_checker(marker: usize, sp: usize, ambiguous: &mut u32) -> bool {
     false
 }
 
-/// Marks this thread as running the checker while a record is written outside a checked call
-/// (the summary, at exit or before exec): the interposed functions the writer needs
-/// (`dl_iterate_phdr` to name modules) are forwarded unchecked and untraced. Signals must be
-/// blocked for its lifetime, so that no `longjmp` can leave the marker behind.
+/// Marks this thread as running the checker while a record is written (a violation, the
+/// summary at exit or before exec): the interposed functions the writer needs (`dl_iterate_phdr`
+/// to name modules, from the unwinder too) are forwarded unchecked and untraced, and are not
+/// counted as a signal handler's. Asynchronous signals must be blocked for its lifetime, so that
+/// no handler's call is taken for the writer's and no `longjmp` can leave the marker behind.
 pub struct Reporting {
     old: usize,
 }
@@ -118,6 +121,7 @@ impl Reporting {
         let st = unsafe { &mut *state() };
         let old = st.busy_sp;
         st.busy_sp = old.max(stack_pointer().saturating_add(NEST_MIN + 1));
+        st.reporting += 1;
         Reporting { old }
     }
 }
@@ -125,7 +129,9 @@ impl Reporting {
 impl Drop for Reporting {
     fn drop(&mut self) {
         // SAFETY: this thread's own state.
-        unsafe { (*state()).busy_sp = self.old };
+        let st = unsafe { &mut *state() };
+        st.busy_sp = self.old;
+        st.reporting -= 1;
     }
 }
 

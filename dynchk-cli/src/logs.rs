@@ -8,6 +8,7 @@
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::fmt;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use dynchk_record::read::{parse_line as parse_record, printable, Record as Parsed};
@@ -82,10 +83,12 @@ impl fmt::Display for Corrupt {
 /// Everything read from a set of logs, in file order then line order.
 #[derive(Debug, Default)]
 pub struct Logs {
-    /// The valid records.
+    /// The valid records (empty when they were handed over one by one, see [`each`]).
     pub records: Vec<Record>,
-    /// The skipped lines.
+    /// The first [`CORRUPT_KEPT`] skipped lines.
     pub corrupt: Vec<Corrupt>,
+    /// How many lines were skipped in all.
+    pub corrupt_total: usize,
     /// Pids named by `dynchk.PID.jsonl` file names, so that a process that died before writing
     /// anything still appears in the tree.
     pub file_pids: Vec<i64>,
@@ -143,11 +146,10 @@ pub fn expand(inputs: &[PathBuf]) -> Result<Vec<Source>> {
     Ok(out)
 }
 
-/// The bytes of a log, opened without blocking (a FIFO is refused, never waited on).
-fn read_log(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
+/// A log, opened without blocking (a FIFO is refused, never waited on).
+fn open_log(path: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
@@ -155,9 +157,124 @@ fn read_log(path: &Path) -> Result<Vec<u8>> {
     if !f.metadata().context("cannot stat it")?.is_file() {
         anyhow::bail!("not a regular file");
     }
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).context("cannot read it")?;
-    Ok(bytes)
+    Ok(f)
+}
+
+/// Skipped lines kept for the warnings; the rest are only counted, so that a log of garbage
+/// cannot fill the memory with warnings.
+pub const CORRUPT_KEPT: usize = 100;
+
+/// Longest line read as a record: a summary of 4096 sites and every interface takes about 2 MiB.
+/// A longer line is skipped (read through, not held).
+const LINE_CAP: usize = 64 << 20;
+
+/// The next line of `r` into `line` (without its newline); `None` at the end, `Some(false)` when
+/// it was longer than [`LINE_CAP`] (its rest is skipped).
+fn next_line(r: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let (mut any, mut fits) = (false, true);
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(any.then_some(fits));
+        }
+        any = true;
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1),
+            None => (buf, buf.len()),
+        };
+        if line.len() + chunk.len() > LINE_CAP {
+            fits = false;
+        } else if fits {
+            line.extend_from_slice(chunk);
+        }
+        let end = done > chunk.len();
+        r.consume(done);
+        if end {
+            return Ok(Some(fits));
+        }
+    }
+}
+
+/// Reads and parses all sources, handing each record to `f` as it is read: memory stays bounded
+/// by what `f` keeps, whatever the size of the logs. A file that cannot be read (or is not a
+/// regular file) is skipped with a warning; bad lines are counted in [`Logs::corrupt_total`]
+/// (the first ones kept in [`Logs::corrupt`]). An error from `f` stops the reading.
+pub fn each(sources: &[Source], mut f: impl FnMut(Record) -> std::io::Result<()>) -> Result<Logs> {
+    let mut logs = Logs::default();
+    for src in sources {
+        match each_of(src, &mut logs, &mut f).map_err(|e| e.downcast::<Stop>()) {
+            Ok(()) => {}
+            Err(Ok(Stop(e))) => return Err(e.into()),
+            Err(Err(e)) => eprintln!(
+                "dynchk: warning: {}: skipped: {}",
+                printable(&src.path.display().to_string()),
+                printable(&format!("{e:#}"))
+            ),
+        }
+    }
+    Ok(logs)
+}
+
+/// The consumer's error, told apart from the file's own.
+#[derive(Debug)]
+struct Stop(std::io::Error);
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Stop {}
+
+fn each_of(
+    src: &Source,
+    logs: &mut Logs,
+    f: &mut impl FnMut(Record) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut r = std::io::BufReader::with_capacity(1 << 16, open_log(&src.path)?);
+    // The lines before `start` (an earlier run's) are counted for the line numbers, not parsed.
+    let mut before = (&mut r).take(src.start);
+    let mut line_no = 0;
+    loop {
+        let buf = before.fill_buf().context("cannot read it")?;
+        if buf.is_empty() {
+            break;
+        }
+        line_no += buf.iter().filter(|&&b| b == b'\n').count();
+        let n = buf.len();
+        before.consume(n);
+    }
+    let mut line = Vec::new();
+    if let Some(pid) = pid_from_name(&src.path) {
+        logs.file_pids.push(pid);
+    }
+    while let Some(fits) = next_line(&mut r, &mut line).context("cannot read it")? {
+        line_no += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed = if fits {
+            parse_line(&line)
+        } else {
+            Err(format!("longer than {} MiB", LINE_CAP >> 20))
+        };
+        match parsed {
+            Ok(rec) => f(rec).map_err(Stop)?,
+            Err(reason) => {
+                logs.corrupt_total += 1;
+                if logs.corrupt.len() < CORRUPT_KEPT {
+                    logs.corrupt.push(Corrupt {
+                        file: src.path.clone(),
+                        line: line_no,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The `*.jsonl` files of a directory, unsorted.
@@ -174,43 +291,14 @@ pub fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads and parses all sources. A file that cannot be read (or is not a regular file) is
-/// skipped with a warning; bad lines are collected in [`Logs::corrupt`].
+/// Reads and parses all sources, keeping every record (see [`each`]).
 pub fn read(sources: &[Source]) -> Result<Logs> {
-    let mut logs = Logs::default();
-    for src in sources {
-        let bytes = match read_log(&src.path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!(
-                    "dynchk: warning: {}: skipped: {}",
-                    printable(&src.path.display().to_string()),
-                    printable(&format!("{e:#}"))
-                );
-                continue;
-            }
-        };
-        let start = usize::try_from(src.start)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        let skipped_lines = bytes[..start].iter().filter(|&&b| b == b'\n').count();
-        if let Some(pid) = pid_from_name(&src.path) {
-            logs.file_pids.push(pid);
-        }
-        for (i, line) in bytes[start..].split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            match parse_line(line) {
-                Ok(r) => logs.records.push(r),
-                Err(reason) => logs.corrupt.push(Corrupt {
-                    file: src.path.clone(),
-                    line: skipped_lines + i + 1,
-                    reason,
-                }),
-            }
-        }
-    }
+    let mut records = Vec::new();
+    let mut logs = each(sources, |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    logs.records = records;
     Ok(logs)
 }
 

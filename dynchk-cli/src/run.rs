@@ -3,7 +3,7 @@
 use crate::cli::{ReportArgs, ReportFormat, RunArgs};
 use crate::logs::{self, Logs, Source};
 use crate::program::Program;
-use crate::summary::Model;
+use crate::summary::{Builder, Model};
 use crate::symbolize::symbolize;
 use crate::{locate, sarif, EXIT_DYNCHK_ERROR};
 use anyhow::{bail, Context, Result};
@@ -440,6 +440,7 @@ fn warn_corrupt(logs: &Logs) {
 /// Writes the report to `out`.
 fn render(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -> Result<()> {
     match format {
+        // Empty when `dynchk report` streamed them already.
         ReportFormat::Json => {
             for r in &logs.records {
                 writeln!(out, "{}", r.raw)?;
@@ -448,12 +449,17 @@ fn render(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write)
         ReportFormat::Text => {
             let symbols = symbolize(model.first_call_sites());
             out.write_all(model.render_text(&symbols).as_bytes())?;
-            if !logs.corrupt.is_empty() {
+            if logs.corrupt_total > 0 {
+                let shown = if logs.corrupt_total > logs.corrupt.len() {
+                    format!("the first {} in the warnings above", logs.corrupt.len())
+                } else {
+                    "see the warnings above".to_string()
+                };
                 writeln!(
                     out,
-                    "dynchk: {} corrupt log line{} skipped (see the warnings above)",
-                    logs.corrupt.len(),
-                    if logs.corrupt.len() == 1 { "" } else { "s" }
+                    "dynchk: {} corrupt log line{} skipped ({shown})",
+                    logs.corrupt_total,
+                    if logs.corrupt_total == 1 { "" } else { "s" }
                 )?;
             }
         }
@@ -467,12 +473,25 @@ fn render(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write)
     Ok(())
 }
 
-/// Runs `dynchk report`.
+/// Runs `dynchk report`: the logs are streamed (JSON records written as they are read, the
+/// summary aggregated per site), so memory follows the number of distinct sites and processes,
+/// not the size of the logs.
 pub fn report(args: ReportArgs) -> Result<ExitCode> {
-    let logs = logs::read(&logs::expand(&args.logs)?)?;
-    let model = Model::build(&logs, &[]);
+    let sources = logs::expand(&args.logs)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut model = Builder::default();
+    let json = args.format == ReportFormat::Json;
+    let logs = logs::each(&sources, |r| {
+        model.add(&r);
+        if json {
+            writeln!(out, "{}", r.raw)?;
+        }
+        Ok(())
+    })?;
+    let model = model.finish(&logs.file_pids, &[]);
     warn_corrupt(&logs);
-    render(&logs, &model, args.format, &mut std::io::stdout().lock())?;
+    render(&logs, &model, args.format, &mut out)?;
+    out.flush()?;
     let found = !model.distinct.is_empty() || model.total_violations() > 0;
     Ok(ExitCode::from(args.fail.status(0, found)))
 }

@@ -1,7 +1,7 @@
 //! The grouped view of a set of logs: distinct violations, groups per interface/parameter/check,
 //! and the process tree with per-process totals. Text rendering lives here; SARIF in `sarif`.
 
-use crate::logs::{Frame, Kind, Logs, Missing, Violation};
+use crate::logs::{Frame, Kind, Logs, Missing, Record, Violation};
 use crate::symbolize::Symbols;
 use dynchk_record::read::printable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -86,16 +86,32 @@ type SiteKey = (i64, String, i64, String, Option<String>, Vec<Frame>);
 type SiteCount = (i64, String, i64, String, Option<String>, Frame);
 
 impl Model {
-    /// Builds the model. `known` names commands the caller knows itself (the root of a run).
+    /// Builds the model of logs read whole. `known` names commands the caller knows itself (the
+    /// root of a run).
     pub fn build(logs: &Logs, known: &[(i64, String)]) -> Model {
-        let mut m = Model::default();
-        let mut sites: HashMap<SiteKey, usize> = HashMap::new();
-        // Repeat counts per site, from the summaries (violation records are written once).
-        let mut repeats: HashMap<SiteCount, u64> = HashMap::new();
-        for &pid in &logs.file_pids {
-            m.processes.entry(pid).or_default();
-        }
+        let mut b = Builder::default();
         for r in &logs.records {
+            b.add(r);
+        }
+        b.finish(&logs.file_pids, known)
+    }
+}
+
+/// A model built record by record, as the logs are read (`logs::each`): it keeps one entry per
+/// distinct violation site and per process, never the records themselves.
+#[derive(Default)]
+pub struct Builder {
+    m: Model,
+    sites: HashMap<SiteKey, usize>,
+    /// Repeat counts per site, from the summaries (violation records are written once).
+    repeats: HashMap<SiteCount, u64>,
+}
+
+impl Builder {
+    /// Takes one record into account.
+    pub fn add(&mut self, r: &Record) {
+        let Builder { m, sites, repeats } = self;
+        {
             if let Some(pid) = r.process.pid {
                 let p = m.processes.entry(pid).or_default();
                 p.ppid = p.ppid.or(r.process.ppid);
@@ -169,6 +185,15 @@ impl Model {
                 Kind::Other => {}
             }
         }
+    }
+
+    /// The model. `file_pids`: processes named by their log file only; `known` as for
+    /// [`Model::build`].
+    pub fn finish(self, file_pids: &[i64], known: &[(i64, String)]) -> Model {
+        let Builder { mut m, repeats, .. } = self;
+        for &pid in file_pids {
+            m.processes.entry(pid).or_default();
+        }
         for (pid, cmd) in known {
             let p = m.processes.entry(*pid).or_default();
             p.command.get_or_insert_with(|| cmd.clone());
@@ -202,7 +227,9 @@ impl Model {
         m.groups = group(&m.distinct);
         m
     }
+}
 
+impl Model {
     /// Violations including repeats, over all processes.
     pub fn total_violations(&self) -> u64 {
         self.processes

@@ -279,3 +279,84 @@ fn an_unreadable_log_or_a_fifo_is_skipped_with_a_warning() {
         "{stdout}"
     );
 }
+
+/// Runs `dynchk report LOG --format FORMAT` with its output discarded; returns its peak resident
+/// memory in MiB (the kernel's `ru_maxrss` of that one child).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its resource usage
+fn report_peak_rss_mib(log: &Path, format: &str) -> u64 {
+    let child = dynchk()
+        .arg("report")
+        .arg(log)
+        .args(["--format", format])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is a plain C struct the kernel fills.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, writing into the locals.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(r, child.id() as i32);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "dynchk report --format {format}: status {status:#x}"
+    );
+    usage.ru_maxrss as u64 / 1024
+}
+
+/// `dynchk report` aggregates while reading: memory follows the distinct sites and processes,
+/// not the size of the logs (a 280 MB log of 1M violations took 1.7 GB when it held the records).
+#[test]
+fn a_million_violations_are_summarized_in_bounded_memory() {
+    use std::io::Write;
+    let dir = scratch("million");
+    let log = dir.join("big.jsonl");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    for i in 0..1_000_000u64 {
+        let (pid, site) = (100 + i % 50, 0x1000 + ((i / 50) % 4) * 16);
+        writeln!(
+            w,
+            r#"{{"kind":"violation","pid":{pid},"tid":{pid},"interface":"read","library":"libc","version":"GLIBC_2.2.5","param":1,"param_name":"buf","check":"RWaddress","severity":"error","value":"0x10","message":"0x10 is not a writable address (no mapping)","count":1,"backtrace":[{{"module":"/nonexistent/prog","offset":"{site:#x}"}}]}}"#
+        )
+        .unwrap();
+    }
+    w.into_inner().unwrap().sync_all().unwrap();
+    let size = std::fs::metadata(&log).unwrap().len() >> 20;
+    let text_mib = report_peak_rss_mib(&log, "text");
+    let json_mib = report_peak_rss_mib(&log, "json");
+    eprintln!(
+        "dynchk report of a {size} MiB log (1M violation records, 200 sites): \
+         peak RSS text {text_mib} MiB, json {json_mib} MiB"
+    );
+    assert!(
+        text_mib < 100 && json_mib < 100,
+        "text {text_mib} MiB, json {json_mib} MiB"
+    );
+    let out = dynchk().arg("report").arg(&log).output().unwrap();
+    let stdout = text(&out.stdout);
+    // A site's records are merged: the preload writes each once per process.
+    assert!(
+        stdout.contains("dynchk: 200 violations (RWaddress 200) at 200 call sites in 50 processes"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn totals_saturate_instead_of_wrapping_around() {
+    let dir = scratch("saturate");
+    let log = dir.join("huge.jsonl");
+    let max = u64::MAX;
+    let summary = format!(
+        r#"{{"kind":"summary","pid":7,"calls":{max},"checked":{max},"violations":{max},"distinct":0,"interfaces_used":1,"by_check":{{"RWaddress":{max}}}}}"#
+    );
+    std::fs::write(&log, format!("{summary}\n{summary}\n")).unwrap();
+    let out = dynchk().arg("report").arg(&log).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("dynchk: {max} violations (RWaddress {max})"))
+            && stdout.contains(&format!("({max} calls checked)")),
+        "{stdout}"
+    );
+}

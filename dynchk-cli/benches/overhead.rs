@@ -1,92 +1,304 @@
-//! Whole-program overhead of the checker: real programs run plainly and under libdynchk.so,
-//! alternately (A/B/A/B…) so that machine noise hits both sides alike, and the ratio of the median
-//! wall times printed. The design target is ≤ 1.10× on `ls -lR /usr/share/doc`.
+//! Whole-program overhead of the checker, against the floor of interposition itself.
 //!
-//! `cargo bench -p dynchk-cli --bench overhead` (the libdynchk.so built into dynchk);
-//! `DYNCHK_BENCH_RUNS=N` sets the number of pairs (default 21).
+//! Every workload runs plainly, under libdynchk.so (all checks on, records to a file) and under a
+//! null interposer built here from libdynchk.so's export list (see `null.rs`), in rotation
+//! (plain, checked, null, plain, …) so that machine noise hits all three alike. Printed per row:
+//! the plain median, and for the checker and the null interposer the median of the per-round
+//! ratios to the plain run with their min–max. Ratios survive a loaded machine; absolute times
+//! do not. Then a thread-scaling row per thread count (a C program making small checked calls
+//! on 1, 2, 4, 8 threads) and the startup cost (`/bin/true`, milliseconds over plain).
+//!
+//! `cargo bench -p dynchk-cli --bench overhead [-- FILTER…]` runs the rows whose name contains a
+//! FILTER (all without one); `DYNCHK_BENCH_RUNS=N` sets the rounds per row (default 15, startup
+//! 5×N). A workload whose program is missing is skipped with a message. `tar` writes to
+//! /dev/null, which GNU tar notices: it walks and stats the tree without reading file contents.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "overhead/null.rs"]
+mod null;
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// (name, argv): call-heavy programs whose output does not depend on the run.
-const WORKLOADS: [(&str, &[&str]); 4] = [
-    ("ls -lR /usr/share/doc", &["ls", "-lR", "/usr/share/doc"]),
-    (
-        "grep -r include /usr/include",
-        &["grep", "-r", "-c", "include", "/usr/include"],
-    ),
-    ("sort /etc/services", &["sort", "/etc/services"]),
-    (
-        "tar cf - /usr/share/doc",
-        &["tar", "cf", "-", "/usr/share/doc"],
-    ),
-];
-
-fn time(argv: &[&str], preload: Option<&std::path::Path>, log: &std::path::Path) -> Duration {
-    let mut cmd = Command::new(argv[0]);
-    cmd.args(&argv[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Some(lib) = preload {
-        cmd.env("LD_PRELOAD", lib).env("DYNCHK_LOG", log);
-    }
-    let start = Instant::now();
-    let status = cmd.status().expect("workload runs");
-    let took = start.elapsed();
-    assert!(
-        status.success() || argv[0] == "grep",
-        "{argv:?} failed: {status}"
-    );
-    took
+/// One program run: argv, and a file for its standard input.
+struct Workload {
+    name: String,
+    argv: Vec<String>,
+    stdin: Option<PathBuf>,
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// The three ways a workload runs.
+struct Setups {
+    checked: PathBuf,
+    null: PathBuf,
+    log: PathBuf,
+}
+
+impl Setups {
+    fn time(&self, w: &Workload, preload: Option<&Path>) -> Duration {
+        let mut cmd = Command::new(&w.argv[0]);
+        cmd.args(&w.argv[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match &w.stdin {
+            Some(f) => cmd.stdin(std::fs::File::open(f).unwrap()),
+            None => cmd.stdin(Stdio::null()),
+        };
+        if let Some(lib) = preload {
+            cmd.env("LD_PRELOAD", lib).env("DYNCHK_LOG", &self.log);
+        }
+        let start = Instant::now();
+        let status = cmd.status().expect("workload runs");
+        let took = start.elapsed();
+        assert!(status.success(), "{:?} failed: {status}", w.argv);
+        took
+    }
+
+    /// `runs` rounds of plain, checked, null: the plain times and the checked and null ones.
+    fn rounds(&self, w: &Workload, runs: usize) -> [Vec<f64>; 3] {
+        // One warm-up of each fills the page cache and resolves what is resolved once.
+        self.time(w, None);
+        self.time(w, Some(&self.checked));
+        self.time(w, Some(&self.null));
+        let mut t = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..runs {
+            t[0].push(self.time(w, None).as_secs_f64());
+            t[1].push(self.time(w, Some(&self.checked)).as_secs_f64());
+            t[2].push(self.time(w, Some(&self.null)).as_secs_f64());
+        }
+        t
+    }
+}
+
+/// Median, min and max.
+fn spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn ratios(of: &[f64], to: &[f64]) -> String {
+    let (m, lo, hi) = spread(of.iter().zip(to).map(|(a, b)| a / b).collect());
+    format!("{m:.2}× ({lo:.2}–{hi:.2})")
+}
+
+fn extra_ms(of: &[f64], to: &[f64]) -> String {
+    let (m, lo, hi) = spread(of.iter().zip(to).map(|(a, b)| (a - b) * 1e3).collect());
+    format!("{m:+.2} ms ({lo:+.2}–{hi:+.2})")
+}
+
+fn row(name: &str, plain: &[f64], checked: &str, null: &str, calls: &str) {
+    let (p, _, _) = spread(plain.to_vec());
+    println!(
+        "{name:<34} {:>9.1} ms  {checked:<24} {null:<24} {calls:>9}",
+        p * 1e3
+    );
+}
+
+/// The program `name` on PATH (or at that path).
+fn find(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Path::new(name).exists().then(|| name.into());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn argv(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The workloads of the table, with their input files written to `dir`.
+fn workloads(dir: &Path) -> Vec<Workload> {
+    // About 5 MB of lines in a fixed pseudo-random order (xorshift), sorted with 2 threads.
+    let sort_input = dir.join("sort.txt");
+    let mut text = String::new();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while text.len() < 5 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.push_str(&format!("{:016x} line {}\n", x, x % 100_000));
+    }
+    std::fs::write(&sort_input, text).unwrap();
+    let sql = dir.join("inserts.sql");
+    let mut s = String::from("DROP TABLE IF EXISTS t;\nCREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INTEGER);\nBEGIN;\n");
+    for i in 0..5000 {
+        s.push_str(&format!(
+            "INSERT INTO t(name, n) VALUES('name {i}', {});\n",
+            i * 7 % 1000
+        ));
+    }
+    s.push_str("COMMIT;\nSELECT count(*), sum(n) FROM t;\n");
+    std::fs::write(&sql, s).unwrap();
+    // The system's python3, not a version manager's shell-script shim in front of it.
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    vec![
+        Workload {
+            name: "ls -lR /usr/share/doc".into(),
+            argv: argv(&["ls", "-lR", "/usr/share/doc"]),
+            stdin: None,
+        },
+        Workload {
+            name: "tar cf - /usr/share/doc".into(),
+            argv: argv(&["tar", "cf", "-", "/usr/share/doc"]),
+            stdin: None,
+        },
+        Workload {
+            name: "sort 5 MB (2 threads)".into(),
+            argv: vec![
+                "sort".into(),
+                "--parallel=2".into(),
+                sort_input.display().to_string(),
+            ],
+            stdin: None,
+        },
+        Workload {
+            name: "python3 reads /usr/share/doc".into(),
+            argv: argv(&[
+                python,
+                "-c",
+                "import os\nfor d, _, fs in os.walk('/usr/share/doc'):\n for f in fs:\n  p = os.path.join(d, f)\n  if os.path.isfile(p):\n   open(p, 'rb').read()",
+            ]),
+            stdin: None,
+        },
+        Workload {
+            name: "sqlite3 5,000 inserts".into(),
+            argv: vec!["sqlite3".into(), dir.join("bench.db").display().to_string()],
+            stdin: Some(sql),
+        },
+    ]
+}
+
+/// Compiles the thread-scaling program into `dir`.
+fn threads_program(dir: &Path) -> PathBuf {
+    let src = dir.join("threads.c");
+    let exe = dir.join("threads");
+    std::fs::write(&src, include_str!("overhead/threads.c")).unwrap();
+    // -fno-builtin: strlen and memcpy stay calls into the C library.
+    let out = Command::new("cc")
+        .args(["-O2", "-fno-builtin", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("a C compiler (cc) builds the thread benchmark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let n = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {n} CPUs")
+}
+
+fn load() -> String {
+    let l = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 fn main() {
-    let lib = common::lib();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let runs: usize = std::env::var("DYNCHK_BENCH_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(21);
+        .unwrap_or(15);
     let dir = std::env::temp_dir().join(format!("dynchk-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("log.%p");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let checked = common::lib().to_path_buf();
+    let (null, stubs) = null::build(&checked, &dir);
+    let s = Setups {
+        checked,
+        null,
+        log: logs.join("log.%p"),
+    };
+    println!("machine: {}; load average at start: {}", machine(), load());
     println!(
-        "{:<34} {:>10} {:>10} {:>7} {:>10}",
-        "workload", "plain", "dynchk", "ratio", "calls"
+        "{runs} rounds of plain/checked/null per row; ratios: median (min–max) of per-round ratios; null interposer: {stubs} stubs"
     );
-    for (name, argv) in WORKLOADS {
-        let (mut plain, mut checked) = (Vec::new(), Vec::new());
-        // One warm-up of each fills the page cache.
-        time(argv, None, &log);
-        time(argv, Some(lib), &log);
-        for _ in 0..runs {
-            plain.push(time(argv, None, &log));
-            checked.push(time(argv, Some(lib), &log));
+    println!(
+        "{:<34} {:>12}  {:<24} {:<24} {:>9}",
+        "workload", "plain", "dynchk", "null interposer", "calls"
+    );
+    for w in workloads(&dir) {
+        if !wanted(&w.name) {
+            continue;
         }
-        let calls = last_summary_calls(&dir);
-        let (p, c) = (median(plain), median(checked));
-        println!(
-            "{name:<34} {:>8.1}ms {:>8.1}ms {:>6.2}x {calls:>10}",
-            p.as_secs_f64() * 1e3,
-            c.as_secs_f64() * 1e3,
-            c.as_secs_f64() / p.as_secs_f64()
-        );
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            let _ = std::fs::remove_file(e.path());
+        if find(&w.argv[0]).is_none() {
+            println!("{:<34} skipped: {} is not installed", w.name, w.argv[0]);
+            continue;
         }
+        let [p, c, n] = s.rounds(&w, runs);
+        let calls = last_summary_calls(&logs).to_string();
+        row(&w.name, &p, &ratios(&c, &p), &ratios(&n, &p), &calls);
+        clear(&logs);
     }
+    if wanted("threads") {
+        let exe = threads_program(&dir);
+        let mut at = Vec::new();
+        for n in [1, 2, 4, 8] {
+            let w = Workload {
+                name: format!("threads {n} (strlen memcpy read fstat)"),
+                argv: vec![exe.display().to_string(), n.to_string(), "20000".into()],
+                stdin: None,
+            };
+            let [p, c, nl] = s.rounds(&w, runs);
+            let calls = last_summary_calls(&logs).to_string();
+            at.push(spread(c.iter().zip(&p).map(|(a, b)| a / b).collect()).0);
+            row(&w.name, &p, &ratios(&c, &p), &ratios(&nl, &p), &calls);
+            clear(&logs);
+        }
+        println!(
+            "{:<34} {:>12}  8 threads / 1 thread: {:.2}",
+            "thread scaling",
+            "",
+            at[3] / at[0]
+        );
+    }
+    if wanted("true") {
+        let w = Workload {
+            name: "/bin/true (startup)".into(),
+            argv: argv(&["/bin/true"]),
+            stdin: None,
+        };
+        let [p, c, n] = s.rounds(&w, 5 * runs);
+        row(&w.name, &p, &extra_ms(&c, &p), &extra_ms(&n, &p), "");
+    }
+    println!("load average at end: {}", load());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+fn clear(logs: &Path) {
+    for e in std::fs::read_dir(logs).unwrap().flatten() {
+        let _ = std::fs::remove_file(e.path());
+    }
+}
+
 /// The `calls` of a summary record in the logs of the last workload (all runs do the same work).
-fn last_summary_calls(dir: &std::path::Path) -> u64 {
+fn last_summary_calls(dir: &Path) -> u64 {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap_or_default();
         for line in text.lines().rev() {

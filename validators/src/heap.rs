@@ -16,7 +16,7 @@
 
 use crate::{sys, Fault, Verdict};
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// glibc's `MALLOC_ALIGNMENT` on 64-bit targets: every block starts on a granule.
 const GRANULE_SHIFT: usize = 4;
@@ -42,6 +42,63 @@ const EXT: usize = 3;
 /// How far back an interior pointer's block start is searched: 512 granules (8 KiB). A pointer
 /// deeper inside a larger block is not bounds-checked (the check is per call, so it stays cheap).
 const SCAN_WORDS: usize = 64;
+
+/// Live blocks too long for the backward scan to find their start from deep inside (usable size
+/// at least [`BIG_MIN`]), one word each: the block's start granule in the low 43 bits, its usable
+/// size in 4 KiB pages (rounded down) in the high 21, 0 for a free entry. A pointer into such a
+/// block (sort's 5 MB line buffer, passed to `strcoll` millions of times) finds its block here
+/// instead of scanning 8 KiB of shadow, and is bounds-checked however deep it is. Blocks beyond
+/// the table's capacity are found by the scan as before.
+static BIG: [AtomicU64; BIG_CAP] = [const { AtomicU64::new(0) }; BIG_CAP];
+const BIG_CAP: usize = 64;
+/// One past the highest entry of [`BIG`] ever used: lookups stop there.
+static BIG_USED: AtomicUsize = AtomicUsize::new(0);
+/// The reach of the backward scan.
+const BIG_MIN: usize = (SCAN_WORDS * 8) << GRANULE_SHIFT;
+const BIG_START_BITS: u32 = 43;
+
+fn big_entry(start: usize, usable: usize) -> u64 {
+    ((start >> GRANULE_SHIFT) as u64) | ((usable >> 12).min((1 << 21) - 1) as u64) << BIG_START_BITS
+}
+
+/// Notes the live block `start` of `usable` bytes in [`BIG`] when there is room.
+fn big_insert(start: usize, usable: usize) {
+    let entry = big_entry(start, usable);
+    for (i, e) in BIG.iter().enumerate() {
+        if e.load(Ordering::Relaxed) == 0
+            && e.compare_exchange(0, entry, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+        {
+            BIG_USED.fetch_max(i + 1, Ordering::Release);
+            return;
+        }
+    }
+}
+
+/// Forgets the block `start` in [`BIG`].
+fn big_remove(start: usize) {
+    let granule = (start >> GRANULE_SHIFT) as u64;
+    for e in &BIG[..BIG_USED.load(Ordering::Acquire)] {
+        let cur = e.load(Ordering::Relaxed);
+        if cur != 0 && cur & ((1 << BIG_START_BITS) - 1) == granule {
+            let _ = e.compare_exchange(cur, 0, Ordering::Relaxed, Ordering::Relaxed);
+            return;
+        }
+    }
+}
+
+/// The start of the big block holding `addr`, if [`BIG`] has one.
+#[inline]
+fn big_find(addr: usize) -> Option<usize> {
+    BIG[..BIG_USED.load(Ordering::Acquire)]
+        .iter()
+        .find_map(|e| {
+            let cur = e.load(Ordering::Acquire);
+            let start = ((cur & ((1 << BIG_START_BITS) - 1)) as usize) << GRANULE_SHIFT;
+            let pages = (cur >> BIG_START_BITS) as usize;
+            (cur != 0 && start <= addr && addr - start < pages << 12).then_some(start)
+        })
+}
 
 static LEAF: [AtomicPtr<AtomicU8>; LEAVES] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; LEAVES];
@@ -114,6 +171,9 @@ pub unsafe fn allocated(p: *mut c_void, size: usize) {
     }
     if let Some(s) = shadow(p, true) {
         let (usable, _) = chunk(p);
+        if usable >= BIG_MIN {
+            big_insert(p, usable);
+        }
         let slack = usable.saturating_sub(size);
         if slack < SLACK.into() {
             s.store(LIVE | slack as u8, Ordering::Relaxed);
@@ -141,9 +201,13 @@ pub unsafe fn released(p: *mut c_void) {
     let p = p as usize;
     if let Some(s) = shadow(p, false) {
         if s.load(Ordering::Relaxed) & LIVE != 0 {
+            let (usable, mmapped) = chunk(p);
+            if usable >= BIG_MIN {
+                big_remove(p);
+            }
             // An mmapped block's memory goes back to the kernel: a later mapping there is no
             // freed block (and its header is gone).
-            let freed = if chunk(p).1 { 0 } else { FREED };
+            let freed = if mmapped { 0 } else { FREED };
             s.store(freed, Ordering::Relaxed);
         }
     }
@@ -166,6 +230,13 @@ fn find(addr: usize) -> Option<Found> {
     let granule = addr & !((1 << GRANULE_SHIFT) - 1);
     if m & LIVE != 0 {
         return live(granule, m).filter(|b| reaches(b, addr));
+    }
+    if let Some(start) = big_find(addr) {
+        // Checked again: the entry may be going away with its block.
+        let m = shadow(start, false).map_or(0, |s| s.load(Ordering::Relaxed));
+        if m & LIVE != 0 {
+            return live(start, m).filter(|b| reaches(b, addr));
+        }
     }
     let before = scan_back(granule).and_then(|(start, m)| live(start, m));
     if let Some(b) = before.filter(|b| reaches(b, addr)) {
@@ -429,6 +500,29 @@ mod tests {
         assert!(
             release(p).is_ok(),
             "an unmapped block is the memory map's business"
+        );
+        // In the same test: a big block mapped where `p` was would hold `p`.
+        deep_inside_a_big_block_beyond_the_scan();
+    }
+
+    fn deep_inside_a_big_block_beyond_the_scan() {
+        let n = 5 << 20;
+        let p = block(n);
+        let deep = (p as usize + (3 << 20)) as *const c_void;
+        assert!(within(deep, n - (3 << 20), "Rdaddress").is_ok());
+        let f = within(deep, n - (3 << 20) + 1, "Rdaddress").unwrap_err();
+        assert!(
+            f.msg
+                .as_str()
+                .contains(&format!("is {} bytes into a {n}-byte heap block", 3 << 20)),
+            "{}",
+            f.msg.as_str()
+        );
+        assert!(release(deep).is_err(), "not the block's start");
+        give_back(p);
+        assert!(
+            within(deep, 1, "Rdaddress").is_ok(),
+            "forgotten with its block"
         );
     }
 }

@@ -38,6 +38,21 @@ fn main() -> Result<()> {
         writeln!(code, "    ({name:?}, {text:?}),")?;
     }
     code.push_str("];\n");
+    // The checks the records name, with what each rule of them tests: suppression files are
+    // validated against them and SARIF describes its rules with them.
+    let db = dynchk_gen::db::Db::load(&db_dir)?;
+    let spec = dynchk_gen::model::Spec::read(&db.conn)?;
+    code.push_str("pub static CHECKS: &[(&str, &str, &str)] = &[\n");
+    let mut rules: Vec<_> = spec.rules.values().collect();
+    rules.sort_by(|a, b| (&a.check, &a.name).cmp(&(&b.check, &b.name)));
+    for r in rules {
+        writeln!(
+            code,
+            "    ({:?}, {:?}, {:?}),",
+            r.check, r.name, r.description
+        )?;
+    }
+    code.push_str("];\n");
     std::fs::write(out_dir.join("explain_entries.rs"), code)?;
 
     let lib = build_preload(&manifest, &out_dir)?;

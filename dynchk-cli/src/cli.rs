@@ -107,6 +107,8 @@ pub struct RunArgs {
     pub sarif: Option<PathBuf>,
     #[command(flatten)]
     pub fail: FailArgs,
+    #[command(flatten)]
+    pub show: ShowArgs,
     /// Frames per violation in the backtraces (0 for none; the checker's default is 16).
     #[arg(long, value_name = "N")]
     pub backtrace: Option<u32>,
@@ -146,6 +148,26 @@ impl FailArgs {
     }
 }
 
+/// How much the text summary shows (`run` and `report`).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ShowArgs {
+    /// Call sites shown per interface/parameter/check (the rest are counted: "and 4 more").
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_sites: usize,
+    /// After the summary, print a suppression rule for each reported interface/parameter/check,
+    /// ready to paste into a --suppress file (its call sites as comments).
+    #[arg(long)]
+    pub gen_suppressions: bool,
+}
+
+impl ShowArgs {
+    /// Everything, for files.
+    pub const ALL: ShowArgs = ShowArgs {
+        max_sites: usize::MAX,
+        gen_suppressions: false,
+    };
+}
+
 /// Options of `dynchk report`.
 #[derive(Args, Debug)]
 #[command(after_help = "\
@@ -163,6 +185,8 @@ pub struct ReportArgs {
     pub format: ReportFormat,
     #[command(flatten)]
     pub fail: FailArgs,
+    #[command(flatten)]
+    pub show: ShowArgs,
 }
 
 /// Options of `dynchk explain`.

@@ -8,7 +8,9 @@ mod logs;
 mod program;
 mod run;
 mod sarif;
+mod style;
 mod summary;
+mod suppress;
 mod symbolize;
 
 use clap::{CommandFactory, Parser};

@@ -1,6 +1,6 @@
 //! `dynchk run` and `dynchk report`.
 
-use crate::cli::{ReportArgs, ReportFormat, RunArgs};
+use crate::cli::{ReportArgs, ReportFormat, RunArgs, ShowArgs};
 use crate::logs::{self, Logs, Source};
 use crate::program::Program;
 use crate::summary::{Builder, Model};
@@ -285,8 +285,7 @@ fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest, facts: &Program) 
         cmd.env("ASAN_OPTIONS", value);
     }
     if let Some(s) = &args.suppress {
-        std::fs::File::open(s)
-            .with_context(|| format!("cannot read suppression file {}", s.display()))?;
+        crate::suppress::check(s)?;
         cmd.env("DYNCHK_SUPPRESS", std::fs::canonicalize(s)?);
     }
     Ok(cmd)
@@ -315,11 +314,17 @@ fn no_report_hint(program: &Program, shown: &str, lib: &Path) -> String {
 }
 
 /// Writes one machine-readable output to its own file (never to the program's stderr).
-fn write_file(path: &Path, logs: &Logs, model: &Model, format: ReportFormat) -> Result<()> {
+fn write_file(
+    path: &Path,
+    logs: &Logs,
+    model: &Model,
+    format: ReportFormat,
+    invocation: &sarif::Invocation,
+) -> Result<()> {
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
-    render(logs, model, format, &mut f)?;
+    render(logs, model, format, ShowArgs::ALL, Some(invocation), &mut f)?;
     f.flush()
         .with_context(|| format!("cannot write {}", path.display()))
 }
@@ -406,14 +411,24 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         &logs,
         &model,
         ReportFormat::Text,
-        &mut std::io::stderr().lock(),
+        args.show,
+        None,
+        &mut anstream::AutoStream::auto(std::io::stderr()),
     );
+    let invocation = sarif::Invocation {
+        argv: args
+            .cmd
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        exit_code: i32::from(code),
+    };
     for (path, format) in [
         (&args.json, ReportFormat::Json),
         (&args.sarif, ReportFormat::Sarif),
     ] {
         if let Some(path) = path {
-            if let Err(e) = write_file(path, &logs, &model, format) {
+            if let Err(e) = write_file(path, &logs, &model, format, &invocation) {
                 eprintln!("dynchk: error: {e:#}");
                 code = EXIT_DYNCHK_ERROR;
             }
@@ -437,8 +452,15 @@ fn warn_corrupt(logs: &Logs) {
     }
 }
 
-/// Writes the report to `out`.
-fn render(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write) -> Result<()> {
+/// Writes the report to `out` (the text one as `show` says).
+fn render(
+    logs: &Logs,
+    model: &Model,
+    format: ReportFormat,
+    show: ShowArgs,
+    invocation: Option<&sarif::Invocation>,
+    out: &mut dyn Write,
+) -> Result<()> {
     match format {
         // Empty when `dynchk report` streamed them already.
         ReportFormat::Json => {
@@ -447,8 +469,11 @@ fn render(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write)
             }
         }
         ReportFormat::Text => {
-            let symbols = symbolize(model.first_call_sites());
-            out.write_all(model.render_text(&symbols).as_bytes())?;
+            let symbols = symbolize(model.call_sites());
+            out.write_all(model.render_text(&symbols, show.max_sites).as_bytes())?;
+            if show.gen_suppressions {
+                out.write_all(model.render_suppression_rules(&symbols).as_bytes())?;
+            }
             if logs.corrupt_total > 0 {
                 let shown = if logs.corrupt_total > logs.corrupt.len() {
                     format!("the first {} in the warnings above", logs.corrupt.len())
@@ -465,7 +490,7 @@ fn render(logs: &Logs, model: &Model, format: ReportFormat, out: &mut dyn Write)
         }
         ReportFormat::Sarif => {
             let symbols = symbolize(model.call_sites());
-            serde_json::to_writer_pretty(&mut *out, &sarif::render(model, &symbols))
+            serde_json::to_writer_pretty(&mut *out, &sarif::render(model, &symbols, invocation))
                 .map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
@@ -490,8 +515,23 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
     })?;
     let model = model.finish(&logs.file_pids, &[]);
     warn_corrupt(&logs);
-    render(&logs, &model, args.format, &mut out)?;
-    out.flush()?;
+    let show = args.show;
+    if args.format != ReportFormat::Text {
+        // Colour only for people: JSON and SARIF go out exactly as rendered.
+        render(&logs, &model, args.format, show, None, &mut out)?;
+        out.flush()?;
+    } else {
+        out.flush()?;
+        drop(out);
+        render(
+            &logs,
+            &model,
+            args.format,
+            show,
+            None,
+            &mut anstream::AutoStream::auto(std::io::stdout()),
+        )?;
+    }
     let found = !model.distinct.is_empty() || model.total_violations() > 0;
     Ok(ExitCode::from(args.fail.status(0, found)))
 }

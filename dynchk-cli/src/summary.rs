@@ -2,6 +2,7 @@
 //! and the process tree with per-process totals. Text rendering lives here; SARIF in `sarif`.
 
 use crate::logs::{Frame, Kind, Logs, Missing, Record, Violation};
+use crate::style::{BAD, GOOD, HEAD, SITE, WARN};
 use crate::symbolize::Symbols;
 use dynchk_record::read::printable;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -65,6 +66,38 @@ pub struct Process {
     /// The last image called exec and no image started after it: the new program ran without
     /// the checker (`LD_PRELOAD` dropped, or a static or setuid program).
     pub exec_unchecked: bool,
+    /// The program images the pid ran, in order, from its `start` records: the forked or
+    /// spawned one first, then one per successful exec.
+    pub images: Vec<Image>,
+}
+
+/// One program image of a process (between two execs).
+#[derive(Debug, Default)]
+pub struct Image {
+    /// `argv` joined, else `exe`.
+    pub command: Option<String>,
+    /// Interposed calls.
+    pub calls: u64,
+    /// Checked calls.
+    pub checked: u64,
+    /// Violations including repeats.
+    pub violations: u64,
+    /// Whether a summary was written for it.
+    pub has_summary: bool,
+}
+
+/// The call sites of a group as shown: distinct violations at the same place (a parent and
+/// its forked child on one line, one line reached through different callers) are one site.
+#[derive(Debug)]
+pub struct SiteView<'a> {
+    /// The innermost frame outside the checker.
+    pub frame: Option<&'a Frame>,
+    /// The first violation there.
+    pub first: &'a Violation,
+    /// Occurrences including repeats.
+    pub count: u64,
+    /// Processes it happened in.
+    pub pids: BTreeSet<i64>,
 }
 
 /// The summarized logs.
@@ -79,6 +112,8 @@ pub struct Model {
     /// Interfaces whose original was not found: their calls failed with ENOSYS, so the program did
     /// not behave as without the checker.
     pub missing: BTreeSet<Missing>,
+    /// Violations not reported, per suppression rule as written, over all processes.
+    pub suppressed: BTreeMap<String, u64>,
 }
 
 type SiteKey = (i64, String, i64, String, Option<String>, Vec<Frame>);
@@ -161,6 +196,19 @@ impl Builder {
                     }
                     p.has_summary = true;
                     p.exec_unchecked = s.used.keys().any(|i| is_exec(i));
+                    if p.images.is_empty() {
+                        p.images.push(Image::default());
+                    }
+                    if let Some(image) = p.images.last_mut() {
+                        image.calls = image.calls.saturating_add(s.calls);
+                        image.checked = image.checked.saturating_add(s.checked);
+                        image.violations = image.violations.saturating_add(s.violations);
+                        image.has_summary = true;
+                    }
+                    for (rule, n) in &s.suppressed {
+                        let total = m.suppressed.entry(rule.clone()).or_default();
+                        *total = total.saturating_add(*n);
+                    }
                     for site in &s.sites {
                         let key = (
                             s.pid,
@@ -178,6 +226,15 @@ impl Builder {
                     let p = m.processes.entry(s.pid).or_default();
                     p.started = true;
                     p.exec_unchecked = false;
+                    let command = if s.argv.is_empty() {
+                        s.exe.clone()
+                    } else {
+                        Some(s.argv.join(" "))
+                    };
+                    p.images.push(Image {
+                        command,
+                        ..Image::default()
+                    });
                 }
                 Kind::Missing(x) => {
                     m.missing.insert(x.clone());
@@ -259,25 +316,49 @@ impl Model {
         format!(" ({})", list.join(", "))
     }
 
-    /// The call site of every distinct violation (what SARIF locates).
+    /// The call site of every distinct violation (what the summary and SARIF locate).
     pub fn call_sites(&self) -> impl Iterator<Item = &Frame> {
         self.distinct.iter().filter_map(Distinct::call_site)
     }
 
-    /// The call site of the first violation of each group (what the text summary shows).
-    pub fn first_call_sites(&self) -> impl Iterator<Item = &Frame> {
-        self.groups
-            .iter()
-            .filter_map(|g| self.distinct[g.members[0]].call_site())
+    /// The call sites of a group, most frequent first (then in log order).
+    pub fn sites(&self, g: &Group) -> Vec<SiteView<'_>> {
+        let mut out: Vec<SiteView<'_>> = Vec::new();
+        for &i in &g.members {
+            let d = &self.distinct[i];
+            let frame = d.call_site();
+            let at = out
+                .iter()
+                .position(|s| s.frame.is_some() && s.frame == frame);
+            let site = match at {
+                Some(k) => &mut out[k],
+                None => {
+                    out.push(SiteView {
+                        frame,
+                        first: &d.violation,
+                        count: 0,
+                        pids: BTreeSet::new(),
+                    });
+                    out.last_mut().expect("just pushed")
+                }
+            };
+            site.count = site.count.saturating_add(d.count);
+            site.pids.insert(d.violation.pid);
+        }
+        // Stable: equal counts keep log order.
+        out.sort_by_key(|s| std::cmp::Reverse(s.count));
+        out
     }
 
-    /// The readable summary: groups with their first call site, then the process tree.
-    pub fn render_text(&self, symbols: &Symbols) -> String {
+    /// The readable summary: groups with every call site up to `max_sites` each, suppressed
+    /// counts, then the process tree. Styled with ANSI sequences (see [`crate::style`]); the
+    /// writer strips them when colour is off.
+    pub fn render_text(&self, symbols: &Symbols, max_sites: usize) -> String {
         let mut out = String::new();
         for x in &self.missing {
             let _ = writeln!(
                 out,
-                "dynchk: warning: {}@{} has no original after libdynchk: its calls failed with ENOSYS",
+                "dynchk: {WARN}warning{WARN:#}: {}@{} has no original after libdynchk: its calls failed with ENOSYS",
                 printable(&x.interface),
                 printable(&x.version)
             );
@@ -291,9 +372,10 @@ impl Model {
         if self.distinct.is_empty() && total == 0 {
             let _ = writeln!(
                 out,
-                "dynchk: no violations ({checked} calls checked in {nproc} process{})",
+                "dynchk: {GOOD}no violations{GOOD:#} ({checked} calls checked in {nproc} process{})",
                 plural_es(nproc)
             );
+            self.render_suppressed(&mut out);
             for (pid, p) in &self.processes {
                 if p.started && !p.has_summary {
                     let _ = writeln!(
@@ -306,54 +388,113 @@ impl Model {
             self.render_unchecked_execs(&mut out);
             return out;
         }
+        let nsites: usize = self.groups.iter().map(|g| self.sites(g).len()).sum();
         let _ = writeln!(
             out,
-            "dynchk: {total} violation{}{} at {} call site{} in {nproc} process{} ({checked} calls checked)",
+            "dynchk: {BAD}{total} violation{}{BAD:#}{} at {nsites} call site{} in {nproc} process{} ({checked} calls checked)",
             plural(total),
             self.by_check_text(),
-            self.distinct.len(),
-            plural(self.distinct.len() as u64),
+            plural(nsites as u64),
             plural_es(nproc)
         );
         for g in &self.groups {
-            let first = &self.distinct[g.members[0]];
-            let v = &first.violation;
-            let sites = g.members.len() as u64;
-            let _ = write!(
+            let first = &self.distinct[g.members[0]].violation;
+            let sites = self.sites(g);
+            let _ = writeln!(
                 out,
-                "  {} {}: {sites} call site{}",
-                v.callee(),
-                printable(&v.check),
-                plural(sites),
+                "  {HEAD}{} {}{HEAD:#}: {} at {} call site{}",
+                first.callee(),
+                printable(&first.check),
+                times(g.count),
+                sites.len(),
+                plural(sites.len() as u64),
             );
-            // Records carry repeat counts only when the preload rewrites them; the totals per
-            // check in the first line always include repeats.
-            if g.count > sites {
-                let _ = write!(out, ", {} times", g.count);
+            for site in sites.iter().take(max_sites) {
+                let at = match site.frame {
+                    Some(f) => printable(&symbols.site(f).to_string()),
+                    None => "an unknown call site".into(),
+                };
+                let pids: Vec<String> = site.pids.iter().map(i64::to_string).collect();
+                let _ = writeln!(
+                    out,
+                    "    at {SITE}{at}{SITE:#}: {} (pid{} {})",
+                    times(site.count),
+                    plural(pids.len() as u64),
+                    pids.join(", ")
+                );
+                let _ = writeln!(out, "        {}", printable(&site.first.message));
             }
-            out.push('\n');
-            let _ = writeln!(out, "      first: {}", printable(&v.message));
-            match first.call_site() {
-                Some(f) => {
-                    let _ = writeln!(
-                        out,
-                        "      at {} (pid {})",
-                        printable(&symbols.site(f).to_string()),
-                        v.pid
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "      at an unknown call site (pid {})", v.pid);
-                }
+            if sites.len() > max_sites {
+                let more = sites.len() - max_sites;
+                let _ = writeln!(
+                    out,
+                    "    and {more} more call site{} (--max-sites N shows more)",
+                    plural(more as u64)
+                );
             }
         }
         if symbols.tool_missing {
             out.push_str("  (install binutils for function names and source lines: addr2line was not found)\n");
         }
+        self.render_suppressed(&mut out);
         out.push_str("processes:\n");
         self.render_tree(&mut out);
         self.render_unchecked_execs(&mut out);
         out
+    }
+
+    /// One suppression rule per group, the group's call sites as comments above it, for a
+    /// `--suppress` file.
+    pub fn render_suppression_rules(&self, symbols: &Symbols) -> String {
+        let mut out = String::new();
+        if self.groups.is_empty() {
+            return out;
+        }
+        out.push_str("# suppressions for the violations above (dynchk run --suppress FILE):\n");
+        for g in &self.groups {
+            let v = &self.distinct[g.members[0]].violation;
+            for site in self.sites(g) {
+                let at = site.frame.map_or_else(
+                    || "an unknown call site".to_string(),
+                    |f| printable(&symbols.site(f).to_string()),
+                );
+                let _ = writeln!(out, "# {}: {at}", times(site.count));
+            }
+            let param = match v.param_name.as_deref() {
+                Some(n) if !n.is_empty() => n.to_string(),
+                _ if v.param < 0 => "*".to_string(),
+                _ => v.param.to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "{}:{param}:{}",
+                printable(&v.interface),
+                printable(&v.check)
+            );
+        }
+        out
+    }
+
+    /// Suppressed violations per rule, most used first, as valgrind lists its used suppressions.
+    fn render_suppressed(&self, out: &mut String) {
+        let total = self
+            .suppressed
+            .values()
+            .fold(0u64, |n, c| n.saturating_add(*c));
+        if total == 0 {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "suppressed: {total} violation{} (not counted above)",
+            plural(total)
+        );
+        let mut rules: Vec<(&String, &u64)> =
+            self.suppressed.iter().filter(|(_, n)| **n > 0).collect();
+        rules.sort_by_key(|(_, n)| std::cmp::Reverse(**n));
+        for (rule, n) in rules {
+            let _ = writeln!(out, "  {n:>8}  {}", printable(rule));
+        }
     }
 
     /// A note per process whose exec'd program the checker did not reach.
@@ -362,7 +503,7 @@ impl Model {
             if p.exec_unchecked {
                 let _ = writeln!(
                     out,
-                    "dynchk: note: {pid} {} exec'd a program that was not checked: LD_PRELOAD was \
+                    "dynchk: {WARN}note{WARN:#}: {pid} {} exec'd a program that was not checked: LD_PRELOAD was \
                      dropped from its environment (e.g. by `env -i`), or the program is statically \
                      linked or setuid",
                     printable(p.command.as_deref().unwrap_or("(command unknown)"))
@@ -371,6 +512,7 @@ impl Model {
         }
     }
 
+    /// Children under their parents, each exec'd image under its process.
     fn render_tree(&self, out: &mut String) {
         let mut children: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         let mut roots = Vec::new();
@@ -391,41 +533,85 @@ impl Model {
                 continue;
             }
             let p = &self.processes[&pid];
-            let _ = write!(
-                out,
-                "{:indent$}{pid} {}: ",
-                "",
-                printable(p.command.as_deref().unwrap_or("(command unknown)")),
-                indent = depth * 2
-            );
-            if p.has_summary {
-                let _ = writeln!(
+            if p.images.is_empty() {
+                let _ = write!(
                     out,
-                    "{} calls, {} checked, {} violation{}",
-                    p.calls,
-                    p.checked,
-                    p.violations,
-                    plural(p.violations)
+                    "{:indent$}{pid} {}: ",
+                    "",
+                    printable(p.command.as_deref().unwrap_or("(command unknown)")),
+                    indent = depth * 2
                 );
-            } else if p.started {
                 let _ = writeln!(
                     out,
-                    "{} violation{} reported; started, no summary (killed or crashed)",
-                    p.violations,
-                    plural(p.violations)
+                    "{}",
+                    totals(p.has_summary, p.started, p.calls, p.checked, p.violations)
                 );
-            } else {
+            }
+            for (i, image) in p.images.iter().enumerate() {
+                let last = i + 1 == p.images.len();
+                // Violations of an image killed before its summary are only in the records.
+                let violations = if last && !image.has_summary {
+                    p.violations
+                        .saturating_sub(p.images.iter().map(|x| x.violations).sum())
+                } else {
+                    image.violations
+                };
+                let command = printable(
+                    image
+                        .command
+                        .as_deref()
+                        .or(p.command.as_deref())
+                        .unwrap_or("(command unknown)"),
+                );
                 let _ = writeln!(
                     out,
-                    "{} violation{} reported, no summary (killed, or exec of a program without the checker)",
-                    p.violations,
-                    plural(p.violations)
+                    "{:indent$}{}{command}: {}",
+                    "",
+                    if i == 0 {
+                        format!("{pid} ")
+                    } else {
+                        "exec ".to_string()
+                    },
+                    totals(
+                        image.has_summary,
+                        true,
+                        image.calls,
+                        image.checked,
+                        violations
+                    ),
+                    indent = (depth + usize::from(i > 0)) * 2
                 );
             }
             if let Some(kids) = children.get(&pid) {
                 stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
             }
         }
+    }
+}
+
+/// A process's or image's totals, or why there are none.
+fn totals(has_summary: bool, started: bool, calls: u64, checked: u64, violations: u64) -> String {
+    let v = format!("{violations} violation{}", plural(violations));
+    let v = if violations > 0 {
+        format!("{BAD}{v}{BAD:#}")
+    } else {
+        v
+    };
+    if has_summary {
+        format!("{calls} call{}, {checked} checked, {v}", plural(calls))
+    } else if started {
+        format!("{v} reported; started, no summary (killed or crashed)")
+    } else {
+        format!("{v} reported, no summary (killed, or exec of a program without the checker)")
+    }
+}
+
+/// `once`, `1000 times`.
+fn times(n: u64) -> String {
+    if n == 1 {
+        "once".into()
+    } else {
+        format!("{n} times")
     }
 }
 
@@ -477,6 +663,10 @@ mod tests {
     use super::*;
     use crate::logs::{read, Source};
 
+    fn strip(styled: &str) -> String {
+        anstream::adapter::strip_str(styled).to_string()
+    }
+
     fn model_of(text: &str) -> Model {
         let path = std::env::temp_dir().join(format!(
             "dynchk-summary-test-{}-{}.jsonl",
@@ -515,9 +705,9 @@ mod tests {
         let summary = r#"{"kind":"summary","pid":10,"calls":9,"checked":9,"violations":7,"by_check":{"RWaddress":7},"sites":[{"site":{"module":"/bin/p","offset":"0x20"},"interface":"read","param":1,"check":"RWaddress","count":7}]}"#;
         let m = model_of(&format!("{v}\n{summary}\n"));
         assert_eq!(m.distinct[0].count, 7);
-        let text = m.render_text(&Symbols::default());
+        let text = strip(&m.render_text(&Symbols::default(), 10));
         assert!(
-            text.contains("read(arg1 buf) RWaddress: 1 call site, 7 times"),
+            text.contains("read(arg1 buf) RWaddress: 7 times at 1 call site\n    at /bin/p+0x20: 7 times (pid 10)\n        m\n"),
             "{text}"
         );
     }
@@ -538,7 +728,7 @@ mod tests {
             r#"{"kind":"start","pid":5,"ppid":1,"exe":"/bin/sleep","argv":["sleep","9"],"time":"2026-12-01T09:00:00Z"}"#,
             "\n"
         ));
-        let text = m.render_text(&Symbols::default());
+        let text = strip(&m.render_text(&Symbols::default(), 10));
         assert!(
             text.contains("5 sleep 9: started, no summary (killed or crashed)"),
             "{text}"
@@ -554,7 +744,7 @@ mod tests {
             "\n"
         ));
         assert_eq!(
-            m.render_text(&Symbols::default()),
+            strip(&m.render_text(&Symbols::default(), 10)),
             "dynchk: no violations (7 calls checked in 2 processes)\n"
         );
     }
@@ -563,7 +753,7 @@ mod tests {
     fn missing_originals_are_warned_about_once() {
         let line = r#"{"kind":"missing","pid":1,"tid":1,"interface":"foo","version":"GLIBC_2.99","message":"m"}"#;
         let m = model_of(&format!("{line}\n{line}\n"));
-        let text = m.render_text(&Symbols::default());
+        let text = strip(&m.render_text(&Symbols::default(), 10));
         assert_eq!(
             text.matches("foo@GLIBC_2.99 has no original").count(),
             1,
@@ -581,14 +771,14 @@ mod tests {
             r#"{"kind":"violation","pid":3,"interface":"close","param":0,"check":"filedescriptor","message":"m","count":1}"#,
             "\n",
         ));
-        let text = m.render_text(&Symbols::default());
+        let text = strip(&m.render_text(&Symbols::default(), 10));
         assert!(
-            text.contains("processes:\n  1 sh -c a|b: 1 calls, 1 checked, 0 violations\n    3 /bin/b: 1 calls, 1 checked, 1 violation\n"),
+            text.contains("processes:\n  1 sh -c a|b: 1 call, 1 checked, 0 violations\n    3 /bin/b: 1 call, 1 checked, 1 violation\n"),
             "{text}"
         );
         assert!(
             text.contains("dynchk: 1 violation (filedescriptor 1) at 1 call site in 2 processes")
-                && text.contains("close(arg0) filedescriptor: 1 call site\n"),
+                && text.contains("close(arg0) filedescriptor: once at 1 call site\n"),
             "{text}"
         );
     }

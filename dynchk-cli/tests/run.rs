@@ -262,7 +262,7 @@ fn violation_is_grouped_symbolized_and_fails_the_run_on_request() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("dynchk: 3 violations (filedescriptor 3) at 1 call site in 1 process")
-            && stderr.contains("fcntl(arg0 fd) filedescriptor: 1 call site, 3 times\n"),
+            && stderr.contains("fcntl(arg0 fd) filedescriptor: 3 times at 1 call site\n"),
         "{stderr}"
     );
     let site = format!("at main at {}:4 [", dir.join("badfd.c").display());
@@ -537,4 +537,218 @@ fn an_exec_without_the_preload_is_named() {
     let out = run(&[], &[os("env"), os("true")]);
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("not checked"), "{stderr}");
+}
+
+/// A planted program: 1000 bad closes on one line, a bad socket family, a forked child that
+/// breaks a rule on a line its parent breaks too, then execs a shell.
+const FORKED: &str = r#"#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+static void edge(int fd) { close(fd); }
+int main(void) {
+  for (int i = 0; i < 1000; i++) close(-5);
+  socket(12345, SOCK_STREAM, 0);
+  pid_t p = fork();
+  if (p == 0) {
+    edge(-9);
+    execlp("sh", "sh", "-c", "exec true", (char *)0);
+    _exit(1);
+  }
+  waitpid(p, 0, 0);
+  edge(-9);
+  return 0;
+}
+"#;
+
+#[test]
+fn the_summary_nests_processes_and_shows_every_site_with_its_count() {
+    let dir = scratch("forked");
+    let exe = c_program(&dir, "forked", FORKED);
+    let out = run(&[], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "no colour into a pipe: {stderr}");
+    assert!(
+        stderr.contains("1003 violations (filedescriptor 1002, socketfamily 1)")
+            && stderr.contains("at 3 call sites in 2 processes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("close(arg0 fd) filedescriptor: 1002 times at 2 call sites\n"),
+        "{stderr}"
+    );
+    let c = exe.with_extension("c");
+    let site = |func: &str, line: u32, times: &str, pids: &str| {
+        format!("    at {func} at {}:{line} [", c.display()) + &format!("]: {times} (pid{pids}")
+    };
+    let first = site("main", 6, "1000 times", " ");
+    let (at, rest) = first.split_once("[").unwrap();
+    assert!(
+        stderr.contains(at) && stderr.contains(&format!("]{}", rest.trim_start_matches(']'))),
+        "{stderr}"
+    );
+    let edge = site("edge", 4, "2 times", "s ");
+    let (at, _) = edge.split_once("[").unwrap();
+    assert!(
+        stderr.contains(at) && stderr.contains("]: 2 times (pids "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\n        -5 is negative\n"), "{stderr}");
+    assert!(
+        stderr.contains("socket(arg0 domain) socketfamily: once at 1 call site"),
+        "{stderr}"
+    );
+    // The tree: the child under its parent, the shell and true under the child.
+    let tree = stderr.split("processes:\n").nth(1).unwrap();
+    let lines: Vec<&str> = tree.lines().collect();
+    let exe_s = exe.display().to_string();
+    assert!(
+        lines[0].starts_with("  ") && lines[0].contains(&format!(" {exe_s}: ")),
+        "{tree}"
+    );
+    assert!(
+        lines[1].starts_with("    ")
+            && !lines[1].starts_with("     ")
+            && lines[1].contains(&format!(" {exe_s}: "))
+            && lines[1].contains("1 violation"),
+        "{tree}"
+    );
+    assert!(
+        lines[2].starts_with("      exec sh -c exec true: "),
+        "{tree}"
+    );
+    assert!(lines[3].starts_with("      exec true: "), "{tree}");
+
+    // --max-sites 1 hides the second close site and says so.
+    let out = run(&["--max-sites", "1"], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("    and 1 more call site (--max-sites N shows more)\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(" at edge at "), "{stderr}");
+
+    // Colour when asked for, never with NO_COLOR.
+    let colour = |no_color: bool| {
+        let mut cmd = dynchk();
+        cmd.env("CLICOLOR_FORCE", "1")
+            .arg("run")
+            .arg("--")
+            .arg(&exe);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        text(&cmd.output().unwrap().stderr)
+    };
+    assert!(colour(false).contains("\x1b[1m\x1b[31m1002 violations\x1b[0m"));
+    assert!(!colour(true).contains('\x1b'));
+}
+
+#[test]
+fn suppressions_are_checked_before_the_run_counted_per_rule_and_generated() {
+    let dir = scratch("suppress");
+    let exe = c_program(&dir, "forked", FORKED);
+    let bad = dir.join("bad.supp");
+    std::fs::write(
+        &bad,
+        "# ok\nclose:fd:filedescriptor\nraed:buf\nread:buff\nsocket:*:socketfamly\nfun=main\n",
+    )
+    .unwrap();
+    let marker = dir.join("ran");
+    let out = run(
+        &["--suppress", bad.to_str().unwrap()],
+        &[os("touch"), marker.as_os_str()],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(!marker.exists(), "the program must not start");
+    let b = bad.display();
+    for want in [
+        format!("{b}:3: `raed:buf`: `raed` is not an interface"),
+        "similar: ".to_string(),
+        format!("{b}:4: `read:buff`: read has no parameter `buff`; it has fd, buf, count"),
+        format!("{b}:5: `socket:*:socketfamly`: `socketfamly` is not a check; did you mean socketfamily?"),
+        format!("{b}:6: `fun=main`"),
+    ] {
+        assert!(stderr.contains(&want), "{want}\n{stderr}");
+    }
+    assert!(!stderr.contains(":2:"), "{stderr}");
+
+    // --gen-suppressions gives rules that, pasted into a file, silence every report, which the
+    // summary then counts per rule.
+    let out = run(&["--gen-suppressions"], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    let rules = stderr
+        .split("# suppressions for the violations above")
+        .nth(1)
+        .expect(&stderr);
+    let rules: String = rules
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("dynchk:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        rules.contains("\nclose:fd:filedescriptor\n")
+            && rules.contains("socket:domain:socketfamily\n"),
+        "{rules}"
+    );
+    let good = dir.join("gen.supp");
+    std::fs::write(&good, &rules).unwrap();
+    let out = run(&["--suppress", good.to_str().unwrap()], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("dynchk: no violations"), "{stderr}");
+    assert!(
+        stderr.contains("suppressed: 1003 violations (not counted above)\n      1002  close:fd:filedescriptor\n         1  socket:domain:socketfamily\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sarif_is_the_same_for_two_runs_of_the_same_program() {
+    let dir = scratch("sarif-stable");
+    let exe = c_program(&dir, "forked", FORKED);
+    let sarif = |n: u32| {
+        let path = dir.join(format!("{n}.sarif"));
+        let out = run(&["--sarif", path.to_str().unwrap()], &[exe.as_os_str()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let inv = v["runs"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("invocations")
+            .unwrap();
+        (v, inv)
+    };
+    let (a, inv) = sarif(1);
+    let (b, _) = sarif(2);
+    assert_eq!(
+        serde_json::to_string_pretty(&a).unwrap(),
+        serde_json::to_string_pretty(&b).unwrap()
+    );
+    let results = a["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "one result per call site: {results:#?}");
+    let edge = results
+        .iter()
+        .find(|r| r["locations"][0]["logicalLocations"][0]["name"] == "edge")
+        .unwrap();
+    assert_eq!(edge["properties"]["count"], 2);
+    assert!(edge["partialFingerprints"]["dynchkSite/v1"]
+        .as_str()
+        .unwrap()
+        .starts_with("filedescriptor:close:edge:"));
+    assert!(edge["stacks"][0]["frames"].as_array().unwrap().len() >= 2);
+    let close = &a["runs"][0]["tool"]["driver"]["rules"][0];
+    assert!(close["fullDescription"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("fd.open"));
+    assert_eq!(inv[0]["exitCode"], 0);
+    assert_eq!(inv[0]["arguments"][0], exe.to_str().unwrap());
+    assert_eq!(
+        inv[0]["properties"]["processes"].as_array().unwrap().len(),
+        2
+    );
 }

@@ -20,9 +20,12 @@ struct dynchk_thread {
     uint32_t calls;
     uint32_t checked;
     uint32_t ambiguous;
-    uint32_t used_slot;
-    uint32_t used_pending;
     uint32_t reporting;
+    struct {
+        uintptr_t iface;
+        uint32_t slot;
+        uint32_t pending;
+    } used[8];
 };
 
 static __thread struct dynchk_thread thread_state __attribute__((tls_model("initial-exec")));

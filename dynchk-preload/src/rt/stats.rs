@@ -33,25 +33,65 @@ pub fn count_call(state: *mut thread::State, checked: bool) {
 }
 
 /// Counts one call of the interface `iface` (its `Iface` address) for the summary's `used`.
+///
+/// The thread keeps the counts of the interfaces it called last (a [`thread::UsedEntry`] each)
+/// and adds one to the shared set only when the entry is evicted, when it reaches
+/// [`USE_FLUSH_EVERY`], or for the summary: a program alternating between a few interfaces (a
+/// loop of `strlen`, `memcpy`, `read`) makes no shared write per call, which kept threads from
+/// scaling. An entry has two places (two bits ranges of the address), so that two hot
+/// interfaces rarely keep evicting each other. A thread that exits leaves its pending counts
+/// uncounted; whether an interface was used at all is exact (it enters the set on first use).
 #[inline(always)]
 pub fn count_use(state: *mut thread::State, iface: usize) {
-    let Some(slot) = USED.insert(iface) else {
-        return;
-    };
     // SAFETY: as in count_call.
     let st = unsafe { &mut *state };
-    if st.used_slot != slot as u32 + 1 {
-        flush_use(st);
-        st.used_slot = slot as u32 + 1;
+    let n = st.used.len();
+    let (a, b) = ((iface >> 4) % n, (iface >> 7) % n);
+    let e = if st.used[a].iface == iface {
+        a
+    } else if st.used[b].iface == iface {
+        b
+    } else {
+        match take_entry(st, iface, a, b) {
+            Some(e) => e,
+            None => return,
+        }
+    };
+    let entry = &mut st.used[e];
+    entry.pending += 1;
+    if entry.pending >= USE_FLUSH_EVERY {
+        flush_entry(entry);
     }
-    st.used_pending += 1;
 }
 
-fn flush_use(st: &mut thread::State) {
-    if st.used_slot > 0 && st.used_pending > 0 {
-        USED.add((st.used_slot - 1) as usize, st.used_pending as u64);
+/// Calls an entry counts before adding them to the shared set, so that the summary of a
+/// long-running thread's process stays close.
+const USE_FLUSH_EVERY: u32 = 1 << 16;
+
+/// Gives `iface` one of its two entries, `a` or `b` (the emptier one), flushing what it held;
+/// `None` when the set of used interfaces is full.
+#[cold]
+fn take_entry(st: &mut thread::State, iface: usize, a: usize, b: usize) -> Option<usize> {
+    let slot = USED.insert(iface)?;
+    let e = if st.used[a].pending <= st.used[b].pending {
+        a
+    } else {
+        b
+    };
+    flush_entry(&mut st.used[e]);
+    st.used[e] = thread::UsedEntry {
+        iface,
+        slot: slot as u32,
+        pending: 0,
+    };
+    Some(e)
+}
+
+fn flush_entry(e: &mut thread::UsedEntry) {
+    if e.pending > 0 {
+        USED.add(e.slot as usize, e.pending as u64);
+        e.pending = 0;
     }
-    st.used_pending = 0;
 }
 
 /// Adds this thread's pending counts to the totals.
@@ -62,12 +102,15 @@ pub fn flush(state: *mut thread::State) {
     CHECKED.fetch_add(st.checked as u64, Relaxed);
     st.calls = 0;
     st.checked = 0;
-    flush_use(st);
 }
 
-/// Totals of calls and checked calls (including this thread's pending ones).
+/// Totals of calls and checked calls (including this thread's pending ones, which are also
+/// added to the interfaces' counts).
 pub fn calls() -> (u64, u64) {
-    flush(thread::state());
+    let state = thread::state();
+    flush(state);
+    // SAFETY: this thread's own state.
+    unsafe { &mut *state }.used.iter_mut().for_each(flush_entry);
     (CALLS.load(Relaxed), CHECKED.load(Relaxed))
 }
 
@@ -387,8 +430,7 @@ pub fn restart_totals() {
     let st = unsafe { &mut *thread::state() };
     st.calls = 0;
     st.checked = 0;
-    st.used_slot = 0;
-    st.used_pending = 0;
+    st.used = [thread::UsedEntry::EMPTY; thread::USED_ENTRIES];
     USED.clear();
     BY_CHECK.clear();
     SITES.clear();

@@ -18,15 +18,36 @@ pub struct State {
     pub checked: u32,
     /// Consecutive entries checked although the checker's marker was (just) above them.
     pub ambiguous: u32,
-    /// Slot (+1, 0: none) in the interfaces-used set of the interface this thread called last,
-    /// and its calls not yet added to that slot's count: per-interface counts cost no locked add
-    /// per call while a thread keeps calling the same interface.
-    pub used_slot: u32,
-    /// See `used_slot`.
-    pub used_pending: u32,
     /// Non-zero while the checker writes a record ([`Reporting`]), with asynchronous signals
     /// blocked: the interposed calls it makes then are its own, not a signal handler's.
     pub reporting: u32,
+    /// Calls of the interfaces this thread called last, not yet added to the interfaces-used
+    /// set (see `stats::count_use`).
+    pub used: [UsedEntry; USED_ENTRIES],
+}
+
+/// Entries of [`State::used`].
+pub const USED_ENTRIES: usize = 8;
+
+/// An interface's calls on one thread not yet added to its count in the interfaces-used set.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct UsedEntry {
+    /// The `Iface` address, 0 for an empty entry.
+    pub iface: usize,
+    /// Its slot in the set.
+    pub slot: u32,
+    /// Calls not yet added.
+    pub pending: u32,
+}
+
+impl UsedEntry {
+    /// No interface.
+    pub const EMPTY: UsedEntry = UsedEntry {
+        iface: 0,
+        slot: 0,
+        pending: 0,
+    };
 }
 
 extern "C" {

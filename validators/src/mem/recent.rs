@@ -41,13 +41,20 @@ impl Slot {
 
 static TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
 
-/// The slot for `addr`: 64 KiB granules, so that the pages a program checks over and over (its
-/// stack frames, a heap arena) share one slot, while the segments of one library (hundreds of
-/// KiB apart) and the heap and stack (far apart) mostly land in different ones.
+/// The slot index for `addr`: 64 KiB granules, so that the pages a program checks over and over
+/// (its stack frames, a heap arena) share one slot, spread by Fibonacci hashing (the top bits of
+/// the granule times 2^64/φ), which sends any regular stride to distinct slots: glibc's thread
+/// stacks, 8 MiB + 4 KiB apart, all fell into one slot under the former xor of shifted granule
+/// bits, so that threads evicted each other's stack on every call.
+#[inline]
+fn index(addr: usize) -> usize {
+    let granule = (addr >> 16) as u64;
+    (granule.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS.trailing_zeros())) as usize
+}
+
 #[inline]
 fn slot(addr: usize) -> &'static Slot {
-    let granule = addr >> 16;
-    &TABLE[(granule ^ granule >> 10 ^ granule >> 20) % SLOTS]
+    &TABLE[index(addr)]
 }
 
 /// The region holding `addr` if a slot has it from the current snapshot.
@@ -171,6 +178,35 @@ mod tests {
         put(r.start, stamp, r);
         super::super::invalidate();
         assert!(get(r.start).is_none(), "invalidate() voids it");
+    }
+
+    /// Thread stacks as glibc places them (each 8 MiB + 4 KiB below the previous one), from
+    /// made-up bases: 16 threads get 16 slots, also when each checks the two granules at the top
+    /// of its stack.
+    #[test]
+    fn thread_stack_strides_spread_over_distinct_slots() {
+        const STRIDE: usize = (8 << 20) + 4096;
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..1000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let base = 0x7f00_0000_0000 + (x as usize & 0xff_ffff_f000);
+            let tops: Vec<usize> = (0..16).map(|k| index(base - k * STRIDE)).collect();
+            let mut distinct = tops.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct.len(), 16, "stacks below {base:#x}: slots {tops:?}");
+            let mut two: Vec<usize> = (0..8)
+                .flat_map(|k| [index(base - k * STRIDE), index(base - k * STRIDE - 0x10000)])
+                .collect();
+            two.sort();
+            two.dedup();
+            assert!(
+                two.len() >= 14,
+                "two granules per stack below {base:#x}: {two:?}"
+            );
+        }
     }
 
     #[test]

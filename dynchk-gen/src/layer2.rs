@@ -233,6 +233,10 @@ fn member_rule(
         _ => format!("m_{}", m.name),
     }];
     for (k, a) in extra.iter().zip(&args) {
+        if *k == 't' {
+            call_args.push(crate::plan::table_arg(a).map_err(at)?);
+            continue;
+        }
         let e = expr(a).map_err(at)?;
         call_args.push(match k {
             'u' => format!("({e}) as usize"),

@@ -418,6 +418,20 @@ pub fn rust_type(spec: &Spec, tid: i64, is_return: bool) -> Result<String> {
     })
 }
 
+/// A `flags(TABLE)`/`oneof(TABLE)` argument: a table of `validators::xlat`, by its name.
+pub fn table_arg(name: &str) -> Result<String> {
+    match validators::xlat::find(name) {
+        Some(t) => Ok(format!("&validators::xlat::{}", t.name.to_uppercase())),
+        None => {
+            let known: Vec<&str> = validators::xlat::TABLES.iter().map(|t| t.name).collect();
+            bail!(
+                "no table `{name}` in validators/src/xlat/tables.rs (add it there; tables: {})",
+                known.join(", ")
+            )
+        }
+    }
+}
+
 struct ParamCtx<'a> {
     spec: &'a Spec,
     iface: &'a Interface,
@@ -494,6 +508,12 @@ impl ParamCtx<'_> {
                 );
             }
             for (kind, g) in extra.iter().zip(&given) {
+                if *kind == 't' {
+                    args.push(table_arg(g).map_err(|e| {
+                        anyhow!("{}({}): {e} ({})", self.iface.name, self.name, ru.source)
+                    })?);
+                    continue;
+                }
                 let e = self.expr(g)?;
                 args.push(match kind {
                     'u' => format!("({e}) as usize"),

@@ -17,7 +17,17 @@ use serde_json::Value;
 const PRELUDE: &str = r#"
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <netinet/tcp.h>
+#include <regex.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -567,6 +577,199 @@ const CASES: &[Case] = &[
         sprintf(h, "%d", 123456789); free(h);"#,
         expect: None,
     },
+    // --- flags and enumerations: integer parameters checked against the named constants of
+    // validators/src/xlat/tables.rs (`flags(TABLE)`, `oneof(TABLE)` in db/semantics)
+    bad(
+        "msync_sync_and_async",
+        r#"char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        msync(p, PAGE, MS_SYNC | MS_ASYNC);"#,
+        "msync",
+        2,
+        "flags",
+    ),
+    bad(
+        "madvise_unknown_advice",
+        r#"char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        madvise(p, PAGE, 1000);"#,
+        "madvise",
+        2,
+        "oneof",
+    ),
+    bad(
+        "flock_without_operation",
+        r#"int fd = open("/dev/null", O_RDONLY); flock(fd, LOCK_NB);"#,
+        "flock",
+        1,
+        "flags",
+    ),
+    bad(
+        "waitpid_unknown_option",
+        "waitpid(-1, NULL, WNOHANG | 0x100);",
+        "waitpid",
+        2,
+        "flags",
+    ),
+    bad(
+        "pipe2_append",
+        "int fds[2]; pipe2(fds, O_APPEND);",
+        "pipe2",
+        1,
+        "flags",
+    ),
+    bad(
+        "dup3_nonblock",
+        "dup3(0, 10, O_NONBLOCK);",
+        "dup3",
+        2,
+        "flags",
+    ),
+    bad(
+        "accept4_unknown_flag",
+        "int s = socket(AF_INET, SOCK_STREAM, 0); accept4(s, NULL, NULL, 1);",
+        "accept4",
+        3,
+        "flags",
+    ),
+    bad(
+        "eventfd_unknown_flag",
+        "eventfd(0, 2);",
+        "eventfd",
+        1,
+        "flags",
+    ),
+    bad(
+        "epoll_create1_unknown_flag",
+        "epoll_create1(1);",
+        "epoll_create1",
+        0,
+        "flags",
+    ),
+    bad(
+        "timerfd_create_unknown_flag",
+        "timerfd_create(CLOCK_MONOTONIC, 1);",
+        "timerfd_create",
+        1,
+        "flags",
+    ),
+    bad(
+        "send_unknown_flag",
+        r#"int sv[2]; socketpair(AF_UNIX, SOCK_STREAM, 0, sv); send(sv[0], "x", 1, 0x100000);"#,
+        "send",
+        3,
+        "flags",
+    ),
+    bad(
+        "setsockopt_unknown_level",
+        "int s = socket(AF_INET, SOCK_STREAM, 0), one = 1; setsockopt(s, 12345, 1, &one, sizeof one);",
+        "setsockopt",
+        1,
+        "oneof",
+    ),
+    bad(
+        "dlopen_without_lazy_or_now",
+        r#"dlopen("libm.so.6", RTLD_GLOBAL);"#,
+        "dlopen",
+        1,
+        "flags",
+    ),
+    bad(
+        "clock_nanosleep_unknown_flag",
+        "struct timespec ts = { 0, 1000 }; clock_nanosleep(CLOCK_MONOTONIC, 2, &ts, NULL);",
+        "clock_nanosleep",
+        1,
+        "flags",
+    ),
+    bad(
+        "posix_fadvise_unknown_advice",
+        r#"int fd = open("/dev/null", O_RDONLY); posix_fadvise(fd, 0, 0, 9);"#,
+        "posix_fadvise",
+        3,
+        "oneof",
+    ),
+    bad(
+        "regcomp_unknown_cflag",
+        r#"regex_t re; if (regcomp(&re, "a", 0x100) == 0) regfree(&re);"#,
+        "regcomp",
+        2,
+        "flags",
+    ),
+    bad(
+        "glob_unknown_flag",
+        r#"glob_t g; if (glob("*", 1 << 20, NULL, &g) == 0) globfree(&g);"#,
+        "glob",
+        1,
+        "flags",
+    ),
+    bad(
+        "fnmatch_unknown_flag",
+        r#"fnmatch("a", "a", 1 << 10);"#,
+        "fnmatch",
+        2,
+        "flags",
+    ),
+    bad(
+        "setvbuf_unknown_mode",
+        "setvbuf(stdout, NULL, 7, 0);",
+        "setvbuf",
+        2,
+        "oneof",
+    ),
+    bad(
+        "unshare_signal_bits",
+        "unshare(0x1);",
+        "unshare",
+        0,
+        "flags",
+    ),
+    bad_member(
+        "sigaction_unknown_sa_flag",
+        r#"struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = SIG_IGN; sa.sa_flags = 0x100;
+        sigaction(SIGUSR1, &sa, NULL);"#,
+        "sigaction",
+        1,
+        "flags",
+        "sa_flags",
+    ),
+    clean(
+        "flags_and_enumerations_valid_but_unusual",
+        r#"int fd = open("flags.tmp", O_CREAT | O_RDWR, 0600);
+        if (ftruncate(fd, PAGE) != 0) return 1;
+        char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE, fd, 0);
+        if (p == MAP_FAILED) return 1;
+        if (msync(p, PAGE, MS_INVALIDATE) != 0) return 2;
+        if (madvise(p, PAGE, MADV_DONTNEED) != 0) return 3;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0 || flock(fd, LOCK_UN) != 0) return 4;
+        if (posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) != 0) return 5;
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return 6;
+        if (dup3(fds[0], 20, O_CLOEXEC) != 20) return 7;
+        if (eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE) < 0) return 8;
+        if (epoll_create1(EPOLL_CLOEXEC) < 0) return 9;
+        if (timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) < 0) return 10;
+        if (waitpid(-1, NULL, WNOHANG | WUNTRACED | __WALL) != -1 || errno != ECHILD) return 11;
+        struct timespec ts = { 0, 1000 };
+        if (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL) != 0) return 12;
+        regex_t re;
+        if (regcomp(&re, "a+", REG_EXTENDED | REG_NOSUB) != 0) return 13;
+        if (regexec(&re, "caab", 0, NULL, REG_NOTBOL) != 0) return 14;
+        regfree(&re);
+        glob_t g; glob("*.tmp", GLOB_NOSORT | GLOB_BRACE | GLOB_TILDE, NULL, &g); globfree(&g);
+        if (fnmatch("*.TMP", "flags.tmp", FNM_PATHNAME | FNM_CASEFOLD | FNM_EXTMATCH) != 0) return 15;
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+        if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return 16;
+        if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) return 17;
+        if (listen(s, 1) != 0) return 18;
+        if (accept4(s, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK) != -1 || errno != EAGAIN) return 19;
+        int sv[2]; socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+        if (send(sv[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) return 20;
+        char c; if (recv(sv[1], &c, 1, MSG_WAITALL | MSG_CMSG_CLOEXEC) != 1) return 21;
+        if (!dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL)) return 22;
+        struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = SIG_IGN;
+        sa.sa_flags = SA_RESTART | SA_NOCLDSTOP | SA_ONSTACK;
+        if (sigaction(SIGUSR1, &sa, NULL) != 0) return 23;
+        if (setvbuf(stdout, NULL, _IOLBF, 0) != 0) return 24;
+        struct rusage ru; if (getrusage(RUSAGE_THREAD, &ru) != 0) return 25;"#,
+    ),
     // --- clean controls
     clean(
         "fstat_probe_of_every_descriptor",

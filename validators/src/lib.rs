@@ -53,6 +53,7 @@ pub mod signal;
 pub mod socket;
 pub mod stream;
 pub mod whence;
+pub mod xlat;
 
 pub use sys::{enter_strict, strict};
 pub use verdict::{Fault, Msg, Severity, Verdict};

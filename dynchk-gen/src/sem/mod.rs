@@ -385,21 +385,33 @@ impl Loader<'_> {
         what: &str,
         member: bool,
     ) -> Result<()> {
-        let known = (member && rule == "data")
-            || self
-                .conn
-                .query_row("SELECT 1 FROM Rule WHERE name=?", [rule], |_| Ok(()))
-                .optional()?
-                .is_some();
-        if !known {
+        let signature: Option<String> = self
+            .conn
+            .query_row("SELECT signature FROM Rule WHERE name=?", [rule], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if signature.is_none() && !(member && rule == "data") {
             bail!("{what}: unknown rule `{rule}` (rules are defined in semantics/rules.sem)");
         }
         if args.is_empty() {
             return Ok(());
         }
+        // The rule's own arguments follow the value it checks.
+        let kinds: Vec<String> = signature
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .map(str::to_string)
+            .collect();
         let inner = &args[1..args.len() - 1];
-        for part in parse_args(inner) {
-            self.check_expr(part, names, &format!("{what}: `{rule}{args}`"))?;
+        for (i, part) in parse_args(inner).into_iter().enumerate() {
+            let what = format!("{what}: `{rule}{args}`");
+            if kinds.get(i).map(String::as_str) == Some("t") {
+                crate::plan::table_arg(part).map_err(|e| anyhow!("{what}: {e}"))?;
+            } else {
+                self.check_expr(part, names, &what)?;
+            }
         }
         Ok(())
     }

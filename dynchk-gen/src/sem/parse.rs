@@ -339,8 +339,12 @@ fn parse_rule(rest: &str) -> Result<ItemKind> {
         .find('"')
         .ok_or_else(|| anyhow!("rule `{name}` needs a quoted description"))?;
     let signature: Vec<&str> = rest[..quote].split_whitespace().collect();
-    if signature.is_empty() || signature.iter().any(|k| !matches!(*k, "i" | "u" | "p")) {
-        bail!("rule `{name}`: the signature must be a list of i, u, p");
+    if signature.is_empty()
+        || signature
+            .iter()
+            .any(|k| !matches!(*k, "i" | "u" | "p" | "t"))
+    {
+        bail!("rule `{name}`: the signature must be a list of i, u, p, t");
     }
     if !validator.contains("::") {
         bail!("rule `{name}`: `{validator}` is not a module::function path");

@@ -1,0 +1,62 @@
+//! Checks every hand-typed constant of src/xlat/tables.rs (`h!(NAME = VALUE)`) against the C
+//! headers the file names, by compiling `_Static_assert`s: a wrong value fails the build.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+const TABLES: &str = "src/xlat/tables.rs";
+
+fn main() {
+    println!("cargo:rerun-if-changed={TABLES}");
+    let src = std::fs::read_to_string(TABLES).expect("validators/src/xlat/tables.rs is readable");
+    let headers = src
+        .lines()
+        .find_map(|l| l.strip_prefix("// C headers:"))
+        .unwrap_or_else(|| panic!("{TABLES}: no `// C headers:` line naming the headers"));
+    let mut c = String::from("#define _GNU_SOURCE\n");
+    for h in headers.split_whitespace() {
+        let _ = writeln!(c, "#include <{h}>");
+    }
+    let mut rows = 0;
+    for (i, line) in src.lines().enumerate() {
+        // A row is one line: `h!(NAME = VALUE),`.
+        let Some(row) = line.trim().strip_prefix("h!(") else {
+            continue;
+        };
+        let (name, value) = row
+            .trim_end_matches(',')
+            .strip_suffix(')')
+            .and_then(|r| r.split_once('='))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{TABLES}:{}: a row is `h!(NAME = VALUE),` on one line",
+                    i + 1
+                )
+            });
+        let (name, value) = (name.trim(), value.trim());
+        let _ = writeln!(
+            c,
+            "_Static_assert((long)({name}) == (long)({value}), \"{TABLES}:{}: {name} is not {value} in the C headers\");",
+            i + 1
+        );
+        rows += 1;
+    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("xlat_check.c");
+    std::fs::write(&out, c).expect("write xlat_check.c");
+    let compiler = cc::Build::new().cargo_metadata(false).get_compiler();
+    let status = compiler
+        .to_command()
+        .arg("-fsyntax-only")
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{TABLES}: checking its {rows} hand-typed constants needs a C compiler ({}): {e}; install gcc or set CC",
+                compiler.path().display()
+            )
+        });
+    assert!(
+        status.success(),
+        "{TABLES}: a hand-typed constant disagrees with the C headers (see the compiler's message above)"
+    );
+}

@@ -49,6 +49,26 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// How bad a violation must be to be reported (`--min-severity`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MinSeverity {
+    /// Only calls that fail or are undefined on this system.
+    Error,
+    /// Also calls glibc and Linux accept but POSIX or the LSB do not (every violation).
+    #[default]
+    Portability,
+}
+
+impl MinSeverity {
+    /// The record-format severity.
+    pub fn severity(self) -> dynchk_record::Severity {
+        match self {
+            MinSeverity::Error => dynchk_record::Severity::Error,
+            MinSeverity::Portability => dynchk_record::Severity::Portability,
+        }
+    }
+}
+
 /// Output formats of `dynchk report`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportFormat {
@@ -118,6 +138,10 @@ pub struct RunArgs {
     /// File of suppression rules: `interface[:param[:check]]` or `caller=MODULE`, one per line.
     #[arg(long, value_name = "FILE")]
     pub suppress: Option<PathBuf>,
+    /// Report only violations at least this severe: `error` leaves out the `portability` ones
+    /// (glibc and Linux accept the call, POSIX or the LSB do not); they are not counted either.
+    #[arg(long, value_enum, default_value_t = MinSeverity::Portability)]
+    pub min_severity: MinSeverity,
     /// Path of libdynchk.so (overrides the search described below).
     #[arg(long, value_name = "PATH")]
     pub lib: Option<PathBuf>,
@@ -187,6 +211,10 @@ pub struct ReportArgs {
     pub fail: FailArgs,
     #[command(flatten)]
     pub show: ShowArgs,
+    /// Report only violations at least this severe: `error` leaves out the `portability` ones;
+    /// the totals are then counted from the violation records kept.
+    #[arg(long, value_enum, default_value_t = MinSeverity::Portability)]
+    pub min_severity: MinSeverity,
 }
 
 /// Options of `dynchk explain`.

@@ -270,7 +270,8 @@ fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest, facts: &Program) 
         )
         .env("DYNCHK_LOG", dest.env_value())
         .env("DYNCHK_FORMAT", "json")
-        .env("DYNCHK_ON_VIOLATION", policy);
+        .env("DYNCHK_ON_VIOLATION", policy)
+        .env("DYNCHK_MIN_SEVERITY", args.min_severity.severity().name());
     if let Some(n) = args.backtrace {
         cmd.env("DYNCHK_BACKTRACE", n.to_string());
     }
@@ -504,13 +505,13 @@ fn render(
 pub fn report(args: ReportArgs) -> Result<ExitCode> {
     let sources = logs::expand(&args.logs)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut model = Builder::default();
+    let mut model = Builder::keeping(args.min_severity.severity());
     let json = args.format == ReportFormat::Json;
     let logs = logs::each(&sources, |r| {
-        model.add(&r);
-        if json {
+        if json && model.keeps(&r) {
             writeln!(out, "{}", r.raw)?;
         }
+        model.add(&r);
         Ok(())
     })?;
     let model = model.finish(&logs.file_pids, &[]);

@@ -2,6 +2,7 @@
 //! and the process tree with per-process totals. Text rendering lives here; SARIF in `sarif`.
 
 use crate::logs::{Frame, Kind, Logs, Missing, Record, Violation};
+use dynchk_record::Severity;
 use crate::style::{BAD, GOOD, HEAD, SITE, WARN};
 use crate::symbolize::Symbols;
 use dynchk_record::read::printable;
@@ -140,12 +141,39 @@ pub struct Builder {
     sites: HashMap<SiteKey, usize>,
     /// Repeat counts per site, from the summaries (violation records are written once).
     repeats: HashMap<SiteCount, u64>,
+    /// Violations less severe than this are left out; the summaries' totals, which count every
+    /// violation, then no longer apply, and totals come from the records kept.
+    min: Option<Severity>,
 }
 
 impl Builder {
+    /// A builder that leaves out the violations less severe than `min`.
+    pub fn keeping(min: Severity) -> Builder {
+        Builder {
+            min: Some(min),
+            ..Builder::default()
+        }
+    }
+
+    /// Whether violations are left out: `Portability`, the least severe, keeps them all.
+    fn filtered(&self) -> bool {
+        self.min.is_some_and(|min| min < Severity::Portability)
+    }
+
+    /// Whether `r` is kept: not a violation less severe than the minimum.
+    pub fn keeps(&self, r: &Record) -> bool {
+        !matches!((&r.kind, self.min), (Kind::Violation(v), Some(min)) if v.severity > min)
+    }
+
     /// Takes one record into account.
     pub fn add(&mut self, r: &Record) {
-        let Builder { m, sites, repeats } = self;
+        if !self.keeps(r) {
+            return;
+        }
+        let filtered = self.filtered();
+        let Builder {
+            m, sites, repeats, ..
+        } = self;
         {
             if let Some(pid) = r.process.pid {
                 let p = m.processes.entry(pid).or_default();
@@ -189,10 +217,12 @@ impl Builder {
                     // Saturating: a corrupt or hostile log must not wrap the totals around.
                     p.calls = p.calls.saturating_add(s.calls);
                     p.checked = p.checked.saturating_add(s.checked);
-                    p.violations = p.violations.saturating_add(s.violations);
-                    for (check, n) in &s.by_check {
-                        let total = p.by_check.entry(check.clone()).or_default();
-                        *total = total.saturating_add(*n);
+                    if !filtered {
+                        p.violations = p.violations.saturating_add(s.violations);
+                        for (check, n) in &s.by_check {
+                            let total = p.by_check.entry(check.clone()).or_default();
+                            *total = total.saturating_add(*n);
+                        }
                     }
                     p.has_summary = true;
                     p.exec_unchecked = s.used.keys().any(|i| is_exec(i));
@@ -247,6 +277,7 @@ impl Builder {
     /// The model. `file_pids`: processes named by their log file only; `known` as for
     /// [`Model::build`].
     pub fn finish(self, file_pids: &[i64], known: &[(i64, String)]) -> Model {
+        let filtered = self.filtered();
         let Builder { mut m, repeats, .. } = self;
         for &pid in file_pids {
             m.processes.entry(pid).or_default();
@@ -271,10 +302,11 @@ impl Builder {
                 }
             }
         }
-        // A process killed before its summary still has its violation records.
+        // A process killed before its summary still has its violation records (and after a
+        // severity filter, the records are all that counts).
         for d in &m.distinct {
             if let Some(p) = m.processes.get_mut(&d.violation.pid) {
-                if !p.has_summary {
+                if !p.has_summary || filtered {
                     p.violations = p.violations.saturating_add(d.count);
                     let total = p.by_check.entry(d.violation.check.clone()).or_default();
                     *total = total.saturating_add(d.count);

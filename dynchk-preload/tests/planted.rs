@@ -63,6 +63,8 @@ struct Expect {
     param: i64,
     check: &'static str,
     member: Option<&'static str>,
+    /// The record's `severity`.
+    severity: &'static str,
 }
 
 /// One program: file-scope declarations, the body of its `main`, and the violation it plants
@@ -90,6 +92,7 @@ const fn bad(
             param,
             check,
             member: None,
+            severity: "error",
         }),
     }
 }
@@ -111,6 +114,29 @@ const fn bad_member(
             param,
             check,
             member: Some(member),
+            severity: "error",
+        }),
+    }
+}
+
+/// A call that glibc and Linux accept but POSIX or the LSB do not: reported as `portability`.
+const fn portable(
+    name: &'static str,
+    body: &'static str,
+    interface: &'static str,
+    param: i64,
+    check: &'static str,
+) -> Case {
+    Case {
+        name,
+        decls: "",
+        body,
+        expect: Some(Expect {
+            interface,
+            param,
+            check,
+            member: None,
+            severity: "portability",
         }),
     }
 }
@@ -577,6 +603,23 @@ const CASES: &[Case] = &[
         sprintf(h, "%d", 123456789); free(h);"#,
         expect: None,
     },
+    // --- accepted by glibc and Linux, not by POSIX: severity portability
+    portable(
+        "fchmod_with_the_files_type_bits",
+        // vim on every save, git init: the mode from fstat, file type included.
+        r#"int fd = open("typed.tmp", O_CREAT | O_RDWR, 0600); struct stat st; fstat(fd, &st);
+        fchmod(fd, st.st_mode);"#,
+        "fchmod",
+        1,
+        "filemode",
+    ),
+    portable(
+        "fopen_text_mode",
+        r#"FILE *f = fopen("/dev/null", "rt"); if (f) fclose(f);"#,
+        "fopen",
+        1,
+        "fopenmode",
+    ),
     // --- flags and enumerations: integer parameters checked against the named constants of
     // validators/src/xlat/tables.rs (`flags(TABLE)`, `oneof(TABLE)` in db/semantics)
     bad(
@@ -967,6 +1010,7 @@ fn judge(dir: &Path, prog: &Path, case: &Case) -> Option<String> {
         r["interface"] == want.interface
             && r["param"] == want.param
             && r["check"] == want.check
+            && r["severity"] == want.severity
             && r["count"] == 1
             && r["backtrace"][0]["module"] == argv[0]
             && match want.member {

@@ -1,12 +1,35 @@
 //! `filemode`, `accessmode`: permission bits and file types.
 
-use crate::{text::Octal, Fault, Verdict};
+use crate::{text::Octal, Fault, Severity, Verdict};
 
 const PERM: i64 = 0o7777;
 const IFMT: i64 = libc::S_IFMT as i64;
 
-/// `filemode`: permission bits only (`07777`), as `open`, `mkdir`, `chmod` take.
+/// `filemode`: permission bits only (`07777`), as `open`, `mkdir`, `chmod` take. File-type bits
+/// on top (`fchmod(fd, st.st_mode)`, as vim and git do) are a portability fault: Linux keeps
+/// only the permission bits, POSIX leaves the call undefined.
 pub fn perm(v: i64) -> Verdict {
+    let one_type = matches!(
+        (v & IFMT) as libc::mode_t,
+        libc::S_IFREG
+            | libc::S_IFDIR
+            | libc::S_IFLNK
+            | libc::S_IFCHR
+            | libc::S_IFBLK
+            | libc::S_IFIFO
+            | libc::S_IFSOCK
+    );
+    if v & !(PERM | IFMT) == 0 && one_type {
+        return Err(Fault::new(
+            "filemode",
+            format_args!(
+                "{} has file-type bits {}, which Linux ignores and POSIX does not allow",
+                Octal(v),
+                Octal(v & IFMT)
+            ),
+        )
+        .severity(Severity::Portability));
+    }
     if v & !PERM != 0 {
         return Err(Fault::new(
             "filemode",
@@ -60,11 +83,21 @@ mod tests {
     fn permission_bits() {
         assert!(perm(0o644).is_ok());
         assert!(perm(0o7777).is_ok());
+        let typed = perm(0o100644).unwrap_err();
         assert_eq!(
-            perm(0o100644).unwrap_err().msg.as_str(),
-            "0100644 has bits outside 07777"
+            typed.msg.as_str(),
+            "0100644 has file-type bits 0100000, which Linux ignores and POSIX does not allow"
         );
-        assert!(perm(-1).is_err());
+        assert_eq!(typed.severity, Severity::Portability);
+        let wide = perm(0o1000644).unwrap_err();
+        assert_eq!(wide.msg.as_str(), "01000644 has bits outside 07777");
+        assert_eq!(wide.severity, Severity::Error);
+        assert_eq!(perm(-1).unwrap_err().severity, Severity::Error);
+        assert_eq!(
+            perm(0o77777).unwrap_err().severity,
+            Severity::Error,
+            "no file type"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `closedir`: marked afterwards, a concurrent `fopen` in another thread could receive the freed
 //! address first and then be taken for the closed stream.
 
-use crate::{fd, mem, text::Quoted, Fault, Verdict};
+use crate::{fd, mem, text::Quoted, Fault, Severity, Verdict};
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -190,16 +190,18 @@ pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
         ));
     };
     let flags = rest.split(|&b| b == b',').next().unwrap_or_default();
+    // glibc ignores the letters it does not know (w3m's and libXfont2's "rt"); POSIX does not.
     if let Some(bad) = flags.iter().find(|b| !b"+bexmc".contains(b)) {
         return Err(Fault::new(
             CHECK,
             format_args!(
-                "{} has '{}' after '{}', which is not one of + b e x m c",
+                "{} has '{}' after '{}', which is not one of + b e x m c (glibc ignores it)",
                 Quoted(mode),
                 *bad as char,
                 first as char
             ),
-        ));
+        )
+        .severity(Severity::Portability));
     }
     Ok(())
 }
@@ -317,8 +319,10 @@ mod tests {
         }
         assert_eq!(
             msg(unsafe { fopen_mode(c"rt".as_ptr().cast()) }),
-            "fopenmode: \"rt\" has 't' after 'r', which is not one of + b e x m c"
+            "fopenmode: \"rt\" has 't' after 'r', which is not one of + b e x m c (glibc ignores it)"
         );
+        let rt = unsafe { fopen_mode(c"rt".as_ptr().cast()) }.unwrap_err();
+        assert_eq!(rt.severity, Severity::Portability);
         assert_eq!(
             msg(unsafe { fopen_mode(c"+r".as_ptr().cast()) }),
             "fopenmode: \"+r\" does not start with r, w or a"

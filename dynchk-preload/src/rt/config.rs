@@ -7,6 +7,7 @@ use core::ffi::{c_char, CStr};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 use super::sys;
+use dynchk_record::Severity;
 
 /// What to do after reporting a violation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -78,6 +79,8 @@ pub struct Config {
     pub backtrace: usize,
     /// `DYNCHK_TRACE=1`.
     pub trace: bool,
+    /// `DYNCHK_MIN_SEVERITY`: less severe violations are neither written nor counted.
+    pub min_severity: Severity,
     suppress: [u8; SUPPRESS_CAP],
     rules: [Rule; RULES_CAP],
     nrules: usize,
@@ -95,6 +98,7 @@ impl Config {
         on_violation: OnViolation::Continue,
         backtrace: 16,
         trace: false,
+        min_severity: Severity::Portability,
         suppress: [0; SUPPRESS_CAP],
         rules: [Rule {
             line: (0, 0),
@@ -201,6 +205,16 @@ impl Config {
                         value,
                         "16",
                         "DYNCHK_BACKTRACE takes a number of frames (0 for none)",
+                    ),
+                },
+                b"DYNCHK_MIN_SEVERITY" => match value {
+                    b"error" => self.min_severity = Severity::Error,
+                    b"portability" => self.min_severity = Severity::Portability,
+                    _ => self.warn(
+                        "DYNCHK_MIN_SEVERITY",
+                        value,
+                        "portability",
+                        "DYNCHK_MIN_SEVERITY takes error or portability",
                     ),
                 },
                 b"DYNCHK_TRACE" => match value {

@@ -111,6 +111,9 @@ impl Call {
     }
 
     fn report(&self, v: &report::Violation<'_>) {
+        if v.fault.severity > config::get().min_severity {
+            return;
+        }
         // Seccomp's strict mode kills the process at the first system call the reporter needs
         // besides write (the log's identity, the pid, the signal mask): counted only.
         if validators::strict() {

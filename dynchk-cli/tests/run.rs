@@ -751,4 +751,48 @@ fn sarif_is_the_same_for_two_runs_of_the_same_program() {
         inv[0]["properties"]["processes"].as_array().unwrap().len(),
         2
     );
+
+/// A portability violation (vim's fchmod with the file's own st_mode) and an error (a negative
+/// descriptor).
+const PORTABLE_AND_BAD: &str = "#include <fcntl.h>\n#include <sys/stat.h>\n#include <unistd.h>\nint main(void) {\n  int fd = open(\"typed.tmp\", O_CREAT | O_RDWR, 0600);\n  struct stat st;\n  fstat(fd, &st);\n  fchmod(fd, st.st_mode);\n  (void)fcntl(-5, F_GETFD);\n  return 0;\n}\n";
+
+#[test]
+fn min_severity_error_leaves_portability_violations_out_of_run_and_report() {
+    let dir = scratch("severity");
+    let exe = c_program(&dir, "portable", PORTABLE_AND_BAD);
+    let all = dynchk()
+        .current_dir(&*dir)
+        .args(["run", "--log", &format!("{}/", dir.display()), "--"])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let stderr = text(&all.stderr);
+    assert!(
+        stderr.contains("dynchk: 2 violations (filedescriptor 1, filemode 1)"),
+        "{stderr}"
+    );
+    // The same logs, reported again with the filter: only the error, counted alone.
+    let report = dynchk()
+        .args(["report", "--min-severity", "error"])
+        .arg(&*dir)
+        .output()
+        .unwrap();
+    let shown = text(&report.stdout);
+    assert!(
+        shown.contains("dynchk: 1 violation (filedescriptor 1)") && !shown.contains("fchmod"),
+        "{shown}"
+    );
+    // Filtered in the checked process: not written, not counted.
+    let errors = dynchk()
+        .current_dir(&*dir)
+        .args(["run", "--min-severity", "error", "--"])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let stderr = text(&errors.stderr);
+    assert!(
+        stderr.contains("dynchk: 1 violation (filedescriptor 1)") && !stderr.contains("fchmod"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(logs_in(&stderr)).unwrap();
 }

@@ -559,6 +559,7 @@ const CASES: &[Case] = &[
             param: 0,
             check: "RWaddress",
             member: None,
+            severity: "error",
         }),
     },
     Case {
@@ -570,6 +571,7 @@ const CASES: &[Case] = &[
             param: 2,
             check: "string",
             member: None,
+            severity: "error",
         }),
     },
     Case {
@@ -581,6 +583,7 @@ const CASES: &[Case] = &[
             param: 4,
             check: "string",
             member: None,
+            severity: "error",
         }),
     },
     bad(

@@ -74,6 +74,17 @@ fn bad_value(rule: &str, args: &str) -> Result<String, &'static str> {
             }
         }
         "IPv4Address" => return Err("IPv4Address accepts every value"),
+        // A bit (or a field value) the table does not have.
+        "flags" | "oneof" => {
+            let name = args.trim_start_matches('(').trim_end_matches(')');
+            let t = validators::xlat::find(name).ok_or("a table validators does not define")?;
+            let v = if rule == "flags" {
+                t.bad_flags()
+            } else {
+                t.bad_value()
+            };
+            format!("{v}L")
+        }
         _ => return Err("no planted value for this rule yet"),
     })
 }

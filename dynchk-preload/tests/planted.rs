@@ -626,6 +626,21 @@ const CASES: &[Case] = &[
     // --- flags and enumerations: integer parameters checked against the named constants of
     // validators/src/xlat/tables.rs (`flags(TABLE)`, `oneof(TABLE)` in db/semantics)
     bad(
+        "mmap_without_shared_or_private",
+        "mmap(NULL, PAGE, PROT_READ, MAP_ANONYMOUS, -1, 0);",
+        "mmap",
+        3,
+        "flags",
+    ),
+    bad(
+        "mprotect_unknown_prot_bit",
+        r#"char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        mprotect(p, PAGE, PROT_READ | 0x10);"#,
+        "mprotect",
+        2,
+        "flags",
+    ),
+    bad(
         "msync_sync_and_async",
         r#"char *p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         msync(p, PAGE, MS_SYNC | MS_ASYNC);"#,

@@ -2,10 +2,10 @@
 //! and the process tree with per-process totals. Text rendering lives here; SARIF in `sarif`.
 
 use crate::logs::{Frame, Kind, Logs, Missing, Record, Violation};
-use dynchk_record::Severity;
 use crate::style::{BAD, GOOD, HEAD, SITE, WARN};
 use crate::symbolize::Symbols;
 use dynchk_record::read::printable;
+use dynchk_record::Severity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 

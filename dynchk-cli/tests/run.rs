@@ -751,6 +751,7 @@ fn sarif_is_the_same_for_two_runs_of_the_same_program() {
         inv[0]["properties"]["processes"].as_array().unwrap().len(),
         2
     );
+}
 
 /// A portability violation (vim's fchmod with the file's own st_mode) and an error (a negative
 /// descriptor).

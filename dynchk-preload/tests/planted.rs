@@ -179,7 +179,7 @@ const CASES: &[Case] = &[
         "struct rlimit r; getrlimit(RLIMIT_NOFILE, &r); setrlimit(99, &r);",
         "setrlimit",
         0,
-        "range",
+        "oneof",
     ),
     bad(
         "mmap_closed_fd",

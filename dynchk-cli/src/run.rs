@@ -508,10 +508,9 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
     let mut model = Builder::keeping(args.min_severity.severity());
     let json = args.format == ReportFormat::Json;
     let logs = logs::each(&sources, |r| {
-        if json && model.keeps(&r) {
+        if model.add(&r) && json {
             writeln!(out, "{}", r.raw)?;
         }
-        model.add(&r);
         Ok(())
     })?;
     let model = model.finish(&logs.file_pids, &[]);

@@ -160,15 +160,11 @@ impl Builder {
         self.min.is_some_and(|min| min < Severity::Portability)
     }
 
-    /// Whether `r` is kept: not a violation less severe than the minimum.
-    pub fn keeps(&self, r: &Record) -> bool {
-        !matches!((&r.kind, self.min), (Kind::Violation(v), Some(min)) if v.severity > min)
-    }
-
-    /// Takes one record into account.
-    pub fn add(&mut self, r: &Record) {
-        if !self.keeps(r) {
-            return;
+    /// Takes one record into account; false when it is left out (a violation less severe than
+    /// the minimum).
+    pub fn add(&mut self, r: &Record) -> bool {
+        if matches!((&r.kind, self.min), (Kind::Violation(v), Some(min)) if v.severity > min) {
+            return false;
         }
         let filtered = self.filtered();
         let Builder {
@@ -272,6 +268,7 @@ impl Builder {
                 Kind::Other => {}
             }
         }
+        true
     }
 
     /// The model. `file_pids`: processes named by their log file only; `known` as for

@@ -2,8 +2,8 @@
 //!
 //! The allocator interposers record every block they hand out ([`allocated`]) and every block
 //! given back ([`released`]). The record is a shadow of the address space, one byte per 16-byte
-//! granule (glibc's allocation unit), in leaves of 4 MiB mapped on first use by raw `mmap` and
-//! never unmapped: the byte of a block's first granule says "a live block starts here" or "a freed
+//! granule (glibc's allocation unit), in leaves of 4 MiB (and a byte per 4 KiB page saying
+//! whether a block ever started there) mapped on first use by raw `mmap` and never unmapped: the byte of a block's first granule says "a live block starts here" or "a freed
 //! block started here", with the block's slack (glibc's usable size minus the size asked for). The
 //! block's length is then glibc's chunk header (read only for a live block, whose header is
 //! mapped) minus the slack: the size the program asked for. A dense heap of small blocks costs
@@ -16,7 +16,9 @@
 
 use crate::{sys, Fault, Verdict};
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 
 /// glibc's `MALLOC_ALIGNMENT` on 64-bit targets: every block starts on a granule.
 const GRANULE_SHIFT: usize = 4;
@@ -45,12 +47,18 @@ const SCAN_WORDS: usize = 64;
 
 /// Live blocks too long for the backward scan to find their start from deep inside (usable size
 /// at least [`BIG_MIN`]), one word each: the block's start granule in the low 43 bits, its usable
-/// size in 4 KiB pages (rounded down) in the high 21, 0 for a free entry. A pointer into such a
-/// block (sort's 5 MB line buffer, passed to `strcoll` millions of times) finds its block here
-/// instead of scanning 8 KiB of shadow, and is bounds-checked however deep it is. Blocks beyond
-/// the table's capacity are found by the scan as before.
+/// size in 4 KiB pages (rounded up) in the high 21, 0 for a free entry, [`RESERVED`] while its
+/// length is written. A pointer into such a block (sort's 5 MB line buffer, passed to `strcoll`
+/// millions of times) finds its block and length here instead of scanning 8 KiB of shadow and
+/// reading the chunk header and slack bytes, and is bounds-checked however deep it is. Blocks
+/// beyond the table's capacity are found by the scan as before.
 static BIG: [AtomicU64; BIG_CAP] = [const { AtomicU64::new(0) }; BIG_CAP];
+/// The length (as [`find`] reports it) of the block in the same entry of [`BIG`], written while
+/// the entry is [`RESERVED`]; a reader trusts it only if the entry is unchanged after reading it.
+static BIG_LEN: [AtomicUsize; BIG_CAP] = [const { AtomicUsize::new(0) }; BIG_CAP];
 const BIG_CAP: usize = 64;
+/// An entry being filled: its start granule is beyond user space, so no lookup matches it.
+const RESERVED: u64 = u64::MAX;
 /// One past the highest entry of [`BIG`] ever used: lookups stop there.
 static BIG_USED: AtomicUsize = AtomicUsize::new(0);
 /// The reach of the backward scan.
@@ -58,17 +66,23 @@ const BIG_MIN: usize = (SCAN_WORDS * 8) << GRANULE_SHIFT;
 const BIG_START_BITS: u32 = 43;
 
 fn big_entry(start: usize, usable: usize) -> u64 {
-    ((start >> GRANULE_SHIFT) as u64) | ((usable >> 12).min((1 << 21) - 1) as u64) << BIG_START_BITS
+    ((start >> GRANULE_SHIFT) as u64)
+        | (usable.div_ceil(1 << 12).min((1 << 21) - 1) as u64) << BIG_START_BITS
 }
 
-/// Notes the live block `start` of `usable` bytes in [`BIG`] when there is room.
-fn big_insert(start: usize, usable: usize) {
-    let entry = big_entry(start, usable);
+/// Notes the live block `start` of `usable` bytes, `len` of them the program's, in [`BIG`] when
+/// there is room. A block recorded again (`malloc_usable_size` widens it) replaces its entry.
+fn big_insert(start: usize, usable: usize, len: usize) {
+    big_remove(start);
     for (i, e) in BIG.iter().enumerate() {
         if e.load(Ordering::Relaxed) == 0
-            && e.compare_exchange(0, entry, Ordering::Release, Ordering::Relaxed)
+            && e.compare_exchange(0, RESERVED, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
+            // Readers that see the length also see the entry reserved (or replaced) again.
+            fence(Ordering::Release);
+            BIG_LEN[i].store(len, Ordering::Relaxed);
+            e.store(big_entry(start, usable), Ordering::Release);
             BIG_USED.fetch_max(i + 1, Ordering::Release);
             return;
         }
@@ -80,24 +94,29 @@ fn big_remove(start: usize) {
     let granule = (start >> GRANULE_SHIFT) as u64;
     for e in &BIG[..BIG_USED.load(Ordering::Acquire)] {
         let cur = e.load(Ordering::Relaxed);
-        if cur != 0 && cur & ((1 << BIG_START_BITS) - 1) == granule {
+        if cur != 0 && cur != RESERVED && cur & ((1 << BIG_START_BITS) - 1) == granule {
             let _ = e.compare_exchange(cur, 0, Ordering::Relaxed, Ordering::Relaxed);
             return;
         }
     }
 }
 
-/// The start of the big block holding `addr`, if [`BIG`] has one.
+/// The live big block holding `addr`, if [`BIG`] has one.
 #[inline]
-fn big_find(addr: usize) -> Option<usize> {
-    BIG[..BIG_USED.load(Ordering::Acquire)]
-        .iter()
-        .find_map(|e| {
-            let cur = e.load(Ordering::Acquire);
-            let start = ((cur & ((1 << BIG_START_BITS) - 1)) as usize) << GRANULE_SHIFT;
-            let pages = (cur >> BIG_START_BITS) as usize;
-            (cur != 0 && start <= addr && addr - start < pages << 12).then_some(start)
-        })
+fn big_find(addr: usize) -> Option<Found> {
+    let used = BIG_USED.load(Ordering::Acquire);
+    for (e, len) in BIG[..used].iter().zip(&BIG_LEN) {
+        let cur = e.load(Ordering::Acquire);
+        let start = ((cur & ((1 << BIG_START_BITS) - 1)) as usize) << GRANULE_SHIFT;
+        let pages = (cur >> BIG_START_BITS) as usize;
+        if cur != 0 && start <= addr && addr - start < pages << 12 {
+            let len = len.load(Ordering::Relaxed);
+            fence(Ordering::Acquire);
+            // Unchanged: the length is that of a block that started there while it was live.
+            return (e.load(Ordering::Relaxed) == cur).then_some(Found::Live { start, len });
+        }
+    }
+    None
 }
 
 static LEAF: [AtomicPtr<AtomicU8>; LEAVES] =
@@ -106,10 +125,34 @@ static LEAF: [AtomicPtr<AtomicU8>; LEAVES] =
 /// nothing.
 static COMPLETE: AtomicBool = AtomicBool::new(true);
 
+/// Each leaf ends with one byte per 4 KiB page of its span (256 shadow bytes), non-zero once a
+/// block has started in that page: the backward scan skips pages where none ever did (the
+/// arenas of a program's own allocator, such as Python's, which sit among glibc's blocks).
+const PAGE_SHADOW: usize = 256;
+const LEAF_MAP: usize = LEAF_BYTES + LEAF_BYTES / PAGE_SHADOW;
+
 /// The shadow byte of `addr`'s granule; `None` when no block was ever recorded near it. With
 /// `create`, maps the leaf when it is missing (`None` only when the kernel refuses memory).
 #[inline]
 fn shadow(addr: usize, create: bool) -> Option<&'static AtomicU8> {
+    let (base, i) = leaf(addr, create)?;
+    // SAFETY: the leaf holds LEAF_BYTES shadow bytes, mapped for the life of the process.
+    Some(unsafe { &*base.add(i) })
+}
+
+/// The page byte of shadow byte `i` of the leaf at `base`.
+///
+/// # Safety
+/// `base` is a leaf and `i` below [`LEAF_BYTES`].
+#[inline]
+unsafe fn page_byte(base: *mut AtomicU8, i: usize) -> &'static AtomicU8 {
+    // SAFETY: the page bytes follow the shadow bytes in the leaf's mapping.
+    unsafe { &*base.add(LEAF_BYTES + i / PAGE_SHADOW) }
+}
+
+/// The leaf of `addr` and the index of its granule's shadow byte in it (see [`shadow`]).
+#[inline]
+fn leaf(addr: usize, create: bool) -> Option<(*mut AtomicU8, usize)> {
     let leaf = addr >> LEAF_SHIFT;
     let slot = LEAF.get(leaf)?;
     let mut base = slot.load(Ordering::Acquire);
@@ -119,14 +162,12 @@ fn shadow(addr: usize, create: bool) -> Option<&'static AtomicU8> {
         }
         base = new_leaf(slot)?;
     }
-    let i = (addr >> GRANULE_SHIFT) & (LEAF_BYTES - 1);
-    // SAFETY: the leaf holds LEAF_BYTES bytes, mapped for the life of the process.
-    Some(unsafe { &*base.add(i) })
+    Some((base, (addr >> GRANULE_SHIFT) & (LEAF_BYTES - 1)))
 }
 
 #[cold]
 fn new_leaf(slot: &AtomicPtr<AtomicU8>) -> Option<*mut AtomicU8> {
-    let Some(fresh) = sys::map_anon(LEAF_BYTES) else {
+    let Some(fresh) = sys::map_anon(LEAF_MAP) else {
         COMPLETE.store(false, Ordering::Relaxed);
         return None;
     };
@@ -140,7 +181,7 @@ fn new_leaf(slot: &AtomicPtr<AtomicU8>) -> Option<*mut AtomicU8> {
         Ok(_) => Some(fresh),
         Err(theirs) => {
             // SAFETY: nobody else saw `fresh`.
-            unsafe { sys::unmap(fresh.cast(), LEAF_BYTES) };
+            unsafe { sys::unmap(fresh.cast(), LEAF_MAP) };
             Some(theirs)
         }
     }
@@ -169,18 +210,23 @@ pub unsafe fn allocated(p: *mut c_void, size: usize) {
     if p == 0 {
         return;
     }
-    if let Some(s) = shadow(p, true) {
-        let (usable, _) = chunk(p);
-        if usable >= BIG_MIN {
-            big_insert(p, usable);
+    if let Some((base, i)) = leaf(p, true) {
+        // SAFETY: i is the index of p's shadow byte in its leaf.
+        let (s, page) = unsafe { (&*base.add(i), page_byte(base, i)) };
+        if page.load(Ordering::Relaxed) == 0 {
+            page.store(1, Ordering::Relaxed);
         }
+        let (usable, _) = chunk(p);
         let slack = usable.saturating_sub(size);
+        // Beyond what the bytes hold, 0: the usable size bounds the block.
+        let slack = if slack >> (6 * EXT) == 0 { slack } else { 0 };
+        if usable >= BIG_MIN {
+            big_insert(p, usable, usable - slack);
+        }
         if slack < SLACK.into() {
             s.store(LIVE | slack as u8, Ordering::Relaxed);
             return;
         }
-        // Beyond what the bytes hold, 0: the usable size bounds the block.
-        let slack = if slack >> (6 * EXT) == 0 { slack } else { 0 };
         for i in 1..=EXT {
             if let Some(e) = shadow(p + (i << GRANULE_SHIFT), true) {
                 e.store((slack >> (6 * (i - 1))) as u8 & SLACK, Ordering::Relaxed);
@@ -225,19 +271,17 @@ enum Found {
 /// The block holding `addr`: the nearest live block start at or before it (within
 /// [`SCAN_WORDS`]) whose length reaches past `addr`, else a freed block that started exactly there.
 fn find(addr: usize) -> Option<Found> {
-    let here = shadow(addr, false)?;
-    let m = here.load(Ordering::Relaxed);
+    let here = shadow(addr, false);
+    let m = here.map_or(0, |s| s.load(Ordering::Relaxed));
     let granule = addr & !((1 << GRANULE_SHIFT) - 1);
     if m & LIVE != 0 {
         return live(granule, m).filter(|b| reaches(b, addr));
     }
-    if let Some(start) = big_find(addr) {
-        // Checked again: the entry may be going away with its block.
-        let m = shadow(start, false).map_or(0, |s| s.load(Ordering::Relaxed));
-        if m & LIVE != 0 {
-            return live(start, m).filter(|b| reaches(b, addr));
-        }
+    // A big block may reach into a leaf where nothing started.
+    if let Some(b) = big_find(addr).filter(|b| reaches(b, addr)) {
+        return Some(b);
     }
+    here?;
     let before = scan_back(granule).and_then(|(start, m)| live(start, m));
     if let Some(b) = before.filter(|b| reaches(b, addr)) {
         return Some(b);
@@ -266,39 +310,37 @@ fn live(start: usize, m: u8) -> Option<Found> {
     })
 }
 
-/// The nearest live block start strictly before `granule`, a word of shadow at a time, within
-/// its leaf and [`SCAN_WORDS`].
+/// The nearest live block start strictly before `granule`, a word of shadow at a time (pages
+/// where no block ever started skipped whole), within its leaf and [`SCAN_WORDS`].
 fn scan_back(granule: usize) -> Option<(usize, u8)> {
     const LIVES: u64 = u64::from_ne_bytes([LIVE; 8]);
-    let first = shadow(granule, false)? as *const AtomicU8 as usize;
-    let leaf_start = first - ((granule >> GRANULE_SHIFT) & (LEAF_BYTES - 1));
-    let mut at = first; // shadow address one past the bytes still to look at
-    for _ in 0..SCAN_WORDS {
-        if at <= leaf_start {
-            return None;
+    let (base, first) = leaf(granule, false)?;
+    let limit = first.saturating_sub(SCAN_WORDS * 8);
+    let mut at = first; // index one past the shadow bytes still to look at
+    while at > limit {
+        // SAFETY: at - 1 is a shadow byte of the leaf.
+        if unsafe { page_byte(base, at - 1) }.load(Ordering::Relaxed) == 0 {
+            at = (at - 1) & !(PAGE_SHADOW - 1);
+            continue;
         }
-        let from = at.saturating_sub(8).max(leaf_start);
-        // Byte by byte on unaligned ends, a word at a time in between.
-        let bits = if from.is_multiple_of(8) && at - from == 8 {
-            // SAFETY: 8 shadow bytes inside the leaf, aligned.
-            let w = unsafe {
-                (*(from as *const core::sync::atomic::AtomicU64)).load(Ordering::Relaxed)
-            };
+        // Aligned words, byte by byte only at the scan's far end.
+        let from = ((at - 1) & !7).max(limit);
+        let bits = if at - from == 8 {
+            // SAFETY: 8 aligned shadow bytes inside the leaf.
+            let w = unsafe { (*base.add(from).cast::<AtomicU64>()).load(Ordering::Relaxed) };
             w & LIVES
         } else {
             (from..at).fold(0u64, |w, a| {
                 // SAFETY: shadow bytes inside the leaf.
-                let b = unsafe { (*(a as *const AtomicU8)).load(Ordering::Relaxed) };
+                let b = unsafe { (*base.add(a)).load(Ordering::Relaxed) };
                 w | (u64::from(b & LIVE) << (8 * (a - from)))
             })
         };
         if bits != 0 {
-            let byte = (63 - bits.leading_zeros() as usize) / 8;
-            let a = from + byte;
+            let a = from + (63 - bits.leading_zeros() as usize) / 8;
             // SAFETY: as above.
-            let m = unsafe { (*(a as *const AtomicU8)).load(Ordering::Relaxed) };
-            let back = (first - a) << GRANULE_SHIFT;
-            return Some((granule - back, m));
+            let m = unsafe { (*base.add(a)).load(Ordering::Relaxed) };
+            return Some((granule - ((first - a) << GRANULE_SHIFT), m));
         }
         at = from;
     }
@@ -449,6 +491,13 @@ mod tests {
         assert!(within(q, 1000, "RWaddress").is_ok());
         assert!(within(q, 1001, "RWaddress").is_err());
         give_back(p);
+        // 7000 bytes in, the pointer is in a later page than the start (one where no block
+        // started): the scan goes on into the page of the start.
+        let p = block(7500);
+        let q = (p as usize + 7000) as *const c_void;
+        assert!(within(q, 500, "RWaddress").is_ok());
+        assert!(within(q, 501, "RWaddress").is_err());
+        give_back(p);
     }
 
     #[test]
@@ -519,6 +568,12 @@ mod tests {
             f.msg.as_str()
         );
         assert!(release(deep).is_err(), "not the block's start");
+        // Recorded again with its usable size (malloc_usable_size): one entry, the wider bound,
+        // and nothing left of it once freed.
+        // SAFETY: p is live.
+        unsafe { allocated(p, n + 100) };
+        assert!(within(deep, n - (3 << 20) + 100, "Rdaddress").is_ok());
+        assert!(within(deep, n - (3 << 20) + 101, "Rdaddress").is_err());
         give_back(p);
         assert!(
             within(deep, 1, "Rdaddress").is_ok(),

@@ -23,6 +23,33 @@ fn run(extra: &[&str], cmd: &[&OsStr]) -> Output {
         .unwrap()
 }
 
+/// `dynchk run --json DIR/run.json --sarif DIR/run.sarif EXTRA… -- CMD…`: its output, the
+/// records and the SARIF log.
+fn run_to_files(dir: &Path, extra: &[&str], cmd: &[&OsStr]) -> (Output, Vec<Value>, Value) {
+    let (json, sarif) = (dir.join("run.json"), dir.join("run.sarif"));
+    let mut both = vec![
+        os("--json"),
+        json.as_os_str(),
+        os("--sarif"),
+        sarif.as_os_str(),
+    ];
+    both.extend(extra.iter().map(|a| os(a)));
+    let out = dynchk()
+        .arg("run")
+        .args(both)
+        .arg("--")
+        .args(cmd)
+        .output()
+        .unwrap();
+    let records = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", json.display(), text(&out.stderr)))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sarif = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    (out, records, sarif)
+}
+
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
@@ -382,17 +409,8 @@ fn a_reused_log_directory_summarizes_only_this_runs_processes() {
 fn json_and_sarif_go_to_their_own_files_and_exit_codes_follow_the_options() {
     let dir = scratch("machine");
     let exe = c_program(&dir, "badclose", BAD_CLOSE);
-    let (json, sarif) = (dir.join("run.json"), dir.join("run.sarif"));
-    let out = dynchk()
-        .arg("run")
-        .arg("--json")
-        .arg(&json)
-        .arg("--sarif")
-        .arg(&sarif)
-        .arg("--error-exitcode=3")
-        .arg(&exe)
-        .output()
-        .unwrap();
+    let (out, records, s) = run_to_files(&dir, &["--error-exitcode=3"], &[exe.as_os_str()]);
+    let json = dir.join("run.json");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -403,15 +421,9 @@ fn json_and_sarif_go_to_their_own_files_and_exit_codes_follow_the_options() {
         !stderr.contains("\"kind\""),
         "records leaked to stderr: {stderr}"
     );
-    let records: Vec<Value> = std::fs::read_to_string(&json)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert!(records
         .iter()
         .any(|r| r["kind"] == "violation" && r["interface"] == "close"));
-    let s: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
     assert_eq!(s["runs"][0]["results"][0]["ruleId"], "filedescriptor");
 
     let fail = run(&["--fail-on-violation"], &[exe.as_os_str()]);
@@ -796,4 +808,40 @@ fn min_severity_error_leaves_portability_violations_out_of_run_and_report() {
         "{stderr}"
     );
     std::fs::remove_dir_all(logs_in(&stderr)).unwrap();
+}
+
+#[test]
+fn values_are_spelt_as_their_c_type_prints_in_records_text_and_sarif() {
+    let dir = scratch("values");
+    let exe = c_program(
+        &dir,
+        "values",
+        "#include <fcntl.h>\n#include <sys/stat.h>\n#include <unistd.h>\n\
+         int main(int argc, char **argv) {\n  (void)argc;\n\
+         int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);\n\
+         close(-5);\n  fchmod(fd, 0xffffffffu);\n  read(fd, (void *)0x10, 1);\n  return 0;\n}\n",
+    );
+    let file = dir.join("file");
+    let (out, records, s) = run_to_files(&dir, &[], &[exe.as_os_str(), file.as_os_str()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let want = [("close", "-5"), ("fchmod", "4294967295"), ("read", "0x10")];
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    for (interface, value) in want {
+        let r = records
+            .iter()
+            .find(|r| r["kind"] == "violation" && r["interface"] == interface)
+            .unwrap_or_else(|| panic!("no {interface} violation in {records:?}"));
+        assert_eq!(r["value"], value, "{r}");
+        assert!(
+            results
+                .iter()
+                .any(|r| r["properties"]["interface"] == interface
+                    && r["properties"]["value"] == value),
+            "{interface} = {value} not in {results:?}"
+        );
+    }
+    // The mode's message spells it in octal; the text adds the decimal value, the others spell it.
+    assert!(stderr.contains("(value 4294967295)"), "{stderr}");
+    assert!(stderr.contains("-5") && stderr.contains("0x10"), "{stderr}");
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::model::{rust_int, Abi, Member, Spec};
+use crate::model::{report_value, rust_int, Abi, Member, Spec};
 use crate::plan::{is_memory, render_expr, struct_has_rules, STRUCT_DEPTH};
 
 /// A generated struct validator, ready for the template.
@@ -152,12 +152,12 @@ fn member_rule(
     let expr =
         |s: &str| -> Result<String> { render_expr(spec, &crate::sem::expr::parse(s)?, &lookup) };
     let path = format!("&super::MemberPath::new(parent, index, {:?})", m.name);
-    let report = format!(
-        "super::member_violation(call, pos, pname, {path}, m_{} as u64, f)",
-        m.name
-    );
     let ty =
         m.ty.ok_or_else(|| anyhow!("{c_name}.{} has no type", m.name))?;
+    let report = format!(
+        "super::member_violation(call, pos, pname, {path}, {}, f)",
+        report_value(spec.abi(ty)?, &format!("m_{}", m.name))
+    );
     let pointee = spec.pointee(ty)?;
     if r.rule == "data" || is_memory(&r.rule) {
         let elem = match pointee {

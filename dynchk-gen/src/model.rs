@@ -101,6 +101,16 @@ pub fn rust_int(size: u8, signed: bool) -> String {
     format!("{}{}", if signed { 'i' } else { 'u' }, size as u32 * 8)
 }
 
+/// The `rt::Value` a violation record carries for `e`, a value of a type travelling as `abi`:
+/// spelt as the C type prints (integers in decimal, signed or not; pointers in hexadecimal).
+pub fn report_value(abi: Abi, e: &str) -> String {
+    match abi {
+        Abi::Ptr => format!("rt::Value::Pointer({e} as u64)"),
+        Abi::Int { signed: false, .. } => format!("rt::Value::Unsigned({e} as u64)"),
+        _ => format!("rt::Value::Signed({e} as i64)"),
+    }
+}
+
 /// The whole database in memory.
 pub struct Spec {
     pub types: HashMap<i64, Type>,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{anyhow, bail, Result};
 
 use crate::host::Host;
-use crate::model::{rust_int, Abi, HookPhase, Interface, Param, RuleUse, Spec};
+use crate::model::{report_value, rust_int, Abi, HookPhase, Interface, Param, RuleUse, Spec};
 use crate::sem::expr::{self, Expr};
 
 /// What the checker does with an interface.
@@ -452,13 +452,10 @@ impl ParamCtx<'_> {
                 ru.source
             )
         })?;
-        let is_ptr = spec.abi(self.p.ty)? == Abi::Ptr;
+        let abi = spec.abi(self.p.ty)?;
+        let is_ptr = abi == Abi::Ptr;
         let pos = self.p.pos;
-        let value = if is_ptr {
-            format!("{} as u64", self.ident)
-        } else {
-            format!("{} as i64 as u64", self.ident)
-        };
+        let value = report_value(abi, self.ident);
         let mut args = vec![self.arg0(rule.signature.first().copied().unwrap_or('i'))?];
         let mut reason = format!(
             "{why} `{}{}` ({}): {}",

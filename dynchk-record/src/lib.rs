@@ -16,8 +16,8 @@ pub mod read;
 pub use buf::{itoa, Buf};
 pub use time::iso8601;
 pub use write::{
-    callee, Call, ConfigWarning, Frames, Missing, Site, Start, Summary, SummarySource, Violation,
-    MODULE_CAP,
+    callee, Call, ConfigWarning, Frames, Missing, Site, Start, Summary, SummarySource, Value,
+    Violation, MODULE_CAP,
 };
 
 /// Report syntax.

@@ -52,7 +52,8 @@ pub struct Violation {
     /// How bad it is (`error` when the log predates the field).
     #[serde(default)]
     pub severity: Severity,
-    /// The value, `0x…`.
+    /// The value as its C type prints: decimal for integers (`-1`, `4294967295`), `0x…` for
+    /// pointers.
     #[serde(default)]
     pub value: Option<String>,
     /// The sentence explaining the failure.

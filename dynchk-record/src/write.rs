@@ -97,6 +97,29 @@ pub trait Frames {
 }
 
 /// A `violation` record.
+/// A parameter's or member's value with what its C type says about printing it: integers in
+/// decimal (signed or not), pointers in hexadecimal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A signed integer (`int`, `off_t`, `pid_t`, …).
+    Signed(i64),
+    /// An unsigned integer (`size_t`, `mode_t`, `unsigned`, …).
+    Unsigned(u64),
+    /// A pointer (data or function).
+    Pointer(u64),
+}
+
+impl Value {
+    /// `-1`, `4294967295`, `0x7ffd1234`.
+    pub fn write(self, b: &mut Buf<'_>) {
+        match self {
+            Value::Signed(v) => b.int(v),
+            Value::Unsigned(v) => b.uint(v),
+            Value::Pointer(v) => b.hex(v),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Violation<'a> {
     /// Reporting process and thread.
@@ -119,8 +142,8 @@ pub struct Violation<'a> {
     pub check: &'a str,
     /// How bad it is.
     pub severity: Severity,
-    /// The parameter's (or member's) value as an integer.
-    pub value: u64,
+    /// The parameter's (or member's) value, spelt as its C type prints.
+    pub value: Value,
     /// What was wrong.
     pub message: &'a str,
 }
@@ -143,7 +166,7 @@ impl Violation<'_> {
                 str_field(b, "check", self.check.as_bytes());
                 str_field(b, "severity", self.severity.name().as_bytes());
                 b.push(b",\"value\":\"");
-                b.hex(self.value);
+                self.value.write(b);
                 b.push(b"\"");
                 str_field(b, "message", self.message.as_bytes());
                 // Repeats of a site are counted in the summary's `sites`, never written again.

@@ -4,7 +4,7 @@
 use dynchk_record::read::{self, Record};
 use dynchk_record::{
     kind, Buf, Call, ConfigWarning, Format, Frames, Missing, Severity, Site, Start, Summary,
-    SummarySource, Violation, MODULE_CAP,
+    SummarySource, Value, Violation, MODULE_CAP,
 };
 use std::collections::BTreeSet;
 
@@ -68,7 +68,7 @@ const VIOLATION: Violation<'static> = Violation {
     member: Some("msg_iov[2].iov_base"),
     check: "Rdaddress",
     severity: Severity::Portability,
-    value: 0x10,
+    value: Value::Pointer(0x10),
     message: "0x10 is not a readable address (no \"mapping\")\n",
 };
 
@@ -163,6 +163,23 @@ fn violation_round_trips() {
     assert_eq!(v.backtrace.len(), 2);
     assert_eq!(v.backtrace[1].module, "/usr/bin/ls");
     assert_eq!(v.backtrace[1].offset_value(), Some(0x5a3c));
+}
+
+#[test]
+fn values_are_spelt_as_their_c_type_prints() {
+    for (value, spelt) in [
+        (Value::Signed(-1), "-1"),
+        (Value::Signed(i64::MIN), "-9223372036854775808"),
+        (Value::Unsigned(u64::MAX), "18446744073709551615"),
+        (Value::Unsigned(12345), "12345"),
+        (Value::Pointer(0x7ffd_1234), "0x7ffd1234"),
+    ] {
+        let line = line(|b| Violation { value, ..VIOLATION }.write(b, Format::Json, &FRAMES));
+        let Record::Violation(v) = parse(&line) else {
+            panic!("not a violation: {line}")
+        };
+        assert_eq!(v.value.as_deref(), Some(spelt), "{value:?}");
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 
 use core::ffi::c_void;
 
-use crate::rt::{self, Iface};
+use crate::rt::{self, Iface, Value};
 use validators::heap;
 
 extern "C" {
@@ -39,7 +39,9 @@ fn check_heap(call: &rt::Call, p: *mut c_void) {
         return;
     }
     // SAFETY: the validators only read the block record and the memory map cache.
-    check!(call, 0, "ptr", p, unsafe { heap::start(p) });
+    check!(call, 0, "ptr", Value::Pointer(p as u64), unsafe {
+        heap::start(p)
+    });
 }
 
 /// Records the block `p` (NULL: none) of `size` bytes and returns it.

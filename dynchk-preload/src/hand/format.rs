@@ -10,7 +10,7 @@ use core::ffi::{c_char, c_int, c_long, c_void};
 use validators::format::{self, ArgSource};
 use validators::{fd, mem, stream, Fault};
 
-use crate::rt::{self, Iface, Real};
+use crate::rt::{self, Iface, Real, Value};
 
 type VaList = *mut c_void;
 
@@ -313,21 +313,45 @@ unsafe fn format_call(
     unsafe {
         match which.plain() {
             Which::Snprintf if a1 > 0 => {
-                check!(call, 0, "str", a0, mem::writable(a0 as *const c_void, a1))
+                check!(
+                    call,
+                    0,
+                    "str",
+                    Value::Pointer(a0 as u64),
+                    mem::writable(a0 as *const c_void, a1)
+                )
             }
             Which::Asprintf => check!(
                 call,
                 0,
                 "strp",
-                a0,
+                Value::Pointer(a0 as u64),
                 mem::writable(a0 as *const c_void, size_of::<usize>())
             ),
-            Which::Dprintf => check!(call, 0, "fd", a0, fd::open(a0 as c_int as i64)),
+            Which::Dprintf => check!(
+                call,
+                0,
+                "fd",
+                Value::Signed(a0 as c_int as i64),
+                fd::open(a0 as c_int as i64)
+            ),
             Which::Sscanf | Which::Isoc99Sscanf => {
-                check!(call, 0, "str", a0, mem::string(a0 as *const c_void))
+                check!(
+                    call,
+                    0,
+                    "str",
+                    Value::Pointer(a0 as u64),
+                    mem::string(a0 as *const c_void)
+                )
             }
             Which::Fprintf | Which::Fscanf | Which::Isoc99Fscanf => {
-                check!(call, 0, "stream", a0, stream::file(a0 as *const c_void))
+                check!(
+                    call,
+                    0,
+                    "stream",
+                    Value::Pointer(a0 as u64),
+                    stream::file(a0 as *const c_void)
+                )
             }
             _ => {}
         }
@@ -361,7 +385,7 @@ unsafe fn format_call(
                 } else {
                     mem::writable(a0 as *const c_void, need)
                 };
-                check!(call, 0, "str", a0, verdict);
+                check!(call, 0, "str", Value::Pointer(a0 as u64), verdict);
             }
         }
     }
@@ -382,7 +406,7 @@ unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: Va
     let mut args = unsafe { VaArgs::copy(ap) };
     let mut bad_arg = |i: usize, f: Fault| {
         clean = false;
-        call.violation(pos + 1 + i as i32, "...", 0, f)
+        call.violation(pos + 1 + i as i32, "...", Value::Pointer(0), f)
     };
     // SAFETY: the walk fetches the arguments the format describes and reads memory only where
     // the memory map allows.
@@ -394,7 +418,7 @@ unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: Va
         }
     };
     clean &= verdict.is_ok();
-    check!(call, pos, "format", fmt, verdict);
+    check!(call, pos, "format", Value::Pointer(fmt as u64), verdict);
     clean
 }
 

@@ -8,11 +8,11 @@
 //! `dlopen` and `dlsym` resolve relative to their caller, so the generator interposes them with
 //! tail-jumping trampolines rather than here.
 
-/// Reports a failed check: `check!(call, pos, "name", value, verdict)`.
+/// Reports a failed check: `check!(call, pos, "name", value, verdict)`, `value` an [`rt::Value`].
 macro_rules! check {
     ($call:expr, $pos:expr, $name:expr, $value:expr, $verdict:expr) => {
         if let Err(f) = $verdict {
-            $call.violation($pos, $name, $value as u64, f);
+            $call.violation($pos, $name, $value, f);
         }
     };
 }

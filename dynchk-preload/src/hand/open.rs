@@ -9,7 +9,7 @@ use core::ffi::{c_char, c_int, c_ulong, c_void};
 use validators::fd;
 
 use crate::generated::checks;
-use crate::rt::{self, Iface, Real};
+use crate::rt::{self, Iface, Real, Value};
 
 type OpenFn = unsafe extern "C-unwind" fn(*const c_char, c_int, ...) -> c_int;
 type OpenatFn = unsafe extern "C-unwind" fn(c_int, *const c_char, c_int, ...) -> c_int;
@@ -196,7 +196,7 @@ pub unsafe extern "C-unwind" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_v
     unsafe { checks::ioctl(&call, fd, request) };
     if !call.inside_forward() {
         // SAFETY: the validator reads only memory it has proven mapped.
-        check!(call, 2, "arg", arg, unsafe {
+        check!(call, 2, "arg", Value::Pointer(arg as u64), unsafe {
             validators::ioctl::ioctl(request, arg as usize)
         });
     }

@@ -17,6 +17,7 @@ pub(crate) mod thread;
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
+pub use dynchk_record::Value;
 pub use real::{cstr, Real};
 use validators::Fault;
 
@@ -85,7 +86,7 @@ impl Call {
     /// violations from one call site are written once and counted. Under
     /// `DYNCHK_ON_VIOLATION=abort` the process aborts after the record is written.
     #[cold]
-    pub fn violation(&self, pos: i32, name: &'static str, value: u64, f: Fault) {
+    pub fn violation(&self, pos: i32, name: &'static str, value: Value, f: Fault) {
         self.report(&report::Violation {
             iface: self.iface,
             pos,
@@ -99,7 +100,14 @@ impl Call {
     /// As [`Call::violation`] for a member of a struct parameter; `path` is the member's path
     /// (`sin_family`, `msg_iov[2].iov_base`).
     #[cold]
-    pub fn member_violation(&self, pos: i32, name: &'static str, path: &str, value: u64, f: Fault) {
+    pub fn member_violation(
+        &self,
+        pos: i32,
+        name: &'static str,
+        path: &str,
+        value: Value,
+        f: Fault,
+    ) {
         self.report(&report::Violation {
             iface: self.iface,
             pos,

@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
 
 use validators::Fault;
 
-use dynchk_record::{self as record, Buf};
+use dynchk_record::{self as record, Buf, Value};
 
 use super::backtrace::{self, Module};
 use super::config::{self, PATH_CAP};
@@ -216,8 +216,8 @@ pub struct Violation<'a> {
     pub name: &'a str,
     /// The struct member's path, for member rules.
     pub member: Option<&'a str>,
-    /// The parameter's (or member's) value as an integer.
-    pub value: u64,
+    /// The parameter's (or member's) value.
+    pub value: Value,
     /// The broken rule.
     pub fault: &'a Fault,
 }

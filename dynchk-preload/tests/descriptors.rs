@@ -1,45 +1,11 @@
 //! The `filedescriptor` check without system calls of its own: descriptors the kernel said were
-//! open are remembered until an interposed call closes them, so a process in seccomp's strict mode
-//! (only read, write and _exit allowed) survives its checked calls, and nothing the checker cannot
-//! see (a raw close, a raw open) makes it report an open descriptor as closed.
+//! open are remembered until an interposed call closes them (no `fcntl` per check; processes under
+//! seccomp are in `seccomp.rs`), and nothing the checker cannot see (a raw close, a raw open)
+//! makes it report an open descriptor as closed.
 
 mod common;
 
 use common::{assert_reported_once, compile, scratch, summaries, transparent, violations, Run};
-
-const STRICT_C: &str = r#"
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-    char buf[64];
-    write(1, "before\n", 7);
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
-        return 3;
-    write(1, "strict\n", 7);                  /* a descriptor checked before */
-    write(2, "stderr\n", 7);                  /* and one first checked now */
-    ssize_t n = read(0, buf, sizeof buf);
-    if (n > 0)
-        write(1, buf, n);
-    long r = write(9, "x", 1);                /* closed: EBADF, under the checker too */
-    write(1, r < 0 ? "ebadf\n" : "what?\n", 6);
-    syscall(SYS_exit, 0);                     /* exit_group is not allowed either */
-}
-"#;
-
-#[test]
-fn a_process_in_seccomp_strict_mode_survives_its_checked_calls() {
-    let dir = scratch("seccomp-strict");
-    let prog = compile(&dir, "strict", STRICT_C, &[]);
-    let argv = [prog.to_str().unwrap()];
-    let mut run = Run::new(&argv);
-    run.stdin = Some(b"from stdin\n");
-    let plain = run.go(None);
-    assert_eq!(plain.status.code(), Some(0), "plainly: {plain:?}");
-    assert_eq!(plain.stdout, b"before\nstrict\nfrom stdin\nebadf\n");
-    transparent(&run, &dir);
-}
 
 const CACHE_C: &str = r#"
 #include <dirent.h>

@@ -76,6 +76,7 @@ const HAND: &[&str] = &[
     "__vsyslog_chk",
     "mremap",
     "prctl",
+    "syscall",
 ];
 
 /// Return twice (a wrapper frame would be gone the second time) or share the parent's stack.

@@ -15,18 +15,16 @@ pub fn refresh_limit() -> i64 {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: prlimit64 on ourselves (pid 0) writes one rlimit64 and reads nothing (new = NULL).
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_prlimit64,
-            0,
-            libc::RLIMIT_NOFILE,
-            core::ptr::null::<libc::rlimit64>(),
-            &mut lim,
-        )
-    };
+    // prlimit64 on ourselves (pid 0) writes one rlimit64 and reads nothing (new = NULL).
+    let args = [
+        0,
+        libc::RLIMIT_NOFILE as usize,
+        0,
+        &mut lim as *mut _ as usize,
+    ];
+    let rc = sys::call(libc::SYS_prlimit64, &args);
     // Descriptors are ints, so an infinite or failed limit means "any int".
-    let limit = if rc == 0 {
+    let limit = if rc.is_ok() {
         lim.rlim_cur.min(i32::MAX as u64 + 1) as i64
     } else {
         i32::MAX as i64 + 1
@@ -37,8 +35,6 @@ pub fn refresh_limit() -> i64 {
 
 fn limit() -> i64 {
     match LIMIT.load(Ordering::Relaxed) {
-        // prlimit64 is not among the calls seccomp's strict mode allows: any int, then.
-        0 if sys::strict() => i32::MAX as i64 + 1,
         0 => refresh_limit(),
         l => l,
     }
@@ -62,7 +58,7 @@ pub fn valid(fd: i64) -> Verdict {
 /// `fd.open`: a valid descriptor that is open now.
 ///
 /// Answered from [`KNOWN_OPEN`] when it can be, so that checks add no system call the program
-/// does not make (a process in seccomp's strict mode dies of any other call); otherwise the
+/// does not make (a process under seccomp may die of any other call); otherwise the
 /// kernel is asked, so a negative verdict is always the kernel's own.
 #[inline]
 pub fn open(fd: i64) -> Verdict {
@@ -97,11 +93,13 @@ fn known_open(fd: i64) -> bool {
 #[inline(never)]
 fn probe(fd: i64) -> bool {
     let asked = ticket();
-    let open = sys::fd_is_open(fd as i32);
-    if open {
-        opened(asked, fd);
+    match sys::fd_is_open(fd as i32) {
+        Some(true) => opened(asked, fd),
+        Some(false) => return false,
+        // seccomp forbids every way of asking: accepted, not remembered.
+        None => {}
     }
-    open
+    true
 }
 
 /// A point in the sequence of closes, taken before asking the kernel about a descriptor (or before

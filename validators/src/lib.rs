@@ -49,11 +49,11 @@ pub mod mode;
 pub mod path;
 pub mod pid;
 pub mod scalar;
+pub mod seccomp;
 pub mod signal;
 pub mod socket;
 pub mod stream;
 pub mod whence;
 pub mod xlat;
 
-pub use sys::{enter_strict, strict};
 pub use verdict::{Fault, Msg, Severity, Verdict};

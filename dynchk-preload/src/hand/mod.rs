@@ -40,5 +40,5 @@ mod exec;
 mod format;
 mod mem;
 mod open;
-mod proc;
+mod seccomp;
 mod signal;

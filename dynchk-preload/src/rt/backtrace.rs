@@ -88,6 +88,14 @@ pub fn capture(want: usize) -> Frames {
     w.frames
 }
 
+/// Makes now, while every system call is still allowed, the ones the reporting path makes only
+/// the first time: the unwinder's one-time initialisation (a `pthread_once`, whose completion
+/// is a `futex` wake) and the main program's path. Called before seccomp restricts the process.
+pub fn prepare() {
+    capture(1);
+    exe_path(&mut [0; 512]);
+}
+
 static OWN_LO: AtomicUsize = AtomicUsize::new(0);
 static OWN_HI: AtomicUsize = AtomicUsize::new(0);
 

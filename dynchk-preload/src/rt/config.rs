@@ -445,12 +445,12 @@ fn parse_initial_env(cfg: &mut Config) {
         let (mut at, mut start) = (0usize, 0usize);
         let mut chunk = [0u8; 1024];
         loop {
-            // SAFETY: the kernel writes at most chunk.len() bytes into chunk.
-            let n = unsafe { libc::syscall(libc::SYS_read, fd, chunk.as_mut_ptr(), chunk.len()) };
-            if n <= 0 {
-                break;
-            }
-            for &b in &chunk[..n as usize] {
+            let args = [fd as usize, chunk.as_mut_ptr() as usize, chunk.len()];
+            let n = match sys::call(libc::SYS_read, &args) {
+                Ok(n) if n > 0 => n,
+                _ => break,
+            };
+            for &b in &chunk[..n] {
                 if b == 0 {
                     if at != SKIP && at >= PREFIX.len() {
                         kept[len] = 0;

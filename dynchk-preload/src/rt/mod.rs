@@ -1,7 +1,7 @@
 //! The runtime the interposers (generated and hand-coded) are written against
 //! (docs/architecture.md section 4): resolution of originals, the per-thread guard, and reporting.
 
-mod backtrace;
+pub(crate) mod backtrace;
 pub(crate) mod config;
 pub(crate) mod hooks;
 mod panic;
@@ -122,12 +122,6 @@ impl Call {
         if v.fault.severity > config::get().min_severity {
             return;
         }
-        // Seccomp's strict mode kills the process at the first system call the reporter needs
-        // besides write (the log's identity, the pid, the signal mask): counted only.
-        if validators::strict() {
-            stats::VIOLATIONS.fetch_add(1, Relaxed);
-            return;
-        }
         if report::violation(v) && config::get().on_violation == config::OnViolation::Abort {
             report::summary();
             sys::abort();
@@ -198,11 +192,20 @@ impl Drop for Forwarding {
 /// report does not have to.
 extern "C" fn init() {
     let errno = sys::errno();
+    // First, before the checker makes any system call the loader did not: a filter inherited
+    // across exec decides which calls the checker may make from now on.
+    validators::seccomp::inherited();
+    if validators::seccomp::restricted() {
+        backtrace::prepare();
+    }
     panic::install();
     TRACE.store(config::get().trace, Relaxed);
     report::claim();
     report::open_eagerly();
-    signals::install();
+    // Taking over the fatal signals is rt_sigaction calls, which an inherited filter may forbid.
+    if !validators::seccomp::restricted() {
+        signals::install();
+    }
     // SAFETY: registers a plain function; fork children reset their counters in it.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
     sys::set_errno(errno);

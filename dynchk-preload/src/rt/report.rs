@@ -29,13 +29,23 @@ fn id_hash((dev, ino): (u64, u64)) -> u64 {
     stats::hash(dev ^ stats::hash(ino)) | 1
 }
 
+/// Whether `fd` is still the log this process opened. Under a seccomp filter that forbids
+/// `fstat` it cannot be told and is trusted (the log sits high, out of the way of reused numbers).
+fn still_ours(fd: c_int) -> bool {
+    fd >= 0
+        && match sys::identity(fd) {
+            Ok(id) => id_hash(id) == LOG_ID.load(Relaxed),
+            Err(e) => e == validators::seccomp::DENIED,
+        }
+}
+
 /// The descriptor reports go to, (re)opened when needed; -1 when there is none. The log is
 /// opened eagerly ([`open_eagerly`]), so that a program that later switches user, closes its
 /// descriptors or runs out of them keeps its reports; it is reopened only when the program
 /// closed it.
 fn log_fd() -> c_int {
     let fd = LOG_FD.load(Relaxed);
-    if fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed)) {
+    if still_ours(fd) {
         return fd;
     }
     // Not open yet, or no longer ours: the old number belongs to the program now, so it is not
@@ -52,7 +62,7 @@ fn log_fd() -> c_int {
             _ => return -1,
         },
     };
-    if let Some(id) = sys::identity(fd) {
+    if let Ok(id) = sys::identity(fd) {
         LOG_ID.store(id_hash(id), Relaxed);
     }
     LOG_FD.store(fd, Relaxed);
@@ -468,7 +478,7 @@ pub fn after_fork_child() {
         .log()
         .is_some_and(|t| t.windows(2).any(|w| w == b"%p"));
     let fd = LOG_FD.load(Relaxed);
-    let ours = fd >= 0 && sys::identity(fd).map(id_hash) == Some(LOG_ID.load(Relaxed));
+    let ours = still_ours(fd);
     if per_pid {
         LOG_FD.store(-1, Relaxed);
         if ours {

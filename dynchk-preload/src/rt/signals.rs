@@ -69,12 +69,12 @@ fn real_sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigac
 fn kernel_handler(sig: c_int) -> usize {
     // The kernel's struct sigaction: handler, flags, restorer, mask.
     let mut k = [0u64; 4];
-    // SAFETY: queries only, into k.
-    let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, 0usize, k.as_mut_ptr(), 8usize) };
-    if r != 0 {
-        return libc::SIG_IGN;
+    // Queries only, into k.
+    let args = [sig as usize, 0, k.as_mut_ptr() as usize, 8];
+    match sys::call(libc::SYS_rt_sigaction, &args) {
+        Ok(_) => k[0] as usize,
+        Err(_) => libc::SIG_IGN,
     }
-    k[0] as usize
 }
 
 fn handler_address() -> usize {
@@ -165,15 +165,8 @@ extern "C" fn on_fatal(sig: c_int, info: *mut libc::siginfo_t, _ctx: *mut c_void
     if !fault {
         // Sent (kill, raise, abort, the terminal, a timer): sent again, now with the default
         // action, and unblocked (it is blocked while its handler runs) so it is delivered at once.
-        // SAFETY: a plain system call on this thread.
-        unsafe {
-            libc::syscall(
-                libc::SYS_tgkill,
-                sys::getpid(),
-                sys::gettid(),
-                sig as libc::c_long,
-            )
-        };
+        let args = [sys::getpid() as usize, sys::gettid() as usize, sig as usize];
+        let _ = sys::call(libc::SYS_tgkill, &args);
         sys::unblock(sig);
     }
     // A fault: returning runs the faulting instruction again, which now ends the process with

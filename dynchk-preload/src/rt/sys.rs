@@ -1,21 +1,29 @@
 //! Raw system calls: the checker never calls a C-library function that it (or the generated code)
-//! interposes. These go through `libc::syscall`, which may set `errno`; callers on a checking path
-//! run before `Call::forward` restores it.
+//! interposes. Every one goes through [`validators::seccomp::syscall`], which never touches
+//! `errno` and never makes a call the process's seccomp state forbids (a forbidden one fails like
+//! a refused one).
 
 use core::ffi::{c_int, c_long};
+use core::sync::atomic::{AtomicI32, Ordering::Relaxed};
+
+/// A system call with its arguments widened to registers.
+pub fn call(nr: c_long, args: &[usize]) -> Result<usize, c_int> {
+    let mut a = [0usize; 6];
+    a[..args.len()].copy_from_slice(args);
+    validators::seccomp::syscall(nr, a)
+}
 
 /// `write(2)` of the whole buffer (retries short writes and `EINTR`); false on failure.
 pub fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
-        // SAFETY: buf is valid for buf.len() bytes.
-        let n = unsafe { libc::syscall(libc::SYS_write, fd, buf.as_ptr(), buf.len()) };
-        if n < 0 {
-            if errno() == libc::EINTR {
-                continue;
-            }
-            return false;
+        match call(
+            libc::SYS_write,
+            &[fd as usize, buf.as_ptr() as usize, buf.len()],
+        ) {
+            Ok(n) => buf = &buf[n..],
+            Err(libc::EINTR) => continue,
+            Err(_) => return false,
         }
-        buf = &buf[n as usize..];
     }
     true
 }
@@ -23,57 +31,65 @@ pub fn write_all(fd: c_int, mut buf: &[u8]) -> bool {
 /// `openat(AT_FDCWD, path, flags, mode)`; `path` must be NUL-terminated.
 pub fn open(path: &[u8], flags: c_int, mode: libc::mode_t) -> c_int {
     debug_assert!(path.contains(&0));
-    // SAFETY: path is NUL-terminated.
-    unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, mode) as c_int }
+    let args = [
+        libc::AT_FDCWD as usize,
+        path.as_ptr() as usize,
+        flags as usize,
+        mode as usize,
+    ];
+    call(libc::SYS_openat, &args).map_or(-1, |fd| fd as c_int)
 }
 
 /// `close(2)`.
 pub fn close(fd: c_int) {
-    // SAFETY: closes a descriptor the caller owns.
-    unsafe { libc::syscall(libc::SYS_close, fd) };
+    let _ = call(libc::SYS_close, &[fd as usize]);
 }
 
 /// `fcntl(fd, F_DUPFD_CLOEXEC, min)`.
 pub fn dup_high(fd: c_int, min: c_int) -> c_int {
-    // SAFETY: no memory is passed.
-    unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_DUPFD_CLOEXEC, min) as c_int }
+    let args = [fd as usize, libc::F_DUPFD_CLOEXEC as usize, min as usize];
+    call(libc::SYS_fcntl, &args).map_or(-1, |fd| fd as c_int)
 }
 
-/// Device and inode of an open descriptor, `None` when it is not open.
-pub fn identity(fd: c_int) -> Option<(u64, u64)> {
+/// `fstat(2)` into a zeroed struct, made as glibc makes it (`newfstatat(fd, "", AT_EMPTY_PATH)`,
+/// the call the dynamic loader made at startup, which seccomp filters therefore allow).
+fn fstat(fd: c_int) -> Result<libc::stat, c_int> {
     // SAFETY: stat is a plain C struct the kernel fills.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: st is writable.
-    let r = unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) };
-    (r == 0).then_some((st.st_dev, st.st_ino))
+    let (empty, flags) = (c"".as_ptr() as usize, libc::AT_EMPTY_PATH as usize);
+    let args = [
+        fd as usize,
+        empty,
+        &mut st as *mut libc::stat as usize,
+        flags,
+    ];
+    call(libc::SYS_newfstatat, &args).map(|_| st)
+}
+
+/// Device and inode of an open descriptor, or the error (`DENIED` under seccomp).
+pub fn identity(fd: c_int) -> Result<(u64, u64), c_int> {
+    fstat(fd).map(|st| (st.st_dev, st.st_ino))
 }
 
 /// Whether `fd` is a regular file owned by this process's (effective) user with one name: a
 /// log is never a FIFO, a device, someone else's file or a hard link planted to one.
 pub fn own_regular_file(fd: c_int) -> bool {
-    // SAFETY: stat is a plain C struct the kernel fills.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: st is writable.
-    let r = unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) };
-    // SAFETY: no arguments.
-    let euid = unsafe { libc::syscall(libc::SYS_geteuid) } as libc::uid_t;
-    r == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_uid == euid && st.st_nlink == 1
+    let Ok(st) = fstat(fd) else { return false };
+    let euid = call(libc::SYS_geteuid, &[]).map(|u| u as libc::uid_t);
+    st.st_mode & libc::S_IFMT == libc::S_IFREG && euid == Ok(st.st_uid) && st.st_nlink == 1
 }
 
 /// The soft `RLIMIT_NOFILE` (1024 when it cannot be read, `c_int::MAX` when unlimited).
 pub fn fd_limit() -> c_int {
-    // SAFETY: the kernel fills a struct rlimit64 (two u64) on this stack.
+    // The kernel fills a struct rlimit64 (two u64) on this stack.
     let mut lim = [0u64; 2];
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_prlimit64,
-            0,
-            libc::RLIMIT_NOFILE,
-            0usize,
-            lim.as_mut_ptr(),
-        )
-    };
-    if r != 0 {
+    let args = [
+        0,
+        libc::RLIMIT_NOFILE as usize,
+        0,
+        lim.as_mut_ptr() as usize,
+    ];
+    if call(libc::SYS_prlimit64, &args).is_err() {
         return 1024;
     }
     lim[0].min(c_int::MAX as u64) as c_int
@@ -85,33 +101,37 @@ pub fn wall_clock() -> i64 {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: ts is writable.
-    unsafe {
-        libc::syscall(
-            libc::SYS_clock_gettime,
-            libc::CLOCK_REALTIME,
-            &mut ts as *mut libc::timespec,
-        )
-    };
+    let args = [
+        libc::CLOCK_REALTIME as usize,
+        &mut ts as *mut libc::timespec as usize,
+    ];
+    let _ = call(libc::SYS_clock_gettime, &args);
     ts.tv_sec
 }
 
-/// `getppid(2)`.
+/// `getppid(2)` (0 when seccomp forbids it).
 pub fn getppid() -> c_int {
-    // SAFETY: no arguments.
-    unsafe { libc::syscall(libc::SYS_getppid) as c_int }
+    call(libc::SYS_getppid, &[]).map_or(0, |p| p as c_int)
 }
 
-/// `getpid(2)`, uncached (correct in fork and vfork children).
+/// The last pid [`getpid`] got from the kernel.
+static PID: AtomicI32 = AtomicI32::new(0);
+
+/// `getpid(2)`, uncached (correct in fork and vfork children); under a seccomp filter that
+/// forbids it, the last answer.
 pub fn getpid() -> c_int {
-    // SAFETY: no arguments.
-    unsafe { libc::syscall(libc::SYS_getpid) as c_int }
+    match call(libc::SYS_getpid, &[]) {
+        Ok(p) => {
+            PID.store(p as c_int, Relaxed);
+            p as c_int
+        }
+        Err(_) => PID.load(Relaxed),
+    }
 }
 
-/// `gettid(2)`.
+/// `gettid(2)` (0 when seccomp forbids it).
 pub fn gettid() -> c_int {
-    // SAFETY: no arguments.
-    unsafe { libc::syscall(libc::SYS_gettid) as c_int }
+    call(libc::SYS_gettid, &[]).map_or(0, |t| t as c_int)
 }
 
 /// Reads a whole (small) file into `buf`; returns the bytes read, `None` when it cannot be
@@ -123,16 +143,16 @@ pub fn read_file(path: &[u8], buf: &mut [u8]) -> Option<usize> {
     }
     let mut len = 0;
     while len < buf.len() {
-        // SAFETY: the tail of buf is writable.
-        let n =
-            unsafe { libc::syscall(libc::SYS_read, fd, buf[len..].as_mut_ptr(), buf.len() - len) };
-        if n < 0 && errno() == libc::EINTR {
-            continue;
+        let args = [
+            fd as usize,
+            buf[len..].as_mut_ptr() as usize,
+            buf.len() - len,
+        ];
+        match call(libc::SYS_read, &args) {
+            Err(libc::EINTR) => continue,
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
         }
-        if n <= 0 {
-            break;
-        }
-        len += n as usize;
     }
     close(fd);
     Some(len)
@@ -140,17 +160,15 @@ pub fn read_file(path: &[u8], buf: &mut [u8]) -> Option<usize> {
 
 /// `readlink(path)` into `buf`; returns the length (0 on error). `path` must be NUL-terminated.
 pub fn readlink(path: &[u8], buf: &mut [u8]) -> usize {
-    // SAFETY: path is NUL-terminated, buf writable for its length.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_readlinkat,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            buf.as_mut_ptr(),
-            buf.len(),
-        )
-    };
-    n.max(0) as usize
+    debug_assert!(path.contains(&0));
+    let at = libc::AT_FDCWD as usize;
+    let args = [
+        at,
+        path.as_ptr() as usize,
+        buf.as_mut_ptr() as usize,
+        buf.len(),
+    ];
+    call(libc::SYS_readlinkat, &args).unwrap_or(0)
 }
 
 /// This thread's `errno`.
@@ -170,56 +188,48 @@ pub fn set_errno(e: c_int) {
 /// Unblocks `sig` on this thread (raw `rt_sigprocmask`).
 pub fn unblock(sig: c_int) {
     let mask: u64 = 1 << (sig - 1);
-    // SAFETY: a kernel-layout 8-byte signal set on this stack.
-    unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_UNBLOCK,
-            &mask as *const u64,
-            0usize,
-            8usize,
-        )
-    };
+    // A kernel-layout 8-byte signal set on this stack.
+    let args = [
+        libc::SIG_UNBLOCK as usize,
+        &mask as *const u64 as usize,
+        0,
+        8,
+    ];
+    let _ = call(libc::SYS_rt_sigprocmask, &args);
 }
 
 /// Restores the default action of `sig` (raw `rt_sigaction`).
 pub fn default_action(sig: c_int) {
     // The kernel's struct sigaction with every field 0: SIG_DFL, no flags, empty mask.
     let dfl = [0u64; 4];
-    // SAFETY: a kernel-layout struct on this stack.
-    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), 0usize, 8usize) };
+    let _ = call(
+        libc::SYS_rt_sigaction,
+        &[sig as usize, dfl.as_ptr() as usize, 0, 8],
+    );
 }
 
 /// `kill(getpid(), SIGABRT)` after unblocking it: `DYNCHK_ON_VIOLATION=abort` without calling the
 /// C library's `abort`, which may itself be interposed.
 pub fn abort() -> ! {
     unblock(libc::SIGABRT);
-    // SAFETY: plain syscalls on this process.
-    unsafe { libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long) };
+    let kill = || call(libc::SYS_kill, &[getpid() as usize, libc::SIGABRT as usize]);
+    let _ = kill();
     // A handler caught or ignored SIGABRT: restore the default action, as abort(3) does.
     default_action(libc::SIGABRT);
-    loop {
-        // SAFETY: as above.
-        unsafe {
-            libc::syscall(libc::SYS_kill, getpid(), libc::SIGABRT as c_long);
-            libc::syscall(libc::SYS_exit_group, 127);
-        }
-    }
+    let _ = kill();
+    validators::seccomp::exit(127)
 }
 
 /// The lowest address of the alternate signal stack when this thread is running on it.
 pub fn alt_stack_base() -> Option<usize> {
     // SAFETY: stack_t is a plain C struct the kernel fills.
     let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };
-    // SAFETY: queries only (no new stack), into ss.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_sigaltstack,
-            core::ptr::null::<libc::stack_t>(),
-            &mut ss as *mut libc::stack_t,
-        )
-    };
-    (r == 0 && ss.ss_flags & libc::SS_ONSTACK != 0).then_some(ss.ss_sp as usize)
+    // Queries only (no new stack), into ss.
+    let r = call(
+        libc::SYS_sigaltstack,
+        &[0, &mut ss as *mut libc::stack_t as usize],
+    );
+    (r.is_ok() && ss.ss_flags & libc::SS_ONSTACK != 0).then_some(ss.ss_sp as usize)
 }
 
 /// Asynchronous signals blocked for as long as it lives: a record being written is never cut
@@ -227,6 +237,7 @@ pub fn alt_stack_base() -> Option<usize> {
 /// deliverable).
 pub struct SignalsBlocked {
     old: u64,
+    blocked: bool,
 }
 
 impl SignalsBlocked {
@@ -248,32 +259,31 @@ impl SignalsBlocked {
         }
         block &= !(1u64 << (33 - 1)); // glibc's SIGSETXID
         let mut old = 0u64;
-        // SAFETY: kernel-layout 8-byte signal sets on this stack.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_BLOCK,
-                &block as *const u64,
-                &mut old as *mut u64,
-                8usize,
-            )
-        };
-        SignalsBlocked { old }
+        // Kernel-layout 8-byte signal sets on this stack. Under a seccomp filter that forbids
+        // it, nothing is blocked and `old` stays empty: the drop then unblocks nothing either.
+        let args = [
+            libc::SIG_BLOCK as usize,
+            &block as *const u64 as usize,
+            &mut old as *mut u64 as usize,
+            8,
+        ];
+        let blocked = call(libc::SYS_rt_sigprocmask, &args).is_ok();
+        SignalsBlocked { old, blocked }
     }
 }
 
 impl Drop for SignalsBlocked {
     fn drop(&mut self) {
-        // SAFETY: restores the mask saved above.
-        unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &self.old as *const u64,
-                0usize,
-                8usize,
-            )
-        };
+        if self.blocked {
+            // Restores the mask saved above.
+            let args = [
+                libc::SIG_SETMASK as usize,
+                &self.old as *const u64 as usize,
+                0,
+                8,
+            ];
+            let _ = call(libc::SYS_rt_sigprocmask, &args);
+        }
     }
 }
 
@@ -287,21 +297,12 @@ pub struct Mapping {
 impl Mapping {
     /// `len` bytes of zeroed memory, `None` when the kernel refuses.
     pub fn new(len: usize) -> Option<Mapping> {
-        // SAFETY: a fresh private anonymous mapping; no existing memory is touched.
-        let p = unsafe {
-            libc::syscall(
-                libc::SYS_mmap,
-                0usize,
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1 as c_int,
-                0usize,
-            )
-        };
-        // syscall(3) returns -1 (errno set) for a failure.
-        (p != -1).then_some(Mapping {
-            ptr: p as usize as *mut u8,
+        // A fresh private anonymous mapping; no existing memory is touched.
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as usize;
+        let p = call(libc::SYS_mmap, &[0, len, prot, flags, usize::MAX, 0]).ok()?;
+        Some(Mapping {
+            ptr: p as *mut u8,
             len,
         })
     }
@@ -315,7 +316,7 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping this value owns.
-        unsafe { libc::syscall(libc::SYS_munmap, self.ptr, self.len) };
+        // Unmaps exactly the mapping this value owns.
+        let _ = call(libc::SYS_munmap, &[self.ptr as usize, self.len]);
     }
 }

@@ -1,5 +1,7 @@
 //! Checks every hand-typed constant of src/xlat/tables.rs (`h!(NAME = VALUE)`) against the C
-//! headers the file names, by compiling `_Static_assert`s: a wrong value fails the build.
+//! headers the file names, by compiling `_Static_assert`s: a wrong value fails the build. Lists
+//! the public functions of the public modules (`validators::FUNCTIONS`), so that the generator's
+//! check names a rule whose validator does not exist.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -7,6 +9,7 @@ use std::path::PathBuf;
 const TABLES: &str = "src/xlat/tables.rs";
 
 fn main() {
+    functions();
     println!("cargo:rerun-if-changed={TABLES}");
     let src = std::fs::read_to_string(TABLES).expect("validators/src/xlat/tables.rs is readable");
     let headers = src
@@ -59,4 +62,48 @@ fn main() {
         status.success(),
         "{TABLES}: a hand-typed constant disagrees with the C headers (see the compiler's message above)"
     );
+}
+
+/// Writes `functions.rs`: `FUNCTIONS`, every `pub fn` at the top level of a module that lib.rs
+/// declares `pub mod` (`src/M.rs` or `src/M/mod.rs`), as `M::NAME`, and a function that names
+/// each, so that a function this scan lists but the crate lacks fails the build.
+fn functions() {
+    println!("cargo:rerun-if-changed=src");
+    let lib = std::fs::read_to_string("src/lib.rs").expect("validators/src/lib.rs is readable");
+    let mut names = Vec::new();
+    for module in lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
+    {
+        let file = [format!("src/{module}.rs"), format!("src/{module}/mod.rs")]
+            .into_iter()
+            .find(|f| std::path::Path::new(f).exists())
+            .unwrap_or_else(|| panic!("src/lib.rs: no file for `pub mod {module}`"));
+        let src = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for line in src.lines() {
+            let Some(rest) = ["pub fn ", "pub unsafe fn ", "pub const fn "]
+                .iter()
+                .find_map(|p| line.strip_prefix(p))
+            else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            names.push(format!("{module}::{name}"));
+        }
+    }
+    names.sort();
+    let mut rs = String::from("/// Every public function of the public modules, `module::name` (listed by build.rs).\npub const FUNCTIONS: &[&str] = &[\n");
+    for n in &names {
+        let _ = writeln!(rs, "    {n:?},");
+    }
+    rs.push_str("];\n\n#[allow(dead_code)]\nfn _every_function_exists() {\n");
+    for n in &names {
+        let _ = writeln!(rs, "    let _ = crate::{n};");
+    }
+    rs.push_str("}\n");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("functions.rs");
+    std::fs::write(out, rs).expect("write functions.rs");
 }

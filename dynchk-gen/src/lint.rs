@@ -2,6 +2,8 @@
 //! table and the row at fault, so that a broken `db/` is fixed before the generator sees it.
 
 use crate::db::Db;
+use crate::model::RuleUse;
+use crate::sem::expr::Expr;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, Row};
 use std::collections::{BTreeMap, HashMap};
@@ -38,11 +40,14 @@ type Check = fn(&Connection) -> rusqlite::Result<Vec<Problem>>;
 
 /// Every defect of `db`, in a stable order (by check, then by row).
 pub fn check(db: &Db) -> Vec<Problem> {
-    let checks: [(&str, Check); 9] = [
+    let checks: [(&str, Check); 12] = [
         ("dangling references", dangling),
         ("type kinds", unknown_kinds),
         ("base chains", base_cycles),
+        ("struct layouts", struct_layouts),
         ("rules", unknown_rules),
+        ("validators", unknown_validators),
+        ("expressions", wrapping_expressions),
         ("annotated positions", missing_targets),
         ("parameter positions", parameter_positions),
         ("duplicate interfaces", duplicates),
@@ -262,6 +267,208 @@ fn unknown_rules(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
             row,
             format!("unknown rule {rule:?} (not in Rule)"),
         ));
+    }
+    Ok(out)
+}
+
+/// `Rule` rows whose validator is not a function of the validators crate.
+fn unknown_validators(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let sql = "SELECT name, validator, source FROM Rule ORDER BY name";
+    let rows: Vec<(String, String, String)> =
+        query(conn, sql, |r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)))?;
+    let mut out = Vec::new();
+    for (name, validator, source) in rows {
+        if validators::FUNCTIONS.contains(&validator.as_str()) {
+            continue;
+        }
+        let module = validator.rsplit_once("::").map_or("", |(m, _)| m);
+        let near: Vec<&str> = validators::FUNCTIONS
+            .iter()
+            .filter_map(|f| f.strip_prefix(module)?.strip_prefix("::"))
+            .collect();
+        let hint = if near.is_empty() {
+            format!("no module `{module}` has public functions")
+        } else {
+            format!("validators::{module} has {}", near.join(", "))
+        };
+        out.push(problem(
+            "Rule",
+            format!("name={name}"),
+            format!("validator `{validator}` ({source}) is not a function of the validators crate ({hint})"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Negative array lengths, and struct or union members outside their type's bytes or (in a
+/// struct) sharing bytes with another member.
+fn struct_layouts(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let mut out = Vec::new();
+    let sql = "SELECT 'Type', 'tid=' || tid, name, array_len FROM Type WHERE array_len < 0 \
+               UNION ALL SELECT 'Member', 'tid=' || tid || ' pos=' || pos, name, array_len FROM Member \
+               WHERE array_len < 0 ORDER BY 1 DESC, 2";
+    let rows: Vec<(String, String, String, i64)> = query(conn, sql, |r| {
+        Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?))
+    })?;
+    for (table, row, name, len) in rows {
+        out.push(problem(
+            &table,
+            row,
+            format!("{name}: array length {len} is negative"),
+        ));
+    }
+    let sql = "SELECT t.tid, t.name, t.kind, t.size, m.pos, m.name, m.offset, coalesce(m.size, 0) \
+               FROM Member m JOIN Type t ON t.tid = m.tid \
+               WHERE t.kind IN ('Struct', 'Union') AND m.offset IS NOT NULL ORDER BY t.tid, m.offset, m.pos";
+    let rows = query(conn, sql, |r| {
+        Ok((
+            col::<i64>(r, 0)?,
+            col::<String>(r, 1)?,
+            col::<String>(r, 2)?,
+            col::<Option<i64>>(r, 3)?,
+            col::<i64>(r, 4)?,
+            col::<String>(r, 5)?,
+            col::<i64>(r, 6)?,
+            col::<i64>(r, 7)?,
+        ))
+    })?;
+    // The member of the current struct that ends last so far: (tid, name, offset, end).
+    let mut last: Option<(i64, String, i64, i64)> = None;
+    let mut found = Vec::new();
+    for (tid, ty, kind, size, pos, name, offset, len) in rows {
+        let row = format!("tid={tid} pos={pos}");
+        let end = offset.saturating_add(len);
+        if let Some(size) = size {
+            let wrong = if offset < 0 {
+                Some(format!(
+                    "{ty}.{name} is at offset {offset}, before the start of {ty}"
+                ))
+            } else if offset > size || (offset == size && len > 0) {
+                Some(format!(
+                    "{ty}.{name} is at offset {offset}, beyond the end of {ty} ({size} bytes)"
+                ))
+            } else if end > size {
+                Some(format!(
+                    "{ty}.{name} (bytes {offset}..{end}) reaches outside {ty} ({size} bytes)"
+                ))
+            } else {
+                None
+            };
+            if let Some(wrong) = wrong {
+                found.push((tid, pos, problem("Member", row.clone(), wrong)));
+            }
+        }
+        if kind != "Struct" || len == 0 {
+            continue;
+        }
+        match &last {
+            Some((t, other, at, other_end)) if *t == tid && offset < *other_end => {
+                found.push((
+                    tid,
+                    pos,
+                    problem(
+                        "Member",
+                        row,
+                        format!(
+                            "{ty}.{name} (bytes {offset}..{end}) overlaps {ty}.{other} (bytes \
+                             {at}..{other_end}): only a union's members share bytes"
+                        ),
+                    ),
+                ));
+                if end <= *other_end {
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        last = Some((tid, name, offset, end));
+    }
+    found.sort_by_key(|(tid, pos, _)| (*tid, *pos));
+    out.extend(found.into_iter().map(|(_, _, p)| p));
+    Ok(out)
+}
+
+/// Rule arguments and `when` conditions whose constant part wraps around 64 bits, and memory
+/// lengths or counts that are constant and negative (the call would take them as a huge size).
+fn wrapping_expressions(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let spec = crate::model::Spec::read(conn)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    let sql = "SELECT 'ParamRule', iid, 'iid=' || iid || ' pos=' || pos || ' seq=' || seq, rule, \
+               args, cond, source FROM ParamRule \
+               UNION ALL SELECT 'MemberRule', tid, 'tid=' || tid || ' member=' || member || ' seq=' || seq, \
+               rule, args, NULL, source FROM MemberRule ORDER BY 1 DESC, 2, 3";
+    let rows = query(conn, sql, |r| {
+        let rule_use = RuleUse {
+            rule: col(r, 3)?,
+            args: col(r, 4)?,
+            cond: col(r, 5)?,
+            source: col(r, 6)?,
+        };
+        Ok((
+            col::<String>(r, 0)?,
+            col::<i64>(r, 1)?,
+            col::<String>(r, 2)?,
+            rule_use,
+        ))
+    })?;
+    // Each use with the names that are not constants where it stands: parameters or members.
+    let uses = rows.into_iter().map(|(table, owner, row, rule_use)| {
+        let locals: Vec<String> = if table == "ParamRule" {
+            spec.interfaces
+                .iter()
+                .filter(|i| i.iid == owner)
+                .flat_map(|i| i.params.iter().filter_map(|p| p.name.clone()))
+                .collect()
+        } else {
+            spec.members
+                .get(&owner)
+                .into_iter()
+                .flatten()
+                .map(|m| m.name.clone())
+                .collect()
+        };
+        (table, row, rule_use, locals)
+    });
+    let mut out = Vec::new();
+    for (table, row, rule_use, locals) in uses {
+        let RuleUse {
+            rule,
+            args,
+            cond,
+            source,
+        } = rule_use;
+        let leaf = |e: &Expr| match e {
+            Expr::Name(n) if !locals.contains(n) => spec.constants.get(n).copied(),
+            Expr::Sizeof(t) => spec.size_of(spec.find_type(t)?).ok().flatten(),
+            _ => None,
+        };
+        let inner = match args.chars().next() {
+            Some('(' | '[') => &args[1..args.len().saturating_sub(1).max(1)],
+            _ => "",
+        };
+        let length = crate::plan::is_memory(&rule) || rule == "data";
+        let texts = crate::sem::parse_args(inner)
+            .into_iter()
+            .map(|a| (a, length));
+        for (i, (text, is_length)) in texts.chain(cond.as_deref().map(|c| (c, false))).enumerate() {
+            // Text that does not parse is the generator's to report, with its own message.
+            let Ok(e) = crate::sem::expr::parse(text) else {
+                continue;
+            };
+            let wrong = match e.fold(&leaf) {
+                Err(wraps) => wraps,
+                Ok(Some(v)) if v < 0 && is_length && i == 0 => format!(
+                    "the length `{text}` is {v}, which the call takes as {} bytes",
+                    v as u64
+                ),
+                Ok(_) => continue,
+            };
+            out.push(problem(
+                &table,
+                row.clone(),
+                format!("`{rule}{args}` ({source}): {wrong}"),
+            ));
+        }
     }
     Ok(out)
 }

@@ -9,19 +9,21 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Fixture `name` as a loadable database: its `lsb/` and `semantics/` with the project's real
-/// `db/schema.sql`, copied into a scratch directory (fixtures do not keep copies of the schema).
+/// Fixture `name` as a loadable database, in a scratch directory: the `clean` fixture with
+/// `name`'s files laid over it (a file of the same name replaces clean's, `TABLE_fixture.sql` adds
+/// rows to clean's), and the project's real `db/schema.sql`. So a fixture holds only the rows that
+/// make it broken.
 fn fixture(name: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let dir = std::env::temp_dir().join(format!("dynchk-fixture-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     for sub in ["lsb", "semantics"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
-        if let Ok(entries) = std::fs::read_dir(src.join(sub)) {
-            for e in entries.flatten() {
-                std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+        for layer in ["clean", name] {
+            if let Ok(entries) = std::fs::read_dir(fixtures.join(layer).join(sub)) {
+                for e in entries.flatten() {
+                    std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+                }
             }
         }
     }
@@ -274,11 +276,117 @@ fn size_differs_from_host() {
 fn offset_differs_from_host() {
     assert_eq!(
         problems("offset_mismatch"),
+        vec![
+            p(
+                "Member",
+                "tid=11 pos=1",
+                "timespec.tv_nsec (bytes 4..12) overlaps timespec.tv_sec (bytes 0..8): only a \
+                 union's members share bytes"
+            ),
+            p(
+                "Member",
+                "tid=11 pos=1",
+                "timespec.tv_nsec is at offset 4, 8 on the host (x86-64 glibc)"
+            )
+        ]
+    );
+}
+
+#[test]
+fn validator_that_does_not_exist() {
+    assert_eq!(
+        problems("unknown_validator"),
+        vec![p(
+            "Rule",
+            "name=fd.opened",
+            "validator `fd::opne` (rules.sem:9) is not a function of the validators crate \
+             (validators::fd has at, forget, open, opened, refresh_limit, ticket, valid, valid_or_neg)"
+        )]
+    );
+}
+
+#[test]
+fn member_beyond_its_struct() {
+    assert_eq!(
+        problems("member_beyond_struct"),
         vec![p(
             "Member",
-            "tid=11 pos=1",
-            "timespec.tv_nsec is at offset 4, 8 on the host (x86-64 glibc)"
+            "tid=14 pos=1",
+            "small.far is at offset 24, beyond the end of small (8 bytes)"
         )]
+    );
+}
+
+#[test]
+fn member_outside_its_struct() {
+    assert_eq!(
+        problems("member_outside_struct"),
+        vec![p(
+            "Member",
+            "tid=14 pos=0",
+            "half.x (bytes 2..6) reaches outside half (4 bytes)"
+        )]
+    );
+}
+
+#[test]
+fn negative_array_length() {
+    assert_eq!(
+        problems("negative_array_length"),
+        vec![
+            p("Type", "tid=14", "char[-1]: array length -1 is negative"),
+            p(
+                "Member",
+                "tid=15 pos=0",
+                "text: array length -1 is negative"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn zero_size_struct_with_overlapping_members() {
+    assert_eq!(
+        problems("zero_size_overlap"),
+        vec![
+            p(
+                "Member",
+                "tid=14 pos=0",
+                "pair.first is at offset 0, beyond the end of pair (0 bytes)"
+            ),
+            p(
+                "Member",
+                "tid=14 pos=1",
+                "pair.second is at offset 0, beyond the end of pair (0 bytes)"
+            ),
+            p(
+                "Member",
+                "tid=14 pos=1",
+                "pair.second (bytes 0..4) overlaps pair.first (bytes 0..4): only a union's \
+                 members share bytes"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn length_expression_that_wraps() {
+    assert_eq!(
+        problems("wrapping_length"),
+        vec![
+            p(
+                "ParamRule",
+                "iid=2 pos=0 seq=0",
+                "`out(0 - 8)` (fixture.sem:5): the length `0 - 8` is -8, which the call takes \
+                 as 18446744073709551608 bytes"
+            ),
+            p(
+                "ParamRule",
+                "iid=3 pos=0 seq=0",
+                "`out(sizeof(struct timespec) << 62)` (fixture.sem:4): \
+                 `(sizeof(struct timespec) << 62)` wraps around 64 bits"
+            ),
+        ]
     );
 }
 
@@ -332,7 +440,7 @@ fn generate_lints_first() {
 #[test]
 fn non_data_sql_is_refused_with_file_and_line() {
     for (name, at) in [
-        ("attach", "lsb/Library.sql:3: ATTACH"),
+        ("attach", "lsb/Library_fixture.sql:2: ATTACH"),
         ("chained", "lsb/Library.sql:2: INSERT"),
     ] {
         let dir = fixture(name);

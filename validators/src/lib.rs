@@ -56,4 +56,6 @@ pub mod stream;
 pub mod whence;
 pub mod xlat;
 
+include!(concat!(env!("OUT_DIR"), "/functions.rs"));
+
 pub use verdict::{Fault, Msg, Severity, Verdict};

@@ -100,6 +100,53 @@ impl Expr {
         }
     }
 
+    /// The value of the expression where `leaf` gives one for every name and `sizeof` in it
+    /// (`None` for a parameter or member), computed as the generated code would but refusing to
+    /// wrap: `Err` names the part whose constant operands wrap around 64 bits.
+    pub fn fold(&self, leaf: &dyn Fn(&Expr) -> Option<i64>) -> Result<Option<i64>, String> {
+        let wraps = || format!("`{self}` wraps around 64 bits");
+        Ok(match self {
+            Expr::Num(n) => Some(*n),
+            Expr::Name(_) | Expr::Sizeof(_) => leaf(self),
+            Expr::Unary("*", _) => None,
+            Expr::Unary(op, e) => match (e.fold(leaf)?, *op) {
+                (None, _) => None,
+                (Some(v), "!") => Some((v == 0) as i64),
+                (Some(v), "~") => Some(!v),
+                (Some(v), _) => Some(v.checked_neg().ok_or_else(wraps)?),
+            },
+            Expr::Binary(op, a, b) => {
+                let (Some(a), Some(b)) = (a.fold(leaf)?, b.fold(leaf)?) else {
+                    return Ok(None);
+                };
+                let v = match *op {
+                    "+" => a.checked_add(b),
+                    "-" => a.checked_sub(b),
+                    "*" => a.checked_mul(b),
+                    "/" => Some(a.checked_div(b).unwrap_or(0)),
+                    "%" => Some(a.checked_rem(b).unwrap_or(0)),
+                    "<<" => u32::try_from(b)
+                        .ok()
+                        .and_then(|b| a.checked_shl(b))
+                        .filter(|v| v >> b == a),
+                    ">>" => u32::try_from(b).ok().and_then(|b| a.checked_shr(b)),
+                    "&" => Some(a & b),
+                    "|" => Some(a | b),
+                    "^" => Some(a ^ b),
+                    "&&" => Some((a != 0 && b != 0) as i64),
+                    "||" => Some((a != 0 || b != 0) as i64),
+                    "==" => Some((a == b) as i64),
+                    "!=" => Some((a != b) as i64),
+                    "<" => Some((a < b) as i64),
+                    ">" => Some((a > b) as i64),
+                    "<=" => Some((a <= b) as i64),
+                    _ => Some((a >= b) as i64),
+                };
+                Some(v.ok_or_else(wraps)?)
+            }
+        })
+    }
+
     /// Renders as Rust over `i64` values: `name` becomes what `name_of` returns, `sizeof(T)` what
     /// `size_of` returns; comparisons and logic yield 0/1 as C does. Arithmetic wraps, so a
     /// program's absurd lengths become a failed range check rather than a panic.
@@ -305,6 +352,30 @@ mod tests {
             .unwrap()
             .to_rust(&|n| n.to_string(), &|_| String::new());
         assert_eq!(c, "(((flags & 32i64) == 0) as i64)");
+    }
+
+    #[test]
+    fn folding_refuses_to_wrap() {
+        let fold = |s: &str| {
+            parse(s).unwrap().fold(&|e| match e {
+                Expr::Name(n) if n == "K" => Some(1 << 40),
+                _ => None,
+            })
+        };
+        assert_eq!(fold("K * 4 + 1"), Ok(Some((1 << 42) + 1)));
+        assert_eq!(
+            fold("n * (K * K)"),
+            Err("`(K * K)` wraps around 64 bits".into())
+        );
+        assert_eq!(
+            fold("1 << 64"),
+            Err("`(1 << 64)` wraps around 64 bits".into())
+        );
+        assert_eq!(
+            fold("3 << 62"),
+            Err("`(3 << 62)` wraps around 64 bits".into())
+        );
+        assert_eq!(fold("n * 8"), Ok(None));
     }
 
     #[test]

@@ -74,3 +74,52 @@ fn no_false_report_while_neighbouring_regions_split_and_merge() {
         s[0]["checked"], s[0]["violations"]
     );
 }
+
+const DONTFORK_C: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    long pg = sysconf(_SC_PAGESIZE);
+    char *p = mmap(0, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    madvise(p, pg, MADV_DONTFORK);
+    p[0] = 1;
+    int out = open("/dev/null", O_WRONLY);
+    /* Checked against a map that has p: the checker's snapshot now holds it. */
+    printf("parent %zd\n", write(out, p, 16));
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        /* The child has no p: MADV_DONTFORK left it out. */
+        printf("child %zd\n", write(out, p, 16));
+        fflush(stdout);
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("parent again %zd\n", write(out, p, 16));
+    return 0;
+}
+"#;
+
+/// A fork child checks against its own map, not the parent's snapshot: a `MADV_DONTFORK` buffer
+/// the parent checked (so its snapshot holds it) is unmapped in the child, and the child's first
+/// check of it is reported; the parent's later check of the same buffer is not.
+#[test]
+fn a_fork_child_checks_against_its_own_map() {
+    let dir = scratch("dontfork");
+    let prog = compile(&dir, "dontfork", DONTFORK_C, &[]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    let found = common::violations(&records, "write", "Rdaddress");
+    assert_eq!(found.len(), 1, "{records:?}");
+    let starts = common::of_kind(&records, "start");
+    assert_eq!(starts.len(), 2, "{records:?}");
+    let child = starts
+        .iter()
+        .find(|c| starts.iter().any(|p| p["pid"] == c["ppid"]))
+        .unwrap_or_else(|| panic!("no child among the processes: {records:?}"));
+    assert_eq!(found[0]["pid"], child["pid"], "{records:?}");
+    assert_eq!(summaries(&records).len(), 2, "{records:?}");
+}

@@ -84,13 +84,16 @@ pub fn invalidate() {
     INVALIDATIONS.fetch_add(1, Ordering::Release);
 }
 
-/// Resets the refresh lock in the child of `fork`: a thread of the parent that was refreshing at
-/// the time does not exist in the child, and would otherwise hold it forever (every later refresh
-/// would then read a private copy instead of publishing). The runtime calls it first thing in
-/// the child, while the child has one thread.
+/// Starts the child of `fork` on its own map: the child lacks the parent's `MADV_DONTFORK`
+/// regions, so the snapshot inherited from the parent is made stale (the child's first check
+/// re-reads `/proc/self/maps`). Also resets the refresh lock: a thread of the parent that was
+/// refreshing at the time does not exist in the child, and would otherwise hold it forever (every
+/// later refresh would then read a private copy instead of publishing). The runtime calls it first
+/// thing in the child (its `pthread_atfork` child handler), while the child has one thread.
 pub fn after_fork() {
     WRITER.store(false, Ordering::Release);
     recent::after_fork();
+    invalidate();
 }
 
 /// How many times `/proc/self/maps` was read (for the runtime's statistics and benchmarks).
@@ -1280,6 +1283,24 @@ mod tests {
             before,
             "the refresh was published"
         );
+    }
+
+    /// The child of a fork lacks the parent's `MADV_DONTFORK` regions, and no interposed call
+    /// says so: after_fork makes the inherited snapshot stale, so the child's first check re-reads.
+    #[test]
+    fn after_fork_makes_the_parents_snapshot_stale() {
+        let m = Map::new(1, libc::PROT_READ | libc::PROT_WRITE);
+        let p = m.at(0);
+        unsafe {
+            assert!(readable(p, 8).is_ok());
+            // Gone behind the cache's back, as a MADV_DONTFORK region is in the child.
+            assert_eq!(libc::mprotect(p as *mut c_void, PAGE, libc::PROT_NONE), 0);
+            after_fork();
+            assert_eq!(
+                msg(readable(p, 8)),
+                format!("Rdaddress: {:#x} is not readable (mapped ---)", p as usize)
+            );
+        }
     }
 
     static HANDLER_RUNS: AtomicUsize = AtomicUsize::new(0);

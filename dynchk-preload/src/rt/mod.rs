@@ -212,6 +212,7 @@ extern "C" fn init() {
 }
 
 extern "C" fn after_fork_child() {
+    validators::mem::after_fork();
     report::after_fork_child();
 }
 

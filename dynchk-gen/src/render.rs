@@ -74,6 +74,18 @@ struct Stub<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "check_fn.rs.txt", escape = "none")]
+struct CheckFn<'a> {
+    c: &'a CheckFnRow,
+}
+
+#[derive(Template)]
+#[template(path = "struct.rs.txt", escape = "none")]
+struct StructFn<'a> {
+    s: &'a StructValidator,
+}
+
+#[derive(Template)]
 #[template(path = "exports.map.txt", escape = "none")]
 struct ExportsMap {
     /// (version, trampolines exported under it)
@@ -274,7 +286,37 @@ pub fn stub(p: &Plan) -> Result<String> {
     for f in fn_rows(p, p.index) {
         out.push_str(&Stub { f: &f }.render()?);
     }
-    let formatted = rustfmt_command()
+    Ok(formatted(out))
+}
+
+/// The code generated for one interface, as a reviewer reads it (the golden files of
+/// `dynchk-gen/tests/golden.rs`): its interposers, or for a hand-coded interface its
+/// `checks::NAME` function, then the struct validators they call.
+pub fn code_of(spec: &Spec, p: &Plan) -> Result<String> {
+    let mut out = String::new();
+    match &p.disposition {
+        Disposition::Generated => {
+            for f in fn_rows(p, p.index) {
+                out.push_str(&Stub { f: &f }.render()?);
+            }
+        }
+        Disposition::Hand(_) => out.push_str(
+            &CheckFn {
+                c: &check_fn_row(p),
+            }
+            .render()?,
+        ),
+        other => anyhow::bail!("{} has no generated code: {other:?}", p.name),
+    }
+    for s in layer2::validators(spec, &p.structs)? {
+        out.push_str(&StructFn { s: &s }.render()?);
+    }
+    Ok(formatted(out))
+}
+
+/// `code` as rustfmt formats it, or as it is when rustfmt is not installed or refuses it.
+fn formatted(code: String) -> String {
+    let run = rustfmt_command()
         .args(["--emit", "stdout"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -285,14 +327,14 @@ pub fn stub(p: &Plan) -> Result<String> {
             child
                 .stdin
                 .take()
-                .map(|mut i| i.write_all(out.as_bytes()))
+                .map(|mut i| i.write_all(code.as_bytes()))
                 .transpose()?;
             child.wait_with_output()
         });
-    Ok(match formatted {
+    match run {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
-        _ => out,
-    })
+        _ => code,
+    }
 }
 
 /// `$RUSTFMT` (or `rustfmt`) for the edition the generated code is written in.

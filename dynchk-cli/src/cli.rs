@@ -110,7 +110,8 @@ Examples:
   dynchk run --log run.jsonl --json run.json -- sh -c 'ls | wc -l'
   dynchk run --sarif dynchk.sarif --error-exitcode=3 -- ./tests
   dynchk run --abort-on-violation -- ./myprog    core dump at the first bad call, for a debugger
-  dynchk run --suppress known.supp -- ./myprog   known.supp lines: read:buf:RWaddress, caller=libfoo.so";
+  dynchk run --suppress known.supp -- ./myprog   known.supp lines: read:buf:RWaddress, caller=libfoo.so,
+                                                 close fun=cleanup, read src=net.c:42, obj=libfoo.so";
 
 /// Options of `dynchk run`.
 #[derive(Args, Debug)]
@@ -135,7 +136,8 @@ pub struct RunArgs {
     /// Abort the checked process at the first violation (after reporting it).
     #[arg(long)]
     pub abort_on_violation: bool,
-    /// File of suppression rules: `interface[:param[:check]]` or `caller=MODULE`, one per line.
+    /// File of suppression rules, one per line: `interface[:param[:check]]`, `caller=MODULE`,
+    /// or these with `fun=NAME`, `src=FILE[:LINE]`, `obj=MODULE` (matched in the recorded frames).
     #[arg(long, value_name = "FILE")]
     pub suppress: Option<PathBuf>,
     /// Report only violations at least this severe: `error` leaves out the `portability` ones
@@ -215,6 +217,10 @@ pub struct ReportArgs {
     /// the totals are then counted from the violation records kept.
     #[arg(long, value_enum, default_value_t = MinSeverity::Portability)]
     pub min_severity: MinSeverity,
+    /// Suppression rules (as for `run --suppress`) applied to the logs' violations: they leave
+    /// the summary, SARIF and exit status, counted per rule (`--format json` copies the records).
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
 }
 
 /// Options of `dynchk explain`.

@@ -286,7 +286,7 @@ fn checked_command(args: &RunArgs, lib: &Path, dest: &LogDest, facts: &Program) 
         cmd.env("ASAN_OPTIONS", value);
     }
     if let Some(s) = &args.suppress {
-        crate::suppress::check(s)?;
+        crate::suppress::load(s)?;
         cmd.env("DYNCHK_SUPPRESS", std::fs::canonicalize(s)?);
     }
     Ok(cmd)
@@ -404,7 +404,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         dest.discard_if_temp();
         return Ok(ExitCode::from(code));
     }
-    let model = Model::build(&logs, &[(root, shown)]);
+    let mut model = Model::build(&logs, &[(root, shown)]);
+    if let Some(s) = &args.suppress {
+        // Checked before the run; a file changed since is only worth a warning now.
+        match crate::suppress::load(s) {
+            Ok(rules) => model.suppress(&rules),
+            Err(e) => eprintln!("dynchk: warning: {e:#}"),
+        }
+    }
     let found = !model.distinct.is_empty() || model.total_violations() > 0;
     // The summary is a by-product: failing to print it must not hide the command's own status.
     warn_corrupt(&logs);
@@ -513,7 +520,10 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
         }
         Ok(())
     })?;
-    let model = model.finish(&logs.file_pids, &[]);
+    let mut model = model.finish(&logs.file_pids, &[]);
+    if let Some(s) = &args.suppress {
+        model.suppress(&crate::suppress::load(s)?);
+    }
     warn_corrupt(&logs);
     let show = args.show;
     if args.format != ReportFormat::Text {

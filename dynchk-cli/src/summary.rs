@@ -3,7 +3,8 @@
 
 use crate::logs::{Frame, Kind, Logs, Missing, Record, Violation};
 use crate::style::{BAD, GOOD, HEAD, SITE, WARN};
-use crate::symbolize::Symbols;
+use crate::suppress::Rule;
+use crate::symbolize::{symbolize, Symbols};
 use dynchk_record::read::printable;
 use dynchk_record::Severity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,6 +20,8 @@ pub struct Distinct {
     pub violation: Violation,
     /// Highest count seen for it (later records of a site carry the running count).
     pub count: u64,
+    /// The process image it happened in (index into [`Process::images`]).
+    image: usize,
 }
 
 impl Distinct {
@@ -29,10 +32,15 @@ impl Distinct {
 }
 
 fn call_site(v: &Violation) -> Option<&Frame> {
-    v.backtrace.iter().find(|f| {
+    program_frames(v).next()
+}
+
+/// The recorded frames from the call site outwards (the checker's own left out).
+fn program_frames(v: &Violation) -> impl Iterator<Item = &Frame> {
+    v.backtrace.iter().skip_while(|f| {
         std::path::Path::new(&f.module)
             .file_name()
-            .is_none_or(|n| n != SELF_MODULE)
+            .is_some_and(|n| n == SELF_MODULE)
     })
 }
 
@@ -204,6 +212,10 @@ impl Builder {
                             m.distinct.push(Distinct {
                                 violation: v.clone(),
                                 count: v.count,
+                                image: m
+                                    .processes
+                                    .get(&v.pid)
+                                    .map_or(0, |p| p.images.len().saturating_sub(1)),
                             });
                         }
                     }
@@ -316,6 +328,54 @@ impl Builder {
 }
 
 impl Model {
+    /// Applies suppression rules to the violation records: the rules the preload leaves to the
+    /// CLI (on the frames' functions, source lines and modules; the others find nothing left to
+    /// suppress). A suppressed site leaves the groups and the totals, and its count, repeats
+    /// included, goes to the rule's suppressed count.
+    pub fn suppress(&mut self, rules: &[Rule]) {
+        if rules.is_empty() || self.distinct.is_empty() {
+            return;
+        }
+        let symbols = if rules.iter().any(Rule::needs_symbols) {
+            symbolize(
+                self.distinct
+                    .iter()
+                    .flat_map(|d| program_frames(&d.violation)),
+            )
+        } else {
+            Symbols::default()
+        };
+        let mut kept = Vec::new();
+        for d in std::mem::take(&mut self.distinct) {
+            let frames: Vec<&Frame> = program_frames(&d.violation).collect();
+            let Some(rule) = rules
+                .iter()
+                .find(|r| r.matches(&d.violation, &frames, &symbols))
+            else {
+                kept.push(d);
+                continue;
+            };
+            let n = self.suppressed.entry(rule.text.clone()).or_default();
+            *n = n.saturating_add(d.count);
+            let v = &d.violation;
+            let Some(p) = self.processes.get_mut(&v.pid) else {
+                continue;
+            };
+            p.violations = p.violations.saturating_sub(d.count);
+            if let Some(n) = p.by_check.get_mut(&v.check) {
+                *n = n.saturating_sub(d.count);
+                if *n == 0 {
+                    p.by_check.remove(&v.check);
+                }
+            }
+            if let Some(image) = p.images.get_mut(d.image).filter(|i| i.has_summary) {
+                image.violations = image.violations.saturating_sub(d.count);
+            }
+        }
+        self.distinct = kept;
+        self.groups = group(&self.distinct);
+    }
+
     /// Violations including repeats, over all processes.
     pub fn total_violations(&self) -> u64 {
         self.processes

@@ -665,7 +665,7 @@ fn suppressions_are_checked_before_the_run_counted_per_rule_and_generated() {
     let bad = dir.join("bad.supp");
     std::fs::write(
         &bad,
-        "# ok\nclose:fd:filedescriptor\nraed:buf\nread:buff\nsocket:*:socketfamly\nfun=main\n",
+        "# ok\nclose:fd:filedescriptor\nraed:buf\nread:buff\nsocket:*:socketfamly\nfunc=main\n",
     )
     .unwrap();
     let marker = dir.join("ran");
@@ -682,7 +682,7 @@ fn suppressions_are_checked_before_the_run_counted_per_rule_and_generated() {
         "similar: ".to_string(),
         format!("{b}:4: `read:buff`: read has no parameter `buff`; it has fd, buf, count"),
         format!("{b}:5: `socket:*:socketfamly`: `socketfamly` is not a check; did you mean socketfamily?"),
-        format!("{b}:6: `fun=main`"),
+        format!("{b}:6: `func=main`: `func=` is not a rule key"),
     ] {
         assert!(stderr.contains(&want), "{want}\n{stderr}");
     }
@@ -716,6 +716,60 @@ fn suppressions_are_checked_before_the_run_counted_per_rule_and_generated() {
         stderr.contains("suppressed: 1003 violations (not counted above)\n      1002  close:fd:filedescriptor\n         1  socket:domain:socketfamily\n"),
         "{stderr}"
     );
+}
+
+#[test]
+fn suppressions_match_call_sites_by_function_source_line_and_module() {
+    let dir = scratch("suppress-sites");
+    let exe = c_program(&dir, "forked", FORKED);
+    let rules = dir.join("sites.supp");
+    // `edge` closes in the parent and the child; the socket call is on line 7; the 1000 closes
+    // of `main` match none of the rules that do not apply (other interface, function or module).
+    std::fs::write(
+        &rules,
+        "close fun=edge\nsocket src=forked.c:7\nsocket:domain src=forked.c:6\n\
+         close fun=nosuch\nread fun=edge\nclose obj=libnosuch.so\n",
+    )
+    .unwrap();
+    let want = |stderr: &str| {
+        assert!(
+            stderr.contains("dynchk: 1000 violations (filedescriptor 1000) at 1 call site"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "suppressed: 3 violations (not counted above)\n         2  close fun=edge\n         1  socket src=forked.c:7\n"
+            ),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("socket("), "{stderr}");
+    };
+    let out = run(&["--suppress", rules.to_str().unwrap()], &[exe.as_os_str()]);
+    want(&text(&out.stderr));
+
+    // The same rules applied by `dynchk report` to the logs of a run without them; `obj=` matches
+    // a module anywhere in the frames (here the program itself, for every call).
+    let logs = dir.join("logs");
+    let out = run(&["--log", logs.to_str().unwrap()], &[exe.as_os_str()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = |rules: &Path| {
+        let out = dynchk()
+            .args(["report", "--fail-on-violation", "--suppress"])
+            .arg(rules)
+            .arg(&logs)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout))
+    };
+    let (code, stdout) = report(&rules);
+    want(&stdout);
+    assert_eq!(code, Some(1));
+    let every = dir.join("obj.supp");
+    std::fs::write(&every, "obj=forked\n").unwrap();
+    let (code, stdout) = report(&every);
+    assert!(stdout.contains("dynchk: no violations"), "{stdout}");
+    assert!(stdout.contains("      1003  obj=forked\n"), "{stdout}");
+    assert_eq!(code, Some(0), "{stdout}");
 }
 
 #[test]

@@ -26,11 +26,13 @@ struct dynchk_thread {
         uint32_t slot;
         uint32_t pending;
     } used[8];
+    int *errno_slot;
 };
 
-static __thread struct dynchk_thread thread_state __attribute__((tls_model("initial-exec")));
+/* Not static: rt::thread::state reads it inline on x86-64 (hidden, like everything here). */
+__thread struct dynchk_thread dynchk_thread_state __attribute__((tls_model("initial-exec")));
 
-struct dynchk_thread *dynchk_thread(void) { return &thread_state; }
+struct dynchk_thread *dynchk_thread(void) { return &dynchk_thread_state; }
 
 /* Readers of a va_list copy for the format checks (hand/format.rs), so that the original stays
  * untouched for the real v* function. The Rust side keeps the copy in 24 bytes of its own. */

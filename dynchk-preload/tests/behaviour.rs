@@ -12,11 +12,13 @@ use common::{
 use serde_json::Value;
 
 /// Prints, after each call, its result and errno (set to a sentinel before the call, so that a
-/// checker that clobbers errno on a successful call shows too).
+/// checker that clobbers errno on a successful call shows too). The calls run again on a second
+/// thread, whose errno is another variable (the checker keeps each thread's errno address).
 const ERRNO_C: &str = r#"
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,7 @@ const ERRNO_C: &str = r#"
 #include <unistd.h>
 #define T(name, expr) do { errno = 4242; long r_ = (long)(expr); int e_ = errno; \
     printf("%-12s %ld %d\n", name, r_, e_); } while (0)
-int main(void) {
+static void calls(int exec) {
     int n; char buf[16]; void *p = 0; struct rlimit rl;
     char *argv[] = { "x", 0 };
     T("open-enoent", open("/nonexistent/x", O_RDONLY));
@@ -50,10 +52,18 @@ int main(void) {
     T("snprintf", snprintf(buf, 4, "%d", 12345));
     T("sscanf", sscanf("42 x", "%d", &n) * 100 + n);
     T("dprintf-bad", dprintf(-1, "x%d", 1));
-    T("execv-enoent", execv("/nonexistent", argv));
+    if (exec)
+        T("execv-enoent", execv("/nonexistent", argv));
     T("close-ebadf", close(-1));
     T("read-ebadf", read(-1, buf, 1));
     T("fopen-enoent", fopen("/nonexistent", "r") == NULL);
+}
+static void *on_thread(void *arg) { calls(0); return arg; }
+int main(void) {
+    pthread_t t;
+    calls(1);
+    pthread_create(&t, NULL, on_thread, NULL);
+    pthread_join(t, NULL);
     return 0;
 }
 "#;
@@ -63,10 +73,16 @@ fn errno_after_every_call_is_the_real_functions() {
     let dir = scratch("errno");
     let prog = compile(&dir, "errno", ERRNO_C, &[]);
     let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
-    // The hand-coded checks that must have fired (more arrive with generated interposers).
-    assert_reported_once(&records, "open", "pathname", "");
-    assert_reported_once(&records, "fcntl", "filedescriptor", "");
-    assert_reported_once(&records, "dprintf", "filedescriptor", "");
+    // The hand-coded checks that must have fired (more arrive with generated interposers), once
+    // on each thread (the backtraces differ).
+    for (interface, check) in [
+        ("open", "pathname"),
+        ("fcntl", "filedescriptor"),
+        ("dprintf", "filedescriptor"),
+    ] {
+        let found = violations(&records, interface, check).len();
+        assert_eq!(found, 2, "{interface} {check}: {records:?}");
+    }
     // One summary before the failed execv, one at exit.
     let s = summaries(&records);
     assert_eq!(s.len(), 2, "{records:?}");

@@ -43,11 +43,12 @@ pub struct Call {
     sp: usize,
 }
 
-/// Starts checking a call of `iface`: counts it, saves `errno` and marks the thread as running the
-/// checker. `None` when the checker itself is running on this thread (a call made by a validator,
-/// the reporter, or a signal handler that interrupted them): the interposer must forward at once.
+/// What every interposer does first: counts the call of `iface`. Returns this thread's state, the
+/// stack pointer, and whether the call is the program's (false when the checker itself is running
+/// on this thread: a call made by a validator, the reporter, or a signal handler that interrupted
+/// them, which the interposer must forward at once). Nothing here can change `errno`.
 #[inline(always)]
-pub fn enter(iface: &'static Iface) -> Option<Call> {
+fn arrive(iface: &'static Iface) -> (*mut thread::State, usize, bool) {
     let state = thread::state();
     let sp = thread::stack_pointer();
     // SAFETY: state is this thread's own; signal handlers on this thread only run nested calls,
@@ -60,16 +61,31 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
             stats::UNCHECKED_IN_HANDLER.fetch_add(1, Relaxed);
         }
         stats::count_call(state, false);
-        return None;
+        return (state, sp, false);
     }
-    let errno = sys::errno();
-    st.busy_sp = sp;
     if !thread::encloses(st.fwd_sp, sp) {
         // Left behind by a longjmp out of a forwarded call: this call is above it.
         st.fwd_sp = 0;
     }
     stats::count_call(state, true);
     stats::count_use(state, iface as *const Iface as usize);
+    (state, sp, true)
+}
+
+/// Starts checking a call of `iface`: counts it, saves `errno` and marks the thread as running the
+/// checker. `None` when the checker itself is running on this thread (see [`arrive`]): the
+/// interposer must forward at once.
+#[inline(always)]
+pub fn enter(iface: &'static Iface) -> Option<Call> {
+    let (state, sp, program) = arrive(iface);
+    if !program {
+        return None;
+    }
+    // SAFETY: this thread's state.
+    let st = unsafe { &mut *state };
+    // SAFETY: this thread's errno.
+    let errno = unsafe { *st.errno_slot() };
+    st.busy_sp = sp;
     if TRACE.load(Relaxed) {
         report::trace(iface);
     }
@@ -79,6 +95,28 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
         errno,
         sp,
     })
+}
+
+/// Starts a call of `iface` whose interposer has no checks: only counts it (no `errno` to keep,
+/// no checker to mark) and marks the thread as inside a forwarded call until the result is
+/// dropped, on return or during an unwind, as [`Call::forward`] does.
+#[inline(always)]
+pub fn pass(iface: &'static Iface) -> Forwarding {
+    let (state, sp, program) = arrive(iface);
+    // SAFETY: this thread's state.
+    let st = unsafe { &mut *state };
+    let outer = st.fwd_sp;
+    if program {
+        if TRACE.load(Relaxed) {
+            // SAFETY: this thread's errno, which the record's system calls may change.
+            let errno = unsafe { *st.errno_slot() };
+            report::trace(iface);
+            // SAFETY: as above.
+            unsafe { *st.errno_slot() = errno };
+        }
+        st.fwd_sp = sp;
+    }
+    Forwarding { state, outer }
 }
 
 impl Call {
@@ -147,7 +185,8 @@ impl Call {
         };
         st.fwd_sp = thread::stack_pointer();
         st.busy_sp = 0;
-        sys::set_errno(errno);
+        // SAFETY: this thread's errno (its slot was found by `enter`).
+        unsafe { *st.errno_slot() = errno };
         f()
     }
 
@@ -175,7 +214,8 @@ impl Drop for Call {
 /// Marks a forwarded call in progress; dropping it (on return or during an unwind) restores the
 /// enclosing marker. A `longjmp` out of the call skips the drop, leaving a marker that the next
 /// call from a higher frame recognises as stale.
-struct Forwarding {
+#[must_use]
+pub struct Forwarding {
     state: *mut thread::State,
     outer: usize,
 }

@@ -5,6 +5,8 @@
 //! pointer is at or below the current one belongs to a frame that no longer exists (a `longjmp` or
 //! `siglongjmp` went past it), so it is stale and ignored instead of disabling checks forever.
 
+use core::ffi::c_int;
+
 /// Mirrors `struct dynchk_thread` in shim/shim.c.
 #[repr(C)]
 pub struct State {
@@ -24,6 +26,22 @@ pub struct State {
     /// Calls of the interfaces this thread called last, not yet added to the interfaces-used
     /// set (see `stats::count_use`).
     pub used: [UsedEntry; USED_ENTRIES],
+    /// This thread's `errno`, once found: `__errno_location` is a call into the C library, twice
+    /// per checked call otherwise. The address is fixed for the thread's life (a fork child's
+    /// thread is a copy at the same address; a new thread's TLS starts zeroed).
+    errno: *mut c_int,
+}
+
+impl State {
+    /// This thread's `errno`.
+    #[inline(always)]
+    pub fn errno_slot(&mut self) -> *mut c_int {
+        if self.errno.is_null() {
+            // SAFETY: returns this thread's errno slot.
+            self.errno = unsafe { libc::__errno_location() };
+        }
+        self.errno
+    }
 }
 
 /// Entries of [`State::used`].
@@ -50,16 +68,39 @@ impl UsedEntry {
     };
 }
 
-extern "C" {
-    fn dynchk_thread() -> *mut State;
-}
-
 /// This thread's state. Valid on any thread at any time, including inside `__tls_get_addr` and
-/// before any constructor ran, because it is static TLS.
+/// before any constructor ran, because it is static TLS. On x86-64 the initial-exec access is
+/// inline (the thread pointer plus the variable's offset from the GOT), not a call into the shim.
 #[inline(always)]
 pub fn state() -> *mut State {
-    // SAFETY: the shim returns the address of a zero-initialised static TLS block member.
-    unsafe { dynchk_thread() }
+    #[cfg(target_arch = "x86_64")]
+    {
+        extern "C" {
+            /// The shim's TLS variable; only its address is computed, in assembly.
+            static dynchk_thread_state: State;
+        }
+        let p: *mut State;
+        // SAFETY: the initial-exec TLS sequence for a variable of this object; reads the thread
+        // pointer (its own TCB address at %fs:0) and the GOT, writes nothing.
+        unsafe {
+            core::arch::asm!(
+                "mov {p}, qword ptr fs:[0]",
+                "add {p}, qword ptr [rip + {tls}@GOTTPOFF]",
+                p = out(reg) p,
+                tls = sym dynchk_thread_state,
+                options(pure, readonly, nostack),
+            );
+        }
+        p
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        extern "C" {
+            fn dynchk_thread() -> *mut State;
+        }
+        // SAFETY: the shim returns the address of a zero-initialised static TLS block member.
+        unsafe { dynchk_thread() }
+    }
 }
 
 /// The caller's current stack pointer (approximately: any address in the current frame works,

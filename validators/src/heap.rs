@@ -221,6 +221,11 @@ pub unsafe fn allocated(p: *mut c_void, size: usize) {
         // Beyond what the bytes hold, 0: the usable size bounds the block.
         let slack = if slack >> (6 * EXT) == 0 { slack } else { 0 };
         if usable >= BIG_MIN {
+            // Every address of the block has a leaf, so that lookups there reach `BIG`.
+            let last = p.saturating_add(usable - 1) >> LEAF_SHIFT;
+            for l in (p >> LEAF_SHIFT) + 1..=last {
+                leaf(l << LEAF_SHIFT, true);
+            }
             big_insert(p, usable, usable - slack);
         }
         if slack < SLACK.into() {
@@ -270,18 +275,23 @@ enum Found {
 
 /// The block holding `addr`: the nearest live block start at or before it (within
 /// [`SCAN_WORDS`]) whose length reaches past `addr`, else a freed block that started exactly there.
+/// The common cases (an address with no leaf: the stack, static data; a block's start) inline.
+#[inline]
 fn find(addr: usize) -> Option<Found> {
-    let here = shadow(addr, false);
-    let m = here.map_or(0, |s| s.load(Ordering::Relaxed));
+    let m = shadow(addr, false)?.load(Ordering::Relaxed);
     let granule = addr & !((1 << GRANULE_SHIFT) - 1);
     if m & LIVE != 0 {
         return live(granule, m).filter(|b| reaches(b, addr));
     }
-    // A big block may reach into a leaf where nothing started.
+    find_inside(addr, granule, m)
+}
+
+/// [`find`] for an address where no live block starts: inside one, or after a freed one.
+#[inline(never)]
+fn find_inside(addr: usize, granule: usize, m: u8) -> Option<Found> {
     if let Some(b) = big_find(addr).filter(|b| reaches(b, addr)) {
         return Some(b);
     }
-    here?;
     let before = scan_back(granule).and_then(|(start, m)| live(start, m));
     if let Some(b) = before.filter(|b| reaches(b, addr)) {
         return Some(b);
@@ -355,8 +365,19 @@ pub fn within(p: *const c_void, len: usize, check: &'static str) -> Verdict {
     let addr = p as usize;
     match find(addr) {
         None => Ok(()),
-        Some(Found::Live { start, len: block }) if len > block - (addr - start) => {
-            Err(if addr == start {
+        Some(Found::Live { start, len: block }) if len <= block - (addr - start) => Ok(()),
+        Some(Found::Freed) if len == 0 => Ok(()),
+        Some(found) => Err(outside(addr, len, found, check)),
+    }
+}
+
+/// The fault of a buffer that [`within`] refused.
+#[cold]
+#[inline(never)]
+fn outside(addr: usize, len: usize, found: Found, check: &'static str) -> Fault {
+    match found {
+        Found::Live { start, len: block } => {
+            if addr == start {
                 Fault::new(
                     check,
                     format_args!("{addr:#x} is a {block}-byte heap block; {len} bytes passed"),
@@ -370,14 +391,12 @@ pub fn within(p: *const c_void, len: usize, check: &'static str) -> Verdict {
                         addr - start
                     ),
                 )
-            })
+            }
         }
-        Some(Found::Live { .. }) => Ok(()),
-        Some(Found::Freed) if len > 0 => Err(Fault::new(
+        Found::Freed => Fault::new(
             check,
             format_args!("{addr:#x} is a freed heap block (use after free)"),
-        )),
-        Some(Found::Freed) => Ok(()),
+        ),
     }
 }
 

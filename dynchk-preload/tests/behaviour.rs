@@ -90,6 +90,54 @@ fn errno_after_every_call_is_the_real_functions() {
     assert!(total >= 3, "{s:?}");
 }
 
+/// `strlen` answers with the length its check measured: the same results as the C library's for
+/// strings in heap blocks of every small size at every offset, on the stack, in static data,
+/// ending at or crossing a page boundary, and in a mapping made after the first call.
+const STRLEN_C: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+static size_t (*volatile len_of)(const char *) = strlen;
+int main(void) {
+    static const char text[] = "static text";
+    char stack[64];
+    unsigned long sum = 0;
+    for (size_t n = 1; n <= 80; n++) {
+        char *p = malloc(n);
+        for (size_t len = 0; len < n; len++) {
+            memset(p, 'x', len);
+            p[len] = 0;
+            for (size_t k = 0; k <= len; k++)
+                sum = sum * 31 + len_of(p + k);
+        }
+        free(p);
+    }
+    printf("heap %lu\n", sum);
+    strcpy(stack, "on the stack");
+    printf("stack %zu static %zu empty %zu\n", len_of(stack), len_of(text), len_of(""));
+    char *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(m, 'y', 3 * 4096);
+    m[4095] = 0;
+    m[4096 + 100] = 0;
+    m[3 * 4096 - 1] = 0;
+    printf("to the page end %zu across %zu whole %zu last %zu\n", len_of(m + 4000),
+           len_of(m + 4090), len_of(m + 4096), len_of(m + 2 * 4096 + 5));
+    munmap(m, 3 * 4096);
+    return 0;
+}
+"#;
+
+#[test]
+fn strlen_returns_what_the_c_library_would() {
+    let dir = scratch("strlen");
+    let prog = compile(&dir, "strlen", STRLEN_C, &[]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    assert!(of_kind(&records, "violation").is_empty(), "{records:?}");
+    let s = summaries(&records);
+    assert!(s[0]["used"]["strlen"].as_u64().unwrap() > 80 * 80, "{s:?}");
+}
+
 /// A bad call from a qsort comparator (a callback the C library invokes), then a longjmp out of
 /// the comparator, after which checks must still run.
 /// The dl error state survives the checker: between the failing call and `dlerror` the program

@@ -18,6 +18,7 @@ const HAND: &[&str] = &[
     "valloc",
     "pvalloc",
     "malloc_usable_size",
+    "strlen",
     "open",
     "open64",
     "openat",

@@ -162,6 +162,18 @@ pub unsafe fn string(p: *const c_void) -> Verdict {
     crate::heap::within(p, len + 1, "string")
 }
 
+/// The length of the string at `p` when [`string`] passes on its fast path (the NUL inside a
+/// recently seen readable region, the string inside its heap block); `None`: run [`string`].
+///
+/// # Safety
+/// As [`string`].
+#[inline]
+pub unsafe fn string_len(p: *const c_void) -> Option<usize> {
+    let len = quick_strlen(p as usize, usize::MAX)?;
+    crate::heap::within(p, len + 1, "string").ok()?;
+    Some(len)
+}
+
 /// `string`: readable up to its NUL or `n` bytes, whichever comes first.
 ///
 /// # Safety

@@ -42,3 +42,7 @@ mod mem;
 mod open;
 mod seccomp;
 mod signal;
+// Not in the unit-test binary: there the runtime's own strlen calls (which the library links to
+// private copies, see build.rs) would reach it while it resolves the original.
+#[cfg(not(test))]
+mod string;

@@ -43,7 +43,9 @@ fn bad_value(rule: &str, args: &str) -> Result<String, &'static str> {
         // A string literal lives in a file mapping: no allocator returned it.
         "heap" => "(long)\"not a heap block\"".into(),
         // Above any RLIMIT_NOFILE the kernel allows, and never open.
-        "fd" | "fd.open" | "fd.at" | "fd.orneg" => "0x7ffffff0L".into(),
+        "fd" | "fd.open" | "fd.at" | "fd.orneg" | "fd.atpath" => "0x7ffffff0L".into(),
+        "thread.other" => "(long)pthread_self()".into(),
+        "nonnull" => "0L".into(),
         "openflags" => "3L".into(),
         "atflags" => "0x40000000L".into(),
         "filemode" | "filemode.type" => "0x7fffffffL".into(),
@@ -161,6 +163,7 @@ fn program(sonames: &[String], plants: &[Plant]) -> String {
     let mut s = String::from(
         r#"#define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -831,7 +831,144 @@ const CASES: &[Case] = &[
         if (setvbuf(stdout, NULL, _IOLBF, 0) != 0) return 24;
         struct rusage ru; if (getrusage(RUSAGE_THREAD, &ru) != 0) return 25;"#,
     ),
+    // --- preconditions the man pages state
+    bad(
+        "fstatat_relative_path_closed_dirfd",
+        r#"struct stat st; fstatat(999, "x", &st, 0);"#,
+        "fstatat",
+        0,
+        "filedescriptor",
+    ),
+    bad(
+        "openat_relative_path_closed_dirfd",
+        r#"openat(999, "x", O_RDONLY);"#,
+        "openat",
+        0,
+        "filedescriptor",
+    ),
+    bad(
+        "renameat_relative_new_path_closed_dirfd",
+        r#"renameat(AT_FDCWD, "/nonexistent-a", 999, "b");"#,
+        "renameat",
+        2,
+        "filedescriptor",
+    ),
+    bad("dup3_same_descriptor", "dup3(1, 1, 0);", "dup3", 1, "filedescriptor"),
+    bad(
+        "popen_read_and_write",
+        r#"popen("true", "rw");"#,
+        "popen",
+        1,
+        "popenmode",
+    ),
+    bad(
+        "fdopen_write_on_read_only_descriptor",
+        r#"fdopen(open("/dev/null", O_RDONLY), "w");"#,
+        "fdopen",
+        1,
+        "fdopenmode",
+    ),
+    bad(
+        "setenv_name_with_equals",
+        r#"setenv("A=B", "x", 1);"#,
+        "setenv",
+        0,
+        "envname",
+    ),
+    bad("unsetenv_empty_name", r#"unsetenv("");"#, "unsetenv", 0, "envname"),
+    bad(
+        "mkstemp_without_xxxxxx",
+        r#"char t[] = "/tmp/dynchk-planted-XXXX"; mkstemp(t);"#,
+        "mkstemp",
+        0,
+        "template",
+    ),
+    bad(
+        "mkstemps_xxxxxx_not_before_suffix",
+        r#"char t[] = "/tmp/dynchk-planted-XXXXXX.c"; mkstemps(t, 3);"#,
+        "mkstemps",
+        0,
+        "template",
+    ),
+    bad(
+        "pthread_join_self",
+        "pthread_join(pthread_self(), NULL);",
+        "pthread_join",
+        0,
+        "thread",
+    ),
+    bad(
+        "sigaction_sigkill",
+        "struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = SIG_IGN; sigaction(SIGKILL, &sa, NULL);",
+        "sigaction",
+        0,
+        "signal",
+    ),
+    bad(
+        "sigaltstack_below_minsigstksz",
+        "static char st[1024]; stack_t ss = { .ss_sp = st, .ss_size = sizeof st }; sigaltstack(&ss, NULL);",
+        "sigaltstack",
+        0,
+        "stacksize",
+    ),
+    bad(
+        "pthread_attr_setstacksize_below_minimum",
+        "pthread_attr_t a; pthread_attr_init(&a); pthread_attr_setstacksize(&a, 4096);",
+        "pthread_attr_setstacksize",
+        1,
+        "range",
+    ),
+    bad(
+        "execv_argv_element_not_a_string",
+        r#"char *argv[] = { "true", (char *)0x10, NULL }; execv("/bin/true", argv);"#,
+        "execv",
+        1,
+        "strarray",
+    ),
+    bad(
+        "execvp_argv_without_null",
+        r#"char **argv = (char **)guarded_end(); argv[0] = "true"; execvp("true", argv);"#,
+        "execvp",
+        1,
+        "strarray",
+    ),
+    bad(
+        "execl_argument_not_a_string",
+        r#"execl("/bin/true", "true", (char *)0x10, (char *)NULL);"#,
+        "execl",
+        2,
+        "strarray",
+    ),
+    portable(
+        "execve_null_argv",
+        r#"char *envp[] = { NULL }; execve("/nonexistent", NULL, envp);"#,
+        "execve",
+        1,
+        "strarray",
+    ),
+    bad("dlclose_null", "dlclose(NULL);", "dlclose", 0, "nonnull"),
     // --- clean controls
+    clean(
+        "precondition_controls",
+        r#"struct stat st;
+        if (fstatat(-1, "/etc", &st, 0) != 0) return 1;
+        if (fstatat(AT_FDCWD, "/etc", &st, 0) != 0) return 2;
+        int d = open("/etc", O_RDONLY | O_DIRECTORY);
+        if (fstatat(d, "passwd", &st, 0) != 0) return 3;
+        if (fstatat(d, "", &st, AT_EMPTY_PATH) != 0) return 4;
+        close(d);
+        FILE *f = fdopen(open("/dev/null", O_RDONLY), "r"); if (!f) return 6; fclose(f);
+        f = fdopen(open("/dev/null", O_RDWR), "w+"); if (!f) return 7; fclose(f);
+        if (setenv("DYNCHK_PLANTED", "a=b", 1) != 0 || unsetenv("DYNCHK_PLANTED") != 0) return 8;
+        char t[] = "/tmp/dynchk-control-XXXXXX.c"; int fd = mkstemps(t, 2);
+        if (fd < 0) return 9; close(fd); unlink(t);
+        struct sigaction old; if (sigaction(SIGKILL, NULL, &old) != 0) return 10;
+        stack_t ss = { .ss_flags = SS_DISABLE }; if (sigaltstack(&ss, NULL) != 0) return 11;
+        pthread_attr_t a; pthread_attr_init(&a);
+        if (pthread_attr_setstacksize(&a, PTHREAD_STACK_MIN) != 0) return 12;
+        if (dup3(1, 9, O_CLOEXEC) != 9) return 13; close(9);
+        void *h = dlopen("libm.so.6", RTLD_NOW); if (!h || dlclose(h) != 0) return 14;"#,
+    ),
     clean(
         "fstat_probe_of_every_descriptor",
         // gnupg's get_all_open_fds: fstat each fd up to 250, EBADF means closed.

@@ -159,6 +159,42 @@ pub fn at(fd: i64) -> Verdict {
     open(fd)
 }
 
+/// `fd.atpath(PATH)`: the directory descriptor of an `*at` call, which is used only when `path`
+/// is relative (or empty, with `AT_EMPTY_PATH`, or NULL for `utimensat`): then `AT_FDCWD` or an
+/// open descriptor; with an absolute path anything (POSIX: the descriptor is ignored).
+pub fn at_path(fd: i64, path: *const core::ffi::c_void) -> Verdict {
+    // A path that cannot be read is the pathname rule's to report; without it, nothing says
+    // whether the descriptor is used.
+    if !path.is_null() {
+        match crate::text::c_str(path, CHECK) {
+            Ok(Some(p)) if p.first() == Some(&b'/') => return Ok(()),
+            Ok(Some(_)) => {}
+            _ => return Ok(()),
+        }
+    }
+    at(fd).map_err(|f| {
+        Fault::new(
+            CHECK,
+            format_args!(
+                "{} and the path is relative, so the call uses it",
+                f.msg.as_str()
+            ),
+        )
+    })
+}
+
+/// `fd.other(OTHER)`: not the same descriptor as `other` (`dup3(fd, fd, …)` fails with EINVAL,
+/// unlike `dup2`).
+pub fn other(fd: i64, other: i64) -> Verdict {
+    if fd == other {
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{fd} is the descriptor being duplicated (dup3 refuses that: EINVAL)"),
+        ));
+    }
+    Ok(())
+}
+
 /// `fd.orneg`: a valid descriptor, or any negative number meaning "none" (`poll`, `mmap`).
 pub fn valid_or_neg(fd: i64) -> Verdict {
     if fd < 0 {

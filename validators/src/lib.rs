@@ -21,6 +21,8 @@
 //! | [`whence`], [`signal`], [`clock`], [`locale`] | `whence`, `signal`, `sighow`, `clockid`, `lccategory` |
 //! | [`socket`] | `socketfamily`, `sockettype`, `socketport`, `IPv4Address`, `shuthow`, `sockaddr` |
 //! | [`scalar`], [`pid`] | `range`, `processid` |
+//! | [`argv`], [`env`], [`template`], [`thread`], [`pointer`] | `strarray`, `envname`, `template`, `thread`, `nonnull` |
+//! | [`stream`] (`popen_mode`, `fdopen_mode`), [`signal`] (`catchable`, `alt_stack`) | `popenmode`, `fdopenmode`, `signal`, `stacksize` |
 //! | [`format`](mod@format) | `format` for the format string; `string` and `RWaddress` for the arguments |
 //! | [`ioctl`] | `Rdaddress`, `RWaddress` (the message names the request) |
 
@@ -37,7 +39,9 @@ mod testutil;
 mod text;
 mod verdict;
 
+pub mod argv;
 pub mod clock;
+pub mod env;
 pub mod fd;
 pub mod flags;
 pub mod format;
@@ -48,11 +52,14 @@ pub mod mem;
 pub mod mode;
 pub mod path;
 pub mod pid;
+pub mod pointer;
 pub mod scalar;
 pub mod seccomp;
 pub mod signal;
 pub mod socket;
 pub mod stream;
+pub mod template;
+pub mod thread;
 pub mod whence;
 pub mod xlat;
 

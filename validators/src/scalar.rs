@@ -31,6 +31,17 @@ pub fn positive(v: i64) -> Verdict {
     Ok(())
 }
 
+/// `atleast(MIN)`: a size of at least `min`, compared as the unsigned `size_t` it is.
+pub fn at_least(v: i64, min: i64) -> Verdict {
+    if (v as u64) < (min as u64) {
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{} is below the minimum {min}", v as u64),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,49 @@ pub fn signal_or_zero(v: i64) -> Verdict {
     signal(v)
 }
 
+/// `catchable(ACT)`: with a new action `act`, not `SIGKILL` or `SIGSTOP`, whose actions cannot be
+/// changed (`sigaction` fails with EINVAL); querying them (`act` NULL) is fine.
+pub fn catchable(v: i64, act: *const core::ffi::c_void) -> Verdict {
+    if !act.is_null() && (v == libc::SIGKILL as i64 || v == libc::SIGSTOP as i64) {
+        let name = if v == libc::SIGKILL as i64 {
+            "SIGKILL"
+        } else {
+            "SIGSTOP"
+        };
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{v} is {name}, which cannot be caught or ignored"),
+        ));
+    }
+    Ok(())
+}
+
+/// `altstack`: a `stack_t` for `sigaltstack` that either disables the alternate stack
+/// (`SS_DISABLE`) or is at least `MINSIGSTKSZ` bytes (the call fails with ENOMEM otherwise).
+/// Readability is the `in` rule's.
+///
+/// # Safety
+/// `p` is the program's argument: it is read only when readable.
+pub unsafe fn alt_stack(p: *const core::ffi::c_void) -> Verdict {
+    let size = core::mem::size_of::<libc::stack_t>();
+    if p.is_null() || unsafe { crate::mem::readable(p, size) }.is_err() {
+        return Ok(());
+    }
+    // SAFETY: readable, checked above.
+    let ss = unsafe { (p as *const libc::stack_t).read_unaligned() };
+    if ss.ss_flags & libc::SS_DISABLE == 0 && ss.ss_size < libc::MINSIGSTKSZ {
+        return Err(Fault::new(
+            "stacksize",
+            format_args!(
+                "ss_size {} is below MINSIGSTKSZ ({})",
+                ss.ss_size,
+                libc::MINSIGSTKSZ
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `sighow`: `SIG_BLOCK`, `SIG_UNBLOCK` or `SIG_SETMASK`.
 pub fn how(v: i64) -> Verdict {
     match v as i32 {
@@ -41,6 +84,19 @@ pub fn how(v: i64) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catchable_and_alt_stacks() {
+        let act = 1usize as *const core::ffi::c_void;
+        assert!(catchable(9, act).is_err() && catchable(19, act).is_err());
+        assert!(catchable(9, core::ptr::null()).is_ok() && catchable(15, act).is_ok());
+        let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };
+        ss.ss_size = 1024;
+        let p = &ss as *const libc::stack_t as *const core::ffi::c_void;
+        assert_eq!(unsafe { alt_stack(p) }.unwrap_err().check, "stacksize");
+        ss.ss_flags = libc::SS_DISABLE;
+        assert!(unsafe { alt_stack(&ss as *const libc::stack_t as *const _) }.is_ok());
+    }
 
     #[test]
     fn signal_numbers() {

@@ -206,6 +206,59 @@ pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
     Ok(())
 }
 
+/// `popenmode`: exactly one of `r` and `w`, and any number of `e` (close-on-exec, a glibc
+/// extension), as glibc's `popen` parses it.
+pub unsafe fn popen_mode(p: *const c_void) -> Verdict {
+    const CHECK: &str = "popenmode";
+    let Some(mode) = crate::text::c_str(p, CHECK)? else {
+        return Ok(());
+    };
+    let count = |c| mode.iter().filter(|&&b| b == c).count();
+    let others = mode.iter().any(|b| !b"rwe".contains(b));
+    if others || count(b'r') + count(b'w') != 1 || count(b'r').max(count(b'w')) > 1 {
+        return Err(Fault::new(
+            CHECK,
+            format_args!("{} is not \"r\" or \"w\" (optionally with e)", Quoted(mode)),
+        ));
+    }
+    Ok(())
+}
+
+/// `fdopenmode(FD)`: an fopen mode the descriptor's access mode allows (glibc's `fdopen` fails
+/// with EINVAL for `"w"` on a read-only descriptor, `"r"` on a write-only one, any `+` on either).
+/// The access mode comes from `fcntl(F_GETFL)`, which `fdopen` itself makes.
+pub unsafe fn fdopen_mode(p: *const c_void, fd: i64) -> Verdict {
+    const CHECK: &str = "fdopenmode";
+    fopen_mode(p).map_err(|f| Fault { check: CHECK, ..f })?;
+    let Some(mode) = crate::text::c_str(p, CHECK)? else {
+        return Ok(());
+    };
+    let Some(flags) = i32::try_from(fd).ok().and_then(crate::sys::fd_flags) else {
+        return Ok(());
+    };
+    let plus = mode
+        .split(|&b| b == b',')
+        .next()
+        .unwrap_or_default()
+        .contains(&b'+');
+    let (reads, writes) = (plus || mode[0] == b'r', plus || mode[0] != b'r');
+    let (access, can_read, can_write) = match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => ("read-only", true, false),
+        libc::O_WRONLY => ("write-only", false, true),
+        _ => return Ok(()),
+    };
+    if (reads && !can_read) || (writes && !can_write) {
+        return Err(Fault::new(
+            CHECK,
+            format_args!(
+                "{} does not fit descriptor {fd}, which is open {access}",
+                Quoted(mode)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +354,31 @@ mod tests {
         set.remove(5000 * 16);
         assert!(!set.contains(5000 * 16));
         assert!(!set.contains(5001 * 16));
+    }
+
+    #[test]
+    fn popen_modes() {
+        for m in [c"r", c"w", c"re", c"we", c"er"] {
+            assert!(unsafe { popen_mode(m.as_ptr().cast()) }.is_ok(), "{m:?}");
+        }
+        for m in [c"rw", c"r+", c"", c"rr", c"x"] {
+            let v = unsafe { popen_mode(m.as_ptr().cast()) };
+            assert!(msg(v).starts_with("popenmode: "), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn fdopen_modes_follow_the_descriptors_access_mode() {
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file) as i64;
+        assert!(unsafe { fdopen_mode(c"r".as_ptr().cast(), fd) }.is_ok());
+        assert!(unsafe { fdopen_mode(c"re".as_ptr().cast(), fd) }.is_ok());
+        let w = unsafe { fdopen_mode(c"w".as_ptr().cast(), fd) };
+        assert!(msg(w).contains("open read-only"), "{}", msg(w));
+        let plus = unsafe { fdopen_mode(c"r+".as_ptr().cast(), fd) };
+        assert!(msg(plus).starts_with("fdopenmode: "), "{}", msg(plus));
+        // Not open: the fd rule's to report.
+        assert!(unsafe { fdopen_mode(c"w".as_ptr().cast(), 99999) }.is_ok());
     }
 
     #[test]

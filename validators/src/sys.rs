@@ -87,6 +87,13 @@ pub(crate) fn read_number(path: &CStr) -> Option<u64> {
         .filter(|_| end > 0)
 }
 
+/// `fcntl(fd, F_GETFL)`: the descriptor's status flags and access mode, `None` when it cannot
+/// be asked or is not open.
+pub(crate) fn fd_flags(fd: c_int) -> Option<c_int> {
+    let args = [fd as usize, libc::F_GETFL as usize];
+    call(libc::SYS_fcntl, &args).ok().map(|f| f as c_int)
+}
+
 /// Whether `fd` is an open descriptor of this process, `None` when the kernel cannot be asked.
 /// `fcntl(fd, F_GETFD)`; where seccomp forbids it, a read (then a write) of zero bytes, which
 /// fails with `EBADF` only for a descriptor that is closed or open for neither (`O_PATH`).

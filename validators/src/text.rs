@@ -52,6 +52,23 @@ pub(crate) unsafe fn bytes<'a>(p: usize, len: usize) -> &'a [u8] {
     core::slice::from_raw_parts(p as *const u8, len)
 }
 
+/// The bytes of the C string at `p` (without its NUL); `Ok(None)` for NULL or when the map cannot
+/// tell, so that a rule that only looks at a string's contents leaves those to `string`; a fault
+/// named `check` when it is not a readable string.
+pub(crate) fn c_str<'a>(
+    p: *const core::ffi::c_void,
+    check: &'static str,
+) -> Result<Option<&'a [u8]>, crate::Fault> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    let Some(len) = crate::mem::strlen(p as usize, usize::MAX, check)? else {
+        return Ok(None);
+    };
+    // SAFETY: strlen found len readable bytes and a NUL.
+    Ok(Some(unsafe { bytes(p as usize, len) }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,7 @@ unsafe fn checked_exec(
     iface: &'static Iface,
     path: *const c_char,
     argv: Argv,
+    envp: Option<Argv>,
     check: unsafe fn(&rt::Call, *mut c_void, *mut c_void),
     real: impl FnOnce() -> c_int,
 ) -> c_int {
@@ -55,6 +56,26 @@ unsafe fn checked_exec(
     };
     // SAFETY: argv[0] is on the shim's stack; the checks read only memory they proved mapped.
     unsafe { check(&call, path as *mut c_void, *argv as *mut c_void) };
+    // The rest of the list, which the database cannot name (`...`): each a string, as execv's
+    // `strarray` rule asks of its argv (the shim stopped at the first NULL, so the array ends).
+    // SAFETY: argv has at least its first element and the NULL after the list.
+    let rest = if unsafe { *argv }.is_null() {
+        argv
+    } else {
+        unsafe { argv.add(1) }
+    };
+    // SAFETY: only reads what it proves readable.
+    let value = rt::Value::Pointer(rest as u64);
+    check!(call, 2, "...", value, unsafe {
+        validators::argv::strings(rest.cast())
+    });
+    if let Some(envp) = envp {
+        // SAFETY: as above.
+        let value = rt::Value::Pointer(envp as u64);
+        check!(call, 3, "envp", value, unsafe {
+            validators::argv::strings(envp.cast())
+        });
+    }
     hooks::summary();
     call.forward(real)
 }
@@ -72,13 +93,13 @@ pub unsafe extern "C-unwind" fn dynchk_exec_call(
     // prototypes match glibc's.
     unsafe {
         match which {
-            0 => checked_exec(&EXECL, path, argv, checks::execl, || {
+            0 => checked_exec(&EXECL, path, argv, None, checks::execl, || {
                 REAL_EXECV.get::<ExecvFn>()(path, argv)
             }),
-            1 => checked_exec(&EXECLP, path, argv, checks::execlp, || {
+            1 => checked_exec(&EXECLP, path, argv, None, checks::execlp, || {
                 REAL_EXECVP.get::<ExecvFn>()(path, argv)
             }),
-            _ => checked_exec(&EXECLE, path, argv, checks::execle, || {
+            _ => checked_exec(&EXECLE, path, argv, Some(envp), checks::execle, || {
                 REAL_EXECVE.get::<ExecveFn>()(path, argv, envp)
             }),
         }

@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn catchable_and_alt_stacks() {
-        let act = 1usize as *const core::ffi::c_void;
+        let act = core::ptr::dangling::<core::ffi::c_void>();
         assert!(catchable(9, act).is_err() && catchable(19, act).is_err());
         assert!(catchable(9, core::ptr::null()).is_ok() && catchable(15, act).is_ok());
         let mut ss: libc::stack_t = unsafe { core::mem::zeroed() };

@@ -208,7 +208,7 @@ pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
 
 /// `popenmode`: exactly one of `r` and `w`, and any number of `e` (close-on-exec, a glibc
 /// extension), as glibc's `popen` parses it.
-pub unsafe fn popen_mode(p: *const c_void) -> Verdict {
+pub fn popen_mode(p: *const c_void) -> Verdict {
     const CHECK: &str = "popenmode";
     let Some(mode) = crate::text::c_str(p, CHECK)? else {
         return Ok(());
@@ -227,6 +227,9 @@ pub unsafe fn popen_mode(p: *const c_void) -> Verdict {
 /// `fdopenmode(FD)`: an fopen mode the descriptor's access mode allows (glibc's `fdopen` fails
 /// with EINVAL for `"w"` on a read-only descriptor, `"r"` on a write-only one, any `+` on either).
 /// The access mode comes from `fcntl(F_GETFL)`, which `fdopen` itself makes.
+///
+/// # Safety
+/// As [`fopen_mode`].
 pub unsafe fn fdopen_mode(p: *const c_void, fd: i64) -> Verdict {
     const CHECK: &str = "fdopenmode";
     fopen_mode(p).map_err(|f| Fault { check: CHECK, ..f })?;
@@ -359,10 +362,10 @@ mod tests {
     #[test]
     fn popen_modes() {
         for m in [c"r", c"w", c"re", c"we", c"er"] {
-            assert!(unsafe { popen_mode(m.as_ptr().cast()) }.is_ok(), "{m:?}");
+            assert!(popen_mode(m.as_ptr().cast()).is_ok(), "{m:?}");
         }
         for m in [c"rw", c"r+", c"", c"rr", c"x"] {
-            let v = unsafe { popen_mode(m.as_ptr().cast()) };
+            let v = popen_mode(m.as_ptr().cast());
             assert!(msg(v).starts_with("popenmode: "), "{m:?}");
         }
     }

@@ -48,6 +48,14 @@ fn log_fd() -> c_int {
     if still_ours(fd) {
         return fd;
     }
+    reopen()
+}
+
+/// [`log_fd`]'s slow path, kept out of line: it holds a path buffer, and the reporting path runs
+/// on stacks as small as an 8 KiB alternate signal stack.
+#[cold]
+#[inline(never)]
+fn reopen() -> c_int {
     // Not open yet, or no longer ours: the old number belongs to the program now, so it is not
     // closed.
     let fd = match config::get().log() {

@@ -294,15 +294,16 @@ fn offset_differs_from_host() {
 
 #[test]
 fn validator_that_does_not_exist() {
-    assert_eq!(
-        problems("unknown_validator"),
-        vec![p(
-            "Rule",
-            "name=fd.opened",
-            "validator `fd::opne` (rules.sem:9) is not a function of the validators crate \
-             (validators::fd has at, forget, open, opened, refresh_limit, ticket, valid, valid_or_neg)"
-        )]
-    );
+    let found = problems("unknown_validator");
+    let [(table, row, message)] = &found[..] else {
+        panic!("one problem expected: {found:?}");
+    };
+    assert_eq!((table.as_str(), row.as_str()), ("Rule", "name=fd.opened"));
+    // The message lists the module's functions (whatever validators::fd holds today).
+    let head = "validator `fd::opne` (rules.sem:9) is not a function of the validators crate \
+                (validators::fd has ";
+    assert!(message.starts_with(head), "{message}");
+    assert!(message.contains(" open, opened, "), "{message}");
 }
 
 #[test]

@@ -126,6 +126,10 @@ pub struct RunArgs {
     /// Also write the SARIF 2.1.0 report to FILE.
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
+    /// In SARIF, source files under DIR get URIs relative to it (base `%SRCROOT%`), as code
+    /// scanning wants; files elsewhere keep absolute `file://` URIs.
+    #[arg(long, value_name = "DIR")]
+    pub source_root: Option<PathBuf>,
     #[command(flatten)]
     pub fail: FailArgs,
     #[command(flatten)]
@@ -217,6 +221,10 @@ pub struct ReportArgs {
     /// the totals are then counted from the violation records kept.
     #[arg(long, value_enum, default_value_t = MinSeverity::Portability)]
     pub min_severity: MinSeverity,
+    /// With `--format sarif`: source files under DIR get URIs relative to it (base `%SRCROOT%`);
+    /// files elsewhere keep absolute `file://` URIs.
+    #[arg(long, value_name = "DIR")]
+    pub source_root: Option<PathBuf>,
     /// Suppression rules (as for `run --suppress`) applied to the logs' violations: they leave
     /// the summary, SARIF and exit status, counted per rule (`--format json` copies the records).
     #[arg(long, value_name = "FILE")]

@@ -320,12 +320,12 @@ fn write_file(
     logs: &Logs,
     model: &Model,
     format: ReportFormat,
-    invocation: &sarif::Invocation,
+    sarif: sarif::Context<'_>,
 ) -> Result<()> {
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
-    render(logs, model, format, ShowArgs::ALL, Some(invocation), &mut f)?;
+    render(logs, model, format, ShowArgs::ALL, sarif, &mut f)?;
     f.flush()
         .with_context(|| format!("cannot write {}", path.display()))
 }
@@ -420,7 +420,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         &model,
         ReportFormat::Text,
         args.show,
-        None,
+        sarif::Context::default(),
         &mut anstream::AutoStream::auto(std::io::stderr()),
     );
     let invocation = sarif::Invocation {
@@ -436,7 +436,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         (&args.sarif, ReportFormat::Sarif),
     ] {
         if let Some(path) = path {
-            if let Err(e) = write_file(path, &logs, &model, format, &invocation) {
+            let sarif = sarif::Context {
+                invocation: Some(&invocation),
+                source_root: args.source_root.as_deref(),
+            };
+            if let Err(e) = write_file(path, &logs, &model, format, sarif) {
                 eprintln!("dynchk: error: {e:#}");
                 code = EXIT_DYNCHK_ERROR;
             }
@@ -466,7 +470,7 @@ fn render(
     model: &Model,
     format: ReportFormat,
     show: ShowArgs,
-    invocation: Option<&sarif::Invocation>,
+    sarif: sarif::Context<'_>,
     out: &mut dyn Write,
 ) -> Result<()> {
     match format {
@@ -498,7 +502,7 @@ fn render(
         }
         ReportFormat::Sarif => {
             let symbols = symbolize(model.call_sites());
-            serde_json::to_writer_pretty(&mut *out, &sarif::render(model, &symbols, invocation))
+            serde_json::to_writer_pretty(&mut *out, &sarif::render(model, &symbols, sarif))
                 .map_err(std::io::Error::from)?;
             writeln!(out)?;
         }
@@ -526,9 +530,13 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
     }
     warn_corrupt(&logs);
     let show = args.show;
+    let sarif = sarif::Context {
+        invocation: None,
+        source_root: args.source_root.as_deref(),
+    };
     if args.format != ReportFormat::Text {
         // Colour only for people: JSON and SARIF go out exactly as rendered.
-        render(&logs, &model, args.format, show, None, &mut out)?;
+        render(&logs, &model, args.format, show, sarif, &mut out)?;
         out.flush()?;
     } else {
         out.flush()?;
@@ -538,7 +546,7 @@ pub fn report(args: ReportArgs) -> Result<ExitCode> {
             &model,
             args.format,
             show,
-            None,
+            sarif,
             &mut anstream::AutoStream::auto(std::io::stdout()),
         )?;
     }

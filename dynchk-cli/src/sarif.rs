@@ -6,6 +6,7 @@
 use crate::summary::{Model, SiteView};
 use crate::symbolize::Symbols;
 use serde_json::{json, Value};
+use std::path::Path;
 
 /// The OASIS schema the output declares.
 pub const SCHEMA: &str =
@@ -19,8 +20,28 @@ pub struct Invocation {
     pub exit_code: i32,
 }
 
+/// What the SARIF log says beyond the logs.
+#[derive(Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// How the run was made (`dynchk run`).
+    pub invocation: Option<&'a Invocation>,
+    /// `--source-root`: files under it are written relative to `%SRCROOT%`.
+    pub source_root: Option<&'a Path>,
+}
+
+/// The base id of URIs relative to `--source-root`.
+const SRCROOT: &str = "%SRCROOT%";
+
 /// Renders the model as one SARIF log.
-pub fn render(model: &Model, symbols: &Symbols, invocation: Option<&Invocation>) -> Value {
+pub fn render(model: &Model, symbols: &Symbols, cx: Context<'_>) -> Value {
+    // Lexically absolute, as the compiler recorded the paths (no symbolic links resolved).
+    let root = cx.source_root.map(|r| {
+        let abs = std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf());
+        abs.to_string_lossy().trim_end_matches('/').to_string()
+    });
+    let uris = Uris {
+        root: root.as_deref(),
+    };
     let mut rules: Vec<&str> = Vec::new();
     let mut results = Vec::new();
     for g in &model.groups {
@@ -30,7 +51,7 @@ pub fn render(model: &Model, symbols: &Symbols, invocation: Option<&Invocation>)
                 rules.push(&v.check);
                 rules.len() - 1
             });
-            results.push(result(model, &site, index, symbols));
+            results.push(result(model, &site, index, symbols, uris));
         }
     }
     let rules: Vec<Value> = rules.iter().map(|r| rule(r)).collect();
@@ -42,7 +63,10 @@ pub fn render(model: &Model, symbols: &Symbols, invocation: Option<&Invocation>)
         }},
         "results": results,
     });
-    if let Some(inv) = invocation {
+    if let Some(root) = &root {
+        run["originalUriBaseIds"] = json!({ SRCROOT: { "uri": file_uri(&format!("{root}/")) } });
+    }
+    if let Some(inv) = cx.invocation {
         run["invocations"] = json!([{
             "commandLine": inv.argv.join(" "),
             "arguments": inv.argv,
@@ -56,7 +80,13 @@ pub fn render(model: &Model, symbols: &Symbols, invocation: Option<&Invocation>)
     json!({ "version": "2.1.0", "$schema": SCHEMA, "runs": [run] })
 }
 
-fn result(model: &Model, site: &SiteView<'_>, index: usize, symbols: &Symbols) -> Value {
+fn result(
+    model: &Model,
+    site: &SiteView<'_>,
+    index: usize,
+    symbols: &Symbols,
+    uris: Uris<'_>,
+) -> Value {
     let v = site.first;
     // Commands, not pids: pids change from run to run (they are in the invocation's properties).
     let processes: std::collections::BTreeSet<&str> = site
@@ -87,7 +117,7 @@ fn result(model: &Model, site: &SiteView<'_>, index: usize, symbols: &Symbols) -
         return result;
     };
     let loc = symbols.get(frame);
-    result["locations"] = json!([location(frame, symbols)]);
+    result["locations"] = json!([location(frame, symbols, uris)]);
     result["properties"]["module"] = json!(frame.module);
     result["properties"]["offset"] = json!(frame.offset);
     // Stable across runs and rebuilds that do not move the line: rule, function, file, line.
@@ -97,7 +127,9 @@ fn result(model: &Model, site: &SiteView<'_>, index: usize, symbols: &Symbols) -
             v.check,
             v.interface,
             loc.function.as_deref().unwrap_or(""),
-            loc.file.as_deref().unwrap_or(&frame.module),
+            loc.file
+                .as_deref()
+                .map_or(frame.module.as_str(), |f| uris.relative(f).unwrap_or(f)),
             loc.line.map_or(String::new(), |l| l.to_string())
         )
     });
@@ -105,7 +137,7 @@ fn result(model: &Model, site: &SiteView<'_>, index: usize, symbols: &Symbols) -
         .backtrace
         .iter()
         .skip_while(|f| *f != frame)
-        .map(|f| json!({ "location": location(f, symbols) }))
+        .map(|f| json!({ "location": location(f, symbols, uris) }))
         .collect();
     if !frames.is_empty() {
         result["stacks"] = json!([{ "message": { "text": "backtrace" }, "frames": frames }]);
@@ -113,11 +145,35 @@ fn result(model: &Model, site: &SiteView<'_>, index: usize, symbols: &Symbols) -
     result
 }
 
+/// How paths become artifact URIs.
+#[derive(Clone, Copy)]
+struct Uris<'a> {
+    /// `--source-root`, absolute, without a trailing `/`.
+    root: Option<&'a str>,
+}
+
+impl Uris<'_> {
+    /// `path` relative to the source root, when it is under it.
+    fn relative<'p>(&self, path: &'p str) -> Option<&'p str> {
+        path.strip_prefix(self.root?)?
+            .strip_prefix('/')
+            .filter(|rest| !rest.is_empty())
+    }
+
+    /// The `artifactLocation` of a file or module path.
+    fn artifact(&self, path: &str) -> Value {
+        match self.relative(path) {
+            Some(rel) => json!({ "uri": file_uri(rel), "uriBaseId": SRCROOT }),
+            None => json!({ "uri": file_uri(path) }),
+        }
+    }
+}
+
 /// A frame as a SARIF location: the source line when known, else the module.
-fn location(frame: &crate::logs::Frame, symbols: &Symbols) -> Value {
+fn location(frame: &crate::logs::Frame, symbols: &Symbols, uris: Uris<'_>) -> Value {
     let loc = symbols.get(frame);
     let mut physical = json!({
-        "artifactLocation": { "uri": file_uri(loc.file.as_deref().unwrap_or(&frame.module)) },
+        "artifactLocation": uris.artifact(loc.file.as_deref().unwrap_or(&frame.module)),
     });
     if let (Some(_), Some(line)) = (&loc.file, loc.line) {
         physical["region"] = json!({ "startLine": line });

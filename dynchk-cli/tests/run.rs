@@ -899,3 +899,49 @@ fn values_are_spelt_as_their_c_type_prints_in_records_text_and_sarif() {
     assert!(stderr.contains("(value 4294967295)"), "{stderr}");
     assert!(stderr.contains("-5") && stderr.contains("0x10"), "{stderr}");
 }
+
+#[test]
+fn source_root_makes_sarif_uris_relative_to_srcroot_and_leaves_other_files_absolute() {
+    let dir = scratch("source-root");
+    let exe = c_program(&dir, "forked", FORKED);
+    let logs = dir.join("logs");
+    let root = format!("{}/", dir.display());
+    let (out, _, s) = run_to_files(
+        &dir,
+        &["--source-root", &root, "--log", logs.to_str().unwrap()],
+        &[exe.as_os_str()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let check = |s: &Value| {
+        let run = &s["runs"][0];
+        assert_eq!(
+            run["originalUriBaseIds"]["%SRCROOT%"]["uri"],
+            format!("file://{}/", dir.display()),
+            "{run:#}"
+        );
+        let results = run["results"].as_array().unwrap();
+        for r in results {
+            let artifact = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+            assert_eq!(artifact["uri"], "forked.c", "{artifact}");
+            assert_eq!(artifact["uriBaseId"], "%SRCROOT%", "{artifact}");
+        }
+        // The C library's frames are outside the root: absolute, without a base.
+        let outside: Vec<&Value> = results
+            .iter()
+            .flat_map(|r| r["stacks"][0]["frames"].as_array().unwrap())
+            .map(|f| &f["location"]["physicalLocation"]["artifactLocation"])
+            .filter(|a| a.get("uriBaseId").is_none())
+            .collect();
+        assert!(!outside.is_empty(), "{results:#?}");
+        for a in outside {
+            assert!(a["uri"].as_str().unwrap().starts_with("file:///"), "{a}");
+        }
+    };
+    check(&s);
+    let report = dynchk()
+        .args(["report", "--format", "sarif", "--source-root", &root])
+        .arg(&logs)
+        .output()
+        .unwrap();
+    check(&serde_json::from_slice(&report.stdout).unwrap());
+}

@@ -970,6 +970,13 @@ const CASES: &[Case] = &[
         void *h = dlopen("libm.so.6", RTLD_NOW); if (!h || dlclose(h) != 0) return 14;"#,
     ),
     clean(
+        "sigaction_restores_the_action_it_saved",
+        // curl's pattern: glibc returns its SA_RESTORER in the old action's flags.
+        r#"struct sigaction sa, old; memset(&sa, 0, sizeof sa); sa.sa_handler = SIG_IGN;
+        if (sigaction(SIGUSR2, &sa, NULL) || sigaction(SIGUSR2, &sa, &old)) return 1;
+        if (sigaction(SIGUSR2, &old, NULL) != 0) return 2;"#,
+    ),
+    clean(
         "fstat_probe_of_every_descriptor",
         // gnupg's get_all_open_fds: fstat each fd up to 250, EBADF means closed.
         "struct stat st; int open_fds = 0; for (int fd = 0; fd < 250; fd++) open_fds += fstat(fd, &st) == 0; if (open_fds < 3) return 1;",

@@ -440,6 +440,9 @@ pub static SA_FLAGS: Xlat = Xlat::new(
         c!(SA_RESTART),
         c!(SA_NODEFER),
         c!(SA_RESETHAND),
+        // glibc sets it on every action and returns it in the old one, which programs that save
+        // and restore their handlers (curl) pass back.
+        h!(SA_RESTORER = 0x04000000), // kernel header: asm/signal.h
     ],
 );
 

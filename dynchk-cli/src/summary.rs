@@ -522,9 +522,6 @@ impl Model {
                 );
             }
         }
-        if symbols.tool_missing {
-            out.push_str("  (install binutils for function names and source lines: addr2line was not found)\n");
-        }
         self.render_suppressed(&mut out);
         out.push_str("processes:\n");
         self.render_tree(&mut out);

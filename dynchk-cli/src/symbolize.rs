@@ -1,12 +1,16 @@
-//! Turning raw frames (module + offset) into function and file:line with binutils' `addr2line`,
-//! one process per module for all of its offsets. Anything addr2line cannot resolve stays
-//! module+offset: a report without line numbers is still a report.
+//! Turning raw frames (module + offset) into function and file:line with the `addr2line` crate
+//! (DWARF read by gimli, symbol tables by object; no binutils), inline frames included. The debug
+//! information may be in the module itself, in the file its build id names under
+//! `/usr/lib/debug/.build-id/`, or in the file its `.gnu_debuglink` names (beside it, in its
+//! `.debug/`, or under `/usr/lib/debug`), as gdb and binutils look for it. Anything that cannot be
+//! resolved stays module+offset: a report without line numbers is still a report.
 
 use crate::logs::Frame;
+use object::{Object, ObjectSection};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 /// A symbolized frame; every part is optional because debug info and symbol tables may be missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,7 +27,7 @@ pub struct Location {
 pub struct Site<'a> {
     /// The raw frame.
     pub frame: &'a Frame,
-    /// What addr2line said.
+    /// What the debug information and symbol table say.
     pub location: &'a Location,
 }
 
@@ -47,8 +51,6 @@ impl fmt::Display for Site<'_> {
 pub struct Symbols {
     resolved: HashMap<Frame, Location>,
     unknown: Location,
-    /// Set when addr2line could not be started at all, so callers can say how to get line numbers.
-    pub tool_missing: bool,
 }
 
 impl Symbols {
@@ -66,128 +68,119 @@ impl Symbols {
     }
 }
 
-/// Symbolizes the given frames, one addr2line process per module.
+/// Where separate debug files are installed (`debug-file-directory` of gdb).
+const DEBUG_ROOT: &str = "/usr/lib/debug";
+
+/// Symbolizes the given frames, each module opened once.
 pub fn symbolize<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Symbols {
+    symbolize_with(frames, Path::new(DEBUG_ROOT))
+}
+
+fn symbolize_with<'a>(frames: impl IntoIterator<Item = &'a Frame>, debug_root: &Path) -> Symbols {
     let mut by_module: BTreeMap<&str, BTreeSet<&Frame>> = BTreeMap::new();
     for f in frames {
         by_module.entry(&f.module).or_default().insert(f);
     }
     let mut symbols = Symbols::default();
     for (module, frames) in by_module {
-        let frames: Vec<&Frame> = frames
-            .into_iter()
-            .filter(|f| f.offset_value().is_some())
-            .collect();
-        // The preload writes return addresses minus one, inside the call instruction, so they are
-        // symbolized as they are: the line of the call, even when it ends an inlined block.
-        let addrs: Vec<String> = frames
-            .iter()
-            .filter_map(|f| f.offset_value())
-            .map(|o| format!("{o:#x}"))
-            .collect();
-        if addrs.is_empty() {
+        let Some(m) = Module::open(Path::new(module), debug_root) else {
             continue;
-        }
-        let out = match addr2line(module, &addrs) {
-            Ok(Some(out)) => out,
-            Ok(None) => continue,
-            Err(_) => {
-                symbols.tool_missing = true;
-                break;
-            }
         };
-        let locations = parse_addr2line(&String::from_utf8_lossy(&out));
-        if locations.len() == frames.len() {
-            symbols
-                .resolved
-                .extend(frames.into_iter().cloned().zip(locations));
+        for f in frames {
+            // The preload writes return addresses minus one, inside the call instruction, so they
+            // are symbolized as they are: the line of the call, even when it ends an inlined block.
+            if let Some(addr) = f.offset_value() {
+                symbols.resolved.insert(f.clone(), m.locate(addr));
+            }
         }
     }
     symbols
 }
 
-/// Runs addr2line on one module. Addresses go through stdin, not argv, so that any number of them
-/// fits; a thread feeds them while the output is read, so neither pipe can fill up and block.
-/// `Ok(None)`: addr2line ran but failed (a module that is gone or not ELF).
-fn addr2line(module: &str, addrs: &[String]) -> std::io::Result<Option<Vec<u8>>> {
-    let mut child = Command::new("addr2line")
-        .args(["-a", "-f", "-C", "-i", "-e", module])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let input = addrs.join("\n") + "\n";
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let feeder = std::thread::spawn(move || {
-        // An early exit of addr2line (bad module) shows in its status, not here.
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output()?;
-    let _ = feeder.join();
-    Ok(out.status.success().then_some(out.stdout))
+/// One module: its symbol table, and its DWARF (its own, or a separate debug file's).
+struct Module {
+    code: addr2line::Loader,
+    debug: Option<addr2line::Loader>,
 }
 
-/// Parses `addr2line -a -f -i` output: per address a `0x…` line, then (function, file:line) pairs,
-/// innermost inline first. The innermost pair is where the call really is in the source.
-fn parse_addr2line(out: &str) -> Vec<Location> {
-    let mut result = Vec::new();
-    let mut lines = out.lines().peekable();
-    while let Some(addr) = lines.next() {
-        if !addr.starts_with("0x") {
-            continue;
+impl Module {
+    /// `None` for a module that is gone or not an object file.
+    fn open(path: &Path, debug_root: &Path) -> Option<Module> {
+        let code = addr2line::Loader::new(path).ok()?;
+        let debug = std::fs::read(path)
+            .ok()
+            .and_then(|data| separate_debug_file(path, &data, debug_root))
+            .and_then(|p| addr2line::Loader::new(p).ok());
+        Some(Module { code, debug })
+    }
+
+    /// The innermost inline frame at `addr` (where the call really is in the source); the
+    /// function from the symbol table where the debug info names none.
+    fn locate(&self, addr: u64) -> Location {
+        let mut loc = Location::default();
+        let dwarf = self.debug.as_ref().unwrap_or(&self.code);
+        if let Ok(mut frames) = dwarf.find_frames(addr) {
+            if let Ok(Some(frame)) = frames.next() {
+                loc.function = frame
+                    .function
+                    .as_ref()
+                    .and_then(|f| f.demangle().ok())
+                    .map(|f| f.into_owned());
+                if let Some(l) = frame.location {
+                    loc.file = l.file.map(str::to_string);
+                    loc.line = l.line.filter(|_| loc.file.is_some());
+                }
+            }
         }
-        let function = lines.next_if(|l| !l.starts_with("0x")).unwrap_or("??");
-        let place = lines.next_if(|l| !l.starts_with("0x")).unwrap_or("??:0");
-        while lines.next_if(|l| !l.starts_with("0x")).is_some() {}
-        let (file, line) = parse_place(place);
-        result.push(Location {
-            function: (function != "??").then(|| function.to_string()),
-            file,
-            line,
-        });
+        if loc.function.is_none() {
+            loc.function = self
+                .code
+                .find_symbol(addr)
+                .map(|s| addr2line::demangle_auto(s.into(), None).into_owned());
+        }
+        loc.line = loc.line.filter(|&l| l > 0);
+        loc
     }
-    result
 }
 
-/// `file:line`, possibly followed by ` (discriminator N)`; `??` parts mean unknown.
-fn parse_place(place: &str) -> (Option<String>, Option<u32>) {
-    let place = place.split(" (discriminator").next().unwrap_or(place);
-    let Some((file, line)) = place.rsplit_once(':') else {
-        return (None, None);
-    };
-    let line = line.parse().ok().filter(|&l| l > 0);
-    match file {
-        "??" | "" => (None, None),
-        f => (Some(f.to_string()), line),
+/// The separate debug file of the module at `path` whose contents are `data`, when it has no
+/// DWARF of its own: by build id (`ROOT/.build-id/ab/cdef….debug`), else by `.gnu_debuglink`
+/// (beside it, in `.debug/` beside it, or under `ROOT` at its directory).
+fn separate_debug_file(path: &Path, data: &[u8], root: &Path) -> Option<PathBuf> {
+    let file = object::File::parse(data).ok()?;
+    if file
+        .section_by_name(".debug_info")
+        .is_some_and(|s| s.size() > 0)
+    {
+        return None;
     }
+    if let Ok(Some(id)) = file.build_id() {
+        if let Some((first, rest)) = id.split_first() {
+            let hex: String = rest.iter().map(|b| format!("{b:02x}")).collect();
+            let p = root.join(format!(".build-id/{first:02x}/{hex}.debug"));
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    let (name, _crc) = file.gnu_debuglink().ok()??;
+    let name = Path::new(std::ffi::OsStr::from_bytes(name));
+    let dir = path.parent()?;
+    let under_root = root.join(dir.strip_prefix("/").unwrap_or(dir));
+    [
+        dir.join(name),
+        dir.join(".debug").join(name),
+        under_root.join(name),
+    ]
+    .into_iter()
+    .find(|p| p.is_file() && p != path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_inline_chains_and_unknowns() {
-        let out = "0x0000000000001139\ninner\n/src/a.h:3\nouter\n/src/a.c:10 (discriminator 2)\n\
-                   0x0000000000002000\n??\n??:0\n0x0000000000003000\nstripped_fn\n??:?\n";
-        let locs = parse_addr2line(out);
-        assert_eq!(
-            locs,
-            vec![
-                Location {
-                    function: Some("inner".into()),
-                    file: Some("/src/a.h".into()),
-                    line: Some(3)
-                },
-                Location::default(),
-                Location {
-                    function: Some("stripped_fn".into()),
-                    file: None,
-                    line: None
-                },
-            ]
-        );
-    }
+    use object::ObjectSymbol;
+    use std::process::Command;
 
     #[test]
     fn unresolvable_module_keeps_module_and_offset() {
@@ -197,5 +190,163 @@ mod tests {
         };
         let s = symbolize([&f]);
         assert_eq!(s.site(&f).to_string(), "/nonexistent/module.so+0x1234");
+    }
+
+    /// `inner` is inlined into `outer`, at -O2.
+    const INLINED_C: &str = "static inline __attribute__((always_inline)) int inner(int x)\n{\n  return x * 3 + (x >> 2);\n}\n\nint outer(int x)\n{\n  return inner(x) ^ 7;\n}\n\nint main(int argc, char **argv)\n{\n  (void)argv;\n  return outer(argc);\n}\n";
+
+    /// A scratch directory for this test.
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("dynchk-sym-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Compiles `INLINED_C` in `dir` with `flags`.
+    fn program(dir: &Path, flags: &[&str]) -> PathBuf {
+        let src = dir.join("inl.c");
+        std::fs::write(&src, INLINED_C).unwrap();
+        let exe = dir.join("inl");
+        let ok = Command::new("cc")
+            .args(flags)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "cc {flags:?}");
+        exe
+    }
+
+    /// The address range of function `name` in `exe`'s symbol table.
+    fn range_of(exe: &Path, name: &str) -> std::ops::Range<u64> {
+        let data = std::fs::read(exe).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let s = file
+            .symbols()
+            .find(|s| s.name() == Ok(name))
+            .unwrap_or_else(|| panic!("{name} not in {}", exe.display()));
+        s.address()..s.address() + s.size()
+    }
+
+    fn frame(exe: &Path, addr: u64) -> Frame {
+        Frame {
+            module: exe.to_string_lossy().into_owned(),
+            offset: format!("{addr:#x}"),
+        }
+    }
+
+    fn run(tool: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
+        let out = Command::new(tool).args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Every address of an inlined function answers as binutils' `addr2line -f -i -C` does with
+    /// its innermost frame (the comparison is skipped where binutils is not installed).
+    #[test]
+    fn inline_frames_are_what_binutils_addr2line_says() {
+        let dir = scratch("inline");
+        let exe = program(&dir, &["-O2", "-g"]);
+        let frames: Vec<Frame> = range_of(&exe, "outer").map(|a| frame(&exe, a)).collect();
+        let s = symbolize(&frames);
+        let inner = frames
+            .iter()
+            .filter(|f| s.get(f).function.as_deref() == Some("inner"))
+            .count();
+        assert!(inner > 0, "no address of outer is inlined inner's");
+        let input: String = frames.iter().map(|f| format!("{}\n", f.offset)).collect();
+        let Some(theirs) = addr2line_cli(&exe, &input) else {
+            eprintln!("skipped the comparison: no addr2line");
+            return;
+        };
+        for (f, want) in frames.iter().zip(theirs) {
+            assert_eq!(s.get(f), &want, "at {}", f.offset);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// binutils' answer for each address of `input`: the innermost (function, file:line).
+    fn addr2line_cli(exe: &Path, input: &str) -> Option<Vec<Location>> {
+        use std::io::Write;
+        let mut child = Command::new("addr2line")
+            .args(["-a", "-f", "-C", "-i", "-e"])
+            .arg(exe)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        child.stdin.take()?.write_all(input.as_bytes()).ok()?;
+        let out = String::from_utf8(child.wait_with_output().ok()?.stdout).ok()?;
+        let mut result = Vec::new();
+        let mut lines = out.lines().peekable();
+        while let Some(addr) = lines.next() {
+            if !addr.starts_with("0x") {
+                continue;
+            }
+            let function = lines.next_if(|l| !l.starts_with("0x")).unwrap_or("??");
+            let place = lines.next_if(|l| !l.starts_with("0x")).unwrap_or("??:0");
+            while lines.next_if(|l| !l.starts_with("0x")).is_some() {}
+            let place = place.split(" (discriminator").next().unwrap_or(place);
+            let (file, line) = place.rsplit_once(':').unwrap_or(("??", "0"));
+            let file = (file != "??").then(|| file.to_string());
+            result.push(Location {
+                function: (function != "??").then(|| function.to_string()),
+                line: line.parse().ok().filter(|&l| l > 0 && file.is_some()),
+                file,
+            });
+        }
+        Some(result)
+    }
+
+    /// The debug info moved out of the program (`objcopy --only-keep-debug`, `strip -g`), found
+    /// by `.gnu_debuglink` beside it, or by build id under the debug root.
+    #[test]
+    fn separate_debug_files_are_found_by_debuglink_and_by_build_id() {
+        let dir = scratch("split");
+        let exe = program(&dir, &["-O0", "-g", "-Wl,--build-id=sha1"]);
+        let main = range_of(&exe, "main").start + 1;
+        let whole = symbolize([&frame(&exe, main)])
+            .get(&frame(&exe, main))
+            .clone();
+        assert_eq!(whole.line, Some(12), "{whole:?}");
+        let debug = dir.join("inl.debug");
+        let os = |p: &Path| p.as_os_str().to_owned();
+        let split = run(
+            "objcopy",
+            &["--only-keep-debug".as_ref(), &os(&exe), &os(&debug)],
+        )
+        .and_then(|_| run("strip", &["-g".as_ref(), &os(&exe)]));
+        if split.is_none() {
+            eprintln!("skipped: no objcopy/strip to split the debug info");
+            return;
+        }
+        let none = dir.join("no-debug-root");
+        let f = frame(&exe, main);
+        assert_eq!(symbolize_with([&f], &none).get(&f).line, None, "stripped");
+
+        // By build id: ROOT/.build-id/xx/yyyy.debug.
+        let data = std::fs::read(&exe).unwrap();
+        let id = object::File::parse(&*data)
+            .unwrap()
+            .build_id()
+            .unwrap()
+            .unwrap()
+            .to_vec();
+        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let root = dir.join("debug-root");
+        let by_id = root.join(".build-id").join(&hex[..2]);
+        std::fs::create_dir_all(&by_id).unwrap();
+        std::fs::copy(&debug, by_id.join(format!("{}.debug", &hex[2..]))).unwrap();
+        assert_eq!(symbolize_with([&f], &root).get(&f), &whole, "by build id");
+
+        // By .gnu_debuglink: the file it names, beside the program.
+        let link = format!("--add-gnu-debuglink={}", debug.display());
+        run("objcopy", &[link.as_ref(), &os(&exe)]).expect("objcopy --add-gnu-debuglink");
+        assert_eq!(symbolize_with([&f], &none).get(&f), &whole, "by debuglink");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -134,19 +134,46 @@ fn symbol_address(exe: &Path, symbol: &str) -> u64 {
     u64::from_str_radix(line.split(' ').next().unwrap(), 16).unwrap()
 }
 
-#[test]
-fn sarif_has_required_properties_and_symbolized_locations() {
-    let dir = scratch("sarif");
+/// A violation whose call site is in `main` of a program built with `-g` in `dir` (inside main's
+/// first instructions, which belong to the line of its opening brace, line 3 of `site.c`), as a
+/// log line.
+fn violation_in_main(dir: &Path) -> String {
     let exe = c_program(
-        &dir,
+        dir,
         "site",
         "#include <unistd.h>\nint main(void)\n{\n  return 0;\n}\n",
     );
-    // Inside main's first instructions, which belong to the line of its opening brace.
     let offset = format!("{:#x}", symbol_address(&exe, "main") + 1);
-    let symbolized = VIOLATION
+    VIOLATION
         .replace("/nonexistent/bin/prog", exe.to_str().unwrap())
-        .replace("0x5a3c", &offset);
+        .replace("0x5a3c", &offset)
+}
+
+/// Call sites are symbolized without binutils: with a `PATH` that holds no `addr2line`, the
+/// report still names the function and the line of the call site.
+#[test]
+fn call_sites_are_symbolized_without_binutils_on_the_path() {
+    let dir = scratch("no-binutils");
+    let log = dir.join("dynchk.4242.jsonl");
+    std::fs::write(&log, format!("{}\n{SUMMARY}\n", violation_in_main(&dir))).unwrap();
+    let empty = dir.join("bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = dynchk()
+        .arg("report")
+        .arg(&log)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let site = format!("at main at {}:3 [", dir.join("site.c").display());
+    assert!(stdout.contains(&site), "want {site} in:\n{stdout}");
+}
+
+#[test]
+fn sarif_has_required_properties_and_symbolized_locations() {
+    let dir = scratch("sarif");
+    let symbolized = violation_in_main(&dir);
     let other = VIOLATION.replace("RWaddress", "filedescriptor");
     std::fs::write(
         dir.join("dynchk.4242.jsonl"),

@@ -329,14 +329,15 @@ const CASES: &[Case] = &[
         0,
         "socketfamily",
     ),
-    bad(
+    bad_member(
         "connect_unknown_family",
         r#"int s = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sa; memset(&sa, 0, sizeof sa); sa.sin_family = 12345;
         connect(s, (struct sockaddr *)&sa, sizeof sa);"#,
         "connect",
         1,
-        "sockaddr",
+        "socketfamily",
+        "sa_family",
     ),
     bad(
         "open_creat_bad_mode",

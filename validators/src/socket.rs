@@ -95,7 +95,8 @@ fn min_len(family: i64) -> (usize, &'static str) {
 }
 
 /// `sockaddr`: `len` readable bytes holding an address whose family is known and whose length is
-/// at least that family's (`sockaddr_in` 16, `sockaddr_in6` 24, …, `sockaddr_un` 2 to 110).
+/// at least that family's (`sockaddr_in` 16, `sockaddr_in6` 24, …, `sockaddr_un` 2 to 110). An
+/// unknown family is `socketfamily` on member `sa_family`, as the LSB's layer 2 names it.
 ///
 /// # Safety
 /// `sa_family` is read after the map says `p..p+len` is readable.
@@ -109,7 +110,8 @@ pub unsafe fn sockaddr(p: *const c_void, len: usize) -> Verdict {
         ));
     }
     let fam = *(p as *const libc::sa_family_t) as i64;
-    family(fam).map_err(|f| Fault { check: CHECK, ..f })?;
+    // The LSB's name for this fault, on the member that holds it.
+    family(fam).map_err(|f| f.member("sa_family"))?;
     let (min, name) = min_len(fam);
     if len < min {
         return Err(Fault::new(
@@ -187,7 +189,8 @@ mod tests {
                 sockaddr(p, 16).unwrap_err().msg.as_str(),
                 "200 is not an AF_* address family"
             );
-            assert_eq!(sockaddr(p, 16).unwrap_err().check, "sockaddr");
+            let f = sockaddr(p, 16).unwrap_err();
+            assert_eq!((f.check, f.member), ("socketfamily", Some("sa_family")));
         }
         let mut un: libc::sockaddr_un = unsafe { core::mem::zeroed() };
         un.sun_family = libc::AF_UNIX as libc::sa_family_t;

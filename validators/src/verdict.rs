@@ -16,6 +16,9 @@ pub struct Fault {
     pub msg: Msg,
     /// `error` unless the rule says otherwise ([`Fault::severity`]).
     pub severity: Severity,
+    /// The member of the parameter's struct that is wrong, when a parameter's validator looks
+    /// inside it ([`Fault::member`]: `sa_family` of a `sockaddr`).
+    pub member: Option<&'static str>,
 }
 
 impl Fault {
@@ -32,6 +35,7 @@ impl Fault {
             check,
             msg,
             severity: Severity::Error,
+            member: None,
         }
     }
 
@@ -39,6 +43,14 @@ impl Fault {
     /// `Severity::Portability`).
     pub fn severity(self, severity: Severity) -> Fault {
         Fault { severity, ..self }
+    }
+
+    /// The same fault about `member` of the parameter (reported as the record's `member`).
+    pub fn member(self, member: &'static str) -> Fault {
+        Fault {
+            member: Some(member),
+            ..self
+        }
     }
 }
 

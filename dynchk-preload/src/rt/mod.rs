@@ -129,7 +129,7 @@ impl Call {
             iface: self.iface,
             pos,
             name,
-            member: None,
+            member: f.member,
             value,
             fault: &f,
         });

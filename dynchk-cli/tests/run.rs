@@ -50,6 +50,23 @@ fn run_to_files(dir: &Path, extra: &[&str], cmd: &[&OsStr]) -> (Output, Vec<Valu
     (out, records, sarif)
 }
 
+/// Validates a SARIF log against the OASIS SARIF 2.1.0 schema (tests/data, from the
+/// oasis-tcs/sarif-spec repository, sarif-2.1/schema/sarif-schema-2.1.0.json), listing every error.
+fn assert_valid_sarif(log: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "invalid SARIF:\n{}\n{log:#}",
+        errors.join("\n")
+    );
+}
+
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
@@ -790,6 +807,9 @@ fn sarif_is_the_same_for_two_runs_of_the_same_program() {
     };
     let (a, inv) = sarif(1);
     let (b, _) = sarif(2);
+    let mut whole = a.clone();
+    whole["runs"][0]["invocations"] = inv.clone();
+    assert_valid_sarif(&whole);
     assert_eq!(
         serde_json::to_string_pretty(&a).unwrap(),
         serde_json::to_string_pretty(&b).unwrap()
@@ -938,6 +958,7 @@ fn source_root_makes_sarif_uris_relative_to_srcroot_and_leaves_other_files_absol
         }
     };
     check(&s);
+    assert_valid_sarif(&s);
     let report = dynchk()
         .args(["report", "--format", "sarif", "--source-root", &root])
         .arg(&logs)

@@ -233,7 +233,7 @@ impl Builder {
                         }
                     }
                     p.has_summary = true;
-                    p.exec_unchecked = s.used.keys().any(|i| is_exec(i));
+                    p.exec_unchecked = s.exec;
                     if p.images.is_empty() {
                         p.images.push(Image::default());
                     }
@@ -699,15 +699,6 @@ fn times(n: u64) -> String {
     } else {
         format!("{n} times")
     }
-}
-
-/// The exec family: a summary that counted one of these was written just before the image was
-/// replaced (a failed exec starts counting again, so a later summary would not count it).
-fn is_exec(interface: &str) -> bool {
-    matches!(
-        interface,
-        "execve" | "execv" | "execvp" | "execvpe" | "execl" | "execle" | "execlp" | "fexecve"
-    )
 }
 
 fn group(distinct: &[Distinct]) -> Vec<Group> {

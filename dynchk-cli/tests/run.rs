@@ -566,6 +566,14 @@ fn an_exec_without_the_preload_is_named() {
     let out = run(&[], &[os("env"), os("true")]);
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("not checked"), "{stderr}");
+    // dash runs `cat` through vfork: the child's execve is counted in the shell's (shared)
+    // counters, but the shell itself never exec'd; cat is checked. No note either.
+    let out = run(&[], &[os("dash"), os("-c"), os("cat /dev/null; true")]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("in 2 processes") && !stderr.contains("not checked"),
+        "{stderr}"
+    );
 }
 
 /// A planted program: 1000 bad closes on one line, a bad socket family, a forked child that

@@ -127,6 +127,9 @@ pub struct Summary {
     /// Calls made by signal handlers that could not be checked.
     #[serde(default)]
     pub unchecked_in_handler: u64,
+    /// Written just before an exec replaced the process image.
+    #[serde(default)]
+    pub exec: bool,
     /// Violations including repeats, per check name.
     #[serde(default)]
     pub by_check: BTreeMap<String, u64>,

@@ -251,6 +251,8 @@ pub struct Summary {
     pub interfaces_used: u64,
     /// Calls made by a signal handler that interrupted the checker (counted, not checked).
     pub unchecked_in_handler: u64,
+    /// Written just before an exec replaced the process image.
+    pub exec: bool,
 }
 
 /// The per-name tables of a summary, walked while it is written.
@@ -314,6 +316,9 @@ impl Summary {
                 if self.unchecked_in_handler > 0 {
                     uint_field(b, "unchecked_in_handler", self.unchecked_in_handler);
                 }
+                if self.exec {
+                    b.push(b",\"exec\":true");
+                }
                 json_map(b, "by_check", &mut |f| {
                     tables.by_check(&mut |k, n| f(k.as_bytes(), n))
                 });
@@ -359,6 +364,9 @@ impl Summary {
                 if self.unchecked_in_handler > 0 {
                     b.push(b" unchecked_in_handler=");
                     b.uint(self.unchecked_in_handler);
+                }
+                if self.exec {
+                    b.push(b" exec");
                 }
                 b.push(b" by_check:");
                 tables.by_check(&mut |check, n| {

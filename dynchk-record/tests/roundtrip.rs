@@ -82,6 +82,7 @@ const SUMMARY: Summary = Summary {
     distinct: 2,
     interfaces_used: 2,
     unchecked_in_handler: 5,
+    exec: true,
 };
 
 const START: Start<'static> = Start {
@@ -199,6 +200,7 @@ fn summary_round_trips() {
         (4242, u64::MAX, 309877, 1003, 2, 2)
     );
     assert_eq!(s.unchecked_in_handler, 5);
+    assert!(s.exec);
     assert_eq!(s.by_check["filedescriptor"], 1001);
     assert_eq!(s.by_check["RWaddress"], 2);
     assert_eq!(s.used["read"], 1200);

@@ -51,7 +51,7 @@ unsafe fn checked_exec(
         r
     };
     let Some(call) = rt::enter(iface) else {
-        hooks::summary();
+        hooks::exec_summary();
         return real();
     };
     // SAFETY: argv[0] is on the shim's stack; the checks read only memory they proved mapped.
@@ -76,7 +76,7 @@ unsafe fn checked_exec(
             validators::argv::strings(envp.cast())
         });
     }
-    hooks::summary();
+    hooks::exec_summary();
     call.forward(real)
 }
 

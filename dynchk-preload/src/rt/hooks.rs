@@ -46,6 +46,12 @@ pub fn summary() {
     report::summary();
 }
 
+/// The image is about to be replaced: the summary, marked as written before an exec (a reader
+/// then expects the new image's `start` record, and knows the exec went unchecked without one).
+pub fn exec_summary() {
+    report::summary_before_exec();
+}
+
 /// An exec returned, so it failed: the process goes on counting towards another summary.
 pub fn exec_failed() {
     report::after_failed_exec();

@@ -403,6 +403,15 @@ impl record::SummarySource for Tables {
 /// The summary record, once per process: at exit, `_exit`, or before `exec`. Not from a `vfork`
 /// child, whose counters are its parent's.
 pub fn summary() {
+    write_summary(false);
+}
+
+/// [`summary`] written just before an exec replaces the image.
+pub fn summary_before_exec() {
+    write_summary(true);
+}
+
+fn write_summary(exec: bool) {
     let pid = sys::getpid();
     let owner = OWNER.load(Relaxed);
     if owner != 0 && owner != pid {
@@ -423,6 +432,7 @@ pub fn summary() {
         distinct,
         interfaces_used: stats::USED.len() as u64,
         unchecked_in_handler: stats::UNCHECKED_IN_HANDLER.load(Relaxed),
+        exec,
     };
     let format = config::get().format;
     // Every site and name must fit in the one line: the buffer is mapped for the size needed

@@ -106,9 +106,10 @@ fn interfaces_that_only_need_hooks_are_generated_with_them() {
         ),
         (
             "execve",
-            "rt::hooks::summary();",
+            "rt::hooks::exec_summary();",
             "rt::hooks::exec_failed();",
         ),
+        ("_exit", "rt::hooks::summary();", ""),
     ] {
         let p = plan(name);
         assert_eq!(p.disposition, Disposition::Generated, "{name}");

@@ -83,18 +83,7 @@ const fn bad(
     param: i64,
     check: &'static str,
 ) -> Case {
-    Case {
-        name,
-        decls: "",
-        body,
-        expect: Some(Expect {
-            interface,
-            param,
-            check,
-            member: None,
-            severity: "error",
-        }),
-    }
+    bad_member_with(name, body, interface, param, check, None, "error")
 }
 
 const fn bad_member(
@@ -105,18 +94,7 @@ const fn bad_member(
     check: &'static str,
     member: &'static str,
 ) -> Case {
-    Case {
-        name,
-        decls: "",
-        body,
-        expect: Some(Expect {
-            interface,
-            param,
-            check,
-            member: Some(member),
-            severity: "error",
-        }),
-    }
+    bad_member_with(name, body, interface, param, check, Some(member), "error")
 }
 
 /// A call that glibc and Linux accept but POSIX or the LSB do not: reported as `portability`.
@@ -127,6 +105,19 @@ const fn portable(
     param: i64,
     check: &'static str,
 ) -> Case {
+    bad_member_with(name, body, interface, param, check, None, "portability")
+}
+
+/// A case that plants one violation of `check` (on `member`, when given) with `severity`.
+const fn bad_member_with(
+    name: &'static str,
+    body: &'static str,
+    interface: &'static str,
+    param: i64,
+    check: &'static str,
+    member: Option<&'static str>,
+    severity: &'static str,
+) -> Case {
     Case {
         name,
         decls: "",
@@ -135,8 +126,8 @@ const fn portable(
             interface,
             param,
             check,
-            member: None,
-            severity: "portability",
+            member,
+            severity,
         }),
     }
 }

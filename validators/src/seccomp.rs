@@ -149,11 +149,6 @@ pub fn enter_strict() {
     STATE.fetch_or(STRICT, Ordering::SeqCst);
 }
 
-/// Whether the process is in strict mode (seen through an interposer).
-pub fn strict() -> bool {
-    STATE.load(Ordering::Relaxed) & STRICT != 0
-}
-
 /// Whether any seccomp state restricts the checker.
 #[inline]
 pub fn restricted() -> bool {
@@ -336,15 +331,17 @@ fn alu(code: u16, a: u32, v: u32) -> Option<u32> {
     })
 }
 
-/// Makes system call `nr` if [`permits`] says it may, without touching `errno`: the result, or
-/// the kernel's error number, or [`DENIED`].
+/// Makes system call `nr` with up to six arguments (widened to registers) if [`permits`] says it
+/// may, without touching `errno`: the result, or the kernel's error number, or [`DENIED`].
 #[inline]
-pub fn syscall(nr: c_long, args: [usize; 6]) -> Result<usize, c_int> {
-    if !permits(nr, &args) {
+pub fn syscall(nr: c_long, args: &[usize]) -> Result<usize, c_int> {
+    let mut regs = [0usize; 6];
+    regs[..args.len()].copy_from_slice(args);
+    if !permits(nr, &regs) {
         return Err(DENIED);
     }
     // SAFETY: the callers (the two `sys` modules) pass arguments valid for `nr`.
-    let r = unsafe { raw(nr, args) };
+    let r = unsafe { raw(nr, regs) };
     if (-4095..0).contains(&r) {
         Err(-r as c_int)
     } else {

@@ -175,9 +175,29 @@ pub unsafe fn dir(p: *const c_void) -> Verdict {
 /// # Safety
 /// The string is read only as far as the memory map says it is readable.
 pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
-    const CHECK: &str = "fopenmode";
-    let Some(len) = mem::strlen(p as usize, usize::MAX, CHECK)? else {
-        return Ok(());
+    parse_fopen_mode(p, "fopenmode").map(|_| ())
+}
+
+/// An fopen mode string that [`fopen_mode`] accepts.
+struct FopenMode<'a> {
+    text: &'a [u8],
+    /// `r`, `w` or `a`.
+    first: u8,
+    /// The letters after it, up to a `,ccs=` suffix.
+    letters: &'a [u8],
+}
+
+/// The mode at `p` if [`fopen_mode`] accepts it; `Ok(None)` when the map cannot tell; faults
+/// are named `check`.
+///
+/// # Safety
+/// As [`fopen_mode`].
+unsafe fn parse_fopen_mode<'a>(
+    p: *const c_void,
+    check: &'static str,
+) -> Result<Option<FopenMode<'a>>, Fault> {
+    let Some(len) = mem::strlen(p as usize, usize::MAX, check)? else {
+        return Ok(None);
     };
     let mode = crate::text::bytes(p as usize, len);
     let Some((&first, rest)) = mode
@@ -185,7 +205,7 @@ pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
         .filter(|(f, _)| matches!(f, b'r' | b'w' | b'a'))
     else {
         return Err(Fault::new(
-            CHECK,
+            check,
             format_args!("{} does not start with r, w or a", Quoted(mode)),
         ));
     };
@@ -193,7 +213,7 @@ pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
     // glibc ignores the letters it does not know (w3m's and libXfont2's "rt"); POSIX does not.
     if let Some(bad) = flags.iter().find(|b| !b"+bexmc".contains(b)) {
         return Err(Fault::new(
-            CHECK,
+            check,
             format_args!(
                 "{} has '{}' after '{}', which is not one of + b e x m c (glibc ignores it)",
                 Quoted(mode),
@@ -203,7 +223,11 @@ pub unsafe fn fopen_mode(p: *const c_void) -> Verdict {
         )
         .severity(Severity::Portability));
     }
-    Ok(())
+    Ok(Some(FopenMode {
+        text: mode,
+        first,
+        letters: flags,
+    }))
 }
 
 /// `popenmode`: exactly one of `r` and `w`, and any number of `e` (close-on-exec, a glibc
@@ -232,19 +256,19 @@ pub fn popen_mode(p: *const c_void) -> Verdict {
 /// As [`fopen_mode`].
 pub unsafe fn fdopen_mode(p: *const c_void, fd: i64) -> Verdict {
     const CHECK: &str = "fdopenmode";
-    fopen_mode(p).map_err(|f| Fault { check: CHECK, ..f })?;
-    let Some(mode) = crate::text::c_str(p, CHECK)? else {
+    let Some(FopenMode {
+        text: mode,
+        first,
+        letters,
+    }) = parse_fopen_mode(p, CHECK)?
+    else {
         return Ok(());
     };
     let Some(flags) = i32::try_from(fd).ok().and_then(crate::sys::fd_flags) else {
         return Ok(());
     };
-    let plus = mode
-        .split(|&b| b == b',')
-        .next()
-        .unwrap_or_default()
-        .contains(&b'+');
-    let (reads, writes) = (plus || mode[0] == b'r', plus || mode[0] != b'r');
+    let plus = letters.contains(&b'+');
+    let (reads, writes) = (plus || first == b'r', plus || first != b'r');
     let (access, can_read, can_write) = match flags & libc::O_ACCMODE {
         libc::O_RDONLY => ("read-only", true, false),
         libc::O_WRONLY => ("write-only", false, true),

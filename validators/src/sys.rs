@@ -1,17 +1,11 @@
 //! Raw system calls: the C library's wrappers (`syscall` included) are interposed by libdynchk.
-//! Every one goes through [`seccomp::syscall`], which never touches `errno` and never makes a call
+//! Every one goes through [`crate::seccomp::syscall`], which never touches `errno` and never makes a call
 //! the process's seccomp state forbids.
 
-use core::ffi::{c_int, c_long, CStr};
+use core::ffi::{c_int, CStr};
 
-use crate::seccomp::{self, DENIED};
-
-/// A system call with its arguments widened to registers.
-pub(crate) fn call(nr: c_long, args: &[usize]) -> Result<usize, c_int> {
-    let mut a = [0usize; 6];
-    a[..args.len()].copy_from_slice(args);
-    seccomp::syscall(nr, a)
-}
+pub(crate) use crate::seccomp::syscall as call;
+use crate::seccomp::DENIED;
 
 /// Opens `path` read-only (close-on-exec, so a concurrent `exec` leaks nothing).
 pub(crate) fn open_ro(path: &CStr) -> Option<c_int> {

@@ -3,15 +3,10 @@
 //! `errno` and never makes a call the process's seccomp state forbids (a forbidden one fails like
 //! a refused one).
 
-use core::ffi::{c_int, c_long};
+use core::ffi::c_int;
 use core::sync::atomic::{AtomicI32, Ordering::Relaxed};
 
-/// A system call with its arguments widened to registers.
-pub fn call(nr: c_long, args: &[usize]) -> Result<usize, c_int> {
-    let mut a = [0usize; 6];
-    a[..args.len()].copy_from_slice(args);
-    validators::seccomp::syscall(nr, a)
-}
+pub use validators::seccomp::syscall as call;
 
 /// `write(2)` of the whole buffer (retries short writes and `EINTR`); false on failure.
 pub fn write_all(fd: c_int, mut buf: &[u8]) -> bool {

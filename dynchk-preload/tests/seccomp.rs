@@ -189,7 +189,7 @@ int main(void) {
 
 #[test]
 fn a_process_in_seccomp_strict_mode_survives_its_checked_calls() {
-    let dir = scratch("seccomp-strict");
+    let dir = scratch("seccomp-prctl-strict");
     let prog = compile(&dir, "strict", STRICT_C, &[]);
     let argv = [prog.to_str().unwrap()];
     let mut run = Run::new(&argv);

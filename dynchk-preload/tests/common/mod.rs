@@ -26,6 +26,16 @@ pub fn lib() -> PathBuf {
 
 /// A fresh, empty scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
+    // Tests of one binary run in parallel: two asking for the same name would delete each
+    // other's logs (a flaky, silent loss), so a name is given out once.
+    static TAKEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        !taken.iter().any(|t| t == name),
+        "scratch directory {name:?} is used by two tests of this binary: give each its own name"
+    );
+    taken.push(name.to_owned());
+    drop(taken);
     let dir = std::env::temp_dir().join(format!("dynchk-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");

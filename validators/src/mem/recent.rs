@@ -8,7 +8,7 @@
 //! slot with one compare-exchange and gives up instead of waiting, so a signal handler that
 //! interrupts a writer on the same thread just misses.
 
-use super::{Seen, Stamp, INVALIDATIONS, SEQ};
+use super::snapshot::{Seen, Stamp, INVALIDATIONS, SEQ};
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// A power of two; 64 slots of one cache line each.

@@ -1,0 +1,70 @@
+//! Scans for a string's terminator in memory the map says is readable.
+
+/// The first zero `u32` in `from..to` (both 4-aligned).
+///
+/// # Safety
+/// `from..to` must be readable.
+pub(super) unsafe fn find_zero_u32(from: usize, to: usize) -> Option<usize> {
+    (from..to)
+        .step_by(4)
+        .find(|&a| to - a >= 4 && *(a as *const u32) == 0)
+}
+
+/// The first NUL in `from..to`, a word at a time. Words are read aligned, so no read crosses a
+/// page boundary: the first and last word may hold bytes outside `from..to`, but on the same
+/// pages as bytes inside it, hence readable; those bytes are masked or ignored.
+///
+/// # Safety
+/// `from..to` must be readable.
+pub(super) unsafe fn find_nul(from: usize, to: usize) -> Option<usize> {
+    const WORD: usize = core::mem::size_of::<usize>();
+    const ONES: usize = usize::from_ne_bytes([0x01; WORD]);
+    const HIGHS: usize = usize::from_ne_bytes([0x80; WORD]);
+    if from >= to {
+        return None;
+    }
+    let mut a = from & !(WORD - 1);
+    // Little-endian order (first byte lowest) whatever the host, so the first NUL is the lowest
+    // flagged byte; the bytes before `from` are forced non-zero.
+    let word = |a: usize| usize::from_le(core::ptr::read(a as *const usize));
+    let mut w = word(a) | ((1usize << (8 * (from - a))) - 1);
+    loop {
+        // Flags exactly the zero bytes up to and including the first one (borrows only run
+        // upwards, past it).
+        let zeros = w.wrapping_sub(ONES) & !w & HIGHS;
+        if zeros != 0 {
+            let at = a + zeros.trailing_zeros() as usize / 8;
+            return (at < to).then_some(at);
+        }
+        a += WORD;
+        if a >= to {
+            return None;
+        }
+        w = word(a);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_word_scan_finds_the_first_nul_at_every_alignment_and_stops_at_the_end() {
+        let mut buf = [b'x'; 64];
+        let base = buf.as_ptr() as usize;
+        for from in 0..24 {
+            for nul in from..40 {
+                buf[nul] = 0;
+                buf[nul + 3] = 0;
+                for to in from..48 {
+                    let want = (nul < to).then_some(base + nul);
+                    // SAFETY: the whole buffer is readable.
+                    let got = unsafe { find_nul(base + from, base + to) };
+                    assert_eq!(got, want, "from {from} nul {nul} to {to}");
+                }
+                buf[nul] = b'x';
+                buf[nul + 3] = b'x';
+            }
+        }
+    }
+}

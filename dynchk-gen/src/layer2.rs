@@ -11,6 +11,8 @@ use crate::plan::{is_memory, render_expr, struct_has_rules, STRUCT_DEPTH};
 /// A generated struct validator, ready for the template.
 pub struct StructValidator {
     pub tid: i64,
+    /// The checker function's name in `structs` ([`checker_name`]).
+    pub fn_name: String,
     /// `struct timespec`
     pub c_name: String,
     pub size: i64,
@@ -35,6 +37,36 @@ pub fn validators(spec: &Spec, roots: &BTreeSet<i64>) -> Result<Vec<StructValida
     }
     out.sort_by_key(|v| v.tid);
     Ok(out)
+}
+
+/// The name of the checker of struct `tid` in the generated `structs` module: the struct's tag
+/// (`structs::iovec`), so that the code reads like the C it checks. Where the database has several
+/// structs of one tag, the one with the lowest type id keeps the tag and the others get their type
+/// id after it, so a name depends only on the database, not on which checkers one build emits.
+pub fn checker_name(spec: &Spec, tid: i64) -> String {
+    let Ok(t) = spec.ty(tid) else {
+        return format!("s{tid}");
+    };
+    let tag: String = t
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let first = spec
+        .types
+        .values()
+        .filter(|o| o.kind == t.kind && o.name == t.name)
+        .map(|o| o.tid)
+        .min();
+    if tag.is_empty() || tag.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("s{tid}")
+    } else if first != Some(tid) {
+        format!("{tag}_{tid}")
+    } else if crate::plan::is_keyword(&tag) {
+        format!("{tag}_")
+    } else {
+        tag
+    }
 }
 
 fn build(spec: &Spec, tid: i64) -> Result<(StructValidator, Vec<i64>)> {
@@ -89,8 +121,8 @@ fn build(spec: &Spec, tid: i64) -> Result<(StructValidator, Vec<i64>)> {
                 layout.push((m.name.clone(), off));
                 reached.push(st.tid);
                 body.push(format!(
-                    "if depth < {STRUCT_DEPTH} {{ s{}(call, pos, pname, Some(&super::MemberPath::new(parent, index, {:?})), e.add({off}), 1, data_out, false, depth + 1); }}",
-                    st.tid, m.name
+                    "if depth < {STRUCT_DEPTH} {{ {}(call, pos, pname, Some(&super::MemberPath::new(parent, index, {:?})), e.add({off}), 1, data_out, false, depth + 1); }}",
+                    checker_name(spec, st.tid), m.name
                 ));
             }
         }
@@ -98,6 +130,7 @@ fn build(spec: &Spec, tid: i64) -> Result<(StructValidator, Vec<i64>)> {
     Ok((
         StructValidator {
             tid,
+            fn_name: checker_name(spec, tid),
             c_name,
             size,
             body,
@@ -202,8 +235,8 @@ fn member_rule(
                     "1i64".into()
                 };
                 follow = format!(
-                    "if depth < {STRUCT_DEPTH} {{ s{}(call, pos, pname, Some({path}), m_{} as usize as *const u8, ({count}) as usize, data_out, {}, depth + 1); }}",
-                    st.tid,
+                    "if depth < {STRUCT_DEPTH} {{ {}(call, pos, pname, Some({path}), m_{} as usize as *const u8, ({count}) as usize, data_out, {}, depth + 1); }}",
+                    checker_name(spec, st.tid),
                     m.name,
                     r.args.starts_with('[')
                 );

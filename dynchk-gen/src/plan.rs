@@ -385,8 +385,13 @@ fn plan_param(
     }))
 }
 
+/// Whether `name` is a Rust keyword, which an identifier must not be.
+pub fn is_keyword(name: &str) -> bool {
+    RUST_KEYWORDS.contains(&name)
+}
+
 fn ident_for(name: &str) -> String {
-    if RUST_KEYWORDS.contains(&name) {
+    if is_keyword(name) {
         format!("{name}_")
     } else {
         name.to_string()
@@ -487,8 +492,8 @@ impl ParamCtx<'_> {
                         "None".into()
                     };
                     followup = format!(
-                        "structs::s{stid}(&call, {pos}, {:?}, {parent}, {} as *const u8, ({count}) as usize, {}, {array}, 0);",
-                        self.name, self.ident, self.data_out,
+                        "structs::{}(&call, {pos}, {:?}, {parent}, {} as *const u8, ({count}) as usize, {}, {array}, 0);",
+                        crate::layer2::checker_name(spec, stid), self.name, self.ident, self.data_out,
                     );
                 }
             }

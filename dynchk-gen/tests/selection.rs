@@ -174,9 +174,12 @@ fn structs_read_by_the_call_get_layer_2_validation() {
         "{}",
         reasons("nanosleep", 0)
     );
-    assert!(plan("nanosleep").params[0].checks[0]
-        .code
-        .contains("structs::s"));
+    assert!(
+        plan("nanosleep").params[0].checks[0]
+            .code
+            .contains("structs::timespec("),
+        "struct checkers are named after their type"
+    );
     assert_eq!(
         checks("connect", 1),
         ["sockaddr"],
@@ -298,4 +301,33 @@ fn generation_is_deterministic_and_covers_every_library() {
 fn the_database_passes_its_own_lint() {
     let problems = dynchk_gen::check(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")).unwrap();
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn every_struct_checker_has_a_name_of_its_own() {
+    let spec = &generator().spec;
+    let mut seen = std::collections::BTreeMap::new();
+    let mut structs: Vec<_> = spec.types.values().filter(|t| t.kind == "Struct").collect();
+    structs.sort_by_key(|t| t.tid);
+    for t in structs {
+        let name = dynchk_gen::layer2::checker_name(spec, t.tid);
+        assert!(
+            syn_ident(&name),
+            "struct {} (tid {}) gets `{name}`, not an identifier",
+            t.name,
+            t.tid
+        );
+        if let Some(other) = seen.insert(name.clone(), t.tid) {
+            panic!("`{name}` names the checkers of tids {other} and {}", t.tid);
+        }
+    }
+    assert_eq!(
+        dynchk_gen::layer2::checker_name(spec, spec.find_type("struct iovec").unwrap()),
+        "iovec"
+    );
+}
+
+fn syn_ident(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

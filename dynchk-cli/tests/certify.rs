@@ -489,3 +489,84 @@ fn the_shipped_smoke_matrix_is_transparent() {
         );
     }
 }
+
+#[test]
+fn min_severity_error_leaves_portability_violations_out_of_the_verdict() {
+    let dir = scratch("certify-severity");
+    // fchmod with the file's own type bits: Linux ignores them (portability); close(-7) fails.
+    let source = |extra: &str| {
+        format!(
+            "#include <fcntl.h>\n#include <sys/stat.h>\n#include <unistd.h>\n\
+             int main(int c, char **v) {{ (void)c; struct stat st; int fd = open(v[0], O_RDONLY);\n\
+             fstat(fd, &st); fchmod(fd, st.st_mode); {extra} return 0; }}\n"
+        )
+    };
+    let portable = c_program(&dir, "portable", &source(""));
+    let mixed = c_program(&dir, "mixed", &source("close(-7);"));
+    let matrix = dir.join("severity.toml");
+    std::fs::write(
+        &matrix,
+        format!(
+            "[[app]]\nname = \"portability-only\"\ncmd = [\"{}\"]\n\n\
+             [[app]]\nname = \"mixed\"\ncmd = [\"{}\"]\n",
+            portable.display(),
+            mixed.display()
+        ),
+    )
+    .unwrap();
+    let m = matrix.to_str().unwrap();
+
+    let all = dir.join("all");
+    let o = certify(&[m, "--out", all.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let e = by_name(&results(&all));
+    let p = &e["portability-only"];
+    assert_eq!(p["verdict"], "violations", "{p:#}");
+    assert_eq!(p["violations"][0]["severity"], "portability", "{p:#}");
+    assert!(
+        p["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("all of portability severity"),
+        "{p:#}"
+    );
+    let md = std::fs::read_to_string(all.join("report.md")).unwrap();
+    assert!(md.contains("`filemode` [portability]: 1 ×"), "{md}");
+
+    let errors = dir.join("errors");
+    let o = certify(&[
+        m,
+        "--out",
+        errors.to_str().unwrap(),
+        "--min-severity",
+        "error",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r = results(&errors);
+    assert_eq!(r["run"]["min_severity"], "error");
+    let e = by_name(&r);
+    let p = &e["portability-only"];
+    assert_eq!(p["verdict"], "clean", "{p:#}");
+    assert!(
+        p["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains(
+                "1 violation less severe than --min-severity error left out (filemode 1×)"
+            )),
+        "{p:#}"
+    );
+    let x = &e["mixed"];
+    assert_eq!(verdicts(&r)["mixed"], ("violations".into(), 1), "{x:#}");
+    assert_eq!(x["violations"][0]["check"], "filedescriptor", "{x:#}");
+
+    // A run is continued only with the setting it was made with.
+    let o = certify(&[m, "--out", errors.to_str().unwrap(), "--resume"]);
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("is a run with --min-severity error"),
+        "{}",
+        text(&o.stderr)
+    );
+}

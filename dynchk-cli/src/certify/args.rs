@@ -75,6 +75,10 @@ pub struct CertifyArgs {
     /// Also exit 1 when an entry has one of these verdicts (comma-separated), e.g. violations.
     #[arg(long, value_name = "VERDICTS", value_delimiter = ',')]
     pub fail_on: Vec<Verdict>,
+    /// Leave out violations less severe than this (as `dynchk run --min-severity`): with
+    /// `error`, an entry whose only violations are of `portability` severity is clean.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t)]
+    pub min_severity: crate::cli::MinSeverity,
     /// Path of libdynchk.so (the search is the one of `dynchk run --help`).
     #[arg(long, value_name = "PATH")]
     pub lib: Option<PathBuf>,

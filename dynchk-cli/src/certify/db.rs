@@ -3,13 +3,14 @@
 
 use super::verdict::EntryResult;
 use anyhow::{bail, Context, Result};
+use dynchk_record::Severity;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The schema version this dynchk writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = include_str!("schema.sql");
 
 /// The run a database holds (`results.json`'s `run`).
@@ -33,6 +34,14 @@ pub struct RunInfo {
     pub shard: Option<String>,
     /// Entries selected (all of a shard's, after `--only`).
     pub entries: u64,
+    /// Violations less severe than this were left out (`--min-severity`).
+    #[serde(default = "all_severities")]
+    pub min_severity: Severity,
+}
+
+/// The setting of runs recorded before `--min-severity` existed: every violation counted.
+fn all_severities() -> Severity {
+    Severity::Portability
 }
 
 /// An open results database.
@@ -58,7 +67,7 @@ impl Db {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         conn.execute(
             "INSERT INTO run (id, started, host, dynchk_version, spec_hash, matrix, matrix_hash, \
-             shard, entries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             shard, entries, min_severity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 run.id,
                 run.started,
@@ -68,7 +77,8 @@ impl Db {
                 run.matrix,
                 run.matrix_hash,
                 run.shard,
-                run.entries as i64
+                run.entries as i64,
+                run.min_severity.name()
             ],
         )?;
         Ok(Db {
@@ -87,7 +97,17 @@ impl Db {
         }
         let conn =
             Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let mut version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version == 1 {
+            migrate_from_1(&conn).with_context(|| {
+                format!(
+                    "cannot bring {} from results schema version 1 to {SCHEMA_VERSION} \
+                     (is it writable?)",
+                    path.display()
+                )
+            })?;
+            version = SCHEMA_VERSION;
+        }
         if version != SCHEMA_VERSION {
             bail!(
                 "{} has results schema version {version}; this dynchk reads version \
@@ -106,7 +126,7 @@ impl Db {
         self.conn
             .query_row(
                 "SELECT id, started, host, dynchk_version, spec_hash, matrix, matrix_hash, shard, \
-                 entries FROM run",
+                 entries, min_severity FROM run",
                 [],
                 |r| {
                     Ok(RunInfo {
@@ -119,6 +139,7 @@ impl Db {
                         matrix_hash: r.get(6)?,
                         shard: r.get(7)?,
                         entries: r.get::<_, i64>(8)? as u64,
+                        min_severity: severity(&r.get::<_, String>(9)?),
                     })
                 },
             )
@@ -179,8 +200,8 @@ impl Db {
             }
             let mut v = tx.prepare_cached(
                 "INSERT INTO violation (run_id, entry, interface, param, check_name, member, \
-                 count, first_site, module, process, in_scope) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 count, first_site, module, process, in_scope, severity) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for (inside, list) in [(true, &e.violations), (false, &e.outside_scope)] {
                 for g in list {
@@ -195,7 +216,8 @@ impl Db {
                         g.site,
                         g.module,
                         g.process,
-                        inside
+                        inside,
+                        g.severity.name()
                     ])?;
                 }
             }
@@ -240,6 +262,28 @@ impl Db {
     }
 }
 
+/// Version 2 added the severity of each violation and the run's `--min-severity`; a version 1
+/// run counted every violation, and every rule then was of `error` severity.
+fn migrate_from_1(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "BEGIN;
+         ALTER TABLE run ADD COLUMN min_severity TEXT NOT NULL DEFAULT 'portability';
+         ALTER TABLE violation ADD COLUMN severity TEXT NOT NULL DEFAULT 'error';
+         PRAGMA user_version = 2;
+         COMMIT;",
+    )
+}
+
+/// A severity as the database spells it; an unknown spelling (a newer dynchk's) counts as the
+/// most severe, so that nothing is hidden.
+fn severity(name: &str) -> Severity {
+    if name == Severity::Portability.name() {
+        Severity::Portability
+    } else {
+        Severity::Error
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,15 +300,22 @@ mod tests {
             matrix_hash: "mh".into(),
             shard: Some("1/2".into()),
             entries: 2,
+            min_severity: Severity::Error,
         }
+    }
+
+    /// An empty directory for one test, and the database path in it.
+    fn fresh(name: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("results.sqlite");
+        (dir, path)
     }
 
     #[test]
     fn entries_round_trip_and_a_rewrite_replaces_its_rows() {
-        let dir = std::env::temp_dir().join(format!("dynchk-db-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("results.sqlite");
+        let (dir, path) = fresh("dynchk-db");
         let mut db = Db::create(&path, &run()).unwrap();
         let mut e = EntryResult {
             name: "a".into(),
@@ -292,6 +343,48 @@ mod tests {
             .unwrap();
         assert_eq!(n, 0);
         assert!(format!("{:#}", Db::create(&path, &run()).err().unwrap()).contains("--resume"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_and_counted_every_violation() {
+        let (dir, path) = fresh("dynchk-db-v1");
+        let mut db = Db::create(&path, &run()).unwrap();
+        let e = EntryResult {
+            name: "a".into(),
+            violations: vec![ViolationGroup {
+                interface: "close".into(),
+                severity: Severity::Portability,
+                count: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        db.insert("r1", &e).unwrap();
+        // What version 1 looked like: neither column.
+        db.conn
+            .execute_batch(
+                "ALTER TABLE run DROP COLUMN min_severity;
+                 ALTER TABLE violation DROP COLUMN severity;
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.run().unwrap().min_severity, Severity::Portability);
+        let v: (i64, String) = db
+            .conn
+            .query_row("PRAGMA user_version", [], |r| {
+                Ok((r.get(0)?, String::new()))
+            })
+            .unwrap();
+        assert_eq!(v.0, SCHEMA_VERSION);
+        let s: String = db
+            .conn
+            .query_row("SELECT severity FROM violation", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(s, "error");
+        assert_eq!(db.entries().unwrap(), vec![e]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,6 +7,7 @@ use crate::logs::{self, Frame, Logs};
 use crate::summary::{Distinct, Model};
 use crate::symbolize::symbolize;
 use anyhow::Result;
+use dynchk_record::Severity;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -46,8 +47,9 @@ struct SiteCount {
 }
 
 /// Reads the logs in `dir`. `scope` lists modules (full paths or file names) whose call sites
-/// decide the verdict; empty means every module.
-pub fn gather(dir: &Path, scope: &[String]) -> Result<Evidence> {
+/// decide the verdict; empty means every module. Violations less severe than `min` are left
+/// out (`--min-severity`), and a note counts them.
+pub fn gather(dir: &Path, scope: &[String], min: Severity) -> Result<Evidence> {
     let mut files = logs::jsonl_files(dir)?;
     files.sort();
     let sources: Vec<logs::Source> = files
@@ -55,10 +57,10 @@ pub fn gather(dir: &Path, scope: &[String]) -> Result<Evidence> {
         .map(|path| logs::Source { path, start: 0 })
         .collect();
     let logs = logs::read(&sources)?;
-    Ok(from_logs(&logs, scope))
+    Ok(from_logs(&logs, scope, min))
 }
 
-fn from_logs(logs: &Logs, scope: &[String]) -> Evidence {
+fn from_logs(logs: &Logs, scope: &[String], min: Severity) -> Evidence {
     let model = Model::build(logs, &[]);
     let mut ev = Evidence::default();
     // Exact repeat counts come from the summaries' `sites` when the preload writes them.
@@ -99,6 +101,7 @@ fn from_logs(logs: &Logs, scope: &[String]) -> Evidence {
     // Grouped by rule and by the module of the call site: the same rule broken by the shell and
     // by the program under test are two findings.
     let mut groups: BTreeMap<(bool, GroupKey, String), ViolationGroup> = BTreeMap::new();
+    let mut left_out: BTreeMap<String, u64> = BTreeMap::new();
     for d in &model.distinct {
         let v = &d.violation;
         let frame = d.call_site();
@@ -116,6 +119,10 @@ fn from_logs(logs: &Logs, scope: &[String]) -> Evidence {
             })
             .unwrap_or(d.count)
             .max(d.count);
+        if v.severity > min {
+            *left_out.entry(v.check.clone()).or_default() += count;
+            continue;
+        }
         let module = frame.map(|f| f.module.clone()).unwrap_or_default();
         let inside = in_scope(&module, scope);
         let g = ViolationGroup {
@@ -123,6 +130,7 @@ fn from_logs(logs: &Logs, scope: &[String]) -> Evidence {
             param: v.param,
             check: v.check.clone(),
             member: v.member.clone(),
+            severity: v.severity,
             count: 0,
             site: frame
                 .map(|f| symbols.site(f).to_string())
@@ -135,6 +143,16 @@ fn from_logs(logs: &Logs, scope: &[String]) -> Evidence {
             .entry((inside, g.key(), g.module.clone()))
             .or_insert(g)
             .count += count;
+    }
+    if !left_out.is_empty() {
+        let n: u64 = left_out.values().sum();
+        let rules: Vec<String> = left_out.iter().map(|(c, n)| format!("{c} {n}×")).collect();
+        ev.notes.push(format!(
+            "{n} violation{} less severe than --min-severity {} left out ({})",
+            if n == 1 { "" } else { "s" },
+            min.name(),
+            rules.join(", ")
+        ));
     }
     for ((inside, _, _), g) in groups {
         if inside {
@@ -200,7 +218,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let ev = gather(&dir, &["other".into()]).unwrap();
+        let ev = gather(&dir, &["other".into()], Severity::Portability).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!((ev.processes.total, ev.processes.with_summary), (2, 1));
         assert!(ev.in_scope.is_empty());

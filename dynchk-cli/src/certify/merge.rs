@@ -15,9 +15,14 @@ pub fn combine(runs: &[(PathBuf, RunInfo)]) -> Result<RunInfo> {
     let (first_path, first) = runs.first().context("no input to merge")?;
     for (p, r) in &runs[1..] {
         for (what, a, b) in [
-            ("matrix", &first.matrix_hash, &r.matrix_hash),
+            ("matrix", first.matrix_hash.as_str(), r.matrix_hash.as_str()),
             ("dynchk version", &first.dynchk_version, &r.dynchk_version),
             ("libdynchk.so interface set", &first.spec_hash, &r.spec_hash),
+            (
+                "--min-severity",
+                first.min_severity.name(),
+                r.min_severity.name(),
+            ),
         ] {
             if a != b {
                 bail!(
@@ -135,6 +140,7 @@ mod tests {
                 matrix_hash: matrix.into(),
                 shard: s.map(str::to_string),
                 entries: 1,
+                min_severity: dynchk_record::Severity::Portability,
             },
         )
     }

@@ -70,6 +70,7 @@ pub fn certify(args: CertifyArgs) -> Result<ExitCode> {
         matrix_hash: matrix.hash.clone(),
         shard: shard.map(|s| s.to_string()),
         entries: selected.len() as u64,
+        min_severity: args.min_severity.severity(),
     };
     let db_path = out.join("results.sqlite");
     let (mut db, run) = if args.resume && db_path.exists() {
@@ -93,6 +94,7 @@ pub fn certify(args: CertifyArgs) -> Result<ExitCode> {
         out: out.clone(),
         display: display.as_ref().map(|x| x.display.clone()),
         covered,
+        min_severity: args.min_severity.severity(),
     };
     let jobs = match args.jobs.unwrap_or(matrix.jobs) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -163,6 +165,14 @@ fn select<'m>(
 fn resume(path: &Path, fresh: &RunInfo) -> Result<(Db, RunInfo)> {
     let db = Db::open(path)?;
     let old = db.run()?;
+    if old.min_severity != fresh.min_severity {
+        bail!(
+            "{} is a run with --min-severity {}; --resume continues it only with the same \
+             setting: give --min-severity {0}, or another --out",
+            path.display(),
+            old.min_severity.name()
+        );
+    }
     if old.matrix_hash != fresh.matrix_hash || old.shard != fresh.shard {
         bail!(
             "{} is a run of another matrix or shard ({} shard {}); --resume continues only the \

@@ -5,6 +5,7 @@ use super::db::RunInfo;
 use super::verdict::{counts, EntryResult, Verdict};
 use anyhow::{Context, Result};
 use askama::Template;
+use dynchk_record::Severity;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
@@ -96,7 +97,7 @@ pub fn markdown(run: &RunInfo, entries: &[EntryResult]) -> String {
         for v in &e.violations {
             let _ = writeln!(
                 s,
-                "- `{}` param {} `{}`{}: {} × — first at {} in {}",
+                "- `{}` param {} `{}`{}{}: {} × — first at {} in {}",
                 v.interface,
                 v.param,
                 v.check,
@@ -104,6 +105,7 @@ pub fn markdown(run: &RunInfo, entries: &[EntryResult]) -> String {
                     .as_deref()
                     .map(|m| format!(" ({m})"))
                     .unwrap_or_default(),
+                portability_mark(v.severity),
                 v.count,
                 v.site,
                 v.process
@@ -114,6 +116,15 @@ pub fn markdown(run: &RunInfo, entries: &[EntryResult]) -> String {
         }
     }
     s
+}
+
+/// How a `portability` violation is told from an `error` one in the reports.
+fn portability_mark(s: Severity) -> &'static str {
+    if s == Severity::Portability {
+        " [portability]"
+    } else {
+        ""
+    }
 }
 
 /// One bar of the overhead chart.

@@ -9,6 +9,7 @@ use super::matrix::{Cwd, Entry, Field, Stdin};
 use super::verdict::{EntryResult, Verdict};
 use super::{imports, service};
 use anyhow::{Context, Result};
+use dynchk_record::Severity;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,8 @@ pub struct Setup {
     pub display: Option<String>,
     /// Functions libdynchk.so interposes.
     pub covered: imports::Covered,
+    /// Violations less severe than this do not count (`--min-severity`).
+    pub min_severity: Severity,
 }
 
 /// Which of an entry's runs.
@@ -240,7 +243,11 @@ fn certify_app(setup: &Setup, entry: &Entry, place: &Place, r: &mut EntryResult)
         return Ok(false);
     }
     r.ratio = ratio(r.checked.wall_s, r.plain.wall_s);
-    let ev = evidence::gather(logs.as_deref().unwrap_or(place.dir.as_path()), &entry.scope)?;
+    let ev = evidence::gather(
+        logs.as_deref().unwrap_or(place.dir.as_path()),
+        &entry.scope,
+        setup.min_severity,
+    )?;
     let a = Observed::of(&plain, entry);
     let b = Observed::of(&checked, entry);
     let mut compared = None;
@@ -338,13 +345,23 @@ pub fn decide(
             "two plain runs differ, so the runs were compared on their status only".into(),
         )
     } else if n_in > 0 {
+        let portability: u64 = in_scope
+            .iter()
+            .filter(|v| v.severity == Severity::Portability)
+            .map(|v| v.count)
+            .sum();
         (
             Verdict::Violations,
             format!(
-                "{n_in} violation{} of {} rule{} in scope",
+                "{n_in} violation{} of {} rule{} in scope{}",
                 plural(n_in),
                 in_scope.len(),
-                plural(in_scope.len() as u64)
+                plural(in_scope.len() as u64),
+                match portability {
+                    0 => String::new(),
+                    n if n == n_in => ", all of portability severity".into(),
+                    n => format!(", {n} of portability severity"),
+                }
             ),
         )
     } else if n_out > 0 {

@@ -1,4 +1,4 @@
--- Results database of `dynchk certify` (DIR/results.sqlite). Version 1 (PRAGMA user_version).
+-- Results database of `dynchk certify` (DIR/results.sqlite). Version 2 (PRAGMA user_version).
 -- A new version adds tables or columns and a migration step in db.rs; nothing is renamed.
 -- entry.result holds the whole entry as results.json writes it, so a report can always be
 -- rendered again from the database alone; the other tables are the same facts, for queries.
@@ -12,7 +12,8 @@ CREATE TABLE run (
     matrix         TEXT NOT NULL,     -- the matrix file as given
     matrix_hash    TEXT NOT NULL,     -- of its bytes: shards of one matrix share it
     shard          TEXT,              -- "I/N", NULL for a whole run (or a merge)
-    entries        INTEGER NOT NULL   -- entries of the matrix this run selected
+    entries        INTEGER NOT NULL,  -- entries of the matrix this run selected
+    min_severity   TEXT NOT NULL      -- error | portability: less severe violations left out
 );
 
 CREATE TABLE entry (
@@ -55,7 +56,8 @@ CREATE TABLE violation (
     first_site  TEXT NOT NULL,
     module      TEXT NOT NULL,
     process     TEXT NOT NULL,
-    in_scope    INTEGER NOT NULL
+    in_scope    INTEGER NOT NULL,
+    severity    TEXT NOT NULL         -- error | portability
 );
 
 CREATE TABLE interface_use (

@@ -181,7 +181,7 @@ pub fn certify(setup: &Setup, entry: &Entry, place: &Place, r: &mut EntryResult)
         return Ok(false);
     }
     let logs: PathBuf = place.dir.join("checked-logs");
-    let ev = evidence::gather(&logs, &entry.scope)?;
+    let ev = evidence::gather(&logs, &entry.scope, setup.min_severity)?;
     if let (Some(c), Some(p)) = (checked.cost, plain.cost) {
         r.ratio = ratio(c, p);
         r.throughput = r.ratio.map(|x| 1.0 / x);

@@ -2,6 +2,7 @@
 //! shape of `results.json` (a contract: fields are added, never renamed) and of the database's
 //! per-entry record.
 
+use dynchk_record::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -160,6 +161,9 @@ pub struct ViolationGroup {
     pub check: String,
     /// Struct member path, for member rules.
     pub member: Option<String>,
+    /// How bad it is (results written before severities were recorded read as `error`).
+    #[serde(default)]
+    pub severity: Severity,
     /// Occurrences.
     pub count: u64,
     /// First call site, symbolized when possible.

@@ -5,8 +5,10 @@ use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::model::{report_value, rust_int, Abi, Member, Spec};
-use crate::plan::{is_memory, render_expr, struct_has_rules, STRUCT_DEPTH};
+use crate::lower::{lower, Follow, Site};
+use crate::model::{report_value, rust_int, Abi, ArgKind, Member, Spec, TypeKind};
+use crate::plan::{struct_has_rules, STRUCT_DEPTH};
+use crate::render;
 
 /// A generated struct validator, ready for the template.
 pub struct StructValidator {
@@ -82,17 +84,13 @@ fn build(spec: &Spec, tid: i64) -> Result<(StructValidator, Vec<i64>)> {
     let mut used: BTreeSet<String> = BTreeSet::new();
     for m in members.iter().filter(|m| !m.rules.is_empty()) {
         used.insert(m.name.clone());
-        for r in m.rules.iter().filter(|r| !r.args.is_empty()) {
-            for a in crate::sem::parse_args(&r.args[1..r.args.len() - 1]) {
-                let e =
-                    crate::sem::expr::parse(a).map_err(|e| anyhow!("{c_name}.{}: {e}", m.name))?;
-                used.extend(
-                    e.names()
-                        .into_iter()
-                        .filter(|n| members.iter().any(|m| m.name == *n))
-                        .map(String::from),
-                );
-            }
+        for e in m.rules.iter().flat_map(|r| r.args.exprs()) {
+            used.extend(
+                e.names()
+                    .into_iter()
+                    .filter(|n| members.iter().any(|m| m.name == *n))
+                    .map(String::from),
+            );
         }
     }
     for m in members.iter().filter(|m| used.contains(&m.name)) {
@@ -111,19 +109,30 @@ fn build(spec: &Spec, tid: i64) -> Result<(StructValidator, Vec<i64>)> {
     }
     for m in &members {
         let off = m.offset.unwrap_or(0);
+        let site = MemberSite {
+            spec,
+            c_name: &c_name,
+            members: &members,
+            m,
+        };
         for r in &m.rules {
-            body.push(member_rule(spec, &c_name, &members, m, r, &mut reached)?);
+            let l = lower(spec, &site, r)?;
+            reached.extend(l.reaches);
+            body.push(render::check(&l.ir)?);
         }
         // Structs embedded by value are validated in place.
         if let Some(mt) = m.ty {
             let st = spec.strip(mt)?;
-            if st.kind == "Struct" && struct_has_rules(spec, st.tid, 1)? {
+            if st.kind == TypeKind::Struct && struct_has_rules(spec, st.tid, 1)? {
                 layout.push((m.name.clone(), off));
                 reached.push(st.tid);
-                body.push(format!(
-                    "if depth < {STRUCT_DEPTH} {{ {}(call, pos, pname, Some(&super::MemberPath::new(parent, index, {:?})), e.add({off}), 1, data_out, false, depth + 1); }}",
-                    checker_name(spec, st.tid), m.name
-                ));
+                body.push(render::follow(&site.checker_call(
+                    spec,
+                    st.tid,
+                    format!("e.add({off})"),
+                    "1".into(),
+                    false,
+                ))?);
             }
         }
     }
@@ -154,132 +163,92 @@ fn read_member(spec: &Spec, m: &Member, off: i64) -> Result<String> {
     ))
 }
 
-fn member_rule(
-    spec: &Spec,
-    c_name: &str,
-    members: &[Member],
-    m: &Member,
-    r: &crate::model::RuleUse,
-    reached: &mut Vec<i64>,
-) -> Result<String> {
-    let at = |e: anyhow::Error| {
-        anyhow!(
-            "{c_name}.{}: `{}{}` ({}): {e}",
-            m.name,
-            r.rule,
-            r.args,
-            r.source
-        )
-    };
-    let lookup = |n: &str| {
-        members
+/// A member of the struct element `e` as a place to check: its value was read into `m_NAME`.
+struct MemberSite<'a> {
+    spec: &'a Spec,
+    c_name: &'a str,
+    members: &'a [Member],
+    m: &'a Member,
+}
+
+impl MemberSite<'_> {
+    /// The path of this member in a report.
+    fn path(&self) -> String {
+        format!("&super::MemberPath::new(parent, index, {:?})", self.m.name)
+    }
+
+    /// The call of the checker of struct `tid` for `count` elements at `ptr`.
+    fn checker_call(
+        &self,
+        spec: &Spec,
+        tid: i64,
+        ptr: String,
+        count: String,
+        indexed: bool,
+    ) -> Follow {
+        Follow {
+            checker: checker_name(spec, tid),
+            bounded: Some(STRUCT_DEPTH),
+            args: vec![
+                "call".into(),
+                "pos".into(),
+                "pname".into(),
+                format!("Some({})", self.path()),
+                ptr,
+                count,
+                "data_out".into(),
+                indexed.to_string(),
+                "depth + 1".into(),
+            ],
+        }
+    }
+}
+
+impl Site for MemberSite<'_> {
+    fn what(&self) -> String {
+        format!("{}.{}", self.c_name, self.m.name)
+    }
+
+    fn ty(&self) -> Result<i64> {
+        self.m
+            .ty
+            .ok_or_else(|| anyhow!("{}.{} has no type", self.c_name, self.m.name))
+    }
+
+    fn value(&self, kind: ArgKind) -> String {
+        let m = &self.m.name;
+        match kind {
+            ArgKind::Ptr => format!("m_{m} as usize as *const c_void"),
+            ArgKind::Len => format!("m_{m} as usize"),
+            _ => format!("m_{m}"),
+        }
+    }
+
+    fn name(&self, n: &str) -> Option<String> {
+        self.members
             .iter()
             .find(|x| x.name == n)
             .map(|x| format!("m_{}", x.name))
-    };
-    let args: Vec<&str> = if r.args.is_empty() {
-        Vec::new()
-    } else {
-        crate::sem::parse_args(&r.args[1..r.args.len() - 1])
-    };
-    let expr =
-        |s: &str| -> Result<String> { render_expr(spec, &crate::sem::expr::parse(s)?, &lookup) };
-    let path = format!("&super::MemberPath::new(parent, index, {:?})", m.name);
-    let ty =
-        m.ty.ok_or_else(|| anyhow!("{c_name}.{} has no type", m.name))?;
-    let report = format!(
-        "super::member_violation(call, pos, pname, {path}, {}, f)",
-        report_value(spec.abi(ty)?, &format!("m_{}", m.name))
-    );
-    let pointee = spec.pointee(ty)?;
-    if r.rule == "data" || is_memory(&r.rule) {
-        let elem = match pointee {
-            Some(p) => spec.size_of(p)?,
-            None => None,
-        };
-        let len = if r.args.starts_with('[') {
-            let size =
-                elem.ok_or_else(|| at(anyhow!("`[N]` needs a pointee with a known size")))?;
-            format!(
-                "({}).wrapping_mul({size}i64)",
-                expr(args.first().copied().unwrap_or("0")).map_err(at)?
-            )
-        } else if let Some(a) = args.first() {
-            expr(a).map_err(at)?
-        } else {
-            format!(
-                "{}i64",
-                elem.ok_or_else(|| at(anyhow!("the pointee has no known size: give a length")))?
-            )
-        };
-        let ptr = format!("m_{} as usize as *const c_void", m.name);
-        let check = match r.rule.as_str() {
-            "data" => format!(
-                "if data_out {{ validators::mem::writable({ptr}, ({len}) as usize) }} else {{ validators::mem::readable({ptr}, ({len}) as usize) }}"
-            ),
-            "in" => format!("validators::mem::readable({ptr}, ({len}) as usize)"),
-            "string.n" => format!("validators::mem::string_n({ptr}, ({len}) as usize)"),
-            _ => format!("validators::mem::writable({ptr}, ({len}) as usize)"),
-        };
-        let mut follow = String::new();
-        if let Some(p) = pointee {
-            let st = spec.strip(p)?;
-            if st.kind == "Struct"
-                && matches!(r.rule.as_str(), "in" | "inout")
-                && struct_has_rules(spec, st.tid, 1)?
-            {
-                reached.push(st.tid);
-                let count = if r.args.starts_with('[') {
-                    expr(args[0]).map_err(at)?
-                } else {
-                    "1i64".into()
-                };
-                follow = format!(
-                    "if depth < {STRUCT_DEPTH} {{ {}(call, pos, pname, Some({path}), m_{} as usize as *const u8, ({count}) as usize, data_out, {}, depth + 1); }}",
-                    checker_name(spec, st.tid),
-                    m.name,
-                    r.args.starts_with('[')
-                );
-            }
-        }
-        return Ok(if follow.is_empty() {
-            format!("if let Err(f) = {check} {{ {report}; }}")
-        } else {
-            format!("match {check} {{ Err(f) => {report}, Ok(()) => {{ {follow} }} }}")
-        });
     }
-    let rule = spec
-        .rules
-        .get(&r.rule)
-        .ok_or_else(|| at(anyhow!("unknown rule")))?;
-    let extra = &rule.signature[1..];
-    if extra.len() != args.len() {
-        return Err(at(anyhow!(
-            "takes {} argument(s), {} given",
-            extra.len(),
-            args.len()
-        )));
+
+    fn report(&self) -> Result<String> {
+        Ok(format!(
+            "super::member_violation(call, pos, pname, {}, {}, f)",
+            self.path(),
+            report_value(self.spec.abi(self.ty()?)?, &format!("m_{}", self.m.name))
+        ))
     }
-    let mut call_args = vec![match rule.signature.first() {
-        Some('p') => format!("m_{} as usize as *const c_void", m.name),
-        Some('u') => format!("m_{} as usize", m.name),
-        _ => format!("m_{}", m.name),
-    }];
-    for (k, a) in extra.iter().zip(&args) {
-        if *k == 't' {
-            call_args.push(crate::plan::table_arg(a).map_err(at)?);
-            continue;
-        }
-        let e = expr(a).map_err(at)?;
-        call_args.push(match k {
-            'u' => format!("({e}) as usize"),
-            'p' => format!("({e}) as usize as *const c_void"),
-            _ => e,
-        });
+
+    fn nullable(&self) -> Result<Option<String>> {
+        Ok(None)
     }
-    Ok(format!(
-        "if let Err(f) = validators::{}({}) {{ {report}; }}",
-        rule.validator,
-        call_args.join(", ")
-    ))
+
+    fn direction(&self) -> String {
+        "data_out".into()
+    }
+
+    fn follow(&self, spec: &Spec, tid: i64, count: String, indexed: bool) -> Follow {
+        let ptr = format!("m_{} as usize as *const u8", self.m.name);
+        self.checker_call(spec, tid, ptr, count, indexed)
+    }
 }

@@ -10,6 +10,7 @@ pub mod explain;
 pub mod host;
 pub mod layer2;
 pub mod lint;
+pub mod lower;
 pub mod lsb;
 pub mod model;
 pub mod mysql;

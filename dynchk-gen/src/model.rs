@@ -1,19 +1,72 @@
-//! The database read into memory once: interfaces with their parameters and rules, types with
-//! their members, and the C-type questions the generator asks (spelling, size, ABI class).
+//! The database read into memory once, typed: interfaces with their parameters and rules, types
+//! with their members, and the C-type questions the generator asks (spelling, size, ABI class).
+//! Strings of the tables become enums here (type kinds, specials, argument kinds) and rule
+//! arguments become parsed expressions, so that nothing after the loader parses text again.
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use rusqlite::Connection;
 
-pub use crate::sem::parse::HookPhase;
+pub use crate::sem::expr::Expr;
+pub use crate::sem::parse::{HookPhase, SpecialKind};
+
+/// `Type.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeKind {
+    Intrinsic,
+    Pointer,
+    Const,
+    Volatile,
+    Typedef,
+    Array,
+    FuncPtr,
+    Struct,
+    Union,
+    Enum,
+}
+
+impl TypeKind {
+    pub const ALL: [TypeKind; 10] = [
+        TypeKind::Intrinsic,
+        TypeKind::Pointer,
+        TypeKind::Const,
+        TypeKind::Volatile,
+        TypeKind::Typedef,
+        TypeKind::Array,
+        TypeKind::FuncPtr,
+        TypeKind::Struct,
+        TypeKind::Union,
+        TypeKind::Enum,
+    ];
+
+    /// The spelling in the `Type` table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TypeKind::Intrinsic => "Intrinsic",
+            TypeKind::Pointer => "Pointer",
+            TypeKind::Const => "Const",
+            TypeKind::Volatile => "Volatile",
+            TypeKind::Typedef => "Typedef",
+            TypeKind::Array => "Array",
+            TypeKind::FuncPtr => "FuncPtr",
+            TypeKind::Struct => "Struct",
+            TypeKind::Union => "Union",
+            TypeKind::Enum => "Enum",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TypeKind> {
+        TypeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
 
 /// A row of `Type`.
 #[derive(Debug, Clone)]
 pub struct Type {
     pub tid: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: TypeKind,
     pub base: Option<i64>,
     pub array_len: Option<i64>,
     pub size: Option<i64>,
@@ -30,23 +83,155 @@ pub struct Member {
     pub rules: Vec<RuleUse>,
 }
 
+/// A rule's arguments, parsed: `(LEN)` or `(LO, HI)` or `(TABLE)`, `[N]` (N elements), or none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Args {
+    None,
+    /// `(a, b, …)`; a table argument is the table's name.
+    List(Vec<Expr>),
+    /// `[N]`: an array of N elements of the pointee.
+    Count(Expr),
+}
+
+impl Args {
+    /// Parses arguments as written after a rule name (`(count)`, `[iovcnt]`, ``).
+    pub fn parse(text: &str) -> Result<Args> {
+        let parts = Args::written(text)?;
+        let mut exprs = parts
+            .iter()
+            .map(|a| crate::sem::expr::parse(a))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(match text.chars().next() {
+            None => Args::None,
+            Some('[') if exprs.len() == 1 => Args::Count(exprs.remove(0)),
+            Some('[') => bail!("`{text}`: `[N]` takes one count"),
+            _ => Args::List(exprs),
+        })
+    }
+
+    /// Each argument's text as written: `(a, b)` gives `a` and `b`, `[n]` gives `n`.
+    pub fn written(text: &str) -> Result<Vec<&str>> {
+        let inner = match text.chars().next() {
+            None => return Ok(Vec::new()),
+            Some('[') => text.strip_prefix('[').and_then(|t| t.strip_suffix(']')),
+            _ => text.strip_prefix('(').and_then(|t| t.strip_suffix(')')),
+        };
+        let inner = inner.ok_or_else(|| anyhow!("`{text}`: arguments are `(…)` or `[N]`"))?;
+        Ok(crate::sem::parse_args(inner))
+    }
+
+    /// The arguments given in parentheses (none for `[N]`).
+    pub fn list(&self) -> &[Expr] {
+        match self {
+            Args::List(l) => l,
+            _ => &[],
+        }
+    }
+
+    /// Every expression, in order.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            Args::None => Vec::new(),
+            Args::List(l) => l.iter().collect(),
+            Args::Count(e) => vec![e],
+        }
+    }
+}
+
+/// A `when` condition: parsed, and as written (for `explain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    pub expr: Expr,
+    pub text: String,
+}
+
 /// A rule applied to a parameter or member, as stored in `ParamRule` / `MemberRule`.
 #[derive(Debug, Clone)]
 pub struct RuleUse {
     pub rule: String,
-    pub args: String,
-    pub cond: Option<String>,
+    pub args: Args,
+    /// The arguments as written, for messages and `explain`.
+    pub written: String,
+    pub cond: Option<Cond>,
     pub source: String,
 }
+
+impl RuleUse {
+    /// A rule use read from the tables; the error names its source.
+    pub fn new(
+        rule: String,
+        written: String,
+        cond: Option<String>,
+        source: String,
+    ) -> Result<Self> {
+        let at = |e: anyhow::Error| anyhow!("{source}: `{rule}{written}`: {e}");
+        let args = Args::parse(&written).map_err(at)?;
+        let cond = match cond {
+            Some(text) => Some(Cond {
+                expr: crate::sem::expr::parse(&text).map_err(at)?,
+                text,
+            }),
+            None => None,
+        };
+        Ok(RuleUse {
+            rule,
+            args,
+            written,
+            cond,
+            source,
+        })
+    }
+}
+
+/// What one argument of a validator is (`Rule.signature`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// `i`: an integer, as i64.
+    Int,
+    /// `u`: a length, as usize.
+    Len,
+    /// `p`: a pointer.
+    Ptr,
+    /// `t`: a table of named constants (validators/src/xlat/tables.rs), by its name.
+    Table,
+}
+
+impl ArgKind {
+    pub fn parse(s: &str) -> Option<ArgKind> {
+        Some(match s {
+            "i" => ArgKind::Int,
+            "u" => ArgKind::Len,
+            "p" => ArgKind::Ptr,
+            "t" => ArgKind::Table,
+            _ => return None,
+        })
+    }
+}
+
+/// The rules whose length the generator computes (pointee size, LEN bytes, N elements): rules.sem's
+/// memory section.
+const MEMORY_RULES: [&str; 5] = ["in", "out", "inout", "string.n", "data"];
+
+/// The memory rules the call reads through, so that the structs they reach are validated too.
+const READ_RULES: [&str; 2] = ["in", "inout"];
 
 /// A row of `Rule`.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub name: String,
     pub check: String,
+    /// The validator the rule calls (`mem::readable`)…
     pub validator: String,
-    pub signature: Vec<char>,
+    /// …or, for a rule written `READ|WRITE` (`data`), the one called where the call writes the
+    /// struct the member belongs to (`data=out` after the parameter's rule).
+    pub write_validator: Option<String>,
+    /// The validator's arguments; the first is the value checked.
+    pub signature: Vec<ArgKind>,
     pub description: String,
+    /// A memory rule: the generator computes the length.
+    pub memory: bool,
+    /// A memory rule the call reads through (structs it reaches are validated).
+    pub reads: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +243,8 @@ pub struct Param {
     pub semantic: Option<String>,
     pub nullable: bool,
     pub rules: Vec<RuleUse>,
+    /// `data=out`: the call writes the buffers the structs reached through it point to.
+    pub data_out: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +257,14 @@ pub struct Interface {
     pub version: Option<String>,
     pub source: String,
     pub params: Vec<Param>,
+}
+
+/// A row of `Special`: a `hand`, `exclude` or `trampoline` line.
+#[derive(Debug, Clone)]
+pub struct Special {
+    pub kind: SpecialKind,
+    pub reason: String,
+    pub source: String,
 }
 
 /// How a value travels in the x86-64 System V calling convention, which decides its Rust type.
@@ -111,6 +306,9 @@ pub fn report_value(abi: Abi, e: &str) -> String {
     }
 }
 
+/// The arguments of the `data` row that stands for `data=out` after a parameter's rule.
+pub const DATA_OUT: &str = "=out";
+
 /// The whole database in memory.
 pub struct Spec {
     pub types: HashMap<i64, Type>,
@@ -118,8 +316,8 @@ pub struct Spec {
     pub rules: BTreeMap<String, Rule>,
     pub constants: BTreeMap<String, i64>,
     pub interfaces: Vec<Interface>,
-    /// name → (kind, reason, source) from `hand` / `exclude` lines.
-    pub specials: BTreeMap<String, (String, String, String)>,
+    /// name → its `hand` / `exclude` / `trampoline` line.
+    pub specials: BTreeMap<String, Special>,
     /// name → the runtime hooks its interposer calls (`hook` lines), in phase order.
     pub hooks: BTreeMap<String, Vec<Hook>>,
     /// The `Library` table: the libraries in scope, the only list of them (see
@@ -152,16 +350,26 @@ impl Spec {
         let mut types = HashMap::new();
         let mut stmt = conn.prepare("SELECT tid, name, kind, base, array_len, size FROM Type")?;
         for t in stmt.query_map([], |r| {
-            Ok(Type {
-                tid: r.get(0)?,
-                name: r.get(1)?,
-                kind: r.get(2)?,
-                base: r.get(3)?,
-                array_len: r.get(4)?,
-                size: r.get(5)?,
-            })
+            Ok((
+                r.get::<_, String>(2)?,
+                Type {
+                    tid: r.get(0)?,
+                    name: r.get(1)?,
+                    kind: TypeKind::Intrinsic,
+                    base: r.get(3)?,
+                    array_len: r.get(4)?,
+                    size: r.get(5)?,
+                },
+            ))
         })? {
-            let t = t?;
+            let (kind, mut t) = t?;
+            t.kind = TypeKind::parse(&kind).ok_or_else(|| {
+                anyhow!(
+                    "Type row tid={}: {}: unknown kind {kind:?} (`dynchk-gen check` lists the kinds)",
+                    t.tid,
+                    t.name
+                )
+            })?;
             types.insert(t.tid, t);
         }
         let mut member_rules: HashMap<(i64, String), Vec<RuleUse>> = HashMap::new();
@@ -172,15 +380,11 @@ impl Spec {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
-                RuleUse {
-                    rule: r.get(2)?,
-                    args: r.get(3)?,
-                    cond: None,
-                    source: r.get(4)?,
-                },
+                (r.get(2)?, r.get(3)?, r.get(4)?),
             ))
         })? {
-            let (tid, m, ru) = row?;
+            let (tid, m, (rule, args, source)) = row?;
+            let ru = RuleUse::new(rule, args, None, source)?;
             member_rules.entry((tid, m)).or_default().push(ru);
         }
         let mut members: HashMap<i64, Vec<Member>> = HashMap::new();
@@ -207,22 +411,33 @@ impl Spec {
             members.entry(tid).or_default().push(m);
         }
         let mut rules = BTreeMap::new();
-        let mut stmt =
-            conn.prepare("SELECT name, check_name, validator, signature, description FROM Rule")?;
-        for row in stmt.query_map([], |r| {
-            Ok(Rule {
-                name: r.get(0)?,
-                check: r.get(1)?,
-                validator: r.get(2)?,
-                signature: r
-                    .get::<_, String>(3)?
-                    .split_whitespace()
-                    .filter_map(|s| s.chars().next())
-                    .collect(),
-                description: r.get(4)?,
-            })
-        })? {
-            let rule = row?;
+        let sql = "SELECT name, check_name, validator, signature, description FROM Rule";
+        for [name, check, validator, signature, description] in text_rows(conn, sql)? {
+            let signature = signature
+                .split_whitespace()
+                .map(|k| {
+                    ArgKind::parse(k).ok_or_else(|| {
+                        anyhow!("Rule row name={name}: signature kind `{k}` is not i, u, p or t")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if signature.is_empty() {
+                bail!("Rule row name={name}: the signature is empty (the first kind is the value checked)");
+            }
+            let (validator, write_validator) = match validator.split_once('|') {
+                Some((read, write)) => (read.to_string(), Some(write.to_string())),
+                None => (validator, None),
+            };
+            let rule = Rule {
+                memory: MEMORY_RULES.contains(&name.as_str()),
+                reads: READ_RULES.contains(&name.as_str()),
+                name,
+                check,
+                validator,
+                write_validator,
+                signature,
+                description,
+            };
             rules.insert(rule.name.clone(), rule);
         }
         let constants = crate::sem::constants(conn)?;
@@ -230,18 +445,20 @@ impl Spec {
         let mut stmt = conn.prepare(
             "SELECT iid, pos, rule, args, cond, source FROM ParamRule ORDER BY iid, pos, seq",
         )?;
+        // `data=out` is stored as a `data` row with arguments `=out` (see sem::Loader::param_rules).
+        let mut data_out: std::collections::HashSet<(i64, i64)> = Default::default();
         for row in stmt.query_map([], |r| {
             Ok((
                 (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?),
-                RuleUse {
-                    rule: r.get(2)?,
-                    args: r.get(3)?,
-                    cond: r.get(4)?,
-                    source: r.get(5)?,
-                },
+                (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
             ))
         })? {
-            let (k, ru) = row?;
+            let (k, (rule, args, cond, source)) = row?;
+            if args == DATA_OUT {
+                data_out.insert(k);
+                continue;
+            }
+            let ru = RuleUse::new(rule, args, cond, source)?;
             param_rules.entry(k).or_default().push(ru);
         }
         let mut params: HashMap<i64, Vec<Param>> = HashMap::new();
@@ -258,11 +475,13 @@ impl Spec {
                     semantic: r.get(4)?,
                     nullable: r.get::<_, i64>(5)? != 0,
                     rules: Vec::new(),
+                    data_out: false,
                 },
             ))
         })? {
             let (iid, mut p) = row?;
             p.rules = param_rules.remove(&(iid, p.pos as i64)).unwrap_or_default();
+            p.data_out = data_out.contains(&(iid, p.pos as i64));
             params.entry(iid).or_default().push(p);
         }
         let mut interfaces = Vec::new();
@@ -287,25 +506,23 @@ impl Spec {
             interfaces.push(i);
         }
         let mut specials = BTreeMap::new();
-        let mut stmt = conn.prepare("SELECT name, kind, reason, source FROM Special")?;
-        for row in stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
-        })? {
-            let (n, v) = row?;
-            specials.insert(n, v);
+        let sql = "SELECT name, kind, reason, source FROM Special";
+        for [name, kind, reason, source] in text_rows(conn, sql)? {
+            let kind = SpecialKind::parse(&kind).ok_or_else(|| {
+                anyhow!("{source}: `{kind} {name}` is not hand, exclude or trampoline")
+            })?;
+            specials.insert(
+                name,
+                Special {
+                    kind,
+                    reason,
+                    source,
+                },
+            );
         }
         let mut hooks: BTreeMap<String, Vec<Hook>> = BTreeMap::new();
-        let mut stmt = conn.prepare("SELECT name, phase, func, args, source FROM Hook")?;
-        for row in stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })? {
-            let (name, phase, func, args, source) = row?;
+        let sql = "SELECT name, phase, func, args, source FROM Hook";
+        for [name, phase, func, args, source] in text_rows(conn, sql)? {
             let phase = HookPhase::parse(&phase)
                 .ok_or_else(|| anyhow!("{source}: hook phase `{phase}` is not before or after"))?;
             let args = args
@@ -358,8 +575,8 @@ impl Spec {
     pub fn strip(&self, tid: i64) -> Result<&Type> {
         let mut t = self.ty(tid)?;
         for _ in 0..64 {
-            match t.kind.as_str() {
-                "Typedef" | "Const" | "Volatile" => match t.base {
+            match t.kind {
+                TypeKind::Typedef | TypeKind::Const | TypeKind::Volatile => match t.base {
                     Some(b) if b != 0 => t = self.ty(b)?,
                     _ => return Ok(t),
                 },
@@ -375,8 +592,8 @@ impl Spec {
     /// The pointed-to type of a pointer (after stripping), or None.
     pub fn pointee(&self, tid: i64) -> Result<Option<i64>> {
         let t = self.strip(tid)?;
-        Ok(match t.kind.as_str() {
-            "Pointer" | "Array" => t.base,
+        Ok(match t.kind {
+            TypeKind::Pointer | TypeKind::Array => t.base,
             _ => None,
         })
     }
@@ -384,13 +601,13 @@ impl Spec {
     /// Size in bytes on x86-64, from the database (None for void, functions, incomplete types).
     pub fn size_of(&self, tid: i64) -> Result<Option<i64>> {
         let t = self.strip(tid)?;
-        Ok(match t.kind.as_str() {
-            "Pointer" | "FuncPtr" => Some(8),
-            "Array" => match (t.array_len, t.base) {
+        Ok(match t.kind {
+            TypeKind::Pointer | TypeKind::FuncPtr => Some(8),
+            TypeKind::Array => match (t.array_len, t.base) {
                 (Some(n), Some(b)) => self.size_of(b)?.map(|s| s * n),
                 _ => None,
             },
-            "Intrinsic" => match t.name.as_str() {
+            TypeKind::Intrinsic => match t.name.as_str() {
                 "float" => Some(4),
                 "double" | "float complex" => Some(8),
                 "long double" | "double complex" => Some(16),
@@ -404,13 +621,13 @@ impl Spec {
     /// The ABI class of a value of this type.
     pub fn abi(&self, tid: i64) -> Result<Abi> {
         let t = self.strip(tid)?;
-        Ok(match t.kind.as_str() {
-            "Pointer" | "FuncPtr" | "Array" => Abi::Ptr,
-            "Enum" => Abi::Int {
+        Ok(match t.kind {
+            TypeKind::Pointer | TypeKind::FuncPtr | TypeKind::Array => Abi::Ptr,
+            TypeKind::Enum => Abi::Int {
                 size: 4,
                 signed: false,
             },
-            "Intrinsic" => match t.name.as_str() {
+            TypeKind::Intrinsic => match t.name.as_str() {
                 "void" => Abi::Void,
                 "..." => Abi::Variadic,
                 "float" => Abi::F32,
@@ -423,7 +640,7 @@ impl Spec {
                     None => Abi::Unknown,
                 },
             },
-            "Struct" | "Union" => match t.size {
+            TypeKind::Struct | TypeKind::Union => match t.size {
                 Some(s) if s > 0 => Abi::Aggregate {
                     size: s as u32,
                     float: self.has_float(t.tid, 0)?,
@@ -441,13 +658,13 @@ impl Spec {
         for m in self.members.get(&tid).into_iter().flatten() {
             let Some(mt) = m.ty else { continue };
             let st = self.strip(mt)?;
-            let float = match st.kind.as_str() {
-                "Intrinsic" => matches!(
+            let float = match st.kind {
+                TypeKind::Intrinsic => matches!(
                     self.abi(mt)?,
                     Abi::F32 | Abi::F64 | Abi::X87 | Abi::Complex(_)
                 ),
-                "Struct" | "Union" => self.has_float(st.tid, depth + 1)?,
-                "Array" => st
+                TypeKind::Struct | TypeKind::Union => self.has_float(st.tid, depth + 1)?,
+                TypeKind::Array => st
                     .base
                     .map(|b| self.has_float_scalar(b))
                     .transpose()?
@@ -474,29 +691,29 @@ impl Spec {
     pub fn c_decl(&self, tid: i64, name: &str) -> Result<String> {
         let t = self.ty(tid)?;
         let sep = |inner: &str| if inner.is_empty() { "" } else { " " };
-        Ok(match t.kind.as_str() {
-            "Pointer" => {
+        Ok(match t.kind {
+            TypeKind::Pointer => {
                 let base = t.base.unwrap_or(0);
-                if self.ty(base).map(|b| b.kind == "FuncPtr").unwrap_or(false) {
+                if self.ty(base).is_ok_and(|b| b.kind == TypeKind::FuncPtr) {
                     return self.c_decl(base, &format!("*{name}"));
                 }
                 self.c_decl(base, &format!("*{name}"))?
             }
-            "Const" => {
+            TypeKind::Const => {
                 let base = t.base.unwrap_or(0);
                 let bt = self.ty(base)?;
-                if bt.kind == "Pointer" {
+                if bt.kind == TypeKind::Pointer {
                     self.c_decl(base, &format!("const{}{name}", sep(name)))?
                 } else {
                     format!("const {}", self.c_decl(base, name)?)
                 }
             }
-            "Volatile" => format!("volatile {}", self.c_decl(t.base.unwrap_or(0), name)?),
-            "Array" => {
+            TypeKind::Volatile => format!("volatile {}", self.c_decl(t.base.unwrap_or(0), name)?),
+            TypeKind::Array => {
                 let n = t.array_len.map(|n| n.to_string()).unwrap_or_default();
                 self.c_decl(t.base.unwrap_or(0), &format!("{name}[{n}]"))?
             }
-            "FuncPtr" => {
+            TypeKind::FuncPtr => {
                 let ret = self.c_decl(t.base.unwrap_or(1), "")?;
                 let args: Vec<String> = self
                     .members
@@ -519,9 +736,9 @@ impl Spec {
             }
             kind => {
                 let base = match kind {
-                    "Struct" => format!("struct {}", t.name),
-                    "Union" => format!("union {}", t.name),
-                    "Enum" => format!("enum {}", t.name),
+                    TypeKind::Struct => format!("struct {}", t.name),
+                    TypeKind::Union => format!("union {}", t.name),
+                    TypeKind::Enum => format!("enum {}", t.name),
                     _ => t.name.clone(),
                 };
                 format!("{base}{}{name}", sep(name))
@@ -556,26 +773,35 @@ impl Spec {
     /// Finds a type by its C spelling (`struct iovec`, `size_t`, `int`), for `sizeof` in rules.
     pub fn find_type(&self, spelled: &str) -> Option<i64> {
         let spelled = spelled.trim();
-        let (kind, name) = if let Some(n) = spelled.strip_prefix("struct ") {
-            ("Struct", n)
+        let (kinds, name): (&[TypeKind], &str) = if let Some(n) = spelled.strip_prefix("struct ") {
+            (&[TypeKind::Struct], n)
         } else if let Some(n) = spelled.strip_prefix("union ") {
-            ("Union", n)
+            (&[TypeKind::Union], n)
         } else {
-            ("", spelled)
+            (&[TypeKind::Typedef, TypeKind::Intrinsic], spelled)
         };
         let mut best: Option<i64> = None;
         for t in self.types.values() {
-            let kind_ok = if kind.is_empty() {
-                matches!(t.kind.as_str(), "Typedef" | "Intrinsic")
-            } else {
-                t.kind == kind
-            };
+            let kind_ok = kinds.contains(&t.kind);
             if kind_ok && t.name == name && best.is_none_or(|b| t.tid < b) {
                 best = Some(t.tid);
             }
         }
         best
     }
+}
+
+/// Every row of `sql`, whose N columns are all text.
+fn text_rows<const N: usize>(conn: &Connection, sql: &str) -> Result<Vec<[String; N]>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        let mut row: [String; N] = std::array::from_fn(|_| String::new());
+        for (i, col) in row.iter_mut().enumerate() {
+            *col = r.get(i)?;
+        }
+        Ok(row)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// (size, signed) of the integer intrinsic types on x86-64; `None` for non-integers.

@@ -4,11 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 
 use crate::host::Host;
-use crate::model::{report_value, rust_int, Abi, HookPhase, Interface, Param, RuleUse, Spec};
-use crate::sem::expr::{self, Expr};
+use crate::lower::{lower, Follow, Site};
+use crate::model::{
+    report_value, rust_int, Abi, ArgKind, HookPhase, Interface, Param, RuleUse, Spec, SpecialKind,
+    TypeKind,
+};
 
 /// What the checker does with an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,20 +180,16 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
     plan.trampoline |= plan.params.iter().any(|p| p.rust_ty.is_empty());
     let versions = host.symbols.get(&iface.name);
     let special = spec.specials.get(&iface.name);
-    plan.trampoline |= special.is_some_and(|(kind, _, _)| kind == "trampoline");
+    plan.trampoline |= special.is_some_and(|s| s.kind == SpecialKind::Trampoline);
     if plan.trampoline {
         if let Some(problem) = trampoline_problem(spec, iface, versions)? {
             problems.push(problem);
         }
     }
-    plan.disposition = if let Some((kind @ ("hand" | "exclude"), reason, _)) =
-        special.map(|(k, r, s)| (k.as_str(), r, s))
-    {
-        if kind == "hand" {
-            Disposition::Hand(reason.clone())
-        } else {
-            Disposition::Excluded(reason.clone())
-        }
+    plan.disposition = if let Some(s) = special.filter(|s| s.kind == SpecialKind::Hand) {
+        Disposition::Hand(s.reason.clone())
+    } else if let Some(s) = special.filter(|s| s.kind == SpecialKind::Exclude) {
+        Disposition::Excluded(s.reason.clone())
     } else if versions.is_none() {
         Disposition::NotOnHost
     } else if let Some(problem) = problems.first() {
@@ -350,28 +349,21 @@ fn plan_param(
         },
     };
     let mut checks = Vec::new();
-    let data_out = p.rules.iter().any(|r| r.rule == "data" && r.args == "=out");
-    let ctx = ParamCtx {
+    let site = ParamSite {
         spec,
         iface,
         p,
         name: &name,
         ident: &ident,
-        data_out,
     };
-    for ru in p.rules.iter().filter(|r| r.rule != "data") {
-        checks.push(ctx.check(ru, "annotation", structs)?);
+    for ru in &p.rules {
+        checks.push(param_check(&site, ru, "annotation", structs)?);
     }
     if p.rules.is_empty() {
         if let Some(sem) = &p.semantic {
             if let Some((_, rule)) = LSB_SEMANTICS.iter().find(|(s, _)| s == sem) {
-                let ru = RuleUse {
-                    rule: rule.to_string(),
-                    args: String::new(),
-                    cond: None,
-                    source: "lsb".into(),
-                };
-                checks.push(ctx.check(&ru, "LSB semantic type", structs)?);
+                let ru = RuleUse::new(rule.to_string(), String::new(), None, "lsb".into())?;
+                checks.push(param_check(&site, &ru, "LSB semantic type", structs)?);
             }
         }
     }
@@ -437,233 +429,110 @@ pub fn table_arg(name: &str) -> Result<String> {
     }
 }
 
-struct ParamCtx<'a> {
+/// A parameter of the interposer as a place to check.
+struct ParamSite<'a> {
     spec: &'a Spec,
     iface: &'a Interface,
     p: &'a Param,
     name: &'a str,
     ident: &'a str,
-    data_out: bool,
 }
 
-impl ParamCtx<'_> {
-    fn check(&self, ru: &RuleUse, why: &str, structs: &mut BTreeSet<i64>) -> Result<Check> {
-        let spec = self.spec;
-        let rule = spec.rules.get(&ru.rule).ok_or_else(|| {
-            anyhow!(
-                "{}: unknown rule `{}` ({})",
-                self.iface.name,
-                ru.rule,
-                ru.source
-            )
-        })?;
-        let abi = spec.abi(self.p.ty)?;
-        let is_ptr = abi == Abi::Ptr;
-        let pos = self.p.pos;
-        let value = report_value(abi, self.ident);
-        let mut args = vec![self.arg0(rule.signature.first().copied().unwrap_or('i'))?];
-        let mut reason = format!(
-            "{why} `{}{}` ({}): {}",
-            ru.rule, ru.args, ru.source, rule.description
-        );
-        let mut followup = String::new();
-        let extra = &rule.signature[1..];
-        let given: Vec<String> = if ru.args.is_empty() {
-            Vec::new()
-        } else {
-            crate::sem::parse_args(&ru.args[1..ru.args.len() - 1])
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        };
-        if is_memory(&ru.rule) {
-            let (len, how) = self.length(ru)?;
-            reason.push_str(&format!("; length {how}"));
-            args.push(format!("({len}) as usize"));
-            if let Some((stid, count)) = self.struct_target(ru)? {
-                if matches!(ru.rule.as_str(), "in" | "inout") && struct_has_rules(spec, stid, 0)? {
-                    structs.insert(stid);
-                    reason.push_str(&format!("; then layer 2: {}", spec.c_decl(stid, "")?));
-                    // Elements of an array parameter are named after it: `iov[1].iov_base`.
-                    let array = ru.args.starts_with('[');
-                    let parent = if array {
-                        format!("Some(&{:?})", self.name)
-                    } else {
-                        "None".into()
-                    };
-                    followup = format!(
-                        "structs::{}(&call, {pos}, {:?}, {parent}, {} as *const u8, ({count}) as usize, {}, {array}, 0);",
-                        crate::layer2::checker_name(spec, stid), self.name, self.ident, self.data_out,
-                    );
-                }
-            }
-        } else {
-            if extra.len() != given.len() {
-                bail!(
-                    "{}({}): rule `{}` takes {} argument(s), {} given ({})",
-                    self.iface.name,
-                    self.name,
-                    ru.rule,
-                    extra.len(),
-                    given.len(),
-                    ru.source
-                );
-            }
-            for (kind, g) in extra.iter().zip(&given) {
-                if *kind == 't' {
-                    args.push(table_arg(g).map_err(|e| {
-                        anyhow!("{}({}): {e} ({})", self.iface.name, self.name, ru.source)
-                    })?);
-                    continue;
-                }
-                let e = self.expr(g)?;
-                args.push(match kind {
-                    'u' => format!("({e}) as usize"),
-                    'p' => format!("({e}) as usize as *const c_void"),
-                    _ => e,
-                });
-            }
-        }
-        let call = format!("validators::{}({})", rule.validator, args.join(", "));
-        let mut code = if followup.is_empty() {
-            format!(
-                "if let Err(f) = {call} {{ call.violation({pos}, {:?}, {value}, f); }}",
-                self.name
-            )
-        } else {
-            format!(
-                "match {call} {{ Err(f) => call.violation({pos}, {:?}, {value}, f), Ok(()) => {{ {followup} }} }}",
-                self.name
-            )
-        };
-        if self.p.nullable && is_ptr {
-            code = format!("if !{}.is_null() {{ {code} }}", self.ident);
-            reason.push_str("; NULL allowed");
-        }
-        if let Some(cond) = &ru.cond {
-            code = format!("if {} != 0 {{ {code} }}", self.expr(cond)?);
-            reason.push_str(&format!("; only when {cond}"));
-        }
-        Ok(Check {
-            rule: ru.rule.clone(),
-            check: rule.check.clone(),
-            reason,
-            code,
-        })
+impl Site for ParamSite<'_> {
+    fn what(&self) -> String {
+        format!("{}({})", self.iface.name, self.name)
     }
 
-    fn arg0(&self, kind: char) -> Result<String> {
-        Ok(match kind {
-            'p' => format!("{} as *const c_void", self.ident),
-            'u' => format!("{} as usize", self.ident),
+    fn ty(&self) -> Result<i64> {
+        Ok(self.p.ty)
+    }
+
+    fn value(&self, kind: ArgKind) -> String {
+        match kind {
+            ArgKind::Ptr => format!("{} as *const c_void", self.ident),
+            ArgKind::Len => format!("{} as usize", self.ident),
             _ => format!("{} as i64", self.ident),
-        })
+        }
     }
 
-    /// Renders an expression over this interface's parameters and the database's constants.
-    fn expr(&self, text: &str) -> Result<String> {
-        let e = expr::parse(text)?;
-        render_expr(self.spec, &e, &|n| {
-            let (deref, n) = match n.strip_prefix('*') {
-                Some(n) => (true, n),
-                None => (false, n),
-            };
-            let q = self
-                .iface
-                .params
-                .iter()
-                .find(|q| q.name.as_deref() == Some(n))?;
-            let ident = ident_for(n);
-            if !deref {
-                return Some(format!("({ident} as i64)"));
-            }
-            deref_read(self.spec, q.ty, &ident)
-        })
-    }
-
-    /// The byte length a memory rule covers, and how it was derived.
-    fn length(&self, ru: &RuleUse) -> Result<(String, String)> {
-        let spec = self.spec;
-        let pointee = spec.pointee(self.p.ty)?;
-        let elem = match pointee {
-            Some(t) => spec.size_of(t)?,
-            None => None,
+    fn name(&self, n: &str) -> Option<String> {
+        let (deref, n) = match n.strip_prefix('*') {
+            Some(n) => (true, n),
+            None => (false, n),
         };
-        let args = ru.args.as_str();
-        if ru.rule.starts_with("string") {
-            let inner = args.trim_start_matches('(').trim_end_matches(')');
-            return Ok((self.expr(inner)?, format!("at most {inner} bytes")));
+        let q = self
+            .iface
+            .params
+            .iter()
+            .find(|q| q.name.as_deref() == Some(n))?;
+        let ident = ident_for(n);
+        if !deref {
+            return Some(format!("({ident} as i64)"));
         }
-        if args.is_empty() {
-            let size = elem.ok_or_else(|| {
-                anyhow!(
-                    "{}({}): `{}` needs a length: the pointee has no known size ({})",
-                    self.iface.name,
-                    self.name,
-                    ru.rule,
-                    ru.source
-                )
-            })?;
-            return Ok((format!("{size}i64"), format!("sizeof pointee = {size}")));
-        }
-        let inner = &args[1..args.len() - 1];
-        if args.starts_with('[') {
-            let size = elem.ok_or_else(|| {
-                anyhow!(
-                    "{}({}): `[{inner}]` needs a pointee with a known size",
-                    self.iface.name,
-                    self.name
-                )
-            })?;
-            return Ok((
-                format!("({}).wrapping_mul({size}i64)", self.expr(inner)?),
-                format!("{inner} elements of {size} bytes"),
-            ));
-        }
-        Ok((self.expr(inner)?, format!("{inner} bytes")))
+        deref_read(self.spec, q.ty, &ident)
     }
 
-    /// For `in`/`inout` on a pointer to a struct: (struct tid, element count expression).
-    fn struct_target(&self, ru: &RuleUse) -> Result<Option<(i64, String)>> {
-        let Some(pointee) = self.spec.pointee(self.p.ty)? else {
-            return Ok(None);
-        };
-        let st = self.spec.strip(pointee)?;
-        let union_without_rule = st.kind == "Union"
-            && matches!(ru.rule.as_str(), "in" | "inout")
-            && !ru.args.starts_with('(')
-            && !self
-                .spec
-                .members
-                .get(&st.tid)
-                .into_iter()
-                .flatten()
-                .any(|m| !m.rules.is_empty());
-        if union_without_rule {
-            bail!(
-                "{}({}): `{}` reaches union {} ({}), which has no rule: which member the call reads \
-                 is not known. Give its members rules (`struct {} {{ … }}` works for unions too) or \
-                 check it as bytes with `{}(sizeof(union {}))`",
-                self.iface.name,
-                self.name,
-                ru.rule,
-                st.name,
-                ru.source,
-                st.name,
-                ru.rule,
-                st.name
-            );
-        }
-        if st.kind != "Struct" {
-            return Ok(None);
-        }
-        let count = if ru.args.starts_with('[') {
-            self.expr(&ru.args[1..ru.args.len() - 1])?
+    fn report(&self) -> Result<String> {
+        Ok(format!(
+            "call.violation({}, {:?}, {}, f)",
+            self.p.pos,
+            self.name,
+            report_value(self.spec.abi(self.p.ty)?, self.ident)
+        ))
+    }
+
+    fn nullable(&self) -> Result<Option<String>> {
+        Ok((self.p.nullable && self.spec.abi(self.p.ty)? == Abi::Ptr)
+            .then(|| self.ident.to_string()))
+    }
+
+    fn direction(&self) -> String {
+        self.p.data_out.to_string()
+    }
+
+    fn follow(&self, spec: &Spec, tid: i64, count: String, indexed: bool) -> Follow {
+        // Elements of an array parameter are named after it: `iov[1].iov_base`.
+        let parent = if indexed {
+            format!("Some(&{:?})", self.name)
         } else {
-            "1i64".into()
+            "None".into()
         };
-        Ok(Some((st.tid, count)))
+        Follow {
+            checker: format!("structs::{}", crate::layer2::checker_name(spec, tid)),
+            bounded: None,
+            args: vec![
+                "&call".into(),
+                self.p.pos.to_string(),
+                format!("{:?}", self.name),
+                parent,
+                format!("{} as *const u8", self.ident),
+                count,
+                self.direction(),
+                indexed.to_string(),
+                "0".into(),
+            ],
+        }
     }
+}
+
+/// Lowers one rule of a parameter.
+fn param_check(
+    site: &ParamSite<'_>,
+    ru: &RuleUse,
+    why: &str,
+    structs: &mut BTreeSet<i64>,
+) -> Result<Check> {
+    let l = lower(site.spec, site, ru)?;
+    structs.extend(l.reaches);
+    Ok(Check {
+        rule: ru.rule.clone(),
+        check: l.rule.check.clone(),
+        reason: format!(
+            "{why} `{}{}` ({}): {}{}",
+            ru.rule, ru.written, ru.source, l.rule.description, l.notes
+        ),
+        code: crate::render::check(&l.ir)?,
+    })
 }
 
 /// `*p` in a length: the integer `p` points to, read only when `p` is readable for it; an
@@ -674,46 +543,11 @@ fn deref_read(spec: &Spec, ptr_ty: i64, ident: &str) -> Option<String> {
         return None;
     };
     let rust = rust_int(size, signed);
+    // Readable as the `in` rule of rules.sem checks it.
+    let readable = &spec.rules.get("in")?.validator;
     Some(format!(
-        "(if validators::mem::readable({ident} as *const c_void, {size}).is_ok() {{ \
+        "(if validators::{readable}({ident} as *const c_void, {size}).is_ok() {{ \
          core::ptr::read_unaligned({ident} as *const {rust}) as i64 }} else {{ 0 }})"
-    ))
-}
-
-/// Whether a memory rule: the generator computes its length.
-pub fn is_memory(rule: &str) -> bool {
-    matches!(rule, "in" | "out" | "inout" | "string.n")
-}
-
-/// Renders an expression: names through `lookup`, then constants; `sizeof` from the database.
-pub fn render_expr(
-    spec: &Spec,
-    e: &Expr,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String> {
-    for n in e.names() {
-        if lookup(n).is_none() && !spec.constants.contains_key(n) {
-            bail!("no parameter, member or constant named `{n}`");
-        }
-    }
-    for n in e.derefs() {
-        if lookup(&format!("*{n}")).is_none() {
-            bail!("`*{n}`: only a parameter pointing to an integer can be dereferenced");
-        }
-    }
-    for t in e.sizeofs() {
-        let tid = spec
-            .find_type(t)
-            .ok_or_else(|| anyhow!("sizeof({t}): no such type"))?;
-        spec.size_of(tid)?
-            .ok_or_else(|| anyhow!("sizeof({t}): size unknown"))?;
-    }
-    Ok(e.to_rust(
-        &|n| lookup(n).unwrap_or_else(|| format!("{}i64", spec.constants[n])),
-        &|t| {
-            let tid = spec.find_type(t).unwrap_or_default();
-            format!("{}i64", spec.size_of(tid).ok().flatten().unwrap_or(0))
-        },
     ))
 }
 
@@ -728,7 +562,7 @@ pub fn struct_has_rules(spec: &Spec, tid: i64, depth: u32) -> Result<bool> {
         }
         if let Some(mt) = m.ty {
             let st = spec.strip(mt)?;
-            if st.kind == "Struct" && struct_has_rules(spec, st.tid, depth + 1)? {
+            if st.kind == TypeKind::Struct && struct_has_rules(spec, st.tid, depth + 1)? {
                 return Ok(true);
             }
         }

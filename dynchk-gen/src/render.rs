@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use askama::Template;
 
 use crate::layer2::{self, StructValidator};
+use crate::lower::{CheckIr, Follow};
 use crate::model::Spec;
 use crate::plan::{Disposition, Plan};
 
@@ -77,6 +78,28 @@ struct Stub<'a> {
 #[template(path = "check_fn.rs.txt", escape = "none")]
 struct CheckFn<'a> {
     c: &'a CheckFnRow,
+}
+
+#[derive(Template)]
+#[template(path = "check.rs.txt", escape = "none")]
+struct CheckT<'a> {
+    c: &'a CheckIr,
+}
+
+#[derive(Template)]
+#[template(path = "follow.rs.txt", escape = "none")]
+struct FollowT<'a> {
+    f: &'a Follow,
+}
+
+/// The statement that performs a check.
+pub fn check(c: &CheckIr) -> Result<String> {
+    Ok(CheckT { c }.render()?)
+}
+
+/// The statement that calls a struct checker.
+pub fn follow(f: &Follow) -> Result<String> {
+    Ok(FollowT { f }.render()?)
 }
 
 #[derive(Template)]

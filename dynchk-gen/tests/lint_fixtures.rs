@@ -590,7 +590,7 @@ fn union_reached_without_a_rule_is_reported_with_its_source() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].contains(
-            "read(value): `in` reaches union sigval (semantics/fixture.sem:2), which has no rule"
+            "read(value): `in` (semantics/fixture.sem:2): it reaches union sigval, which has no rule"
         ),
         "{}",
         problems[0]

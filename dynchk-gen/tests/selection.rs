@@ -307,7 +307,11 @@ fn the_database_passes_its_own_lint() {
 fn every_struct_checker_has_a_name_of_its_own() {
     let spec = &generator().spec;
     let mut seen = std::collections::BTreeMap::new();
-    let mut structs: Vec<_> = spec.types.values().filter(|t| t.kind == "Struct").collect();
+    let mut structs: Vec<_> = spec
+        .types
+        .values()
+        .filter(|t| t.kind == dynchk_gen::model::TypeKind::Struct)
+        .collect();
     structs.sort_by_key(|t| t.tid);
     for t in structs {
         let name = dynchk_gen::layer2::checker_name(spec, t.tid);

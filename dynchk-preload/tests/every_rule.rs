@@ -114,7 +114,7 @@ fn plant(spec: &Spec, iface: &Interface, plan: &Plan) -> Result<Option<Plant>, S
         if ru.is_some_and(|r| r.cond.is_some()) {
             continue;
         }
-        let args = ru.map(|r| r.args.as_str()).unwrap_or("");
+        let args = ru.map(|r| r.written.as_str()).unwrap_or("");
         target = Some((
             q.pos,
             bad_value(&c.rule, args).map_err(|e| format!("{} ({e})", c.rule))?,

@@ -308,22 +308,17 @@ impl Loader<'_> {
                 self.check_expr(cond, &names, &format!("{iface}: `when {cond}`"))?;
             }
             for (seq, r) in p.rules.iter().enumerate() {
-                self.check_rule_use(
-                    &r.name,
-                    &r.args,
-                    &names,
-                    &format!("{iface}({})", p.name),
-                    false,
-                )?;
+                self.check_rule_use(&r.name, &r.args, &names, &format!("{iface}({})", p.name))?;
                 self.conn.execute(
                     "INSERT INTO ParamRule(iid, pos, seq, rule, args, cond, source) VALUES(?,?,?,?,?,?,?)",
                     params![iid, pos as i64, seq as i64, r.name, r.args, p.cond, at],
                 )?;
             }
             if p.data_out {
+                // Read back by model::Spec::read as the parameter's `data_out`.
                 self.conn.execute(
-                    "INSERT INTO ParamRule(iid, pos, seq, rule, args, cond, source) VALUES(?,?,?,'data','=out',?,?)",
-                    params![iid, pos as i64, p.rules.len() as i64, p.cond, at],
+                    "INSERT INTO ParamRule(iid, pos, seq, rule, args, cond, source) VALUES(?,?,?,'data',?,?,?)",
+                    params![iid, pos as i64, p.rules.len() as i64, crate::model::DATA_OUT, p.cond, at],
                 )?;
             }
         }
@@ -360,13 +355,7 @@ impl Loader<'_> {
                 );
             }
             for (seq, r) in m.rules.iter().enumerate() {
-                self.check_rule_use(
-                    &r.name,
-                    &r.args,
-                    &names,
-                    &format!("{name}.{}", m.name),
-                    true,
-                )?;
+                self.check_rule_use(&r.name, &r.args, &names, &format!("{name}.{}", m.name))?;
                 c.execute(
                     "INSERT INTO MemberRule(tid, member, seq, rule, args, source) VALUES(?,?,?,?,?,?)",
                     params![tid, m.name, seq as i64, r.name, r.args, at],
@@ -377,37 +366,22 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn check_rule_use(
-        &self,
-        rule: &str,
-        args: &str,
-        names: &[&str],
-        what: &str,
-        member: bool,
-    ) -> Result<()> {
-        let signature: Option<String> = self
+    fn check_rule_use(&self, rule: &str, args: &str, names: &[&str], what: &str) -> Result<()> {
+        let signature: String = self
             .conn
             .query_row("SELECT signature FROM Rule WHERE name=?", [rule], |r| {
                 r.get(0)
             })
-            .optional()?;
-        if signature.is_none() && !(member && rule == "data") {
-            bail!("{what}: unknown rule `{rule}` (rules are defined in semantics/rules.sem)");
-        }
-        if args.is_empty() {
-            return Ok(());
-        }
+            .optional()?
+            .ok_or_else(|| {
+                anyhow!("{what}: unknown rule `{rule}` (rules are defined in semantics/rules.sem)")
+            })?;
         // The rule's own arguments follow the value it checks.
-        let kinds: Vec<String> = signature
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip(1)
-            .map(str::to_string)
-            .collect();
-        let inner = &args[1..args.len() - 1];
-        for (i, part) in parse_args(inner).into_iter().enumerate() {
-            let what = format!("{what}: `{rule}{args}`");
-            if kinds.get(i).map(String::as_str) == Some("t") {
+        let kinds: Vec<&str> = signature.split_whitespace().skip(1).collect();
+        let what = format!("{what}: `{rule}{args}`");
+        let parts = crate::model::Args::written(args).map_err(|e| anyhow!("{what}: {e}"))?;
+        for (i, part) in parts.into_iter().enumerate() {
+            if kinds.get(i) == Some(&"t") {
                 crate::plan::table_arg(part).map_err(|e| anyhow!("{what}: {e}"))?;
             } else {
                 self.check_expr(part, names, &what)?;

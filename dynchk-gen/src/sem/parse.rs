@@ -76,6 +76,16 @@ impl SpecialKind {
             SpecialKind::Trampoline => "trampoline",
         }
     }
+
+    pub fn parse(s: &str) -> Option<SpecialKind> {
+        [
+            SpecialKind::Hand,
+            SpecialKind::Exclude,
+            SpecialKind::Trampoline,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 /// When a hook runs relative to the real call.
@@ -346,8 +356,8 @@ fn parse_rule(rest: &str) -> Result<ItemKind> {
     {
         bail!("rule `{name}`: the signature must be a list of i, u, p, t");
     }
-    if !validator.contains("::") {
-        bail!("rule `{name}`: `{validator}` is not a module::function path");
+    if !validator.split('|').all(|v| v.contains("::")) {
+        bail!("rule `{name}`: `{validator}` is not a module::function path (or READ|WRITE, two of them)");
     }
     Ok(ItemKind::Rule {
         name: name.to_string(),

@@ -511,7 +511,7 @@ impl Model {
                     plural(pids.len() as u64),
                     pids.join(", ")
                 );
-                let _ = writeln!(out, "        {}", printable(&detail(site.first)));
+                let _ = writeln!(out, "        {}", printable(&site.first.detail()));
             }
             if sites.len() > max_sites {
                 let more = sites.len() - max_sites;
@@ -717,17 +717,6 @@ fn group(distinct: &[Distinct]) -> Vec<Group> {
     let mut groups: Vec<Group> = by_key.into_values().collect();
     groups.sort_by_key(|g| std::cmp::Reverse(g.count));
     groups
-}
-
-/// The violation's message, followed by the value it was about when the message does not
-/// already spell it as its C type prints (`(value 12345)` after a hex flags message).
-fn detail(v: &Violation) -> String {
-    match &v.value {
-        Some(value) if !v.message.contains(value.as_str()) => {
-            format!("{} (value {value})", v.message)
-        }
-        _ => v.message.clone(),
-    }
 }
 
 fn plural(n: u64) -> &'static str {

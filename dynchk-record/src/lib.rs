@@ -14,10 +14,10 @@ mod write;
 pub mod read;
 
 pub use buf::{itoa, Buf};
-pub use time::iso8601;
+pub use time::{iso8601, Utc};
 pub use write::{
-    callee, Call, ConfigWarning, Frames, Missing, Site, Start, Summary, SummarySource, Value,
-    Violation, MODULE_CAP,
+    callee, detail, Call, ConfigWarning, Frames, Missing, Site, Start, Summary, SummarySource,
+    Value, Violation, MODULE_CAP,
 };
 
 /// Report syntax.

@@ -84,6 +84,18 @@ impl Violation {
         );
         String::from_utf8_lossy(b.as_bytes()).into_owned()
     }
+
+    /// What was wrong, as the preload's text records say it: [`crate::detail`].
+    pub fn detail(&self) -> String {
+        let mut mem = vec![0u8; 4 * self.message.len() + 64];
+        let mut b = Buf::new(&mut mem);
+        crate::detail(
+            &mut b,
+            self.message.as_bytes(),
+            self.value.as_deref().unwrap_or("").as_bytes(),
+        );
+        String::from_utf8_lossy(b.as_bytes()).into_owned()
+    }
 }
 
 /// One distinct violation site in a summary.

@@ -2,34 +2,58 @@
 
 use crate::Buf;
 
+/// A UTC time broken down: year, month (1–12), day (1–31), hour, minute, second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Utc {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+}
+
+impl Utc {
+    /// `secs` seconds since 1970 UTC, in the proleptic Gregorian calendar.
+    pub fn of(secs: i64) -> Utc {
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        // Civil date from days since the epoch (H. Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        Utc {
+            year: yoe + era * 400 + (month <= 2) as i64,
+            month,
+            day: doy - (153 * mp + 2) / 5 + 1,
+            hour: rem / 3600,
+            minute: rem / 60 % 60,
+            second: rem % 60,
+        }
+    }
+}
+
 /// Appends `secs` (seconds since 1970 UTC) as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn iso8601(b: &mut Buf<'_>, secs: i64) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since the epoch (H. Hinnant's algorithm, proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + (month <= 2) as i64;
+    let t = Utc::of(secs);
     let two = |b: &mut Buf<'_>, v: i64| {
         b.push(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
     };
-    b.int(year);
+    b.int(t.year);
     b.push(b"-");
-    two(b, month);
+    two(b, t.month);
     b.push(b"-");
-    two(b, day);
+    two(b, t.day);
     b.push(b"T");
-    two(b, rem / 3600);
+    two(b, t.hour);
     b.push(b":");
-    two(b, rem / 60 % 60);
+    two(b, t.minute);
     b.push(b":");
-    two(b, rem % 60);
+    two(b, t.second);
     b.push(b"Z");
 }
 

@@ -46,6 +46,17 @@ fn uint_field(b: &mut Buf<'_>, name: &str, value: u64) {
     b.uint(value);
 }
 
+/// The one text rendering of what was wrong: the message, then the value it was about unless the
+/// message already spells it (`(value 12345)` after a message that gives flags in hex).
+pub fn detail(b: &mut Buf<'_>, message: &[u8], value: &[u8]) {
+    b.text(message);
+    if !value.is_empty() && !message.windows(value.len()).any(|w| w == value) {
+        b.push(b" (value ");
+        b.text(value);
+        b.push(b")");
+    }
+}
+
 /// The one text rendering of "which argument": `read(arg1 buf)`, `connect(arg1 addr.sin_family)`,
 /// `readv(arg1 iov[1].iov_base)` (a member path that starts with the parameter's own name, as
 /// array elements do, is not prefixed again), `fcntl(call)` for a rule about the whole call.
@@ -200,7 +211,10 @@ impl Violation<'_> {
                     b.push(b")");
                 }
                 b.push(b": ");
-                b.text(self.message.as_bytes());
+                let mut value = [0u8; 32];
+                let mut v = Buf::new(&mut value);
+                self.value.write(&mut v);
+                detail(b, self.message.as_bytes(), v.as_bytes());
                 for i in 0..frames.len() {
                     let (len, off) = frames.frame(i, &mut name);
                     b.push(b"\n    #");

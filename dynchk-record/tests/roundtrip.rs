@@ -286,6 +286,26 @@ fn text_rendering_is_the_readers_rendering() {
     );
     assert_eq!(with(-1, None, None), "sendmsg(call)");
     assert_eq!(with(0, Some("\x1b[2J"), None), "sendmsg(arg0 \\x1b[2J)");
+    // The value follows the message when the message does not spell it, in both renderings.
+    assert!(text.contains(&v.detail()), "{text} vs {}", v.detail());
+    assert!(!text.contains("(value"), "{text}");
+    let unspelt = Violation {
+        value: Value::Signed(12345),
+        message: "not an address family (flags 0x3039)",
+        ..VIOLATION
+    };
+    let text = line(|b| unspelt.write(b, Format::Text, &FRAMES));
+    assert!(
+        text.contains(": not an address family (flags 0x3039) (value 12345)\n"),
+        "{text}"
+    );
+    let Record::Violation(v) = parse(&line(|b| unspelt.write(b, Format::Json, &FRAMES))) else {
+        panic!()
+    };
+    assert_eq!(
+        v.detail(),
+        "not an address family (flags 0x3039) (value 12345)"
+    );
     // No start line on a terminal.
     assert_eq!(line(|b| START.write(b, Format::Text)), "\n");
 }

@@ -1,25 +1,7 @@
-//! Timestamps and the host name for run records, without a date library: UTC only.
+//! Timestamps and the host name for run records, in UTC, with the record format's calendar.
 
+use dynchk_record::Utc;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Civil date (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn parts(secs: i64) -> (i64, u32, u32, i64, i64, i64) {
-    let (y, m, d) = civil(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    (y, m, d, s / 3600, s / 60 % 60, s % 60)
-}
 
 fn epoch() -> i64 {
     SystemTime::now()
@@ -29,8 +11,11 @@ fn epoch() -> i64 {
 
 /// RFC 3339, e.g. `2026-12-01T10:00:00Z`.
 pub fn rfc3339(secs: i64) -> String {
-    let (y, m, d, h, mi, s) = parts(secs);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let t = Utc::of(secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// Now, RFC 3339.
@@ -40,8 +25,11 @@ pub fn now() -> String {
 
 /// Now, for ids: `20261201T100000Z`.
 pub fn compact_now() -> String {
-    let (y, m, d, h, mi, s) = parts(epoch());
-    format!("{y:04}{m:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    let t = Utc::of(epoch());
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// The machine's name.

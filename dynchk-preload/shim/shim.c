@@ -25,7 +25,7 @@ struct dynchk_thread {
         uintptr_t iface;
         uint32_t slot;
         uint32_t pending;
-    } used[8];
+    } used[32]; /* rt::thread::USED_ENTRIES */
     int *errno_slot;
 };
 

@@ -44,8 +44,9 @@ impl State {
     }
 }
 
-/// Entries of [`State::used`].
-pub const USED_ENTRIES: usize = 8;
+/// Entries of [`State::used`] (the size of `used` in shim.c): ls calls about 25 interfaces per
+/// file, which kept evicting each other from 8.
+pub const USED_ENTRIES: usize = 32;
 
 /// An interface's calls on one thread not yet added to its count in the interfaces-used set.
 #[repr(C)]

@@ -59,7 +59,7 @@ pub fn array_len(n: usize, size: usize, check: &'static str) -> Result<usize, Fa
 ///
 /// # Safety
 /// None beyond the caller's: `p` is only compared against the memory map, never dereferenced.
-#[inline]
+#[inline(always)]
 pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
     crate::heap::within(p, len, "Rdaddress")?;
     range(p as usize, len, READ, "Rdaddress")
@@ -69,7 +69,7 @@ pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
 ///
 /// # Safety
 /// None beyond the caller's: `p` is never dereferenced.
-#[inline]
+#[inline(always)]
 pub unsafe fn writable(p: *const c_void, len: usize) -> Verdict {
     crate::heap::within(p, len, "RWaddress")?;
     range(p as usize, len, READ | WRITE, "RWaddress")
@@ -268,7 +268,7 @@ fn range_slow(addr: usize, len: usize, need: usize, check: &'static str) -> Verd
 /// The common case of [`strlen`], small enough to inline into every caller: the length of a string
 /// whose NUL lies within its first `max` bytes inside the recently seen readable region holding
 /// `addr`. `None` means "ask [`strlen`]", never "unterminated".
-#[inline]
+#[inline(always)]
 pub(crate) fn quick_strlen(addr: usize, max: usize) -> Option<usize> {
     let r = recent::get(addr).filter(|r| r.flags & READ != 0 && addr != 0)?;
     let stop = r.end.min(addr.saturating_add(max));

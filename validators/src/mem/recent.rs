@@ -11,8 +11,8 @@
 use super::snapshot::{Seen, Stamp, INVALIDATIONS, SEQ};
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
-/// A power of two; 64 slots of one cache line each.
-const SLOTS: usize = 64;
+/// A power of two; 64 sets of two slots of one cache line each.
+const SETS: usize = 64;
 
 #[repr(C, align(64))]
 struct Slot {
@@ -39,28 +39,26 @@ impl Slot {
     }
 }
 
-static TABLE: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+/// Two slots per set, so that two regions sharing a granule both stay: ls's `.bss` and the
+/// `[heap]` right after it, which it alternates between once per file, evicted each other from a
+/// single slot on every call.
+static TABLE: [[Slot; 2]; SETS] = [const { [Slot::new(), Slot::new()] }; SETS];
 
-/// The slot index for `addr`: 64 KiB granules, so that the pages a program checks over and over
-/// (its stack frames, a heap arena) share one slot, spread by Fibonacci hashing (the top bits of
-/// the granule times 2^64/φ), which sends any regular stride to distinct slots: glibc's thread
+/// The set index for `addr`: 64 KiB granules, so that the pages a program checks over and over
+/// (its stack frames, a heap arena) share one set, spread by Fibonacci hashing (the top bits of
+/// the granule times 2^64/φ), which sends any regular stride to distinct sets: glibc's thread
 /// stacks, 8 MiB + 4 KiB apart, all fell into one slot under the former xor of shifted granule
 /// bits, so that threads evicted each other's stack on every call.
 #[inline]
 fn index(addr: usize) -> usize {
     let granule = (addr >> 16) as u64;
-    (granule.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS.trailing_zeros())) as usize
+    (granule.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SETS.trailing_zeros())) as usize
 }
 
-#[inline]
-fn slot(addr: usize) -> &'static Slot {
-    &TABLE[index(addr)]
-}
-
-/// The region holding `addr` if a slot has it from the current snapshot.
-#[inline]
-pub(super) fn get(addr: usize) -> Option<Seen> {
-    let s = slot(addr);
+/// The slot's region and its stamp if it is whole (no writer in progress) and from the current
+/// snapshot.
+#[inline(always)]
+fn current(s: &Slot) -> Option<(Seen, Stamp)> {
     let v = s.version.load(Ordering::Acquire);
     let (seq, generation) = (
         s.seq.load(Ordering::Relaxed),
@@ -75,14 +73,40 @@ pub(super) fn get(addr: usize) -> Option<Seen> {
     let whole = v & 1 == 0 && s.version.load(Ordering::Relaxed) == v;
     let current =
         seq == SEQ.load(Ordering::Acquire) && generation == INVALIDATIONS.load(Ordering::Acquire);
-    // Non-short-circuit `&`: all comparisons are cheap, one branch is cheaper than five.
-    (whole & current & (seen.start <= addr) & (addr < seen.end)).then_some(seen)
+    // Non-short-circuit `&`: both are cheap, one branch is cheaper than two.
+    (whole & current).then_some((seen, Stamp { seq, generation }))
 }
 
-/// Remembers `seen`, read from the snapshot `stamp` names, as the region of `addr`. Skipped when
-/// another writer (possibly the code a signal handler interrupted) holds the slot.
+/// The region holding `addr` if a slot of its set has it from the current snapshot.
+#[inline]
+pub(super) fn get(addr: usize) -> Option<Seen> {
+    let set = &TABLE[index(addr)];
+    match current(&set[0]) {
+        Some((r, _)) if r.holds(addr) => Some(r),
+        _ => get_second(addr, set),
+    }
+}
+
+/// [`get`]'s look at the set's older slot, out of line so that the first look stays small enough
+/// to inline everywhere.
+#[inline(never)]
+fn get_second(addr: usize, set: &[Slot; 2]) -> Option<Seen> {
+    current(&set[1]).map(|(r, _)| r).filter(|r| r.holds(addr))
+}
+
+/// Remembers `seen`, read from the snapshot `stamp` names, as the region of `addr`, in the first
+/// slot of its set; another current region held there moves to the second, so the latest region
+/// is found first and the one before it still found. Skipped when another writer (possibly the
+/// code a signal handler interrupted) holds a slot.
 pub(super) fn put(addr: usize, stamp: Stamp, seen: Seen) {
-    let s = slot(addr);
+    let set = &TABLE[index(addr)];
+    if let Some((other, its)) = current(&set[0]).filter(|(r, _)| !r.holds(addr)) {
+        write(&set[1], its, other);
+    }
+    write(&set[0], stamp, seen);
+}
+
+fn write(s: &Slot, stamp: Stamp, seen: Seen) {
     let v = s.version.load(Ordering::Relaxed);
     if v & 1 != 0
         || s.version
@@ -104,7 +128,7 @@ pub(super) fn put(addr: usize, stamp: Stamp, seen: Seen) {
 /// Frees the slots a vanished thread of the parent was writing at `fork`: they would otherwise
 /// stay odd (never used again) in the child. Their half-written contents are voided first.
 pub(super) fn after_fork() {
-    for s in &TABLE {
+    for s in TABLE.iter().flatten() {
         let v = s.version.load(Ordering::Relaxed);
         if v & 1 != 0 {
             s.seq.store(usize::MAX, Ordering::Relaxed);
@@ -180,6 +204,37 @@ mod tests {
         assert!(get(r.start).is_none(), "invalidate() voids it");
     }
 
+    /// A program's `.bss` and the `[heap]` right after it share a 64 KiB granule: remembering
+    /// one must not evict the other, or a program alternating between them (ls, once per file)
+    /// reads the snapshot on every check.
+    #[test]
+    fn two_regions_sharing_a_granule_are_both_remembered() {
+        let whole = far(6);
+        let mid = whole.start + 0x8000;
+        let (bss, heap) = (
+            Seen { end: mid, ..whole },
+            Seen {
+                start: mid,
+                ..whole
+            },
+        );
+        let both = crate::testutil::eventually(|| {
+            let stamp = stamp_now();
+            put(bss.start, stamp, bss);
+            put(heap.start, stamp, heap);
+            let got = (get(bss.end - 8), get(heap.start + 8));
+            stamp_now().seq == stamp.seq
+                && stamp_now().generation == stamp.generation
+                && got
+                    .0
+                    .is_some_and(|r| (r.start, r.end) == (bss.start, bss.end))
+                && got
+                    .1
+                    .is_some_and(|r| (r.start, r.end) == (heap.start, heap.end))
+        });
+        assert!(both, "each region answers for its own addresses");
+    }
+
     /// Thread stacks as glibc places them (each 8 MiB + 4 KiB below the previous one), from
     /// made-up bases: 16 threads get 16 slots, also when each checks the two granules at the top
     /// of its stack.
@@ -212,7 +267,7 @@ mod tests {
     #[test]
     fn a_slot_being_written_is_skipped_and_released_after_fork() {
         let r = far(4);
-        let s = slot(r.start);
+        let s = &TABLE[index(r.start)][0];
         let v = s.version.load(Ordering::Relaxed) | 1;
         s.version.store(v, Ordering::Relaxed);
         put(r.start, stamp_now(), r);

@@ -82,6 +82,7 @@ pub(super) struct Seen {
 }
 
 impl Seen {
+    #[inline]
     pub(super) fn holds(&self, addr: usize) -> bool {
         (self.start..self.end).contains(&addr)
     }

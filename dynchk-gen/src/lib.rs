@@ -1,9 +1,11 @@
 //! dynchk-gen: the specification database, the LSB importer, check selection and the code generator.
 //!
-//! The preload's `build.rs` calls [`build::run`]; the `dynchk-gen` and `dynchk` binaries use the same
-//! library for `check`, `explain` and `coverage`.
+//! The preload's `build.rs` calls [`build::run`], the `dynchk` command's embeds [`explain`]; they
+//! link the library without its `maintainer` feature, which adds the maintainer tools of the
+//! `dynchk-gen` binary: the LSB importer (`lsb`, `mysql`) and `coverage`.
 
 pub mod build;
+#[cfg(feature = "maintainer")]
 pub mod coverage;
 pub mod db;
 pub mod explain;
@@ -11,8 +13,10 @@ pub mod host;
 pub mod layer2;
 pub mod lint;
 pub mod lower;
+#[cfg(feature = "maintainer")]
 pub mod lsb;
 pub mod model;
+#[cfg(feature = "maintainer")]
 pub mod mysql;
 pub mod plan;
 pub mod render;

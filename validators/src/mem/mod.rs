@@ -61,8 +61,7 @@ pub fn array_len(n: usize, size: usize, check: &'static str) -> Result<usize, Fa
 /// None beyond the caller's: `p` is only compared against the memory map, never dereferenced.
 #[inline(always)]
 pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
-    crate::heap::within(p, len, "Rdaddress")?;
-    range(p as usize, len, READ, "Rdaddress")
+    buffer(p, len, READ, "Rdaddress")
 }
 
 /// `RWaddress`: `p..p+len` is mapped readable and writable (a zero length is always fine).
@@ -71,8 +70,57 @@ pub unsafe fn readable(p: *const c_void, len: usize) -> Verdict {
 /// None beyond the caller's: `p` is never dereferenced.
 #[inline(always)]
 pub unsafe fn writable(p: *const c_void, len: usize) -> Verdict {
-    crate::heap::within(p, len, "RWaddress")?;
-    range(p as usize, len, READ | WRITE, "RWaddress")
+    buffer(p, len, READ | WRITE, "RWaddress")
+}
+
+/// [`readable`] and [`writable`]: inside its heap block, if it starts in one, and mapped with the
+/// permissions `need`. The common case is one look at the recently seen regions; in a file
+/// mapping that holds the whole range the heap is not asked (see [`in_block`]).
+#[inline(always)]
+unsafe fn buffer(p: *const c_void, len: usize, need: usize, check: &'static str) -> Verdict {
+    let addr = p as usize;
+    if len != 0 && addr != 0 {
+        if let Some(r) = recent_fit(addr, len, need) {
+            return in_block(p, len, r.flags, check);
+        }
+    }
+    heap_slow(p, len, check)?;
+    if len == 0 {
+        return Ok(());
+    }
+    range_slow(addr, len, need, check)
+}
+
+/// `heap::within` unless the bytes lie in a file mapping (`flags` are its region's): glibc's
+/// malloc hands out anonymous memory only, so no block can be there, and a heap lookup there
+/// (string literals, stdout's `FILE` in libc's data, which share a shadow leaf with the heap
+/// next to them) only scans shadow to find nothing.
+#[inline(always)]
+fn in_block(p: *const c_void, len: usize, flags: usize, check: &'static str) -> Verdict {
+    if flags & FILE != 0 {
+        return Ok(());
+    }
+    crate::heap::within(p, len, check)
+}
+
+/// [`in_block`] when the region is not known yet: a fault of the heap lookup stands unless the
+/// map says `p` is in a file mapping, so that the verdict does not depend on what is remembered.
+fn heap_slow(p: *const c_void, len: usize, check: &'static str) -> Verdict {
+    crate::heap::within(p, len, check).or_else(|f| {
+        let addr = p as usize;
+        let file = lookup(
+            |s| s.find(addr).map(|i| s.seen(i)),
+            Option::is_some,
+            |_| None,
+        )
+        .and_then(|(seen, _)| seen)
+        .is_some_and(|r| r.flags & FILE != 0);
+        if file {
+            Ok(())
+        } else {
+            Err(f)
+        }
+    })
 }
 
 /// `codeaddress`: `p` points into executable memory.
@@ -90,14 +138,14 @@ pub unsafe fn code(p: *const c_void) -> Verdict {
 /// The bytes before the NUL are read, but only where the memory map says they are readable.
 #[inline]
 pub unsafe fn string(p: *const c_void) -> Verdict {
-    let len = match quick_strlen(p as usize, usize::MAX) {
-        Some(len) => len,
+    let (len, flags) = match quick_scan(p as usize, usize::MAX) {
+        Some(found) => found,
         None => match strlen(p as usize, usize::MAX, "string")? {
-            Some(len) => len,
+            Some(len) => return heap_slow(p, len + 1, "string"),
             None => return Ok(()),
         },
     };
-    crate::heap::within(p, len + 1, "string")
+    in_block(p, len + 1, flags, "string")
 }
 
 /// The length of the string at `p` when [`string`] passes on its fast path (the NUL inside a
@@ -107,8 +155,8 @@ pub unsafe fn string(p: *const c_void) -> Verdict {
 /// As [`string`].
 #[inline]
 pub unsafe fn string_len(p: *const c_void) -> Option<usize> {
-    let len = quick_strlen(p as usize, usize::MAX)?;
-    crate::heap::within(p, len + 1, "string").ok()?;
+    let (len, flags) = quick_scan(p as usize, usize::MAX)?;
+    in_block(p, len + 1, flags, "string").ok()?;
     Some(len)
 }
 
@@ -224,14 +272,16 @@ pub fn region_start(addr: usize) -> Option<usize> {
 fn range(addr: usize, len: usize, need: usize, check: &'static str) -> Verdict {
     // The common case in one test: a range inside a recently seen region (a zero length passes
     // trivially; NULL and a wrapping range are never inside one).
-    if len == 0
-        || (addr != 0
-            && recent::get(addr)
-                .is_some_and(|r| r.flags & need == need && len <= r.end.wrapping_sub(addr)))
-    {
+    if len == 0 || (addr != 0 && recent_fit(addr, len, need).is_some()) {
         return Ok(());
     }
     range_slow(addr, len, need, check)
+}
+
+/// The recently seen region holding all `len` bytes from `addr` with the permissions `need`.
+#[inline(always)]
+fn recent_fit(addr: usize, len: usize, need: usize) -> Option<Seen> {
+    recent::get(addr).filter(|r| r.flags & need == need && len <= r.end.wrapping_sub(addr))
 }
 
 /// [`range`] when no recent region answers: the snapshot, then a fresh map.
@@ -270,11 +320,17 @@ fn range_slow(addr: usize, len: usize, need: usize, check: &'static str) -> Verd
 /// `addr`. `None` means "ask [`strlen`]", never "unterminated".
 #[inline(always)]
 pub(crate) fn quick_strlen(addr: usize, max: usize) -> Option<usize> {
+    quick_scan(addr, max).map(|(len, _)| len)
+}
+
+/// [`quick_strlen`] with the flags of the region that holds the string and its NUL.
+#[inline(always)]
+fn quick_scan(addr: usize, max: usize) -> Option<(usize, usize)> {
     let r = recent::get(addr).filter(|r| r.flags & READ != 0 && addr != 0)?;
     let stop = r.end.min(addr.saturating_add(max));
     // SAFETY: the current snapshot says the region, so addr..stop, is readable.
     let nul = unsafe { find_nul(addr, stop) }?;
-    Some(nul - addr)
+    Some((nul - addr, r.flags))
 }
 
 /// Length of the string at `addr` (without its NUL), or `max` when its first `max` bytes hold no
@@ -649,6 +705,30 @@ mod tests {
             );
             assert!(heap(p).is_ok(), "the negative verdict was re-read first");
             assert!(heap(p).is_ok(), "and the region is remembered as it is now");
+        }
+    }
+
+    /// glibc's malloc hands out anonymous memory only, so the heap is not asked about a file
+    /// mapping (where its lookup, next to the heap's own shadow leaf, scanned to find nothing):
+    /// a block recorded there by hand is not seen, whether or not the region is remembered.
+    #[test]
+    fn the_heap_is_not_asked_about_file_mappings() {
+        // Read-only data of the test binary: a chunk header of 32 bytes, then the "block" (on a
+        // 16-byte granule, as glibc's blocks are).
+        #[repr(align(16))]
+        struct Granules([u64; 8]);
+        static IN_FILE: Granules = Granules([0, 0x21, 1, 2, 3, 4, 5, 6]);
+        let p = IN_FILE.0[2..].as_ptr() as *mut c_void;
+        unsafe {
+            crate::heap::allocated(p, 16);
+            assert_eq!(crate::heap::size_of(p), Some(16), "the heap has the block");
+            assert!(readable(p, 48).is_ok(), "{}", msg(readable(p, 48)));
+            assert!(
+                readable(p, 48).is_ok(),
+                "also once the region is remembered"
+            );
+            assert!(string(p).is_ok());
+            crate::heap::released(p);
         }
     }
 

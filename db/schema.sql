@@ -78,6 +78,13 @@ CREATE TABLE MemberRule(
   source TEXT NOT NULL,
   PRIMARY KEY(tid, member, seq)
 );
+CREATE TABLE HostSoname(        -- `soname` lines: the host's files standing for an LSB library
+  lib TEXT NOT NULL,              -- → Library.name
+  pos INTEGER NOT NULL,           -- search order
+  soname TEXT NOT NULL,           -- libncursesw.so.6 (LSB: libncurses.so.5)
+  source TEXT NOT NULL,
+  PRIMARY KEY(lib, pos)
+);
 CREATE TABLE Special(
   name TEXT PRIMARY KEY,          -- interface name
   kind TEXT NOT NULL CHECK (kind IN ('hand', 'exclude', 'trampoline')),

@@ -34,7 +34,7 @@ impl Generator {
     /// As [`Generator::load`], for a database already loaded.
     pub fn of(db: &Db) -> Result<Generator> {
         let spec = Spec::read(&db.conn).context("reading the loaded database")?;
-        let sonames: Vec<&str> = spec.libraries.iter().map(|l| l.soname.as_str()).collect();
+        let sonames: Vec<&str> = spec.host_sonames().collect();
         let host = Host::probe(&sonames)?;
         let plans = plan::plan_all(&spec, &host)?;
         Ok(Generator { spec, host, plans })

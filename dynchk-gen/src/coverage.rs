@@ -21,6 +21,10 @@ pub struct LibraryCoverage {
     pub semantic_params: usize,
     /// Functions in the spec that the host does not export (not counted in `spec`).
     pub not_on_host: usize,
+    /// The host files standing for the library (its `soname` line, else LSB's soname).
+    pub host_files: Vec<String>,
+    /// Those of `host_files` this machine lacks: when all are, the library gets no interposers.
+    pub missing_files: Vec<String>,
 }
 
 /// The whole report.
@@ -34,8 +38,19 @@ impl Coverage {
     pub fn of(g: &Generator) -> Coverage {
         let mut c = Coverage::default();
         for lib in &g.spec.libraries {
-            c.libraries
-                .insert(lib.name.clone(), LibraryCoverage::default());
+            c.libraries.insert(
+                lib.name.clone(),
+                LibraryCoverage {
+                    host_files: lib.host.clone(),
+                    missing_files: lib
+                        .host
+                        .iter()
+                        .filter(|h| g.host.missing.contains(h))
+                        .cloned()
+                        .collect(),
+                    ..LibraryCoverage::default()
+                },
+            );
         }
         for p in &g.plans {
             let lc = c.libraries.entry(p.lib.clone()).or_default();
@@ -87,6 +102,25 @@ impl Coverage {
                 c.semantic_params,
                 c.not_on_host
             ));
+        }
+        let missing: Vec<_> = self
+            .libraries
+            .iter()
+            .filter(|(_, c)| !c.missing_files.is_empty())
+            .collect();
+        if !missing.is_empty() {
+            out.push_str("\nnot on this machine:\n");
+            for (lib, c) in missing {
+                let what = if c.missing_files.len() == c.host_files.len() {
+                    "no interposers"
+                } else {
+                    "interposers only for the other files' functions"
+                };
+                out.push_str(&format!(
+                    "  {lib}: {} missing: {what}\n",
+                    c.missing_files.join(", ")
+                ));
+            }
         }
         out.push_str("\nexcluded:\n");
         for (lib, c) in &self.libraries {

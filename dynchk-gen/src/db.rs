@@ -18,6 +18,16 @@ impl Db {
     /// refused), then the annotation files of `dir/semantics` through [`crate::sem::load_dir`].
     /// A refused or failing line is reported with its file and line.
     pub fn load(dir: &Path) -> anyhow::Result<Db> {
+        Db::load_layers(dir, true)
+    }
+
+    /// Only `schema.sql` and `dir/lsb`, as the importer reads the scope before a `.sem` file may
+    /// name the library it is about to add.
+    pub fn load_lsb(dir: &Path) -> anyhow::Result<Db> {
+        Db::load_layers(dir, false)
+    }
+
+    fn load_layers(dir: &Path, semantics: bool) -> anyhow::Result<Db> {
         let conn = rusqlite::Connection::open_in_memory()?;
         let schema_path = dir.join("schema.sql");
         let schema = std::fs::read_to_string(&schema_path)
@@ -56,7 +66,9 @@ impl Db {
                     .with_context(at)?;
             }
         }
-        crate::sem::load_dir(&tx, &dir.join("semantics"))?;
+        if semantics {
+            crate::sem::load_dir(&tx, &dir.join("semantics"))?;
+        }
         tx.commit()?;
         Ok(Db {
             conn,

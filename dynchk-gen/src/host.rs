@@ -195,7 +195,7 @@ mod tests {
     fn exports_are_those_readelf_lists() {
         let db = crate::db::Db::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")).unwrap();
         let spec = crate::model::Spec::read(&db.conn).unwrap();
-        let sonames: Vec<&str> = spec.libraries.iter().map(|l| l.soname.as_str()).collect();
+        let sonames: Vec<&str> = spec.host_sonames().collect();
         let host = Host::probe(&sonames).unwrap();
         assert!(host.libraries.len() >= 5, "{:?}", host.libraries);
         assert!(

@@ -68,7 +68,7 @@ impl fmt::Display for ImportStats {
 
 /// The names in the `Library` table of the database in `db`: the libraries in scope.
 pub fn libraries_in(db: &Path) -> anyhow::Result<Vec<String>> {
-    let spec = crate::model::Spec::read(&crate::db::Db::load(db)?.conn)?;
+    let spec = crate::model::Spec::read(&crate::db::Db::load_lsb(db)?.conn)?;
     Ok(spec.libraries.into_iter().map(|l| l.name).collect())
 }
 
@@ -298,13 +298,37 @@ struct Dump {
     fixes: Vec<String>,
 }
 
-/// Typedefs the dump gets wrong for x86-64 glibc: (name, the pointer type it really aliases,
-/// why). The fix makes every use consistent (sizes, struct layouts) and is listed in the stats.
-const ABI_FIXES: [(&str, &str, &str); 1] = [(
-    "timer_t",
-    "void *",
-    "glibc's x86-64 timer_t is void * (8 bytes); LSB 3.1 says int (4 bytes)",
-)];
+/// Typedefs the dump gets wrong for the host's x86-64 libraries: (name, the kind and name of the
+/// type it really aliases, why). The fix makes every use consistent (sizes, struct layouts) and
+/// is listed in the stats.
+const ABI_FIXES: [(&str, &str, &str, &str); 4] = [
+    (
+        "timer_t",
+        "Pointer",
+        "void *",
+        "glibc's x86-64 timer_t is void * (8 bytes); LSB 3.1 says int (4 bytes)",
+    ),
+    (
+        "chtype",
+        "Intrinsic",
+        "unsigned int",
+        "ncurses 6's chtype (and attr_t, which aliases it) is unsigned int (4 bytes); LSB 3.1 \
+         describes ncurses 5's unsigned long (8 bytes)",
+    ),
+    (
+        "png_uint_32",
+        "Intrinsic",
+        "unsigned int",
+        "libpng 1.6's png_uint_32 is unsigned int (4 bytes); LSB 3.1 describes libpng 1.2's \
+         unsigned long (8 bytes)",
+    ),
+    (
+        "png_int_32",
+        "Intrinsic",
+        "int",
+        "libpng 1.6's png_int_32 is int (4 bytes); LSB 3.1 describes libpng 1.2's long (8 bytes)",
+    ),
+];
 
 /// Header names by Hid, and by HGid (the header of each header group, which types refer to).
 fn load_headers(dir: &Path) -> anyhow::Result<(HashMap<i64, String>, HashMap<i64, String>)> {
@@ -583,15 +607,15 @@ impl Dump {
 
     /// Applies [`ABI_FIXES`] to the type rows, before any size or layout is derived from them.
     fn apply_abi_fixes(&mut self) -> anyhow::Result<()> {
-        for (name, base, why) in ABI_FIXES {
+        for (name, base_kind, base, why) in ABI_FIXES {
             let find = |name: &str, kind: &str| {
                 let rows = self.by_name.get(&(name.to_owned(), kind.to_owned()))?;
                 rows.iter()
                     .find(|(a, _)| *a == ALL || *a == X86_64)
                     .map(|(_, id)| *id)
             };
-            let (Some(tid), Some(base_tid)) = (find(name, "Typedef"), find(base, "Pointer")) else {
-                bail!("ABI fix for {name}: no x86-64 typedef {name} or pointer type {base} in the dump");
+            let (Some(tid), Some(base_tid)) = (find(name, "Typedef"), find(base, base_kind)) else {
+                bail!("ABI fix for {name}: no x86-64 typedef {name} or {base_kind} type {base} in the dump");
             };
             self.types.get_mut(&tid).expect("found by name").base = base_tid;
             self.sizes.remove(&(X86_64, tid));
@@ -623,6 +647,23 @@ impl Dump {
             .or_else(|| pick(ALL))
             .or_else(|| pick(0))
             .unwrap_or(tid)
+    }
+
+    /// The name of a type without a kind (`CARD16`, `XkbDescPtr`: rows whose Ttype MySQL could
+    /// not store) that `tid` reaches through its base types or members, if any. `seen` stops the
+    /// walk at types already visited (self-referencing structs).
+    fn kindless(&self, tid: i64, seen: &mut BTreeSet<i64>) -> Option<String> {
+        let tid = self.resolve(tid);
+        if tid == 0 || !seen.insert(tid) {
+            return None;
+        }
+        let t = self.types.get(&tid)?;
+        if t.kind.is_empty() {
+            return Some(format!("{:?} (Tid {tid})", t.name));
+        }
+        let members = self.members.get(&tid).into_iter().flatten();
+        let mut reached = std::iter::once(t.base).chain(members.map(|m| m.type_));
+        reached.find_map(|r| self.kindless(r, seen))
     }
 
     /// Whether a parameter list is the dump's spelling of `(void)`: one parameter of type void.
@@ -833,6 +874,18 @@ impl Dump {
                     ));
                     continue;
                 }
+                let params = self.params.get(&iid).map_or(&[][..], Vec::as_slice);
+                let reached = std::iter::once(i.ret).chain(params.iter().map(|p| p.type_));
+                if let Some(t) = reached
+                    .into_iter()
+                    .find_map(|t| self.kindless(t, &mut BTreeSet::new()))
+                {
+                    stats.skipped.push(format!(
+                        "{} ({name}): type {t} has no kind in the dump (its Ttype is not one of the enum's values)",
+                        i.name
+                    ));
+                    continue;
+                }
                 count += 1;
                 let ret = self.resolve(i.ret);
                 pending.push(ret);
@@ -849,7 +902,6 @@ impl Dump {
                         Value::Text("lsb".to_owned()),
                     ],
                 );
-                let params = self.params.get(&iid).map_or(&[][..], Vec::as_slice);
                 let params = if self.is_void_list(params.iter().map(|p| p.type_)) {
                     &[]
                 } else {

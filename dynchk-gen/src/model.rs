@@ -330,8 +330,12 @@ pub struct Spec {
 pub struct Library {
     /// The LSB name (`libc`), as in `[libc]` sections of `.sem` files.
     pub name: String,
-    /// The soname the host check and the interposers look the library up by.
+    /// The soname LSB gives (`libncurses.so.5`).
     pub soname: String,
+    /// The host's files that stand for it, in search order: the `soname` line of its `.sem`
+    /// section (`libncursesw.so.6 libtinfo.so.6`), else `soname` itself. The host check reads
+    /// these, and each interposer resolves its original in the one that exports it.
+    pub host: Vec<String>,
 }
 
 /// A row of `Hook`: `rt::hooks::FUNC(ARGS)` runs before or after the real call.
@@ -345,6 +349,27 @@ pub struct Hook {
 }
 
 impl Spec {
+    /// Every host file standing for a library in scope, the C library's first.
+    pub fn host_sonames(&self) -> impl Iterator<Item = &str> {
+        self.libraries
+            .iter()
+            .flat_map(|l| l.host.iter().map(String::as_str))
+    }
+
+    /// The host file an interposer of `iface` resolves its original in: the one of its library's
+    /// host files that exports it (`exporter`, from the host check), else the first.
+    pub fn host_soname<'a>(&'a self, iface: &'a Interface, exporter: Option<&'a str>) -> &'a str {
+        let host = self
+            .libraries
+            .iter()
+            .find(|l| l.name == iface.lib)
+            .map_or(&[][..], |l| l.host.as_slice());
+        exporter
+            .filter(|e| host.iter().any(|h| h == e))
+            .or(host.first().map(String::as_str))
+            .unwrap_or(&iface.soname)
+    }
+
     /// Reads everything the generator needs from a loaded database.
     pub fn read(conn: &Connection) -> Result<Spec> {
         let mut types = HashMap::new();
@@ -545,14 +570,24 @@ impl Spec {
         let mut stmt = conn.prepare(
             "SELECT name, soname FROM Library ORDER BY soname NOT LIKE 'libc.so.%', name",
         )?;
-        let libraries = stmt
+        let mut libraries = stmt
             .query_map([], |r| {
                 Ok(Library {
                     name: r.get(0)?,
                     soname: r.get(1)?,
+                    host: Vec::new(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = conn.prepare("SELECT soname FROM HostSoname WHERE lib = ? ORDER BY pos")?;
+        for l in &mut libraries {
+            l.host = stmt
+                .query_map([&l.name], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if l.host.is_empty() {
+                l.host.push(l.soname.clone());
+            }
+        }
         Ok(Spec {
             types,
             members,

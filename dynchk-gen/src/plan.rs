@@ -179,6 +179,9 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
     }
     plan.trampoline |= plan.params.iter().any(|p| p.rust_ty.is_empty());
     let versions = host.symbols.get(&iface.name);
+    plan.soname = spec
+        .host_soname(iface, versions.map(|v| v.soname.as_str()))
+        .to_string();
     let special = spec.specials.get(&iface.name);
     plan.trampoline |= special.is_some_and(|s| s.kind == SpecialKind::Trampoline);
     if plan.trampoline {
@@ -295,7 +298,12 @@ fn exports(iface: &Interface, v: &crate::host::Versions) -> Vec<Export> {
     let db_version = iface.version.clone().unwrap_or_default();
     if v.all.len() <= 1 {
         return vec![Export {
-            fn_name: iface.name.clone(),
+            // `#[no_mangle] fn r#move` exports `move`.
+            fn_name: if RUST_KEYWORDS.contains(&iface.name.as_str()) {
+                format!("r#{}", iface.name)
+            } else {
+                iface.name.clone()
+            },
             symver: None,
             resolve_version: v
                 .default
@@ -319,11 +327,13 @@ fn exports(iface: &Interface, v: &crate::host::Versions) -> Vec<Export> {
         .collect()
 }
 
-const RUST_KEYWORDS: [&str; 38] = [
+/// Rust's keywords, strict and reserved (curses has `box` and `move`).
+const RUST_KEYWORDS: [&str; 50] = [
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
     "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
     "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "async", "await", "dyn",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield",
 ];
 
 /// A parameter's plan; the inner error is a reason to exclude the interface (its ABI cannot be

@@ -27,16 +27,37 @@ fn append(path: PathBuf, rows: &[&str]) {
     }
 }
 
+fn db() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")
+}
+
+/// A copy of the database in a fresh directory named after `tag`.
+fn copy_db(tag: &str) -> PathBuf {
+    let db = db();
+    let tmp = std::env::temp_dir().join(format!("dynchk-library-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).unwrap();
+    fs::copy(db.join("schema.sql"), tmp.join("schema.sql")).unwrap();
+    copy_dir(&db.join("lsb"), &tmp.join("lsb"));
+    copy_dir(&db.join("semantics"), &tmp.join("semantics"));
+    tmp
+}
+
+/// The rendered interposer of `name`.
+fn interposer(g: &Generator, name: &str) -> String {
+    let rs = dynchk_gen::render::render(&g.spec, &g.plans)
+        .unwrap()
+        .generated_rs;
+    let at = rs
+        .find(&format!("fn {name}("))
+        .unwrap_or_else(|| panic!("no interposer for {name}"));
+    rs[at..at + rs[at..].find("\n    }\n").unwrap()].to_string()
+}
+
 #[test]
 fn a_library_added_to_the_library_table_is_checked_and_generated() {
-    let db = Path::new(env!("CARGO_MANIFEST_DIR")).join("../db");
-    let tmp = std::env::temp_dir().join(format!("dynchk-library-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
+    let tmp = copy_db("lzma");
     let t = tmp.as_path();
-    fs::create_dir_all(t).unwrap();
-    fs::copy(db.join("schema.sql"), t.join("schema.sql")).unwrap();
-    copy_dir(&db.join("lsb"), &t.join("lsb"));
-    copy_dir(&db.join("semantics"), &t.join("semantics"));
     // What `dynchk-gen import-lsb --add liblzma` would write (uint32_t is type 9272, void * 40,
     // size_t 10784).
     append(
@@ -77,15 +98,77 @@ fn a_library_added_to_the_library_table_is_checked_and_generated() {
     );
     let cov = dynchk_gen::coverage::Coverage::of(&g);
     assert_eq!(cov.libraries["liblzma"].generated, 1);
-    let rs = dynchk_gen::render::render(&g.spec, &g.plans)
-        .unwrap()
-        .generated_rs;
-    let at = rs
-        .find("fn lzma_crc32(")
-        .expect("no interposer for lzma_crc32");
-    let body = &rs[at..at + rs[at..].find("\n    }\n").unwrap()];
+    let body = interposer(&g, "lzma_crc32");
     assert!(body.contains(r#"c"liblzma.so.5""#), "{body}");
     assert!(body.contains(r#"c"XZ_5.0""#), "{body}");
     assert!(body.contains("validators::mem::readable(buf"), "{body}");
+    fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// LSB's libncurses.so.5 is two files on the host (`soname libncursesw.so.6 libtinfo.so.6` in
+/// db/semantics/ncurses.sem), and LSB's libpng12.so.0 is libpng16.so.16: each interposer resolves
+/// its original, at the version the host exports, in the file that exports it.
+#[test]
+fn an_lsb_library_mapped_to_host_files_resolves_each_interface_in_the_file_exporting_it() {
+    let g = Generator::load(&db()).unwrap();
+    for (name, soname, version) in [
+        ("initscr", "libncursesw.so.6", "NCURSESW6_"),
+        ("wmove", "libncursesw.so.6", "NCURSESW6_"),
+        ("tigetstr", "libtinfo.so.6", "NCURSES6_TINFO_"),
+        ("png_create_read_struct", "libpng16.so.16", "PNG16_0"),
+    ] {
+        if !g.host.libraries.contains_key(soname) {
+            eprintln!("skipped {name}: {soname} is not on this machine");
+            continue;
+        }
+        let p = g.plan(name).unwrap();
+        assert_eq!(p.disposition, Disposition::Generated, "{name}");
+        assert_eq!(p.soname, soname, "{name}");
+        let body = interposer(&g, name);
+        assert!(body.contains(&format!("c\"{soname}\"")), "{body}");
+        assert!(body.contains(&format!("c\"{version}")), "{body}");
+    }
+    // The LSB sonames are not looked for: only the host files stand for the libraries.
+    assert!(!g
+        .host
+        .missing
+        .iter()
+        .any(|m| m == "libncurses.so.5" || m == "libpng12.so.0"));
+}
+
+/// A library whose file the build machine lacks gets no interposers, and `coverage` says so.
+#[test]
+fn a_library_absent_from_the_host_gets_no_interposers_and_coverage_names_it() {
+    let tmp = copy_db("absent");
+    let t = tmp.as_path();
+    append(
+        t.join("lsb/Library.sql"),
+        &["INSERT INTO Library VALUES(9002,'libabsent','libabsent.so.1');"],
+    );
+    append(
+        t.join("lsb/Interface.sql"),
+        &["INSERT INTO Interface VALUES(99002,'absent_open',9002,6,NULL,'absent.h','lsb');"],
+    );
+    fs::write(
+        t.join("semantics/absent.sem"),
+        "[libabsent]\nsoname libabsent-2.0.so.0\n",
+    )
+    .unwrap();
+    let g = Generator::load(t).unwrap();
+    assert!(g.host.missing.iter().any(|m| m == "libabsent-2.0.so.0"));
+    assert_eq!(
+        g.plan("absent_open").unwrap().disposition,
+        Disposition::NotOnHost
+    );
+    let cov = dynchk_gen::coverage::Coverage::of(&g);
+    let c = &cov.libraries["libabsent"];
+    assert_eq!((c.generated, c.not_on_host), (0, 1));
+    assert_eq!(c.missing_files, ["libabsent-2.0.so.0"]);
+    assert!(
+        cov.text()
+            .contains("libabsent: libabsent-2.0.so.0 missing: no interposers"),
+        "{}",
+        cov.text()
+    );
     fs::remove_dir_all(&tmp).unwrap();
 }

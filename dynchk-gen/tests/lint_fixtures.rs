@@ -578,7 +578,12 @@ fn import_is_deterministic_and_matches_committed_db() {
     // Counts of the README, less the functions whose return type the dump lacks.
     assert_eq!(stats.functions["libm"], 302);
     assert_eq!(stats.functions["libpthread"], 94);
-    assert_eq!(stats.functions["libc"] + stats.skipped.len(), 782);
+    let libc_skipped = stats
+        .skipped
+        .iter()
+        .filter(|s| s.contains(" (libc): "))
+        .count();
+    assert_eq!(stats.functions["libc"] + libc_skipped, 782);
 }
 
 /// The generator's own check: a parameter rule that reads a union needs a rule saying how.

@@ -79,9 +79,10 @@ impl Phase {
 
     fn of(k: &ItemKind) -> Phase {
         match k {
-            ItemKind::Rule { .. } | ItemKind::Const { .. } | ItemKind::Library(_) => {
-                Phase::Definitions
-            }
+            ItemKind::Rule { .. }
+            | ItemKind::Const { .. }
+            | ItemKind::Library(_)
+            | ItemKind::Soname(_) => Phase::Definitions,
             ItemKind::StructDecl { .. } | ItemKind::Typedef { .. } => Phase::Types,
             ItemKind::Declare { .. } => Phase::Interfaces,
             ItemKind::Annotate { .. }
@@ -103,6 +104,16 @@ impl Loader<'_> {
         let c = self.conn;
         match &item.kind {
             ItemKind::Library(_) => {}
+            ItemKind::Soname(names) => {
+                self.lib_id(lib)?;
+                for (pos, so) in names.iter().enumerate() {
+                    c.execute(
+                        "INSERT INTO HostSoname(lib, pos, soname, source) VALUES(?,?,?,?)",
+                        params![lib, pos as i64, so, at],
+                    )
+                    .map_err(|_| anyhow!("[{lib}] has two `soname` lines"))?;
+                }
+            }
             ItemKind::Rule {
                 name,
                 check,

@@ -13,6 +13,9 @@ pub struct Item {
 pub enum ItemKind {
     /// `[libc]`
     Library(String),
+    /// `soname libncursesw.so.6 libtinfo.so.6`: the host's files that stand for the section's
+    /// library (LSB's `libncurses.so.5`), searched in this order.
+    Soname(Vec<String>),
     /// `read(fd: fd.open, buf: out(count), count)` on an interface the LSB data has.
     Annotate { name: String, params: Vec<ParamAnn> },
     /// `+ int pipe2(int *fds: out(8), int flags) @GLIBC_2.9`; with `+ replace`, the
@@ -222,7 +225,9 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
             .strip_suffix(']')
             .ok_or_else(|| anyhow!("`[` without `]`"))?
             .trim();
-        if !is_ident(lib) {
+        // LSB's library names go beyond identifiers: libglib-2.0, libstdc++.
+        let lib_char = |c: char| c.is_ascii_alphanumeric() || "_-.+".contains(c);
+        if lib.is_empty() || !lib.chars().all(lib_char) {
             bail!("`[{lib}]` is not a library name");
         }
         return Ok(Some(ItemKind::Library(lib.to_string())));
@@ -246,6 +251,13 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
             }))
         }
         "hook" => parse_hook(rest).map(Some),
+        "soname" => {
+            let names: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+            if names.is_empty() || names.iter().any(|n| !n.contains(".so")) {
+                bail!("`soname` is followed by the host's library files (`soname libpng16.so.16`)");
+            }
+            Ok(Some(ItemKind::Soname(names)))
+        }
         "const" => {
             let (name, value) = split_word(rest);
             if value.is_empty() {

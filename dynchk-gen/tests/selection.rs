@@ -295,7 +295,11 @@ fn generation_is_deterministic_and_covers_every_library() {
         // XtVaSetValues, FcPatternBuild) and small structs of floats passed by value (FcValue)
         // are excluded until the generator can interpose them: 6% of fontconfig's.
         let floor = if lib == "libc" { 0.95 } else { 0.9 };
-        assert!(covered >= floor, "{lib}: {covered:.3} of {} covered", c.spec);
+        assert!(
+            covered >= floor,
+            "{lib}: {covered:.3} of {} covered",
+            c.spec
+        );
         assert_eq!(c.excluded, c.excluded_reasons.len());
     }
     assert!(cov.libraries["libc"].semantic_params >= 600);

@@ -251,4 +251,12 @@ impl Site for MemberSite<'_> {
         let ptr = format!("m_{} as usize as *const u8", self.m.name);
         self.checker_call(spec, tid, ptr, count, indexed)
     }
+
+    fn varargs(&self) -> Result<String> {
+        bail!("walks a call's variable arguments: a rule for a parameter, not a member")
+    }
+
+    fn arg_report(&self) -> Result<String> {
+        self.varargs()
+    }
 }

@@ -63,6 +63,12 @@ pub trait Site {
     /// The checker call for `count` structs at this value (`indexed`: an array, its elements
     /// named `[i]`).
     fn follow(&self, spec: &Spec, tid: i64, count: String, indexed: bool) -> Follow;
+    /// The call's `...` arguments after this value, as a `validators::format::VaList` (a rule
+    /// of kind `v`; only an interposer's parameter has them).
+    fn varargs(&self) -> Result<String>;
+    /// The closure a walking validator reports the fault `f` of argument `i` after this value
+    /// through (kinds `v` and `a`).
+    fn arg_report(&self) -> Result<String>;
 }
 
 /// A lowered rule: the IR, and what `explain` says about its length and the structs it reaches.
@@ -73,6 +79,8 @@ pub struct Lowered {
     pub notes: String,
     /// The struct whose checker the IR calls.
     pub reaches: Option<i64>,
+    /// It walks the `...` arguments: the code reads the trampoline's register save area.
+    pub saved: bool,
 }
 
 /// Lowers `ru` at `site`.
@@ -97,6 +105,7 @@ pub fn lower(spec: &Spec, site: &dyn Site, ru: &RuleUse) -> Result<Lowered> {
     let mut notes = String::new();
     let mut then = None;
     let mut reaches = None;
+    let mut saved = false;
     if rule.memory {
         let (len, how) = length(spec, site, ru, &expr).map_err(at)?;
         notes.push_str(&format!("; length {how}"));
@@ -114,14 +123,26 @@ pub fn lower(spec: &Spec, site: &dyn Site, ru: &RuleUse) -> Result<Lowered> {
     } else {
         let extra = &rule.signature[1..];
         let given = ru.args.list();
-        if extra.len() != given.len() || matches!(ru.args, Args::Count(_)) {
+        let written = extra.iter().filter(|k| k.written()).count();
+        if written != given.len() || matches!(ru.args, Args::Count(_)) {
             return Err(at(anyhow!(
-                "takes {} argument(s), {} given",
-                extra.len(),
+                "takes {written} argument(s), {} given",
                 given.len()
             )));
         }
-        for (kind, g) in extra.iter().zip(given) {
+        let mut given = given.iter();
+        for kind in extra {
+            if *kind == ArgKind::Varargs {
+                args.push(site.varargs().map_err(at)?);
+                args.push(site.arg_report().map_err(at)?);
+                saved = true;
+                continue;
+            }
+            if *kind == ArgKind::Nested {
+                args.push("call.inside_forward()".into());
+                continue;
+            }
+            let g = given.next().expect("counted above");
             args.push(match kind {
                 ArgKind::Table => match g {
                     Expr::Name(t) => table_arg(t).map_err(at)?,
@@ -129,8 +150,15 @@ pub fn lower(spec: &Spec, site: &dyn Site, ru: &RuleUse) -> Result<Lowered> {
                 },
                 ArgKind::Len => format!("({}) as usize", expr(g)?),
                 ArgKind::Ptr => format!("({}) as usize as *const c_void", expr(g)?),
-                ArgKind::Int => expr(g)?,
+                ArgKind::VaList => format!(
+                    "&mut validators::format::VaList::copy(({}) as usize as *const c_void)",
+                    expr(g)?
+                ),
+                _ => expr(g)?,
             });
+            if *kind == ArgKind::VaList {
+                args.push(site.arg_report().map_err(at)?);
+            }
         }
     }
     let call = |validator: &str| Call {
@@ -163,6 +191,7 @@ pub fn lower(spec: &Spec, site: &dyn Site, ru: &RuleUse) -> Result<Lowered> {
         rule: rule.clone(),
         notes,
         reaches,
+        saved,
     })
 }
 

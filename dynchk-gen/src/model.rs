@@ -194,6 +194,13 @@ pub enum ArgKind {
     Ptr,
     /// `t`: a table of named constants (validators/src/xlat/tables.rs), by its name.
     Table,
+    /// `v`: the call's `...` arguments (not written in the rule's use), then a reporter for the
+    /// fault of one of them.
+    Varargs,
+    /// `a`: a `va_list` parameter, by its name, then a reporter as for `v`.
+    VaList,
+    /// `n`: whether a library made the call on its own behalf (not written either).
+    Nested,
 }
 
 impl ArgKind {
@@ -203,8 +210,16 @@ impl ArgKind {
             "u" => ArgKind::Len,
             "p" => ArgKind::Ptr,
             "t" => ArgKind::Table,
+            "v" => ArgKind::Varargs,
+            "a" => ArgKind::VaList,
+            "n" => ArgKind::Nested,
             _ => return None,
         })
+    }
+
+    /// Whether the rule's use writes this argument (the others are about the call itself).
+    pub fn written(self) -> bool {
+        !matches!(self, ArgKind::Varargs | ArgKind::Nested)
     }
 }
 
@@ -442,7 +457,7 @@ impl Spec {
                 .split_whitespace()
                 .map(|k| {
                     ArgKind::parse(k).ok_or_else(|| {
-                        anyhow!("Rule row name={name}: signature kind `{k}` is not i, u, p or t")
+                        anyhow!("Rule row name={name}: signature kind `{k}` is not i, u, p, t, v, a or n")
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;

@@ -37,6 +37,8 @@ pub struct Check {
     pub reason: String,
     /// The Rust statement that performs it (uses `call` and the parameter variables).
     pub code: String,
+    /// It walks the `...` arguments: the code reads the trampoline's register save area.
+    pub saved: bool,
 }
 
 /// A parameter as the generated code sees it.
@@ -89,7 +91,16 @@ pub struct Plan {
     pub before: Vec<String>,
     /// `rt::hooks` calls run right after the real call; `__ret` is its result.
     pub after: Vec<String>,
+    /// The register the trampoline passes its register save area in (the one after the named
+    /// integer parameters), when a check walks the `...` arguments.
+    pub saved_reg: Option<&'static str>,
 }
+
+/// The integer argument registers, in order.
+const INT_REGS: [&str; 6] = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];
+
+/// The variable the checking function receives the trampoline's register save area in.
+const SAVED: &str = "__saved";
 
 /// The variable the generated code keeps the real call's result in, for `after` hooks.
 pub const RESULT: &str = "__ret";
@@ -156,6 +167,7 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
         trampoline: false,
         before: Vec::new(),
         after: Vec::new(),
+        saved_reg: None,
     };
     let mut problems = Vec::new();
     plan.ret_rust = match spec.abi(iface.ret)? {
@@ -200,6 +212,18 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
     } else {
         Disposition::Generated
     };
+    if plan.params.iter().any(|p| p.checks.iter().any(|c| c.saved)) {
+        if matches!(plan.disposition, Disposition::Hand(_)) {
+            bail!(
+                "{}: a rule that walks the `...` arguments needs the generated trampoline; a hand-coded interposer walks them itself",
+                iface.name
+            );
+        }
+        // The rule's lowering made sure the named parameters leave an integer register free.
+        if let Ok((ints, _)) = registers(spec, iface)? {
+            plan.saved_reg = INT_REGS.get(ints).copied();
+        }
+    }
     if let (Disposition::Generated, Some(v)) = (&plan.disposition, versions) {
         plan.exports = exports(iface, v);
     }
@@ -270,17 +294,10 @@ fn trampoline_problem(
     iface: &Interface,
     v: Option<&crate::host::Versions>,
 ) -> Result<Option<String>> {
-    let (mut ints, mut sse) = (0, 0);
-    for p in &iface.params {
-        match spec.abi(p.ty)? {
-            Abi::Int { .. } | Abi::Ptr => ints += 1,
-            Abi::F32 | Abi::F64 | Abi::Complex(_) => sse += 1,
-            Abi::Aggregate { .. } => {
-                return Ok(Some("a struct passed by value through a trampoline".into()))
-            }
-            _ => {}
-        }
-    }
+    let (ints, sse) = match registers(spec, iface)? {
+        Ok(n) => n,
+        Err(problem) => return Ok(Some(problem)),
+    };
     if ints > 6 || sse > 8 {
         return Ok(Some(
             "parameters passed on the stack through a trampoline".into(),
@@ -292,6 +309,23 @@ fn trampoline_problem(
         }
         _ => None,
     })
+}
+
+/// How many integer and SSE registers the named parameters take (the first 6 and 8 travel in
+/// registers), or why they do not travel that way.
+fn registers(spec: &Spec, iface: &Interface) -> Result<Result<(usize, usize), String>> {
+    let (mut ints, mut sse) = (0, 0);
+    for p in &iface.params {
+        match spec.abi(p.ty)? {
+            Abi::Int { .. } | Abi::Ptr => ints += 1,
+            Abi::F32 | Abi::F64 | Abi::Complex(_) => sse += 1,
+            Abi::Aggregate { .. } => {
+                return Ok(Err("a struct passed by value through a trampoline".into()))
+            }
+            _ => {}
+        }
+    }
+    Ok(Ok((ints, sse)))
 }
 
 fn exports(iface: &Interface, v: &crate::host::Versions) -> Vec<Export> {
@@ -500,6 +534,29 @@ impl Site for ParamSite<'_> {
         self.p.data_out.to_string()
     }
 
+    fn varargs(&self) -> Result<String> {
+        let variadic = self.iface.params.iter().any(|q| {
+            q.name.as_deref().is_none_or(|n| n == "...")
+                && self.spec.abi(q.ty).is_ok_and(|a| a == Abi::Variadic)
+        });
+        if !variadic {
+            bail!("walks the `...` arguments, and there are none (a `va_list` takes the `a` form)");
+        }
+        match registers(self.spec, self.iface)? {
+            Ok((ints, sse)) if ints < INT_REGS.len() => Ok(format!(
+                "&mut validators::format::VaList::after({SAVED}, {ints}, {sse})"
+            )),
+            _ => bail!("the named parameters leave no integer register for the saved arguments"),
+        }
+    }
+
+    fn arg_report(&self) -> Result<String> {
+        Ok(format!(
+            "&mut |i: usize, f| call.violation({} + i as i32, \"...\", rt::Value::Pointer(0), f)",
+            self.p.pos + 1
+        ))
+    }
+
     fn follow(&self, spec: &Spec, tid: i64, count: String, indexed: bool) -> Follow {
         // Elements of an array parameter are named after it: `iov[1].iov_base`.
         let parent = if indexed {
@@ -542,6 +599,7 @@ fn param_check(
             ru.rule, ru.written, ru.source, l.rule.description, l.notes
         ),
         code: crate::render::check(&l.ir)?,
+        saved: l.saved,
     })
 }
 

@@ -39,6 +39,8 @@ struct FnRow {
     before: Vec<String>,
     after: Vec<String>,
     result: &'static str,
+    /// The register the trampoline passes its register save area in, or empty (see `Plan`).
+    saved_reg: &'static str,
 }
 
 /// The check function of a hand-coded interface (`checks::open`): its rules, for the hand-written
@@ -261,9 +263,12 @@ fn check_fn_row(p: &Plan) -> CheckFnRow {
 fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
     // A trampoline's checking function receives only the register parameters.
     let passed = || p.params.iter().filter(|q| !q.rust_ty.is_empty());
-    let params_decl: Vec<String> = passed()
+    let mut params_decl: Vec<String> = passed()
         .map(|q| format!("{}: {}", q.ident, q.rust_ty))
         .collect();
+    if p.saved_reg.is_some() {
+        params_decl.push("__saved: *const c_void".into());
+    }
     let param_types: Vec<String> = passed().map(|q| q.rust_ty.clone()).collect();
     let args: Vec<String> = passed().map(|q| q.ident.clone()).collect();
     let db_version = p
@@ -292,6 +297,7 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
             before: p.before.clone(),
             after: p.after.clone(),
             result: crate::plan::RESULT,
+            saved_reg: p.saved_reg.unwrap_or_default(),
             checks: if e.checked {
                 passed()
                     .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))

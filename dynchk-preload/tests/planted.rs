@@ -598,6 +598,201 @@ const CASES: &[Case] = &[
         sprintf(h, "%d", 123456789); free(h);"#,
         expect: None,
     },
+    // --- the rest of the format family: err.h, error.h, obstack, strftime, scanf
+    Case {
+        name: "warnx_unmapped_string",
+        decls: FORMAT_DECLS,
+        body: r#"warnx("%d %s", 1, (char *)0x10);"#,
+        expect: Some(Expect {
+            interface: "warnx",
+            param: 2,
+            check: "string",
+            member: None,
+            severity: "error",
+        }),
+    },
+    Case {
+        name: "error_at_line_unmapped_string_on_the_stack",
+        decls: FORMAT_DECLS,
+        // Past the six integer registers: the string is the caller's first stack argument.
+        body: r#"error_at_line(0, 0, "f.c", 3, "%s %s", "in rdx's place", (char *)0x10);"#,
+        expect: Some(Expect {
+            interface: "error_at_line",
+            param: 6,
+            check: "string",
+            member: None,
+            severity: "error",
+        }),
+    },
+    Case {
+        name: "vwarnx_unmapped_string",
+        decls: FORMAT_DECLS,
+        body: r#"vw("%d %f %s", 1, 2.5, (char *)0x10);"#,
+        expect: Some(Expect {
+            interface: "vwarnx",
+            param: 3,
+            check: "string",
+            member: None,
+            severity: "error",
+        }),
+    },
+    Case {
+        name: "obstack_printf_unmapped_string",
+        decls: FORMAT_DECLS,
+        body: r#"struct obstack ob; obstack_init(&ob); obstack_printf(&ob, "%s", (char *)0x10);"#,
+        expect: Some(Expect {
+            interface: "obstack_printf",
+            param: 2,
+            check: "string",
+            member: None,
+            severity: "error",
+        }),
+    },
+    portable(
+        "strftime_unknown_conversion",
+        r#"char b[32]; time_t t = 0; struct tm tm; gmtime_r(&t, &tm); strftime(b, sizeof b, "%Q", &tm);"#,
+        "strftime",
+        2,
+        "format",
+    ),
+    Case {
+        name: "wcsftime_unknown_conversion",
+        decls: FORMAT_DECLS,
+        body: r#"wchar_t b[32]; time_t t = 0; struct tm tm; gmtime_r(&t, &tm); wcsftime(b, 32, L"%Y %J", &tm);"#,
+        expect: Some(Expect {
+            interface: "wcsftime",
+            param: 2,
+            check: "format",
+            member: None,
+            severity: "portability",
+        }),
+    },
+    bad(
+        "sscanf_string_past_heap_block",
+        r#"sscanf("abcdefgh", "%7s", (char *)malloc(4));"#,
+        "__isoc99_sscanf",
+        2,
+        "RWaddress",
+    ),
+    bad(
+        "sscanf_count_to_unmapped",
+        r#"int n; sscanf("12", "%d%n", &n, (int *)0x10);"#,
+        "__isoc99_sscanf",
+        3,
+        "RWaddress",
+    ),
+    Case {
+        name: "format_family_used_as_documented",
+        decls: FORMAT_DECLS,
+        body: r#"long double ld = 1.5;
+        warnx("%d %d %d %d %d %d %d %s %Lf %f %f %f %f %f %f %f %f %f %s", 1, 2, 3, 4, 5, 6, 7,
+              "on the stack", ld, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, "after nine doubles");
+        warn(NULL); errno = 0;
+        error(0, 0, "%s %d", "error", 1);
+        error_at_line(0, 0, "f.c", 3, "%d %f %s %s", 1, 2.5, "x", "y");
+        vw("%d %f %s %Lf %s", 1, 2.5, "x", ld, "z");
+        struct obstack ob; obstack_init(&ob);
+        obstack_printf(&ob, "%s %d", "ob", 1);
+        __obstack_printf_chk(&ob, 1, "%s %d", "ob", 2);
+        obstack_free(&ob, NULL);
+        char b[64]; wchar_t w[64]; time_t t = 0; struct tm tm; gmtime_r(&t, &tm);
+        strftime(b, sizeof b, "%Y-%m-%d %_5H %Ec %Oy %%", &tm);
+        wcsftime(w, 64, L"%A %k", &tm);
+        char s4[4], c, *m; int n, k;
+        sscanf("abc 12 z", "%3s %d%n %c", s4, &n, &k, &c);
+        sscanf("allocated", "%ms", &m); free(m);
+        sscanf("skip 5", "%*s %d", &n);
+        char *h = malloc(8); sscanf("exactly", "%7s", h); free(h);"#,
+        expect: None,
+    },
+    // --- fcntl: the command, and the third argument as the command reads it
+    bad(
+        "fcntl_unknown_command",
+        "fcntl(0, 9999);",
+        "fcntl",
+        1,
+        "oneof",
+    ),
+    bad(
+        "fcntl_dupfd_negative",
+        "fcntl(0, F_DUPFD, -1);",
+        "fcntl",
+        2,
+        "range",
+    ),
+    bad(
+        "fcntl_setlk_unmapped_lock",
+        r#"int fd = open("lk.tmp", O_CREAT | O_RDWR, 0600); fcntl(fd, F_SETLK, (struct flock *)0x10);"#,
+        "fcntl",
+        2,
+        "Rdaddress",
+    ),
+    clean(
+        "fcntl_commands_with_their_arguments",
+        r#"int fd = open("lk.tmp", O_CREAT | O_RDWR, 0600);
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_GETLK, &fl) != 0) return 4;
+        fl.l_type = F_WRLCK; if (fcntl(fd, F_SETLK, &fl) != 0) return 5;
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) return 6;
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 || fcntl(fd, F_SETSIG, 0) != 0) return 7;
+        if (fcntl(fd, F_DUPFD_CLOEXEC, 10) < 10) return 8;
+        fcntl(fd, F_SETOWN, getpid());"#,
+    ),
+    // --- zlib: the stream's buffers at deflate/inflate, compress's destination at compress
+    Case {
+        name: "deflate_output_past_heap_block",
+        decls: "#include <zlib.h>",
+        body: r#"z_stream zs; memset(&zs, 0, sizeof zs); deflateInit(&zs, 6);
+        char in[64] = {0}; zs.next_in = (Bytef *)in; zs.avail_in = sizeof in;
+        zs.next_out = malloc(16); zs.avail_out = 64; deflate(&zs, Z_FINISH);"#,
+        expect: Some(Expect {
+            interface: "deflate",
+            param: 0,
+            check: "RWaddress",
+            member: Some("next_out"),
+            severity: "error",
+        }),
+    },
+    Case {
+        name: "inflate_input_unmapped",
+        decls: "#include <zlib.h>",
+        body: r#"z_stream zs; memset(&zs, 0, sizeof zs); inflateInit(&zs);
+        char out[64]; zs.next_out = (Bytef *)out; zs.avail_out = sizeof out;
+        zs.next_in = (Bytef *)0x10; zs.avail_in = 4; inflate(&zs, Z_NO_FLUSH);"#,
+        expect: Some(Expect {
+            interface: "inflate",
+            param: 0,
+            check: "Rdaddress",
+            member: Some("next_in"),
+            severity: "error",
+        }),
+    },
+    Case {
+        name: "compress_dest_shorter_than_destlen",
+        decls: "#include <zlib.h>",
+        body: r#"unsigned char src[100] = {0}; uLongf n = 64; compress(malloc(16), &n, src, sizeof src);"#,
+        expect: Some(Expect {
+            interface: "compress",
+            param: 0,
+            check: "RWaddress",
+            member: None,
+            severity: "error",
+        }),
+    },
+    Case {
+        name: "zlib_round_trip",
+        decls: "#include <zlib.h>",
+        body: r#"unsigned char src[100] = "zlib", packed[128], back[100];
+        uLongf n = sizeof packed, m = sizeof back;
+        if (compress(packed, &n, src, sizeof src) != Z_OK) return 4;
+        if (uncompress(back, &m, packed, n) != Z_OK || m != sizeof src) return 5;
+        z_stream zs; memset(&zs, 0, sizeof zs); deflateInit(&zs, 6);
+        unsigned char *out = malloc(n + 16);
+        zs.next_in = src; zs.avail_in = sizeof src; zs.next_out = out; zs.avail_out = n + 16;
+        if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return 6;
+        free(out); deflateEnd(&zs);"#,
+        expect: None,
+    },
     // --- accepted by glibc and Linux, not by POSIX: severity portability
     portable(
         "fchmod_with_the_files_type_bits",
@@ -1009,6 +1204,21 @@ static void vf(FILE *f, const char *fmt, ...) {
 }
 "#;
 
+/// err.h, error.h, obstack and wide strftime, and a `v*` member called through a helper.
+const FORMAT_DECLS: &str = r#"
+#include <err.h>
+#include <error.h>
+#include <obstack.h>
+#include <stdarg.h>
+#include <wchar.h>
+#define obstack_chunk_alloc malloc
+#define obstack_chunk_free free
+int __obstack_printf_chk(struct obstack *ob, int flag, const char *fmt, ...);
+static void vw(const char *fmt, ...) {
+    va_list ap; va_start(ap, fmt); vwarnx(fmt, ap); va_end(ap);
+}
+"#;
+
 /// The clean control that does a bit of everything a real program does, all of it valid.
 const VALID_BODY: &str = r#"
     char buf[256];
@@ -1193,7 +1403,7 @@ fn each_planted_violation_is_reported_alone_and_controls_are_clean() {
             &dir,
             case.name,
             &source(case),
-            &["-fno-builtin", "-pthread"],
+            &["-fno-builtin", "-pthread", "-lz"],
         )
     });
     let failures: Vec<String> = each_case(|i, case| judge(&dir, &programs[i], case))

@@ -7,7 +7,7 @@
 //! plain sequential case takes the same path.
 
 use crate::{mem, text::Quoted, Fault, Verdict};
-use core::ffi::{c_char, c_void};
+use core::ffi::c_void;
 
 const CHECK: &str = "format";
 
@@ -27,6 +27,97 @@ pub trait ArgSource {
     fn next_double(&mut self);
     /// Skips a `long double`.
     fn next_long_double(&mut self);
+}
+
+/// The variadic arguments of a call as an x86-64 `va_list` describes them: integer and pointer
+/// arguments in the register save area's first 48 bytes (from `gp_offset`), floating ones in its
+/// next 128 (from `fp_offset`), the rest in the caller's stack (`overflow`). Walking advances this
+/// copy only, so the call's own `va_list` (or registers) reach the C library untouched.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct VaList {
+    gp_offset: u32,
+    fp_offset: u32,
+    overflow: usize,
+    reg_save: usize,
+}
+
+/// Where the integer registers end and the floating ones do, in a register save area.
+const GP_END: u32 = 48;
+const FP_END: u32 = GP_END + 8 * 16;
+
+impl VaList {
+    /// The arguments after `ints` integer and `sse` floating named parameters, from the register
+    /// save area `saved` of an interposer trampoline (the ABI's layout: rdi..r9, then xmm0..7;
+    /// the caller's stack arguments start 208 bytes above it, past the area, the saved frame
+    /// pointer and the return address).
+    ///
+    /// # Safety
+    /// `saved` must be such an area, live for the walk.
+    pub unsafe fn after(saved: *const c_void, ints: u32, sse: u32) -> VaList {
+        VaList {
+            gp_offset: 8 * ints,
+            fp_offset: GP_END + 16 * sse,
+            overflow: saved as usize + 208,
+            reg_save: saved as usize,
+        }
+    }
+
+    /// A copy of the `va_list` a `v*` function received (on x86-64 the parameter points to the
+    /// caller's `__va_list_tag`); one that is not readable yields no arguments (0 for each).
+    ///
+    /// # Safety
+    /// `ap` must be the call's `va_list` parameter.
+    pub unsafe fn copy(ap: *const c_void) -> VaList {
+        if ap.is_null() || mem::readable(ap, core::mem::size_of::<VaList>()).is_err() {
+            return VaList {
+                gp_offset: 0,
+                fp_offset: 0,
+                overflow: 0,
+                reg_save: 0,
+            };
+        }
+        core::ptr::read_unaligned(ap as *const VaList)
+    }
+
+    /// The next 8-byte integer-class argument.
+    fn word(&mut self) -> u64 {
+        if self.reg_save == 0 {
+            return 0;
+        }
+        let at = if self.gp_offset < GP_END {
+            self.gp_offset += 8;
+            self.reg_save + self.gp_offset as usize - 8
+        } else {
+            self.overflow += 8;
+            self.overflow - 8
+        };
+        // SAFETY: the ABI put the argument there (the constructors' promise).
+        unsafe { core::ptr::read_unaligned(at as *const u64) }
+    }
+}
+
+impl ArgSource for VaList {
+    fn next_int(&mut self) -> i64 {
+        self.word() as i32 as i64
+    }
+    fn next_long(&mut self) -> i64 {
+        self.word() as i64
+    }
+    fn next_ptr(&mut self) -> usize {
+        self.word() as usize
+    }
+    fn next_double(&mut self) {
+        if self.fp_offset < FP_END {
+            self.fp_offset += 16;
+        } else {
+            self.overflow += 8;
+        }
+    }
+    fn next_long_double(&mut self) {
+        // Always in memory, 16-byte aligned.
+        self.overflow = self.overflow.next_multiple_of(16) + 16;
+    }
 }
 
 /// The C type an argument is fetched as.
@@ -371,7 +462,7 @@ impl Cursor<'_> {
 ///
 /// # Safety
 /// Read only as far as the memory map says it is readable; `None` when the map cannot tell.
-unsafe fn format_bytes<'a>(fmt: *const c_char) -> Result<Option<&'a [u8]>, Fault> {
+unsafe fn format_bytes<'a>(fmt: *const c_void) -> Result<Option<&'a [u8]>, Fault> {
     let len = mem::strlen(fmt as usize, usize::MAX, CHECK)?;
     Ok(len.map(|len| crate::text::bytes(fmt as usize, len)))
 }
@@ -385,7 +476,7 @@ unsafe fn format_bytes<'a>(fmt: *const c_char) -> Result<Option<&'a [u8]>, Fault
 /// `args` must describe the call's real arguments; strings are read only where the memory map
 /// says they are readable.
 pub unsafe fn printf(
-    fmt: *const c_char,
+    fmt: *const c_void,
     args: &mut dyn ArgSource,
     report: &mut dyn FnMut(usize, Fault),
 ) -> Verdict {
@@ -482,7 +573,7 @@ fn plan_printf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
 /// # Safety
 /// As [`printf`].
 pub unsafe fn scanf(
-    fmt: *const c_char,
+    fmt: *const c_void,
     args: &mut dyn ArgSource,
     report: &mut dyn FnMut(usize, Fault),
 ) -> Verdict {
@@ -573,6 +664,84 @@ fn skip_set(c: &mut Cursor<'_>, start: usize) -> Result<(), Fault> {
     ))
 }
 
+/// Conversions glibc's `strftime` knows; with the `E` and the `O` modifier, the ones it accepts
+/// after each (measured on glibc 2.36: any other is printed as written).
+const TIME_CONVERSIONS: &[u8] = b"aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%";
+const TIME_AFTER_E: &[u8] = b"cCnpPrRstTuxXyYzZ%";
+const TIME_AFTER_O: &[u8] = b"bBCdegGhHIjklmMnpPrRsStTuUVwWyzZ%";
+
+/// A `strftime` format: a readable string whose every conversion is one the C library knows.
+/// C leaves any other undefined; glibc prints it as written, so it is a `portability` fault.
+///
+/// # Safety
+/// Read only where the memory map says the string is readable.
+pub unsafe fn strftime(fmt: *const c_void) -> Verdict {
+    let Some(f) = format_bytes(fmt)? else {
+        return Ok(());
+    };
+    time_format(f.len(), |i| f[i] as u32)
+}
+
+/// [`strftime`] for `wcsftime`'s wide format.
+///
+/// # Safety
+/// As [`strftime`].
+pub unsafe fn wcsftime(fmt: *const c_void) -> Verdict {
+    let Some(len) = mem::wcslen(fmt as usize, usize::MAX, CHECK)? else {
+        return Ok(());
+    };
+    let f = fmt as *const u32;
+    // SAFETY: wcslen proved the `len` characters readable.
+    time_format(len, |i| unsafe { f.add(i).read() })
+}
+
+/// Walks `len` format characters (`at(i)` the i-th): `%`, flags, a width, `E` or `O`, a
+/// conversion.
+fn time_format(len: usize, at: impl Fn(usize) -> u32) -> Verdict {
+    let is = |c: u32, set: &[u8]| u8::try_from(c).is_ok_and(|b| set.contains(&b));
+    let mut i = 0;
+    while i < len {
+        i += 1;
+        if at(i - 1) != u32::from(b'%') {
+            continue;
+        }
+        let start = i - 1;
+        while i < len && is(at(i), b"_-0^#") {
+            i += 1;
+        }
+        while i < len && is(at(i), b"0123456789") {
+            i += 1;
+        }
+        let modifier = (i < len && is(at(i), b"EO")).then(|| {
+            i += 1;
+            at(i - 1)
+        });
+        let known = match modifier {
+            _ if i >= len => false,
+            None => is(at(i), TIME_CONVERSIONS),
+            Some(m) if m == u32::from(b'E') => is(at(i), TIME_AFTER_E),
+            Some(_) => is(at(i), TIME_AFTER_O),
+        };
+        if !known {
+            let spec = (start..(i + 1).min(len)).map(|j| char::from_u32(at(j)).unwrap_or('?'));
+            let mut text = crate::Msg::new();
+            for c in spec {
+                let _ = core::fmt::Write::write_char(&mut text, c);
+            }
+            return Err(Fault::new(
+                CHECK,
+                format_args!(
+                    "\"{}\" is not a strftime conversion (glibc prints it as written)",
+                    text.as_str()
+                ),
+            )
+            .severity(crate::Severity::Portability));
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,7 +789,7 @@ mod tests {
     }
 
     type Walker =
-        unsafe fn(*const c_char, &mut dyn ArgSource, &mut dyn FnMut(usize, Fault)) -> Verdict;
+        unsafe fn(*const c_void, &mut dyn ArgSource, &mut dyn FnMut(usize, Fault)) -> Verdict;
 
     /// Runs a walk; returns the format verdict, the argument faults and the fetch log.
     fn walk(
@@ -631,7 +800,7 @@ mod tests {
         let mut args = Args::new(values);
         let mut faults = Vec::new();
         let v = unsafe {
-            kind(fmt.as_ptr(), &mut args, &mut |i, f| {
+            kind(fmt.as_ptr().cast(), &mut args, &mut |i, f| {
                 faults.push(format!("{i} {f:?}"))
             })
         };
@@ -779,7 +948,7 @@ mod tests {
             );
         }
         let mut args = Args::new(&[]);
-        let v = unsafe { printf(0x10 as *const c_char, &mut args, &mut |_, _| {}) };
+        let v = unsafe { printf(0x10 as *const c_void, &mut args, &mut |_, _| {}) };
         assert_eq!(
             format!("{:?}", v.unwrap_err()),
             "format: 0x10 is not mapped"
@@ -865,5 +1034,86 @@ mod tests {
             "an unused scanf position is still a pointer"
         );
         assert_eq!(faults, ["1 RWaddress: 0x10 is not mapped"]);
+    }
+    #[test]
+    fn a_trampolines_saved_registers_walk_as_a_va_list() {
+        // rdi..r9, xmm0..7, rax and padding, the saved rbp and return address, then the stack.
+        let mut area = [0u64; 26 + 4];
+        area[2] = 7; // rdx: the first variadic after two named integers
+        area[3] = 8;
+        area[4] = 9;
+        area[5] = 10;
+        area[26] = 11; // first stack argument (208 bytes in)
+        area[27] = 12;
+        let mut va = unsafe { VaList::after(area.as_ptr().cast(), 2, 0) };
+        let got: Vec<i64> = (0..5).map(|_| va.next_long()).collect();
+        assert_eq!(got, [7, 8, 9, 10, 11]);
+        // Eight doubles fit in xmm0..7; the ninth comes from the stack.
+        let mut va = unsafe { VaList::after(area.as_ptr().cast(), 6, 0) };
+        (0..9).for_each(|_| va.next_double());
+        assert_eq!(va.next_ptr(), 12);
+        // A long double is always on the stack, 16-byte aligned.
+        let mut va = unsafe { VaList::after(area.as_ptr().cast(), 6, 0) };
+        va.next_long_double();
+        assert_eq!(va.overflow, area.as_ptr() as usize + 208 + 16);
+    }
+
+    #[test]
+    fn an_unreadable_va_list_yields_zeros() {
+        let mut va = unsafe { VaList::copy(0x10 as *const c_void) };
+        assert_eq!((va.next_ptr(), va.next_int()), (0, 0));
+    }
+
+    #[test]
+    fn strftime_conversions_are_the_ones_glibc_knows() {
+        for ok in [
+            c"%Y-%m-%d %H:%M:%S",
+            c"%_5d %-d %^a %#Z %Ec %Oy %OB %%",
+            c"",
+            c"100%%",
+        ] {
+            assert!(unsafe { strftime(ok.as_ptr().cast()) }.is_ok(), "{ok:?}");
+        }
+        for (bad, want) in [
+            (
+                c"at %Q",
+                "format: \"%Q\" is not a strftime conversion (glibc prints it as written)",
+            ),
+            (
+                c"%Ed",
+                "format: \"%Ed\" is not a strftime conversion (glibc prints it as written)",
+            ),
+            (
+                c"%+4Y",
+                "format: \"%+\" is not a strftime conversion (glibc prints it as written)",
+            ),
+            (
+                c"50%",
+                "format: \"%\" is not a strftime conversion (glibc prints it as written)",
+            ),
+            (
+                c"%5",
+                "format: \"%5\" is not a strftime conversion (glibc prints it as written)",
+            ),
+        ] {
+            let f = unsafe { strftime(bad.as_ptr().cast()) }.unwrap_err();
+            assert_eq!(
+                (format!("{f:?}"), f.severity),
+                (want.to_owned(), crate::Severity::Portability)
+            );
+        }
+        let wide: Vec<u32> = "%H %k %J".chars().map(|c| c as u32).chain([0]).collect();
+        let f = unsafe { wcsftime(wide.as_ptr().cast()) }.unwrap_err();
+        assert_eq!(
+            f.msg.as_str(),
+            "\"%J\" is not a strftime conversion (glibc prints it as written)"
+        );
+        assert_eq!(
+            format!(
+                "{:?}",
+                unsafe { strftime(0x10 as *const c_void) }.unwrap_err()
+            ),
+            "format: 0x10 is not mapped"
+        );
     }
 }

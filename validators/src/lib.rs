@@ -25,6 +25,8 @@
 //! | [`stream`] (`popen_mode`, `fdopen_mode`), [`signal`] (`catchable`, `alt_stack`) | `popenmode`, `fdopenmode`, `signal`, `stacksize` |
 //! | [`format`](mod@format) | `format` for the format string; `string` and `RWaddress` for the arguments |
 //! | [`ioctl`] | `Rdaddress`, `RWaddress` (the message names the request) |
+//! | [`fcntl`] | `range`, `flags`, `openflags`, `Rdaddress`, `RWaddress`, `signal`, `oneof` (by command) |
+//! | [`zlib`] | `Rdaddress`, `RWaddress` on a `z_stream`'s `next_in`/`next_out` members |
 
 // No std outside tests: the compiler then guarantees what the runtime needs (no heap, no std
 // locks, no std::fs/env, which would call interposed C functions).
@@ -42,6 +44,7 @@ mod verdict;
 pub mod argv;
 pub mod clock;
 pub mod env;
+pub mod fcntl;
 pub mod fd;
 pub mod flags;
 pub mod format;
@@ -62,6 +65,7 @@ pub mod template;
 pub mod thread;
 pub mod whence;
 pub mod xlat;
+pub mod zlib;
 
 include!(concat!(env!("OUT_DIR"), "/functions.rs"));
 

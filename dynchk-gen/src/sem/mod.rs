@@ -388,7 +388,11 @@ impl Loader<'_> {
                 anyhow!("{what}: unknown rule `{rule}` (rules are defined in semantics/rules.sem)")
             })?;
         // The rule's own arguments follow the value it checks.
-        let kinds: Vec<&str> = signature.split_whitespace().skip(1).collect();
+        let kinds: Vec<&str> = signature
+            .split_whitespace()
+            .skip(1)
+            .filter(|k| !matches!(*k, "v" | "n"))
+            .collect();
         let what = format!("{what}: `{rule}{args}`");
         let parts = crate::model::Args::written(args).map_err(|e| anyhow!("{what}: {e}"))?;
         for (i, part) in parts.into_iter().enumerate() {

@@ -364,9 +364,9 @@ fn parse_rule(rest: &str) -> Result<ItemKind> {
     if signature.is_empty()
         || signature
             .iter()
-            .any(|k| !matches!(*k, "i" | "u" | "p" | "t"))
+            .any(|k| !matches!(*k, "i" | "u" | "p" | "t" | "v" | "a" | "n"))
     {
-        bail!("rule `{name}`: the signature must be a list of i, u, p, t");
+        bail!("rule `{name}`: the signature must be a list of i, u, p, t, v, a, n");
     }
     if !validator.split('|').all(|v| v.contains("::")) {
         bail!("rule `{name}`: `{validator}` is not a module::function path (or READ|WRITE, two of them)");

@@ -412,9 +412,9 @@ unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: Va
     // the memory map allows.
     let verdict = unsafe {
         if which.scans() {
-            format::scanf(fmt, &mut args, &mut bad_arg)
+            format::scanf(fmt.cast(), &mut args, &mut bad_arg)
         } else {
-            format::printf(fmt, &mut args, &mut bad_arg)
+            format::printf(fmt.cast(), &mut args, &mut bad_arg)
         }
     };
     clean &= verdict.is_ok();

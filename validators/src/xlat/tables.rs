@@ -46,6 +46,8 @@ pub static TABLES: &[&Xlat] = &[
     &POSIX_FADVISE_ADVICE,
     &FALLOCATE_MODE,
     &FLOCK_OPERATION,
+    &FCNTL_CMD,
+    &FCNTL_LEASE,
     &LOCKF_CMD,
     &WAIT_OPTIONS,
     &WAITID_OPTIONS,
@@ -228,6 +230,43 @@ pub static FLOCK_OPERATION: Xlat = Xlat::new("flock_operation", &[c!(LOCK_NB)]).
     mask: (libc::LOCK_SH | libc::LOCK_EX | libc::LOCK_UN) as i64,
     rows: &[c!(LOCK_SH), c!(LOCK_EX), c!(LOCK_UN)],
 }]);
+
+/// The commands Linux's fcntl knows (the 64-bit lock commands are the same numbers on LP64).
+pub static FCNTL_CMD: Xlat = Xlat::new(
+    "fcntl_cmd",
+    &[
+        c!(F_DUPFD),
+        c!(F_GETFD),
+        c!(F_SETFD),
+        c!(F_GETFL),
+        c!(F_SETFL),
+        c!(F_GETLK),
+        c!(F_SETLK),
+        c!(F_SETLKW),
+        c!(F_SETOWN),
+        c!(F_GETOWN),
+        h!(F_SETSIG = 10),
+        h!(F_GETSIG = 11),
+        h!(F_SETOWN_EX = 15),
+        h!(F_GETOWN_EX = 16),
+        c!(F_OFD_GETLK),
+        c!(F_OFD_SETLK),
+        c!(F_OFD_SETLKW),
+        c!(F_SETLEASE),
+        c!(F_GETLEASE),
+        c!(F_NOTIFY),
+        c!(F_DUPFD_CLOEXEC),
+        c!(F_SETPIPE_SZ),
+        c!(F_GETPIPE_SZ),
+        c!(F_ADD_SEALS),
+        c!(F_GET_SEALS),
+        h!(F_GET_RW_HINT = 1035),
+        h!(F_SET_RW_HINT = 1036),
+    ],
+);
+
+/// F_SETLEASE's lease types.
+pub static FCNTL_LEASE: Xlat = Xlat::new("fcntl_lease", &[c!(F_RDLCK), c!(F_WRLCK), c!(F_UNLCK)]);
 
 pub static LOCKF_CMD: Xlat = Xlat::new(
     "lockf_cmd",

@@ -705,39 +705,6 @@ const CASES: &[Case] = &[
         char *h = malloc(8); sscanf("exactly", "%7s", h); free(h);"#,
         expect: None,
     },
-    // --- fcntl: the command, and the third argument as the command reads it
-    bad(
-        "fcntl_unknown_command",
-        "fcntl(0, 9999);",
-        "fcntl",
-        1,
-        "oneof",
-    ),
-    bad(
-        "fcntl_dupfd_negative",
-        "fcntl(0, F_DUPFD, -1);",
-        "fcntl",
-        2,
-        "range",
-    ),
-    bad(
-        "fcntl_setlk_unmapped_lock",
-        r#"int fd = open("lk.tmp", O_CREAT | O_RDWR, 0600); fcntl(fd, F_SETLK, (struct flock *)0x10);"#,
-        "fcntl",
-        2,
-        "Rdaddress",
-    ),
-    clean(
-        "fcntl_commands_with_their_arguments",
-        r#"int fd = open("lk.tmp", O_CREAT | O_RDWR, 0600);
-        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-        if (fcntl(fd, F_GETLK, &fl) != 0) return 4;
-        fl.l_type = F_WRLCK; if (fcntl(fd, F_SETLK, &fl) != 0) return 5;
-        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) return 6;
-        if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 || fcntl(fd, F_SETSIG, 0) != 0) return 7;
-        if (fcntl(fd, F_DUPFD_CLOEXEC, 10) < 10) return 8;
-        fcntl(fd, F_SETOWN, getpid());"#,
-    ),
     // --- zlib: the stream's buffers at deflate/inflate, compress's destination at compress
     Case {
         name: "deflate_output_past_heap_block",

@@ -19,6 +19,9 @@ const F_OWNER_EX_SIZE: usize = 8;
 ///
 /// # Safety
 /// A pointer argument is only compared against the memory map.
+// Not inlined: fcntl is checked in signal handlers on small alternate stacks, and the faults of
+// every branch would otherwise sit in the caller's frame while it reports.
+#[inline(never)]
 pub unsafe fn arg(arg: usize, cmd: i64) -> Verdict {
     let int = arg as i32 as i64;
     let Ok(cmd) = i32::try_from(cmd) else {

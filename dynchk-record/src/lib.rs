@@ -49,6 +49,13 @@ impl Severity {
             Severity::Portability => "portability",
         }
     }
+
+    /// The severity a record, a setting or a results database spells `name`.
+    pub fn from_name(name: &[u8]) -> Option<Severity> {
+        [Severity::Error, Severity::Portability]
+            .into_iter()
+            .find(|s| s.name().as_bytes() == name)
+    }
 }
 
 /// Record kinds (the `kind` field).

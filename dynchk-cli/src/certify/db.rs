@@ -139,7 +139,9 @@ impl Db {
                         matrix_hash: r.get(6)?,
                         shard: r.get(7)?,
                         entries: r.get::<_, i64>(8)? as u64,
-                        min_severity: severity(&r.get::<_, String>(9)?),
+                        // An unknown spelling (a newer dynchk's) counts as the most severe: nothing is hidden.
+                        min_severity: Severity::from_name(r.get::<_, String>(9)?.as_bytes())
+                            .unwrap_or(Severity::Error),
                     })
                 },
             )
@@ -272,16 +274,6 @@ fn migrate_from_1(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA user_version = 2;
          COMMIT;",
     )
-}
-
-/// A severity as the database spells it; an unknown spelling (a newer dynchk's) counts as the
-/// most severe, so that nothing is hidden.
-fn severity(name: &str) -> Severity {
-    if name == Severity::Portability.name() {
-        Severity::Portability
-    } else {
-        Severity::Error
-    }
 }
 
 #[cfg(test)]

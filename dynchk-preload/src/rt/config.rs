@@ -213,10 +213,9 @@ impl Config {
                         "DYNCHK_BACKTRACE takes a number of frames (0 for none)",
                     ),
                 },
-                b"DYNCHK_MIN_SEVERITY" => match value {
-                    b"error" => self.min_severity = Severity::Error,
-                    b"portability" => self.min_severity = Severity::Portability,
-                    _ => self.warn(
+                b"DYNCHK_MIN_SEVERITY" => match Severity::from_name(value) {
+                    Some(s) => self.min_severity = s,
+                    None => self.warn(
                         "DYNCHK_MIN_SEVERITY",
                         value,
                         "portability",

@@ -8,6 +8,7 @@
 
 use crate::{mem, text::Quoted, Fault, Verdict};
 use core::ffi::c_void;
+use core::mem::MaybeUninit;
 
 const CHECK: &str = "format";
 
@@ -185,27 +186,34 @@ impl From<Fault> for Stop {
     }
 }
 
-struct Plan {
+/// A plan's argument checks, in format order. The storage is the caller's and left
+/// uninitialised: a walk runs on every printf call, and zeroing or moving 64 entries cost more
+/// than the rest of a typical walk.
+type Uses = [MaybeUninit<Use>; MAX_ARGS];
+
+struct Plan<'u> {
     types: [Option<Arg>; MAX_ARGS],
-    uses: [Use; MAX_ARGS],
+    /// `uses[..n_uses]` are written.
+    uses: &'u mut Uses,
     n_uses: usize,
     next: usize,
     positional: Option<bool>,
 }
 
-impl Plan {
-    fn new() -> Plan {
-        let unused = Use {
-            pos: 0,
-            dest: Dest::Writable(0),
-        };
+impl<'u> Plan<'u> {
+    fn new(uses: &'u mut Uses) -> Plan<'u> {
         Plan {
             types: [None; MAX_ARGS],
-            uses: [unused; MAX_ARGS],
+            uses,
             n_uses: 0,
             next: 0,
             positional: None,
         }
+    }
+
+    fn uses(&self) -> &[Use] {
+        // SAFETY: `check` wrote the first `n_uses`; MaybeUninit<Use> has Use's layout.
+        unsafe { core::slice::from_raw_parts(self.uses.as_ptr().cast(), self.n_uses) }
     }
 
     /// The 0-based position of the next argument reference, explicit (`%3$`) or sequential.
@@ -259,7 +267,7 @@ impl Plan {
     fn check(&mut self, pos: usize, dest: Dest) -> Result<(), Stop> {
         self.want(pos, Arg::Ptr)?;
         let slot = self.uses.get_mut(self.n_uses).ok_or(Stop::Full)?;
-        *slot = Use { pos, dest };
+        slot.write(Use { pos, dest });
         self.n_uses += 1;
         Ok(())
     }
@@ -291,9 +299,10 @@ impl Plan {
                 ));
             }
         }
-        let mut values = [0usize; MAX_ARGS];
+        // Only `values[..count]` is written (every position before `count` has a type) and read.
+        let mut values = [MaybeUninit::<usize>::uninit(); MAX_ARGS];
         for (value, arg) in values.iter_mut().zip(self.types[..count].iter().flatten()) {
-            *value = match arg {
+            value.write(match arg {
                 Arg::Int => args.next_int() as usize,
                 Arg::Long => args.next_long() as usize,
                 Arg::Ptr => args.next_ptr(),
@@ -305,10 +314,12 @@ impl Plan {
                     args.next_long_double();
                     0
                 }
-            };
+            });
         }
-        for u in self.uses[..self.n_uses].iter().filter(|u| u.pos < count) {
-            let p = values[u.pos];
+        // SAFETY: positions below `count` were written above.
+        let value = |at: usize| unsafe { values[at].assume_init() };
+        for u in self.uses().iter().filter(|u| u.pos < count) {
+            let p = value(u.pos);
             let verdict = match u.dest {
                 Dest::Writable(size) => unsafe { mem::writable(p as *const c_void, size) },
                 Dest::Str { wide, limit } => {
@@ -317,7 +328,7 @@ impl Plan {
                         Limit::Fixed(n) => n,
                         // An int precision, sign-extended on fetch: negative means none.
                         Limit::Arg(at) if at >= count => continue,
-                        Limit::Arg(at) => usize::try_from(values[at] as i32).unwrap_or(usize::MAX),
+                        Limit::Arg(at) => usize::try_from(value(at) as i32).unwrap_or(usize::MAX),
                     };
                     let len = if max == 0 {
                         // Precision 0 reads nothing, not even from NULL.
@@ -483,7 +494,8 @@ pub unsafe fn printf(
     let Some(f) = format_bytes(fmt)? else {
         return Ok(());
     };
-    let mut plan = Plan::new();
+    let mut uses = [MaybeUninit::uninit(); MAX_ARGS];
+    let mut plan = Plan::new(&mut uses);
     match plan_printf(f, &mut plan) {
         Err(Stop::Bad(fault)) => Err(fault),
         Ok(()) => plan.run(true, args, report),
@@ -492,7 +504,7 @@ pub unsafe fn printf(
 }
 
 /// A `*` or `*N$` width or precision, planned as an `int` argument; its position, if any.
-fn star(c: &mut Cursor<'_>, plan: &mut Plan) -> Result<Option<usize>, Stop> {
+fn star(c: &mut Cursor<'_>, plan: &mut Plan<'_>) -> Result<Option<usize>, Stop> {
     if !c.eat(b'*') {
         return Ok(None);
     }
@@ -502,7 +514,7 @@ fn star(c: &mut Cursor<'_>, plan: &mut Plan) -> Result<Option<usize>, Stop> {
     Ok(Some(pos))
 }
 
-fn plan_printf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
+fn plan_printf(f: &[u8], plan: &mut Plan<'_>) -> Result<(), Stop> {
     let mut c = Cursor { f, i: 0 };
     while let Some(b) = c.peek() {
         c.i += 1;
@@ -580,7 +592,8 @@ pub unsafe fn scanf(
     let Some(f) = format_bytes(fmt)? else {
         return Ok(());
     };
-    let mut plan = Plan::new();
+    let mut uses = [MaybeUninit::uninit(); MAX_ARGS];
+    let mut plan = Plan::new(&mut uses);
     match plan_scanf(f, &mut plan) {
         Err(Stop::Bad(fault)) => Err(fault),
         Ok(()) | Err(Stop::Full) => {
@@ -598,7 +611,7 @@ pub unsafe fn scanf(
     }
 }
 
-fn plan_scanf(f: &[u8], plan: &mut Plan) -> Result<(), Stop> {
+fn plan_scanf(f: &[u8], plan: &mut Plan<'_>) -> Result<(), Stop> {
     let mut c = Cursor { f, i: 0 };
     while let Some(b) = c.peek() {
         c.i += 1;

@@ -1101,6 +1101,52 @@ const CASES: &[Case] = &[
         "strarray",
     ),
     bad("dlclose_null", "dlclose(NULL);", "dlclose", 0, "nonnull"),
+    // --- pointers the C library's headers declare __nonnull (tests/header_attributes.rs in
+    // dynchk-gen compares them with the database); volatile keeps GCC's -Wnonnull quiet.
+    bad(
+        "dlsym_null_name",
+        "const char *volatile n = NULL; dlsym(RTLD_DEFAULT, n);",
+        "dlsym",
+        1,
+        "string",
+    ),
+    bad(
+        "utimensat_null_path",
+        "const char *volatile p = NULL; utimensat(AT_FDCWD, p, NULL, 0);",
+        "utimensat",
+        1,
+        "pathname",
+    ),
+    bad(
+        "memchr_null",
+        "const void *volatile s = NULL; size_t volatile n = 0; if (memchr(s, 'x', n)) return 1;",
+        "memchr",
+        0,
+        "nonnull",
+    ),
+    bad(
+        "memccpy_null_dest",
+        "void *volatile d = NULL; (void)memccpy(d, \"ab\", 'b', 0);",
+        "memccpy",
+        0,
+        "nonnull",
+    ),
+    bad(
+        "strtol_l_null_locale",
+        "locale_t volatile l = NULL; (void)strtol_l(\"12\", NULL, 10, l);",
+        "strtol_l",
+        3,
+        "nonnull",
+    ),
+    clean(
+        "header_nonnull_controls",
+        r#"if (!dlsym(RTLD_DEFAULT, "printf")) return 1;
+        char b[4] = "abc"; if (memchr(b, 'b', 100) != b + 1) return 2;
+        char d[2]; if (memccpy(d, "ab", 'a', 100) != d + 1) return 3;
+        if (utimensat(AT_FDCWD, ".", NULL, 0) != 0) return 4;
+        locale_t l = newlocale(LC_ALL_MASK, "C", (locale_t)0); if (!l) return 5;
+        if (strtol_l("12", NULL, 10, l) != 12) return 6; freelocale(l);"#,
+    ),
     // --- clean controls
     clean(
         "precondition_controls",

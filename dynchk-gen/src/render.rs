@@ -35,6 +35,8 @@ struct FnRow {
     trampoline: bool,
     /// The soname the original is looked up in when RTLD_NEXT cannot see it.
     soname: String,
+    /// The bytes of the `Real`'s packed names: name, version and soname, each with its NUL.
+    real_len: usize,
     /// `rt::hooks` calls before and after the real call (see `Plan`).
     before: Vec<String>,
     after: Vec<String>,
@@ -294,6 +296,7 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
             index,
             trampoline: p.trampoline,
             soname: p.soname.clone(),
+            real_len: p.name.len() + e.resolve_version.len() + p.soname.len() + 3,
             before: p.before.clone(),
             after: p.after.clone(),
             result: crate::plan::RESULT,

@@ -99,8 +99,8 @@ fn a_library_added_to_the_library_table_is_checked_and_generated() {
     let cov = dynchk_gen::coverage::Coverage::of(&g);
     assert_eq!(cov.libraries["liblzma"].generated, 1);
     let body = interposer(&g, "lzma_crc32");
-    assert!(body.contains(r#"c"liblzma.so.5""#), "{body}");
-    assert!(body.contains(r#"c"XZ_5.0""#), "{body}");
+    // Real::packed's names: the original's name, version and soname, each ending in its NUL.
+    assert!(body.contains(r#"\0XZ_5.0\0liblzma.so.5\0""#), "{body}");
     assert!(body.contains("validators::mem::readable(buf"), "{body}");
     fs::remove_dir_all(&tmp).unwrap();
 }
@@ -125,8 +125,8 @@ fn an_lsb_library_mapped_to_host_files_resolves_each_interface_in_the_file_expor
         assert_eq!(p.disposition, Disposition::Generated, "{name}");
         assert_eq!(p.soname, soname, "{name}");
         let body = interposer(&g, name);
-        assert!(body.contains(&format!("c\"{soname}\"")), "{body}");
-        assert!(body.contains(&format!("c\"{version}")), "{body}");
+        assert!(body.contains(&format!("\\0{soname}\\0\"")), "{body}");
+        assert!(body.contains(&format!("\\0{version}")), "{body}");
     }
     // The LSB sonames are not looked for: only the host files stand for the libraries.
     assert!(!g

@@ -138,6 +138,24 @@ fn strlen_returns_what_the_c_library_would() {
     assert!(s[0]["used"]["strlen"].as_u64().unwrap() > 80 * 80, "{s:?}");
 }
 
+/// The checker's own fork handler is registered with the original `__register_atfork` (which
+/// `pthread_atfork` calls), not through its interposer: the program's one registration is the
+/// only call counted, and no record is written for the checker's.
+#[test]
+fn the_checkers_own_atfork_registration_is_not_the_programs_call() {
+    let dir = scratch("atfork");
+    let prog = compile(
+        &dir,
+        "atfork",
+        "#include <pthread.h>\nstatic void child(void) {}\nint main(void) { return pthread_atfork(0, 0, child); }\n",
+        &["-pthread"],
+    );
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    assert!(of_kind(&records, "violation").is_empty(), "{records:?}");
+    let s = summaries(&records);
+    assert_eq!(s[0]["used"]["__register_atfork"], 1, "{s:?}");
+}
+
 /// A bad call from a qsort comparator (a callback the C library invokes), then a longjmp out of
 /// the comparator, after which checks must still run.
 /// The dl error state survives the checker: between the failing call and `dlerror` the program

@@ -246,8 +246,26 @@ extern "C" fn init() {
     if !validators::seccomp::restricted() {
         signals::install();
     }
+    // `pthread_atfork` is libc_nonshared.a's call of `__register_atfork`, which this library
+    // interposes: registering through it would check and count a call of the checker's own (and
+    // its pointer check would read the memory map in every process, at startup). The original
+    // is called directly; the handle of a library that is never unloaded can be NULL.
+    type RegisterAtfork = unsafe extern "C" fn(
+        Option<unsafe extern "C" fn()>,
+        Option<unsafe extern "C" fn()>,
+        Option<extern "C" fn()>,
+        *mut core::ffi::c_void,
+    ) -> c_int;
+    static REGISTER_ATFORK: Real = Real::new(c"__register_atfork", c"GLIBC_2.3.2");
     // SAFETY: registers a plain function; fork children reset their counters in it.
-    unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
+    unsafe {
+        REGISTER_ATFORK.get::<RegisterAtfork>()(
+            None,
+            None,
+            Some(after_fork_child),
+            core::ptr::null_mut(),
+        )
+    };
     sys::set_errno(errno);
 }
 

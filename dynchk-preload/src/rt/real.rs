@@ -4,12 +4,25 @@ use core::ffi::{c_int, CStr};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// The original of one interposed symbol at one symbol version, resolved on first use.
-pub struct Real {
-    name: &'static CStr,
-    version: &'static CStr,
-    /// The soname of the library that defines it, searched first (empty: any).
-    soname: &'static CStr,
+///
+/// The generated interposers hold their names inline (`N` bytes, [`Real::packed`]), so that
+/// their thousands of `Real`s carry no pointers: a pointer in a static is a relocation that
+/// the loader applies to every page of the table at every program start. The hand-written ones
+/// name C string literals ([`Real::new`]).
+pub struct Real<const N: usize = 0> {
+    names: Names<N>,
     addr: AtomicUsize,
+}
+
+enum Names<const N: usize> {
+    Literals {
+        name: &'static CStr,
+        version: &'static CStr,
+        /// The soname of the library that defines it, searched first (empty: any).
+        soname: &'static CStr,
+    },
+    /// `name\0version\0soname\0`.
+    Packed([u8; N]),
 }
 
 impl Real {
@@ -28,9 +41,29 @@ impl Real {
         soname: &'static CStr,
     ) -> Real {
         Real {
-            name,
-            version,
-            soname,
+            names: Names::Literals {
+                name,
+                version,
+                soname,
+            },
+            addr: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<const N: usize> Real<N> {
+    /// As [`Real::in_library`] with the three names in one array, each ending with its NUL
+    /// (`*b"readv\0GLIBC_2.2.5\0libc.so.6\0"`; an empty version or soname is just its NUL).
+    pub const fn packed(names: [u8; N]) -> Real<N> {
+        let mut nuls = 0;
+        let mut i = 0;
+        while i < N {
+            nuls += (names[i] == 0) as usize;
+            i += 1;
+        }
+        assert!(nuls == 3 && N > 0 && names[N - 1] == 0);
+        Real {
+            names: Names::Packed(names),
             addr: AtomicUsize::new(0),
         }
     }
@@ -62,18 +95,42 @@ impl Real {
 
     #[cold]
     fn resolve(&self) -> usize {
-        // Resolution runs before `enter` saves errno: the program must see its own. Several
-        // threads may resolve at once; they all find the same address.
-        let errno = super::sys::errno();
-        let mut addr = super::symbols::find(self.name, self.version, self.soname);
-        if addr == 0 {
-            super::report::missing(self.name, self.version);
-            addr = enosys as extern "C" fn() -> c_int as usize;
+        match &self.names {
+            Names::Literals {
+                name,
+                version,
+                soname,
+            } => resolve(&self.addr, name, version, soname),
+            Names::Packed(names) => {
+                let mut parts = names.split_inclusive(|&b| b == 0).map(|p| {
+                    // SAFETY: `packed` checked that the array is three NUL-terminated parts.
+                    unsafe { CStr::from_bytes_with_nul_unchecked(p) }
+                });
+                let (Some(name), Some(version), Some(soname)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    unreachable!("checked by Real::packed")
+                };
+                resolve(&self.addr, name, version, soname)
+            }
         }
-        self.addr.store(addr, Ordering::Release);
-        super::sys::set_errno(errno);
-        addr
     }
+}
+
+/// Finds the original and stores it in `addr` (see [`Real::get`]).
+#[inline(never)]
+fn resolve(addr: &AtomicUsize, name: &CStr, version: &CStr, soname: &CStr) -> usize {
+    // Resolution runs before `enter` saves errno: the program must see its own. Several
+    // threads may resolve at once; they all find the same address.
+    let errno = super::sys::errno();
+    let mut found = super::symbols::find(name, version, soname);
+    if found == 0 {
+        super::report::missing(name, version);
+        found = enosys as extern "C" fn() -> c_int as usize;
+    }
+    addr.store(found, Ordering::Release);
+    super::sys::set_errno(errno);
+    found
 }
 
 /// `s` (which must end with its only NUL) as a C string, at compile time: for names built with

@@ -113,6 +113,12 @@ fn result(
     if let Some(m) = &v.member {
         result["properties"]["member"] = json!(m);
     }
+    if let Some((event, f)) = v.block() {
+        let mut related = location(f, symbols, uris);
+        related["id"] = json!(1);
+        related["message"] = json!({ "text": event.words() });
+        result["relatedLocations"] = json!([related]);
+    }
     let Some(frame) = site.frame else {
         return result;
     };

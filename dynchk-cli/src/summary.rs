@@ -405,9 +405,14 @@ impl Model {
         format!(" ({})", list.join(", "))
     }
 
-    /// The call site of every distinct violation (what the summary and SARIF locate).
+    /// The call site of every distinct violation and the site of its heap block, if it names
+    /// one: the frames the summary and SARIF locate.
     pub fn call_sites(&self) -> impl Iterator<Item = &Frame> {
-        self.distinct.iter().filter_map(Distinct::call_site)
+        let blocks = self.distinct.iter().filter_map(|d| d.violation.block());
+        self.distinct
+            .iter()
+            .filter_map(Distinct::call_site)
+            .chain(blocks.map(|(_, f)| f))
     }
 
     /// The call sites of a group, most frequent first (then in log order).
@@ -512,6 +517,10 @@ impl Model {
                     pids.join(", ")
                 );
                 let _ = writeln!(out, "        {}", printable(&site.first.detail()));
+                if let Some((event, frame)) = site.first.block() {
+                    let at = printable(&symbols.site(frame).to_string());
+                    let _ = writeln!(out, "        {} {SITE}{at}{SITE:#}", event.words());
+                }
             }
             if sites.len() > max_sites {
                 let more = sites.len() - max_sites;

@@ -974,3 +974,61 @@ fn source_root_makes_sarif_uris_relative_to_srcroot_and_leaves_other_files_absol
         .unwrap();
     check(&serde_json::from_slice(&report.stdout).unwrap());
 }
+
+/// A read past a 16-byte block, a use after free and a double free, with the allocation on line
+/// 5 (in `make`) and the free on line 8 (in `drop`).
+const HEAP_SITES: &str = "#include <fcntl.h>\n#include <stdlib.h>\n#include <unistd.h>\nstatic char *make(size_t n) {\n  return malloc(n);\n}\nstatic void drop(char *p) {\n  free(p);\n}\nint main(void) {\n  int out = open(\"/dev/null\", O_WRONLY);\n  char *p = make(16);\n  (void)write(out, p, 64);\n  char *volatile q = make(48);\n  char *keep = make(32);\n  drop(q);\n  (void)write(out, q, 8);\n  drop(q);\n  (void)keep;\n  return 0;\n}\n";
+
+#[test]
+fn heap_reports_name_where_the_block_was_allocated_and_freed() {
+    let dir = scratch("heap-sites");
+    let exe = c_program(&dir, "heapsites", HEAP_SITES);
+    let (out, records, sarif) = run_to_files(&dir, &[], &[exe.as_os_str()]);
+    let stderr = text(&out.stderr);
+    // glibc aborts on the double free, after the report.
+    assert_eq!(out.status.code(), Some(134), "{stderr}");
+    let src = dir.join("heapsites.c");
+    let (made, dropped) = (
+        format!("allocated at make at {}:5 [", src.display()),
+        format!("freed at drop at {}:8 [", src.display()),
+    );
+    assert!(stderr.contains(&made), "want {made} in:\n{stderr}");
+    assert_eq!(
+        stderr.matches(&dropped).count(),
+        2,
+        "want {dropped} twice in:\n{stderr}"
+    );
+    let violations: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "violation")
+        .collect();
+    let checks: Vec<(&str, bool, bool)> = violations
+        .iter()
+        .map(|v| {
+            (
+                v["check"].as_str().unwrap(),
+                v.get("allocated_at").is_some(),
+                v.get("freed_at").is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            ("Rdaddress", true, false),
+            ("Rdaddress", false, true),
+            ("heapaddress", false, true)
+        ],
+        "{violations:#?}"
+    );
+    assert_eq!(
+        violations[0]["allocated_at"]["module"],
+        exe.to_str().unwrap()
+    );
+    assert_eq!(violations[1]["freed_at"], violations[2]["freed_at"]);
+    assert_valid_sarif(&sarif);
+    let related = &sarif["runs"][0]["results"][0]["relatedLocations"][0];
+    assert_eq!(related["message"]["text"], "allocated at");
+    assert_eq!(related["logicalLocations"][0]["name"], "make");
+    assert_eq!(related["physicalLocation"]["region"]["startLine"], 5);
+}

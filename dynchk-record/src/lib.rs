@@ -16,8 +16,8 @@ pub mod read;
 pub use buf::{itoa, Buf};
 pub use time::{iso8601, Utc};
 pub use write::{
-    callee, detail, Call, ConfigWarning, Frames, Missing, Site, Start, Summary, SummarySource,
-    Value, Violation, MODULE_CAP,
+    callee, detail, BlockSite, Call, ConfigWarning, Frames, Missing, Site, Start, Summary,
+    SummarySource, Value, Violation, MODULE_CAP,
 };
 
 /// Report syntax.
@@ -55,6 +55,33 @@ impl Severity {
         [Severity::Error, Severity::Portability]
             .into_iter()
             .find(|s| s.name().as_bytes() == name)
+    }
+}
+
+/// What happened to a heap block at the site a violation record names beside its backtrace.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BlockEvent {
+    /// The (live) block was allocated there: the record's `allocated_at`.
+    Allocated,
+    /// The block was freed there: the record's `freed_at`.
+    Freed,
+}
+
+impl BlockEvent {
+    /// The record's field for this site.
+    pub const fn field(self) -> &'static str {
+        match self {
+            BlockEvent::Allocated => "allocated_at",
+            BlockEvent::Freed => "freed_at",
+        }
+    }
+
+    /// How text lines say it.
+    pub const fn words(self) -> &'static str {
+        match self {
+            BlockEvent::Allocated => "allocated at",
+            BlockEvent::Freed => "freed at",
+        }
     }
 }
 

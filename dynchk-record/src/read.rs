@@ -64,6 +64,12 @@ pub struct Violation {
     /// Raw call-site frames, innermost first.
     #[serde(default)]
     pub backtrace: Vec<Frame>,
+    /// Where the live heap block the fault is about was allocated.
+    #[serde(default)]
+    pub allocated_at: Option<Frame>,
+    /// Where the heap block the fault is about was freed (use after free, double free).
+    #[serde(default)]
+    pub freed_at: Option<Frame>,
 }
 
 fn one() -> u64 {
@@ -83,6 +89,18 @@ impl Violation {
             self.member.as_deref(),
         );
         String::from_utf8_lossy(b.as_bytes()).into_owned()
+    }
+
+    /// The heap block's allocation or free site, when the record names one.
+    pub fn block(&self) -> Option<(crate::BlockEvent, &Frame)> {
+        let allocated = self.allocated_at.as_ref();
+        allocated
+            .map(|f| (crate::BlockEvent::Allocated, f))
+            .or_else(|| {
+                self.freed_at
+                    .as_ref()
+                    .map(|f| (crate::BlockEvent::Freed, f))
+            })
     }
 
     /// What was wrong, as the preload's text records say it: [`crate::detail`].

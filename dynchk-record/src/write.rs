@@ -1,7 +1,7 @@
 //! The writer: one function per record kind, filling a [`Buf`] with one line (JSON or text).
 //! Callers pass borrowed data and callbacks, so nothing here allocates.
 
-use crate::{iso8601, kind, Buf, Format, Severity};
+use crate::{iso8601, kind, BlockEvent, Buf, Format, Severity};
 
 /// Longest module path a frame or site names.
 pub const MODULE_CAP: usize = 512;
@@ -157,6 +157,18 @@ pub struct Violation<'a> {
     pub value: Value,
     /// What was wrong.
     pub message: &'a str,
+    /// Where the heap block the fault is about was allocated or freed, when it is one.
+    pub block: Option<(BlockEvent, BlockSite<'a>)>,
+}
+
+/// A heap block's allocation or free site: the module (path) and offset of the code that called
+/// the allocator.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockSite<'a> {
+    /// The calling module's path (`???` when not found).
+    pub module: &'a [u8],
+    /// The offset of the call in it.
+    pub offset: u64,
 }
 
 impl Violation<'_> {
@@ -180,6 +192,15 @@ impl Violation<'_> {
                 self.value.write(b);
                 b.push(b"\"");
                 str_field(b, "message", self.message.as_bytes());
+                if let Some((event, site)) = self.block {
+                    b.push(b",\"");
+                    b.push(event.field().as_bytes());
+                    b.push(b"\":{\"module\":");
+                    b.json_quoted(site.module);
+                    b.push(b",\"offset\":\"");
+                    b.hex(site.offset);
+                    b.push(b"\"}");
+                }
                 // Repeats of a site are counted in the summary's `sites`, never written again.
                 b.push(b",\"count\":1,\"backtrace\":[");
                 for i in 0..frames.len() {
@@ -215,6 +236,14 @@ impl Violation<'_> {
                 let mut v = Buf::new(&mut value);
                 self.value.write(&mut v);
                 detail(b, self.message.as_bytes(), v.as_bytes());
+                if let Some((event, site)) = self.block {
+                    b.push(b"\n    ");
+                    b.push(event.words().as_bytes());
+                    b.push(b" ");
+                    b.text(site.module);
+                    b.push(b"+");
+                    b.hex(site.offset);
+                }
                 for i in 0..frames.len() {
                     let (len, off) = frames.frame(i, &mut name);
                     b.push(b"\n    #");

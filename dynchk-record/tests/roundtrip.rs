@@ -3,8 +3,8 @@
 
 use dynchk_record::read::{self, Record};
 use dynchk_record::{
-    kind, Buf, Call, ConfigWarning, Format, Frames, Missing, Severity, Site, Start, Summary,
-    SummarySource, Value, Violation, MODULE_CAP,
+    kind, BlockEvent, BlockSite, Buf, Call, ConfigWarning, Format, Frames, Missing, Severity, Site,
+    Start, Summary, SummarySource, Value, Violation, MODULE_CAP,
 };
 use std::collections::BTreeSet;
 
@@ -70,6 +70,13 @@ const VIOLATION: Violation<'static> = Violation {
     severity: Severity::Portability,
     value: Value::Pointer(0x10),
     message: "0x10 is not a readable address (no \"mapping\")\n",
+    block: Some((
+        BlockEvent::Allocated,
+        BlockSite {
+            module: b"/usr/bin/ls",
+            offset: 0x5a00,
+        },
+    )),
 };
 
 const FRAMES: TestFrames = TestFrames(&[("/x/libdynchk.so", 0x10), ("/usr/bin/ls", 0x5a3c)]);
@@ -164,6 +171,36 @@ fn violation_round_trips() {
     assert_eq!(v.backtrace.len(), 2);
     assert_eq!(v.backtrace[1].module, "/usr/bin/ls");
     assert_eq!(v.backtrace[1].offset_value(), Some(0x5a3c));
+    let at = v.allocated_at.expect("allocated_at");
+    assert_eq!(
+        (at.module.as_str(), at.offset_value()),
+        ("/usr/bin/ls", Some(0x5a00))
+    );
+    assert_eq!(v.freed_at, None);
+    let freed = Violation {
+        block: Some((
+            BlockEvent::Freed,
+            BlockSite {
+                module: b"/bin/p",
+                offset: 0x20,
+            },
+        )),
+        ..VIOLATION
+    };
+    let Record::Violation(v) = parse(&line(|b| freed.write(b, Format::Json, &FRAMES))) else {
+        panic!("not a violation")
+    };
+    let at = v.freed_at.expect("freed_at");
+    assert_eq!(
+        (at.module.as_str(), at.offset_value()),
+        ("/bin/p", Some(0x20))
+    );
+    assert_eq!(v.allocated_at, None);
+    let text = line(|b| freed.write(b, Format::Text, &FRAMES));
+    assert!(
+        text.contains("\n    freed at /bin/p+0x20\n    #0 "),
+        "{text}"
+    );
 }
 
 #[test]
@@ -265,7 +302,9 @@ fn text_rendering_is_the_readers_rendering() {
         ),
         "{text}"
     );
-    assert!(text.contains("\\x0a\n    #0 /x/libdynchk.so+0x10\n    #1 /usr/bin/ls+0x5a3c\n"));
+    assert!(text.contains(
+        "\\x0a\n    allocated at /usr/bin/ls+0x5a00\n    #0 /x/libdynchk.so+0x10\n    #1 /usr/bin/ls+0x5a3c\n"
+    ));
     let Record::Violation(v) = parse(&all_json()[0]) else {
         panic!()
     };

@@ -63,6 +63,9 @@ fn rss_kb() -> usize {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// A stand-in for the return address into the allocator's caller.
+const SITE: usize = 0x5555_0000_1000;
+
 /// Memory the block record costs per live block: the same blocks allocated once unrecorded
 /// (their heap pages become resident), freed, then again recorded; the growth is the shadow's.
 fn shadow_per_block() {
@@ -76,7 +79,7 @@ fn shadow_per_block() {
             let p = unsafe { malloc(n) };
             if record {
                 // SAFETY: just returned by malloc.
-                unsafe { heap::allocated(p, n) };
+                unsafe { heap::allocated(p, n, heap::Site::of(SITE)) };
             }
             ptrs.push(p);
         }
@@ -93,7 +96,7 @@ fn shadow_per_block() {
         for p in ptrs.drain(..) {
             // SAFETY: each block once.
             unsafe {
-                heap::released(p);
+                heap::released(p, heap::Site::of(SITE));
                 free(p);
             }
         }
@@ -117,8 +120,8 @@ fn heap_blocks() {
     let recorded = time("malloc+free, recorded", || unsafe {
         let s = size();
         let p = malloc(s);
-        heap::allocated(p, s);
-        heap::released(black_box(p));
+        heap::allocated(p, s, heap::Site::of(black_box(SITE)));
+        heap::released(black_box(p), heap::Site::of(black_box(SITE + 8)));
         free(p);
     });
     println!("{:<40} {:>8.1} ns", "  added per pair", recorded - plain);
@@ -126,7 +129,7 @@ fn heap_blocks() {
     // SAFETY: a live block, recorded.
     let block = unsafe { malloc(256) };
     // SAFETY: just returned by malloc.
-    unsafe { heap::allocated(block, 256) };
+    unsafe { heap::allocated(block, 256, heap::Site::UNKNOWN) };
     let inner = (block as usize + 100) as *const c_void;
     measure("mem::writable(heap block, 256)", || unsafe {
         mem::writable(black_box(block), 256)

@@ -69,4 +69,4 @@ pub mod zlib;
 
 include!(concat!(env!("OUT_DIR"), "/functions.rs"));
 
-pub use verdict::{Fault, Msg, Severity, Verdict};
+pub use verdict::{BlockEvent, Fault, Msg, Severity, Verdict};

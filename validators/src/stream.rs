@@ -305,7 +305,11 @@ mod tests {
     fn allocated(p: *const c_void) -> *const c_void {
         // SAFETY: `p` is a live block of the C allocator.
         unsafe {
-            crate::heap::allocated(p as *mut c_void, libc::malloc_usable_size(p as *mut c_void))
+            crate::heap::allocated(
+                p as *mut c_void,
+                libc::malloc_usable_size(p as *mut c_void),
+                crate::heap::Site::UNKNOWN,
+            )
         };
         p
     }

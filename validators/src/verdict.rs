@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-pub use dynchk_record::Severity;
+pub use dynchk_record::{BlockEvent, Severity};
 
 /// `Ok(())` when the value obeys the rule, else the [`Fault`] to report.
 pub type Verdict = Result<(), Fault>;
@@ -19,6 +19,9 @@ pub struct Fault {
     /// The member of the parameter's struct that is wrong, when a parameter's validator looks
     /// inside it ([`Fault::member`]: `sa_family` of a `sockaddr`).
     pub member: Option<&'static str>,
+    /// For a fault about a heap block: where it was allocated (live) or freed, as the code
+    /// address that called the allocator ([`Fault::block`]).
+    pub block: Option<(BlockEvent, usize)>,
 }
 
 impl Fault {
@@ -36,6 +39,7 @@ impl Fault {
             msg,
             severity: Severity::Error,
             member: None,
+            block: None,
         }
     }
 
@@ -43,6 +47,11 @@ impl Fault {
     /// `Severity::Portability`).
     pub fn severity(self, severity: Severity) -> Fault {
         Fault { severity, ..self }
+    }
+
+    /// The same fault naming where its heap block was allocated or freed (`None`: not known).
+    pub fn block(self, block: Option<(BlockEvent, usize)>) -> Fault {
+        Fault { block, ..self }
     }
 
     /// The same fault about `member` of the parameter (reported as the record's `member`).

@@ -315,6 +315,17 @@ fn violation_in(v: &Violation<'_>, room: usize) -> bool {
     }
     stats::DISTINCT.fetch_add(1, Relaxed);
     let want = cfg.backtrace.min(frames.len);
+    // The caller's name is no longer needed: its buffer takes the heap block's module.
+    let block = v.fault.block.map(|(event, ip)| {
+        let (len, offset) = locate(ip, &mut caller_name);
+        (
+            event,
+            record::BlockSite {
+                module: &caller_name[..len],
+                offset,
+            },
+        )
+    });
     let record = record::Violation {
         pid: sys::getpid(),
         tid: sys::gettid(),
@@ -328,6 +339,7 @@ fn violation_in(v: &Violation<'_>, room: usize) -> bool {
         severity: v.fault.severity,
         value: v.value,
         message: v.fault.msg.as_str(),
+        block,
     };
     let located = Located(&frames.ips[..want]);
     // Without frames the record fits a buffer a quarter the size (small stacks, see `violation`).

@@ -720,7 +720,7 @@ mod tests {
         static IN_FILE: Granules = Granules([0, 0x21, 1, 2, 3, 4, 5, 6]);
         let p = IN_FILE.0[2..].as_ptr() as *mut c_void;
         unsafe {
-            crate::heap::allocated(p, 16);
+            crate::heap::allocated(p, 16, crate::heap::Site::UNKNOWN);
             assert_eq!(crate::heap::size_of(p), Some(16), "the heap has the block");
             assert!(readable(p, 48).is_ok(), "{}", msg(readable(p, 48)));
             assert!(
@@ -728,7 +728,7 @@ mod tests {
                 "also once the region is remembered"
             );
             assert!(string(p).is_ok());
-            crate::heap::released(p);
+            crate::heap::released(p, crate::heap::Site::UNKNOWN);
         }
     }
 

@@ -10,14 +10,23 @@
 //! 1/16 of its span; a big block one byte; lookups are a few loads, no lock, no allocation, so
 //! they are safe in signal handlers and from any thread.
 //!
+//! Beside each granule's byte, two bytes name the [`Site`] that allocated the block starting there
+//! (or, once it is freed, the one that freed it), for the reports: with glibc's 32-byte minimum
+//! chunk a live block costs at most 2 shadow bytes and 4 site bytes, touched only where blocks
+//! start (the unit test `shadow_memory_per_live_block_is_bounded` measures it).
+//!
 //! Every byte is written by the thread that owns the block at that moment (the allocator hands an
 //! address to one thread at a time; `free` marks the block before glibc takes it back), so plain
 //! relaxed stores suffice; readers racing with a writer see either state, both true at some point.
 
-use crate::{sys, Fault, Verdict};
+mod sites;
+
+pub use sites::Site;
+
+use crate::{sys, BlockEvent, Fault, Verdict};
 use core::ffi::c_void;
 use core::sync::atomic::{
-    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicPtr, AtomicU16, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 /// glibc's `MALLOC_ALIGNMENT` on 64-bit targets: every block starts on a granule.
@@ -129,7 +138,9 @@ static COMPLETE: AtomicBool = AtomicBool::new(true);
 /// block has started in that page: the backward scan skips pages where none ever did (the
 /// arenas of a program's own allocator, such as Python's, which sit among glibc's blocks).
 const PAGE_SHADOW: usize = 256;
-const LEAF_MAP: usize = LEAF_BYTES + LEAF_BYTES / PAGE_SHADOW;
+/// After the page bytes, one [`Site`] id (two bytes) per granule.
+const SITE_OFF: usize = LEAF_BYTES + LEAF_BYTES / PAGE_SHADOW;
+const LEAF_MAP: usize = SITE_OFF + 2 * LEAF_BYTES;
 
 /// The shadow byte of `addr`'s granule; `None` when no block was ever recorded near it. With
 /// `create`, maps the leaf when it is missing (`None` only when the kernel refuses memory).
@@ -148,6 +159,25 @@ fn shadow(addr: usize, create: bool) -> Option<&'static AtomicU8> {
 unsafe fn page_byte(base: *mut AtomicU8, i: usize) -> &'static AtomicU8 {
     // SAFETY: the page bytes follow the shadow bytes in the leaf's mapping.
     unsafe { &*base.add(LEAF_BYTES + i / PAGE_SHADOW) }
+}
+
+/// The site id of shadow byte `i` of the leaf at `base`.
+///
+/// # Safety
+/// `base` is a leaf and `i` below [`LEAF_BYTES`].
+#[inline]
+unsafe fn site_slot(base: *mut AtomicU8, i: usize) -> &'static AtomicU16 {
+    // SAFETY: the site ids follow the page bytes in the leaf's mapping, 2-aligned.
+    unsafe { &*base.add(SITE_OFF + 2 * i).cast::<AtomicU16>() }
+}
+
+/// The site id stored for the granule of `addr` (see [`allocated`] and [`released`]).
+fn site_at(addr: usize) -> Site {
+    match leaf(addr, false) {
+        // SAFETY: i is the index of addr's shadow byte in its leaf.
+        Some((base, i)) => Site(unsafe { site_slot(base, i) }.load(Ordering::Relaxed)),
+        None => Site::UNKNOWN,
+    }
 }
 
 /// The leaf of `addr` and the index of its granule's shadow byte in it (see [`shadow`]).
@@ -199,13 +229,13 @@ unsafe fn chunk(p: usize) -> (usize, bool) {
     ((size & !7).saturating_sub(overhead), size & IS_MMAPPED != 0)
 }
 
-/// Records that glibc's malloc returned the live block `p` of `size` bytes asked for (`p` may be
-/// NULL: nothing to record).
+/// Records that glibc's malloc returned the live block `p` of `size` bytes asked for, at `site`
+/// (`p` may be NULL: nothing to record).
 ///
 /// # Safety
 /// `p` is NULL or a block glibc's malloc just returned.
 #[inline]
-pub unsafe fn allocated(p: *mut c_void, size: usize) {
+pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
     let p = p as usize;
     if p == 0 {
         return;
@@ -216,6 +246,8 @@ pub unsafe fn allocated(p: *mut c_void, size: usize) {
         if page.load(Ordering::Relaxed) == 0 {
             page.store(1, Ordering::Relaxed);
         }
+        // SAFETY: as above.
+        unsafe { site_slot(base, i) }.store(site.0, Ordering::Relaxed);
         let (usable, _) = chunk(p);
         let slack = usable.saturating_sub(size);
         // Beyond what the bytes hold, 0: the usable size bounds the block.
@@ -241,16 +273,19 @@ pub unsafe fn allocated(p: *mut c_void, size: usize) {
     }
 }
 
-/// Records that the live block `p` is about to go back to glibc (`free`, or a `realloc` that may
-/// move it: [`allocated`] then marks it live again if it stays). Before the real call, so that
-/// no other thread can be handed the address while it still reads as this block.
+/// Records that the live block `p` is about to go back to glibc, at `site` (`free`, or a
+/// `realloc` that may move it: [`allocated`] then marks it live again if it stays). Before the
+/// real call, so that no other thread can be handed the address while it still reads as this
+/// block.
 ///
 /// # Safety
 /// `p` passed [`release`].
 #[inline]
-pub unsafe fn released(p: *mut c_void) {
+pub unsafe fn released(p: *mut c_void, site: Site) {
     let p = p as usize;
-    if let Some(s) = shadow(p, false) {
+    if let Some((base, i)) = leaf(p, false) {
+        // SAFETY: i is the index of p's shadow byte in its leaf.
+        let s = unsafe { &*base.add(i) };
         if s.load(Ordering::Relaxed) & LIVE != 0 {
             let (usable, mmapped) = chunk(p);
             if usable >= BIG_MIN {
@@ -259,6 +294,8 @@ pub unsafe fn released(p: *mut c_void) {
             // An mmapped block's memory goes back to the kernel: a later mapping there is no
             // freed block (and its header is gone).
             let freed = if mmapped { 0 } else { FREED };
+            // SAFETY: as above.
+            unsafe { site_slot(base, i) }.store(site.0, Ordering::Relaxed);
             s.store(freed, Ordering::Relaxed);
         }
     }
@@ -375,7 +412,7 @@ pub fn within(p: *const c_void, len: usize, check: &'static str) -> Verdict {
 #[cold]
 #[inline(never)]
 fn outside(addr: usize, len: usize, found: Found, check: &'static str) -> Fault {
-    match found {
+    let fault = match found {
         Found::Live { start, len: block } => {
             if addr == start {
                 Fault::new(
@@ -397,6 +434,25 @@ fn outside(addr: usize, len: usize, found: Found, check: &'static str) -> Fault 
             check,
             format_args!("{addr:#x} is a freed heap block (use after free)"),
         ),
+    };
+    fault.block(origin(addr, found))
+}
+
+/// Where the block [`find`] found for `addr` was allocated (live) or freed.
+fn origin(addr: usize, found: Found) -> Option<(BlockEvent, usize)> {
+    let (event, at) = match found {
+        Found::Live { start, .. } => (BlockEvent::Allocated, start),
+        Found::Freed => (BlockEvent::Freed, addr),
+    };
+    site_at(at).ip().map(|ip| (event, ip))
+}
+
+/// The site recorded for the live block that starts at `p` ([`Site::UNKNOWN`] if none does), for
+/// an interposer that records the block again (`malloc_usable_size`, a failed `realloc`).
+pub fn site_of(p: *const c_void) -> Site {
+    match size_of(p) {
+        Some(_) => site_at(p as usize),
+        None => Site::UNKNOWN,
     }
 }
 
@@ -406,21 +462,23 @@ fn outside(addr: usize, len: usize, found: Found, check: &'static str) -> Fault 
 pub fn release(p: *const c_void) -> Verdict {
     const CHECK: &str = "heapaddress";
     let addr = p as usize;
-    match find(addr) {
-        Some(Found::Live { start, .. }) if start == addr => Ok(()),
-        Some(Found::Live { start, len }) => Err(Fault::new(
+    let found = find(addr);
+    let fault = match found {
+        Some(Found::Live { start, .. }) if start == addr => return Ok(()),
+        Some(Found::Live { start, len }) => Fault::new(
             CHECK,
             format_args!(
                 "{addr:#x} is {} bytes into the {len}-byte heap block at {start:#x}, not its start",
                 addr - start
             ),
-        )),
-        Some(Found::Freed) => Err(Fault::new(
+        ),
+        Some(Found::Freed) => Fault::new(
             CHECK,
             format_args!("{addr:#x} was freed already (double free)"),
-        )),
-        None => Ok(()),
-    }
+        ),
+        None => return Ok(()),
+    };
+    Err(fault.block(found.and_then(|f| origin(addr, f))))
 }
 
 /// `heapaddress`: [`release`], then the memory map's verdict for pointers the block record does
@@ -456,18 +514,22 @@ mod tests {
         fn free(p: *mut c_void);
     }
 
+    /// Stand-ins for the code addresses of an allocation and of a free.
+    const ALLOC_SITE: usize = 0x5555_0000_1000;
+    const FREE_SITE: usize = 0x5555_0000_2000;
+
     fn block(n: usize) -> *mut c_void {
         // SAFETY: glibc's malloc (the test process has no interposer).
         let p = unsafe { malloc(n) };
         // SAFETY: just returned by malloc.
-        unsafe { allocated(p, n) };
+        unsafe { allocated(p, n, Site::of(ALLOC_SITE)) };
         p
     }
 
     fn give_back(p: *mut c_void) {
         // SAFETY: a live block of `block`.
         unsafe {
-            released(p);
+            released(p, Site::of(FREE_SITE));
             free(p);
         }
     }
@@ -481,6 +543,7 @@ mod tests {
             f.msg.as_str(),
             format!("{p:?} is a 16-byte heap block; 64 bytes passed")
         );
+        assert_eq!(f.block, Some((BlockEvent::Allocated, ALLOC_SITE)));
         let inner = (p as usize + 4) as *const c_void;
         assert!(within(inner, 12, "Rdaddress").is_ok());
         let f = within(inner, 13, "Rdaddress").unwrap_err();
@@ -526,22 +589,19 @@ mod tests {
         let guard = block(32);
         assert!(release(p).is_ok());
         let inner = (p as usize + 16) as *const c_void;
-        assert!(release(inner)
-            .unwrap_err()
+        let f = release(inner).unwrap_err();
+        assert!(f
             .msg
             .as_str()
             .contains("16 bytes into the 48-byte heap block"));
+        assert_eq!(f.block, Some((BlockEvent::Allocated, ALLOC_SITE)));
         give_back(p);
-        assert!(release(p)
-            .unwrap_err()
-            .msg
-            .as_str()
-            .contains("freed already"));
-        assert!(within(p, 8, "Rdaddress")
-            .unwrap_err()
-            .msg
-            .as_str()
-            .contains("use after free"));
+        let f = release(p).unwrap_err();
+        assert!(f.msg.as_str().contains("freed already"));
+        assert_eq!(f.block, Some((BlockEvent::Freed, FREE_SITE)));
+        let f = within(p, 8, "Rdaddress").unwrap_err();
+        assert!(f.msg.as_str().contains("use after free"));
+        assert_eq!(f.block, Some((BlockEvent::Freed, FREE_SITE)));
         // Reused: live again, and nothing of the old block is left.
         let again = block(48);
         if again == p {
@@ -550,6 +610,34 @@ mod tests {
         give_back(again);
         give_back(guard);
         give_back(keep);
+    }
+
+    /// Resident bytes of every shadow leaf.
+    fn shadow_resident() -> usize {
+        let page = 4096;
+        let mut vec = vec![0u8; LEAF_MAP.div_ceil(page)];
+        LEAF.iter()
+            .map(|l| l.load(Ordering::Acquire))
+            .filter(|l| !l.is_null())
+            .map(|l| {
+                // SAFETY: a leaf mapping of LEAF_MAP bytes; vec has a byte per page of it.
+                let r = unsafe { libc::mincore(l.cast(), LEAF_MAP, vec.as_mut_ptr()) };
+                assert_eq!(r, 0);
+                vec.iter().filter(|&&v| v & 1 != 0).count() * page
+            })
+            .sum()
+    }
+
+    #[test]
+    fn shadow_memory_per_live_block_is_bounded() {
+        // The densest heap: glibc's smallest chunks (16 bytes asked for, 32 with the header).
+        const N: usize = 200_000;
+        let before = shadow_resident();
+        let blocks: Vec<_> = (0..N).map(|_| block(16)).collect();
+        let per_block = (shadow_resident() - before) as f64 / N as f64;
+        blocks.into_iter().for_each(give_back);
+        eprintln!("shadow memory per live 16-byte block: {per_block:.2} bytes");
+        assert!(per_block <= 16.0, "{per_block} bytes per live block");
     }
 
     #[test]
@@ -590,7 +678,7 @@ mod tests {
         // Recorded again with its usable size (malloc_usable_size): one entry, the wider bound,
         // and nothing left of it once freed.
         // SAFETY: p is live.
-        unsafe { allocated(p, n + 100) };
+        unsafe { allocated(p, n + 100, site_of(p)) };
         assert!(within(deep, n - (3 << 20) + 100, "Rdaddress").is_ok());
         assert!(within(deep, n - (3 << 20) + 101, "Rdaddress").is_err());
         give_back(p);

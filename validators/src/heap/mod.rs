@@ -80,8 +80,9 @@ fn big_entry(start: usize, usable: usize) -> u64 {
 }
 
 /// Notes the live block `start` of `usable` bytes, `len` of them the program's, in [`BIG`] when
-/// there is room. A block recorded again (`malloc_usable_size` widens it) replaces its entry.
-fn big_insert(start: usize, usable: usize, len: usize) {
+/// there is room, and returns its entry. A block recorded again (`malloc_usable_size` widens it)
+/// replaces its entry.
+fn big_insert(start: usize, usable: usize, len: usize) -> Option<usize> {
     big_remove(start);
     for (i, e) in BIG.iter().enumerate() {
         if e.load(Ordering::Relaxed) == 0
@@ -93,39 +94,64 @@ fn big_insert(start: usize, usable: usize, len: usize) {
             BIG_LEN[i].store(len, Ordering::Relaxed);
             e.store(big_entry(start, usable), Ordering::Release);
             BIG_USED.fetch_max(i + 1, Ordering::Release);
-            return;
+            return Some(i);
         }
     }
+    None
 }
 
-/// Forgets the block `start` in [`BIG`].
-fn big_remove(start: usize) {
+/// Forgets the block `start` in [`BIG`]; whether it was there.
+fn big_remove(start: usize) -> bool {
     let granule = (start >> GRANULE_SHIFT) as u64;
     for e in &BIG[..BIG_USED.load(Ordering::Acquire)] {
         let cur = e.load(Ordering::Relaxed);
         if cur != 0 && cur != RESERVED && cur & ((1 << BIG_START_BITS) - 1) == granule {
             let _ = e.compare_exchange(cur, 0, Ordering::Relaxed, Ordering::Relaxed);
-            return;
+            return true;
         }
     }
+    false
 }
 
-/// The live big block holding `addr`, if [`BIG`] has one.
+/// The live big block holding `addr` if entry `i` of [`BIG`] is one (the entry the page bytes
+/// name for `addr`'s page, see [`BIG_SLOT`]).
 #[inline]
-fn big_find(addr: usize) -> Option<Found> {
-    let used = BIG_USED.load(Ordering::Acquire);
-    for (e, len) in BIG[..used].iter().zip(&BIG_LEN) {
-        let cur = e.load(Ordering::Acquire);
-        let start = ((cur & ((1 << BIG_START_BITS) - 1)) as usize) << GRANULE_SHIFT;
-        let pages = (cur >> BIG_START_BITS) as usize;
-        if cur != 0 && start <= addr && addr - start < pages << 12 {
-            let len = len.load(Ordering::Relaxed);
-            fence(Ordering::Acquire);
-            // Unchanged: the length is that of a block that started there while it was live.
-            return (e.load(Ordering::Relaxed) == cur).then_some(Found::Live { start, len });
-        }
+fn big_at(i: usize, addr: usize) -> Option<Found> {
+    let (e, len) = (BIG.get(i)?, BIG_LEN.get(i)?);
+    let cur = e.load(Ordering::Acquire);
+    let start = ((cur & ((1 << BIG_START_BITS) - 1)) as usize) << GRANULE_SHIFT;
+    let pages = (cur >> BIG_START_BITS) as usize;
+    if cur != 0 && start <= addr && addr - start < pages << 12 {
+        let len = len.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        // Unchanged: the length is that of a block that started there while it was live.
+        return (e.load(Ordering::Relaxed) == cur).then_some(Found::Live { start, len });
     }
     None
+}
+
+/// Writes `slot` (1 + a [`BIG`] entry, or 0) into the page bytes of every page of the block
+/// `p..p+usable`. No other block starts inside a live one, so the pages strictly inside are
+/// this thread's to write; the first and the last may gain [`STARTED`] from another thread's
+/// block meanwhile, so they are updated atomically.
+fn mark_big_pages(p: usize, usable: usize, slot: u8) {
+    let (first, last) = (p >> 12, (p + usable - 1) >> 12);
+    for page in first..=last {
+        let Some((base, i)) = leaf(page << 12, false) else {
+            continue;
+        };
+        // SAFETY: i is a shadow byte index of the leaf.
+        let b = unsafe { page_byte(base, i) };
+        if page == first || page == last {
+            b.fetch_and(STARTED, Ordering::Relaxed);
+            b.fetch_or(slot, Ordering::Relaxed);
+        } else {
+            b.store(
+                b.load(Ordering::Relaxed) & STARTED | slot,
+                Ordering::Relaxed,
+            );
+        }
+    }
 }
 
 static LEAF: [AtomicPtr<AtomicU8>; LEAVES] =
@@ -134,10 +160,17 @@ static LEAF: [AtomicPtr<AtomicU8>; LEAVES] =
 /// nothing.
 static COMPLETE: AtomicBool = AtomicBool::new(true);
 
-/// Each leaf ends with one byte per 4 KiB page of its span (256 shadow bytes), non-zero once a
-/// block has started in that page: the backward scan skips pages where none ever did (the
-/// arenas of a program's own allocator, such as Python's, which sit among glibc's blocks).
+/// Each leaf ends with one byte per 4 KiB page of its span (256 shadow bytes), with [`STARTED`]
+/// once a block has started in that page: the backward scan skips pages where none ever did
+/// (the arenas of a program's own allocator, such as Python's, which sit among glibc's blocks).
 const PAGE_SHADOW: usize = 256;
+/// Page byte: a block started in this page.
+const STARTED: u8 = 0x80;
+/// Page byte, low bits: 1 + the [`BIG`] entry of the live big block over this page, 0 for none,
+/// so that a pointer deep inside a big block finds its entry in one load, not a walk of the
+/// table (sort checks two pointers into its 5 MB line buffer on every `strcoll`).
+const BIG_SLOT: u8 = 0x7f;
+const _: () = assert!(BIG_CAP < BIG_SLOT as usize);
 /// After the page bytes, one [`Site`] id (two bytes) per granule.
 const SITE_OFF: usize = LEAF_BYTES + LEAF_BYTES / PAGE_SHADOW;
 const LEAF_MAP: usize = SITE_OFF + 2 * LEAF_BYTES;
@@ -243,8 +276,8 @@ pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
     if let Some((base, i)) = leaf(p, true) {
         // SAFETY: i is the index of p's shadow byte in its leaf.
         let (s, page) = unsafe { (&*base.add(i), page_byte(base, i)) };
-        if page.load(Ordering::Relaxed) == 0 {
-            page.store(1, Ordering::Relaxed);
+        if page.load(Ordering::Relaxed) & STARTED == 0 {
+            page.fetch_or(STARTED, Ordering::Relaxed);
         }
         // SAFETY: as above.
         unsafe { site_slot(base, i) }.store(site.0, Ordering::Relaxed);
@@ -258,7 +291,9 @@ pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
             for l in (p >> LEAF_SHIFT) + 1..=last {
                 leaf(l << LEAF_SHIFT, true);
             }
-            big_insert(p, usable, usable - slack);
+            if let Some(e) = big_insert(p, usable, usable - slack) {
+                mark_big_pages(p, usable, e as u8 + 1);
+            }
         }
         if slack < SLACK.into() {
             s.store(LIVE | slack as u8, Ordering::Relaxed);
@@ -288,8 +323,8 @@ pub unsafe fn released(p: *mut c_void, site: Site) {
         let s = unsafe { &*base.add(i) };
         if s.load(Ordering::Relaxed) & LIVE != 0 {
             let (usable, mmapped) = chunk(p);
-            if usable >= BIG_MIN {
-                big_remove(p);
+            if usable >= BIG_MIN && big_remove(p) {
+                mark_big_pages(p, usable, 0);
             }
             // An mmapped block's memory goes back to the kernel: a later mapping there is no
             // freed block (and its header is gone).
@@ -315,20 +350,28 @@ enum Found {
 /// The common cases (an address with no leaf: the stack, static data; a block's start) inline.
 #[inline]
 fn find(addr: usize) -> Option<Found> {
-    let m = shadow(addr, false)?.load(Ordering::Relaxed);
+    let (base, i) = leaf(addr, false)?;
+    // SAFETY: i is the index of addr's shadow byte in its leaf.
+    let m = unsafe { &*base.add(i) }.load(Ordering::Relaxed);
     let granule = addr & !((1 << GRANULE_SHIFT) - 1);
     if m & LIVE != 0 {
         return live(granule, m).filter(|b| reaches(b, addr));
     }
+    // SAFETY: as above.
+    let page = unsafe { page_byte(base, i) }.load(Ordering::Relaxed);
+    if page & BIG_SLOT != 0 {
+        let big = big_at(usize::from(page & BIG_SLOT) - 1, addr);
+        if let Some(b) = big.filter(|b| reaches(b, addr)) {
+            return Some(b);
+        }
+    }
     find_inside(addr, granule, m)
 }
 
-/// [`find`] for an address where no live block starts: inside one, or after a freed one.
+/// [`find`] for an address where no live block starts and no big block is known: inside a
+/// smaller one, or after a freed one.
 #[inline(never)]
 fn find_inside(addr: usize, granule: usize, m: u8) -> Option<Found> {
-    if let Some(b) = big_find(addr).filter(|b| reaches(b, addr)) {
-        return Some(b);
-    }
     let before = scan_back(granule).and_then(|(start, m)| live(start, m));
     if let Some(b) = before.filter(|b| reaches(b, addr)) {
         return Some(b);
@@ -366,7 +409,7 @@ fn scan_back(granule: usize) -> Option<(usize, u8)> {
     let mut at = first; // index one past the shadow bytes still to look at
     while at > limit {
         // SAFETY: at - 1 is a shadow byte of the leaf.
-        if unsafe { page_byte(base, at - 1) }.load(Ordering::Relaxed) == 0 {
+        if unsafe { page_byte(base, at - 1) }.load(Ordering::Relaxed) & STARTED == 0 {
             at = (at - 1) & !(PAGE_SHADOW - 1);
             continue;
         }
@@ -460,9 +503,13 @@ pub fn site_of(p: *const c_void) -> Site {
 /// already is a double free; a pointer into a block is not its start. Other pointers (stack,
 /// static, unmapped) are told apart by the memory map (`mem::heap`); this says nothing of them.
 pub fn release(p: *const c_void) -> Verdict {
+    refused(p, find(p as usize))
+}
+
+/// [`release`]'s verdict on `p`, for which [`find`] found `found`.
+fn refused(p: *const c_void, found: Option<Found>) -> Verdict {
     const CHECK: &str = "heapaddress";
     let addr = p as usize;
-    let found = find(addr);
     let fault = match found {
         Some(Found::Live { start, .. }) if start == addr => return Ok(()),
         Some(Found::Live { start, len }) => Fault::new(
@@ -487,9 +534,15 @@ pub fn release(p: *const c_void) -> Verdict {
 /// # Safety
 /// None beyond the caller's: `p` is never dereferenced.
 pub unsafe fn start(p: *const c_void) -> Verdict {
-    release(p)?;
-    // SAFETY: as above.
-    unsafe { crate::mem::heap(p) }
+    match find(p as usize) {
+        // A live block's start is a heap pointer: the memory map has nothing to add.
+        Some(Found::Live { start, .. }) if start == p as usize => Ok(()),
+        found => {
+            refused(p, found)?;
+            // SAFETY: as above.
+            unsafe { crate::mem::heap(p) }
+        }
+    }
 }
 
 /// The length of the live block that starts at `p`, if one does.

@@ -13,6 +13,8 @@ use crate::model::Spec;
 use crate::plan::{Disposition, Plan};
 
 struct IfaceRow {
+    /// Where its names start in the generated `IFACE_NAMES`.
+    at: usize,
     name: String,
     lib: String,
     version: String,
@@ -66,6 +68,8 @@ struct SymverRow {
 #[template(path = "generated.rs.txt", escape = "none")]
 struct GeneratedRs<'a> {
     ifaces: Vec<IfaceRow>,
+    /// The text of `IFACE_NAMES` (one interface a line, joined by escaped newlines).
+    iface_names: String,
     fns: Vec<FnRow>,
     check_fns: Vec<CheckFnRow>,
     symvers: Vec<SymverRow>,
@@ -179,7 +183,11 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
         .filter(|p| p.disposition == Disposition::Generated)
     {
         let index = ifaces.len();
+        let at = ifaces.last().map_or(0, |i: &IfaceRow| {
+            i.at + i.name.len() + i.lib.len() + i.version.len()
+        });
         ifaces.push(IfaceRow {
+            at,
             name: p.name.clone(),
             lib: p.lib.clone(),
             version: p
@@ -210,8 +218,13 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
         fns.extend(fn_rows(p, index));
     }
     let structs = layer2::validators(spec, &roots)?;
+    let iface_names = ifaces
+        .iter()
+        .map(|i| format!("\\\n{}{}{}", i.name, i.lib, i.version))
+        .collect();
     let generated_rs = GeneratedRs {
         ifaces,
+        iface_names,
         fns,
         check_fns,
         symvers,

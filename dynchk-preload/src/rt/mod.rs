@@ -21,7 +21,7 @@ pub use dynchk_record::Value;
 pub use real::{cstr, Real};
 use validators::Fault;
 
-/// One interface of the specification, as reports name it.
+/// One interface of the specification, as reports name it: the hand-coded interposers' form.
 #[derive(Debug)]
 pub struct Iface {
     /// The C name (`read`).
@@ -32,12 +32,106 @@ pub struct Iface {
     pub version: &'static str,
 }
 
+/// One interface of the generated table: where its name, library and version lie in
+/// `generated::IFACE_NAMES`, one after the other. Thousands of [`Iface`]s would be three
+/// pointers each, which the loader relocates (writing every page of the table) at each start.
+pub struct Listed {
+    at: u32,
+    lens: [u8; 3],
+}
+
+impl Listed {
+    /// The names at `at` in the blob, `name`, `lib` and `version` bytes long.
+    pub const fn new(at: u32, name: usize, lib: usize, version: usize) -> Listed {
+        assert!(name < 256 && lib < 256 && version < 256);
+        Listed {
+            at,
+            lens: [name as u8, lib as u8, version as u8],
+        }
+    }
+
+    fn names(&self) -> [&'static str; 3] {
+        let blob = crate::generated::IFACE_NAMES;
+        let mut at = self.at as usize;
+        self.lens.map(|len| {
+            at += len as usize;
+            blob.get(at - len as usize..at).unwrap_or("")
+        })
+    }
+}
+
+/// What the interposers name their interface with.
+pub trait Interface: Sync + 'static {
+    /// The interface as calls carry it.
+    fn id(&'static self) -> IfaceRef;
+}
+
+impl Interface for Iface {
+    #[inline(always)]
+    fn id(&'static self) -> IfaceRef {
+        IfaceRef(self as *const Iface as usize)
+    }
+}
+
+impl Interface for Listed {
+    #[inline(always)]
+    fn id(&'static self) -> IfaceRef {
+        // Both are at least 4-aligned: the low bit tells them apart.
+        IfaceRef(self as *const Listed as usize | 1)
+    }
+}
+
+/// An [`Iface`] or a [`Listed`] interface, as one word: its address (the counters' key).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct IfaceRef(usize);
+
+impl IfaceRef {
+    fn names(self) -> [&'static str; 3] {
+        if self.0 & 1 == 0 {
+            // SAFETY: made by `Interface::id` from a static `Iface`.
+            let i = unsafe { &*(self.0 as *const Iface) };
+            [i.name, i.lib, i.version]
+        } else {
+            // SAFETY: made by `Interface::id` from a static `Listed`.
+            unsafe { &*((self.0 & !1) as *const Listed) }.names()
+        }
+    }
+
+    /// The C name.
+    pub fn name(self) -> &'static str {
+        self.names()[0]
+    }
+
+    /// The library short name.
+    pub fn lib(self) -> &'static str {
+        self.names()[1]
+    }
+
+    /// The symbol version.
+    pub fn version(self) -> &'static str {
+        self.names()[2]
+    }
+
+    /// The word that stands for it (see [`IfaceRef::from_addr`]).
+    pub fn addr(self) -> usize {
+        self.0
+    }
+
+    /// The interface whose [`IfaceRef::addr`] this is.
+    ///
+    /// # Safety
+    /// `addr` must have come from `addr`.
+    pub unsafe fn from_addr(addr: usize) -> IfaceRef {
+        IfaceRef(addr)
+    }
+}
+
 /// `DYNCHK_TRACE=1`, copied out of the configuration for the per-call fast path.
 static TRACE: AtomicBool = AtomicBool::new(false);
 
 /// A checked call in progress on this thread. Made by [`enter`], consumed by [`Call::forward`].
 pub struct Call {
-    iface: &'static Iface,
+    iface: IfaceRef,
     state: *mut thread::State,
     errno: c_int,
     sp: usize,
@@ -48,7 +142,7 @@ pub struct Call {
 /// on this thread: a call made by a validator, the reporter, or a signal handler that interrupted
 /// them, which the interposer must forward at once). Nothing here can change `errno`.
 #[inline(always)]
-fn arrive(iface: &'static Iface) -> (*mut thread::State, usize, bool) {
+fn arrive(iface: IfaceRef) -> (*mut thread::State, usize, bool) {
     let state = thread::state();
     let sp = thread::stack_pointer();
     // SAFETY: state is this thread's own; signal handlers on this thread only run nested calls,
@@ -68,7 +162,7 @@ fn arrive(iface: &'static Iface) -> (*mut thread::State, usize, bool) {
         st.fwd_sp = 0;
     }
     stats::count_call(state, true);
-    stats::count_use(state, iface as *const Iface as usize);
+    stats::count_use(state, iface.addr());
     (state, sp, true)
 }
 
@@ -76,7 +170,8 @@ fn arrive(iface: &'static Iface) -> (*mut thread::State, usize, bool) {
 /// checker. `None` when the checker itself is running on this thread (see [`arrive`]): the
 /// interposer must forward at once.
 #[inline(always)]
-pub fn enter(iface: &'static Iface) -> Option<Call> {
+pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
+    let iface = iface.id();
     let (state, sp, program) = arrive(iface);
     if !program {
         return None;
@@ -101,7 +196,8 @@ pub fn enter(iface: &'static Iface) -> Option<Call> {
 /// no checker to mark) and marks the thread as inside a forwarded call until the result is
 /// dropped, on return or during an unwind, as [`Call::forward`] does.
 #[inline(always)]
-pub fn pass(iface: &'static Iface) -> Forwarding {
+pub fn pass<I: Interface + ?Sized>(iface: &'static I) -> Forwarding {
+    let iface = iface.id();
     let (state, sp, program) = arrive(iface);
     // SAFETY: this thread's state.
     let st = unsafe { &mut *state };
@@ -198,7 +294,7 @@ impl Call {
     }
 
     /// The interface being called.
-    pub fn iface(&self) -> &'static Iface {
+    pub fn iface(&self) -> IfaceRef {
         self.iface
     }
 }

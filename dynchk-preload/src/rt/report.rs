@@ -11,7 +11,7 @@ use dynchk_record::{self as record, Buf, Value};
 
 use super::backtrace::{self, Module};
 use super::config::{self, PATH_CAP};
-use super::{stack, stats, sys, thread, Iface};
+use super::{stack, stats, sys, thread, IfaceRef};
 
 /// Report descriptors are moved at or above this number, out of the way of programs that
 /// expect the lowest free descriptors (or `dup2` onto small numbers).
@@ -227,7 +227,7 @@ fn fnv(s: &[u8]) -> u64 {
 /// What went wrong in one call.
 pub struct Violation<'a> {
     /// The interface called.
-    pub iface: &'static Iface,
+    pub iface: IfaceRef,
     /// 0-based parameter position, -1 for the call as a whole.
     pub pos: i32,
     /// The parameter's name.
@@ -298,14 +298,14 @@ fn violation_in(v: &Violation<'_>, room: usize) -> bool {
         .as_ref()
         .map_or(0, |m| backtrace::module_name(m, &mut caller_name));
     let caller = caller.as_ref().map(|_| &caller_name[..caller_len]);
-    if let Some(rule) = cfg.suppressed(v.iface.name, v.pos, v.name, check, caller) {
+    if let Some(rule) = cfg.suppressed(v.iface.name(), v.pos, v.name, check, caller) {
         stats::SUPPRESSED[rule].fetch_add(1, Relaxed);
         return false;
     }
     stats::VIOLATIONS.fetch_add(1, Relaxed);
     stats::BY_CHECK.add(check);
     let key = stats::hash(site as u64)
-        ^ stats::hash(v.iface as *const Iface as u64).rotate_left(17)
+        ^ stats::hash(v.iface.addr() as u64).rotate_left(17)
         ^ (v.pos as u64).wrapping_mul(0x9e3779b97f4a7c15)
         ^ fnv(check.as_bytes()).rotate_left(31)
         ^ v.member.map_or(0, |m| fnv(m.as_bytes()));
@@ -329,9 +329,9 @@ fn violation_in(v: &Violation<'_>, room: usize) -> bool {
     let record = record::Violation {
         pid: sys::getpid(),
         tid: sys::gettid(),
-        interface: v.iface.name,
-        library: v.iface.lib,
-        version: v.iface.version,
+        interface: v.iface.name(),
+        library: v.iface.lib(),
+        version: v.iface.version(),
         param: v.pos,
         param_name: v.name,
         member: v.member,
@@ -379,9 +379,8 @@ impl record::SummarySource for Tables {
 
     fn used(&self, f: &mut dyn FnMut(&str, u64)) {
         stats::USED.for_each(|addr, n| {
-            // SAFETY: the set holds only addresses of `Iface` statics (see `rt::enter`).
-            let iface = unsafe { &*(addr as *const Iface) };
-            f(iface.name, n)
+            // SAFETY: the set holds only `IfaceRef` addresses (see `rt::enter`).
+            f(unsafe { IfaceRef::from_addr(addr) }.name(), n)
         });
     }
 
@@ -402,7 +401,7 @@ impl record::SummarySource for Tables {
             f(&record::Site {
                 module: &name[..len],
                 offset,
-                interface: s.iface.map_or("", |i| i.name),
+                interface: s.iface.map_or("", IfaceRef::name),
                 param: s.pos,
                 member: s.member(),
                 check: s.check,
@@ -473,11 +472,11 @@ pub fn missing(name: &CStr, version: &CStr) {
 }
 
 /// A `call` record (`DYNCHK_TRACE=1`).
-pub fn trace(iface: &Iface) {
+pub fn trace(iface: IfaceRef) {
     let record = record::Call {
         pid: sys::getpid(),
         tid: sys::gettid(),
-        interface: iface.name,
+        interface: iface.name(),
     };
     write_record::<512>(|b| record.write(b, config::get().format));
 }

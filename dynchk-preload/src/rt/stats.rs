@@ -7,7 +7,7 @@ use core::sync::atomic::{
     Ordering::{Acquire, Relaxed, Release},
 };
 
-use super::{config, thread, Iface};
+use super::{config, thread, IfaceRef};
 
 /// Process totals of calls and checked calls. Threads count in their own (thread-local) state
 /// and add to these every [`FLUSH_EVERY`] calls: a locked add on a shared line per call would
@@ -32,7 +32,7 @@ pub fn count_call(state: *mut thread::State, checked: bool) {
     }
 }
 
-/// Counts one call of the interface `iface` (its `Iface` address) for the summary's `used`.
+/// Counts one call of the interface `iface` (its `IfaceRef` address) for the summary's `used`.
 ///
 /// The thread keeps the counts of the interfaces it called last (a [`thread::UsedEntry`] each)
 /// and adds one to the shared set only when the entry is evicted, when it reaches
@@ -63,7 +63,7 @@ pub fn count_use(state: *mut thread::State, iface: usize) {
     }
 }
 
-/// The two entries `iface` may use: two fields of its Fibonacci hash, so that the fixed 48-byte
+/// The two entries `iface` may use: two fields of its Fibonacci hash, so that the fixed 8-byte
 /// stride of the interface table spreads (two bit ranges of the address itself gave `memchr`
 /// one place, shared with `memcmp`'s second: sort evicted an entry on a fifth of its calls), and
 /// never the same entry twice.
@@ -200,7 +200,7 @@ impl<const N: usize> AddrSet<N> {
     }
 }
 
-/// The interfaces called at least once (by their `Iface` address).
+/// The interfaces called at least once (by their `IfaceRef` address).
 pub static USED: AddrSet<4096> = AddrSet::new();
 
 /// 64-bit mix (splitmix64 finaliser): spreads pointer and key bits over the table index.
@@ -281,7 +281,7 @@ pub struct SiteData {
     /// Return address of the call into the interposer.
     pub ip: usize,
     /// The interface called.
-    pub iface: Option<&'static Iface>,
+    pub iface: Option<IfaceRef>,
     /// 0-based parameter position, -1 for the call as a whole.
     pub pos: i32,
     /// The broken rule.
@@ -297,7 +297,7 @@ impl SiteData {
     /// A site; `member` is cut to [`MEMBER_CAP`] bytes at a character boundary.
     pub fn new(
         ip: usize,
-        iface: &'static Iface,
+        iface: IfaceRef,
         pos: i32,
         check: &'static str,
         member: Option<&str>,
@@ -459,17 +459,17 @@ pub fn restart_totals() {
 mod tests {
     use super::*;
 
-    /// Interfaces as the generated table lays them out (48 bytes apart, from any base): each
+    /// Interfaces as the generated table lays them out (8 bytes apart, tagged, from any base): each
     /// has two distinct entries (under bit ranges of the address, one in eight had one place
     /// only, `memchr` among them), and the first places spread over all entries (at most three
     /// times the mean).
     #[test]
     fn every_interface_has_two_places_spread_over_the_entries() {
-        let stride = core::mem::size_of::<Iface>();
-        for base in (0x33c140..0x33c140 + 4096).step_by(8) {
+        let stride = core::mem::size_of::<crate::rt::Listed>();
+        for base in (0x33c140..0x33c140 + 4096).step_by(4) {
             let mut first = [0; thread::USED_ENTRIES];
             for i in 0..4 * thread::USED_ENTRIES {
-                let (a, b) = places(base + i * stride);
+                let (a, b) = places((base + i * stride) | 1);
                 assert_ne!(a, b, "interface {i} from {base:#x}");
                 first[a] += 1;
             }
@@ -502,13 +502,21 @@ mod tests {
 
     #[test]
     fn sites_report_once_count_repeats_and_never_lose_when_full() {
-        static IFACE: Iface = Iface {
+        static IFACE: crate::rt::Iface = crate::rt::Iface {
             name: "close",
             lib: "libc",
             version: "GLIBC_2.2.5",
         };
         let d: Sites<4> = Sites::new();
-        let site = || SiteData::new(0x1234, &IFACE, 0, "filedescriptor", Some("a.b"));
+        let site = || {
+            SiteData::new(
+                0x1234,
+                crate::rt::Interface::id(&IFACE),
+                0,
+                "filedescriptor",
+                Some("a.b"),
+            )
+        };
         assert!(d.first(7, site));
         assert!(!d.first(7, site));
         assert!(!d.first(7, site));

@@ -19,6 +19,9 @@ pub struct LibraryCoverage {
     pub excluded_reasons: BTreeMap<String, String>,
     /// Parameters carrying a semantic rule beyond pointer constness.
     pub semantic_params: usize,
+    /// Of those, the parameters whose rules were generated from GObject-Introspection
+    /// annotations (`db/semantics/gir`).
+    pub gir_params: usize,
     /// Functions in the spec that the host does not export (not counted in `spec`).
     pub not_on_host: usize,
     /// The host files standing for the library (its `soname` line, else LSB's soname).
@@ -60,6 +63,7 @@ impl Coverage {
             }
             lc.spec += 1;
             lc.semantic_params += p.semantic_params();
+            lc.gir_params += p.gir_params();
             match &p.disposition {
                 Disposition::Generated => lc.generated += 1,
                 Disposition::Hand(_) => lc.hand_coded += 1,
@@ -76,7 +80,7 @@ impl Coverage {
     /// A table for people.
     pub fn text(&self) -> String {
         let mut out = format!(
-            "{:<12} {:>6} {:>10} {:>11} {:>9} {:>8} {:>16} {:>12}\n",
+            "{:<12} {:>6} {:>10} {:>11} {:>9} {:>8} {:>16} {:>9} {:>12}\n",
             "library",
             "spec",
             "generated",
@@ -84,6 +88,7 @@ impl Coverage {
             "excluded",
             "covered",
             "semantic params",
+            "from GIR",
             "not on host"
         );
         for (lib, c) in &self.libraries {
@@ -93,13 +98,14 @@ impl Coverage {
                 100.0 * (c.generated + c.hand_coded) as f64 / c.spec as f64
             };
             out.push_str(&format!(
-                "{lib:<12} {:>6} {:>10} {:>11} {:>9} {:>7.1}% {:>16} {:>12}\n",
+                "{lib:<12} {:>6} {:>10} {:>11} {:>9} {:>7.1}% {:>16} {:>9} {:>12}\n",
                 c.spec,
                 c.generated,
                 c.hand_coded,
                 c.excluded,
                 covered,
                 c.semantic_params,
+                c.gir_params,
                 c.not_on_host
             ));
         }

@@ -15,19 +15,26 @@ impl Db {
     /// Loads `dir`: executes `dir/schema.sql`, then the rows of `dir/lsb/*.sql` (files in name
     /// order, one `INSERT INTO TABLE VALUES(…);` per line into a table of the schema, nothing
     /// else: the data files are data, so `ATTACH`, `PRAGMA` or a second statement on a line are
-    /// refused), then the annotation files of `dir/semantics` through [`crate::sem::load_dir`].
+    /// refused), then the annotation files of `dir/semantics` through [`crate::sem::load_dir`]
+    /// (the hand-written ones, then those generated from the GObject-Introspection data).
     /// A refused or failing line is reported with its file and line.
     pub fn load(dir: &Path) -> anyhow::Result<Db> {
-        Db::load_layers(dir, true)
+        Db::load_layers(dir, Some(Derived::Included))
     }
 
     /// Only `schema.sql` and `dir/lsb`, as the importer reads the scope before a `.sem` file may
     /// name the library it is about to add.
     pub fn load_lsb(dir: &Path) -> anyhow::Result<Db> {
-        Db::load_layers(dir, false)
+        Db::load_layers(dir, None)
     }
 
-    fn load_layers(dir: &Path, semantics: bool) -> anyhow::Result<Db> {
+    /// Without the generated annotations of `dir/semantics/gir`, which `import-gir` rewrites
+    /// from the prototypes and hand-written rules alone.
+    pub fn load_without_derived(dir: &Path) -> anyhow::Result<Db> {
+        Db::load_layers(dir, Some(Derived::Left))
+    }
+
+    fn load_layers(dir: &Path, semantics: Option<Derived>) -> anyhow::Result<Db> {
         let conn = rusqlite::Connection::open_in_memory()?;
         let schema_path = dir.join("schema.sql");
         let schema = std::fs::read_to_string(&schema_path)
@@ -66,8 +73,8 @@ impl Db {
                     .with_context(at)?;
             }
         }
-        if semantics {
-            crate::sem::load_dir(&tx, &dir.join("semantics"))?;
+        if let Some(derived) = semantics {
+            crate::sem::load_dir(&tx, &dir.join("semantics"), derived)?;
         }
         tx.commit()?;
         Ok(Db {
@@ -75,6 +82,13 @@ impl Db {
             dir: dir.to_path_buf(),
         })
     }
+}
+
+/// Whether the annotations generated from other sources (`semantics/gir`) are loaded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Derived {
+    Included,
+    Left,
 }
 
 /// Whether `stmt` is one row of data, `INSERT INTO TABLE VALUES(…)` into a table of the schema,

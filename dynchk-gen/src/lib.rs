@@ -9,6 +9,8 @@ pub mod build;
 pub mod coverage;
 pub mod db;
 pub mod explain;
+#[cfg(feature = "maintainer")]
+pub mod gir;
 pub mod host;
 pub mod layer2;
 pub mod lint;

@@ -20,6 +20,7 @@ use dynchk_gen::coverage::Coverage;
   dynchk-gen coverage --format json      per-library coverage
   dynchk-gen generate --out /tmp/gen     write generated.rs, exports.map, layout.c
   dynchk-gen import-lsb ../shared/specdb re-import the LSB 2006 data into db/lsb/
+  dynchk-gen import-gir                  regenerate db/semantics/gir/ from /usr/share/gir-1.0
 
 The database defaults to $DYNCHK_SPEC_DB, else the db/ directory of this workspace."
 )]
@@ -45,6 +46,13 @@ enum Cmd {
         /// docs/adding-a-library.md.
         #[arg(long, value_delimiter = ',')]
         add: Vec<String>,
+    },
+    /// Turn the GObject-Introspection annotations of GLib, GObject and GModule into
+    /// DB/semantics/gir/*.sem (generated, checked in; hand-written rules win over them).
+    /// Needs the .gir files (Debian: libgirepository1.0-dev).
+    ImportGir {
+        /// The .gir files (default: GLib-2.0, GObject-2.0 and GModule-2.0 in /usr/share/gir-1.0).
+        files: Vec<PathBuf>,
     },
     /// Lint the database; exits 1 and names table and row for each problem.
     Check,
@@ -104,6 +112,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let stats = dynchk_gen::lsb::import(&specdb, &db, &libs)
                 .with_context(|| format!("importing {} into {}", specdb.display(), db.display()))?;
             println!("{stats}");
+        }
+        Cmd::ImportGir { mut files } => {
+            if files.is_empty() {
+                files = dynchk_gen::gir::DEFAULT_FILES.map(PathBuf::from).to_vec();
+            }
+            let stats = dynchk_gen::gir::import(&files, &db)
+                .with_context(|| format!("importing GIR annotations into {}", db.display()))?;
+            print!("{stats}");
         }
         Cmd::Check => {
             let problems = dynchk_gen::check(&db)?;

@@ -39,6 +39,8 @@ pub struct Check {
     pub code: String,
     /// It walks the `...` arguments: the code reads the trampoline's register save area.
     pub saved: bool,
+    /// Its rule comes from `semantics/gir/` (generated from GObject-Introspection data).
+    pub gir: bool,
 }
 
 /// A parameter as the generated code sees it.
@@ -112,6 +114,14 @@ impl Plan {
     /// Parameters that carry at least one check.
     pub fn semantic_params(&self) -> usize {
         self.params.iter().filter(|p| !p.checks.is_empty()).count()
+    }
+
+    /// Those whose checks come from the annotations generated from GObject-Introspection data.
+    pub fn gir_params(&self) -> usize {
+        self.params
+            .iter()
+            .filter(|p| !p.checks.is_empty() && p.checks.iter().all(|c| c.gir))
+            .count()
     }
 }
 
@@ -600,6 +610,7 @@ fn param_check(
         ),
         code: crate::render::check(&l.ir)?,
         saved: l.saved,
+        gir: ru.source.starts_with(crate::sem::GIR_SOURCE),
     })
 }
 

@@ -746,6 +746,33 @@ const CASES: &[Case] = &[
             severity: "error",
         }),
     },
+    // compress calls compress2 with the same source: one record, at compress. A destLen of 0
+    // makes deflate return Z_BUF_ERROR before it reads the input, so no memcpy inside libz
+    // reads past the block as well (that one would be a record of its own).
+    Case {
+        name: "compress_source_past_heap_block",
+        decls: "#include <zlib.h>",
+        body: r#"unsigned char dest[256]; uLongf n = 0; compress(dest, &n, malloc(16), 100);"#,
+        expect: Some(Expect {
+            interface: "compress",
+            param: 2,
+            check: "Rdaddress",
+            member: None,
+            severity: "error",
+        }),
+    },
+    Case {
+        name: "uncompress_destlen_unmapped",
+        decls: "#include <zlib.h>",
+        body: r#"unsigned char src[8] = {0}, dest[64]; uncompress(dest, (uLongf *)0x10, src, sizeof src);"#,
+        expect: Some(Expect {
+            interface: "uncompress",
+            param: 1,
+            check: "RWaddress",
+            member: None,
+            severity: "error",
+        }),
+    },
     Case {
         name: "zlib_round_trip",
         decls: "#include <zlib.h>",
@@ -894,6 +921,44 @@ const CASES: &[Case] = &[
         1,
         "flags",
     ),
+    // clock_nanosleep's clocks, measured on Linux 6.1 / glibc 2.36 (validators::clock::sleep).
+    bad(
+        "clock_nanosleep_thread_cputime",
+        "struct timespec z = { 0, 0 }; clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, TIMER_ABSTIME, &z, NULL);",
+        "clock_nanosleep",
+        0,
+        "clockid",
+    ),
+    bad(
+        "clock_nanosleep_coarse_clock",
+        "struct timespec z = { 0, 0 }; clock_nanosleep(CLOCK_MONOTONIC_COARSE, TIMER_ABSTIME, &z, NULL);",
+        "clock_nanosleep",
+        0,
+        "clockid",
+    ),
+    bad(
+        "clock_nanosleep_own_thread_clock",
+        r#"clockid_t c; if (pthread_getcpuclockid(pthread_self(), &c) != 0) return 1;
+        struct timespec z = { 0, 0 }; clock_nanosleep(c, TIMER_ABSTIME, &z, NULL);"#,
+        "clock_nanosleep",
+        0,
+        "clockid",
+    ),
+    Case {
+        name: "clock_nanosleep_controls",
+        decls: "static volatile int stop; static void *spin(void *a) { while (!stop); return a; }",
+        body: r#"struct timespec z = { 0, 0 };
+        clockid_t ok[] = { CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_TAI, CLOCK_PROCESS_CPUTIME_ID };
+        for (unsigned i = 0; i < sizeof ok / sizeof *ok; i++)
+            if (clock_nanosleep(ok[i], TIMER_ABSTIME, &z, NULL) != 0) return 1 + i;
+        clockid_t c; if (clock_getcpuclockid(0, &c) != 0) return 10;
+        if (clock_nanosleep(c, TIMER_ABSTIME, &z, NULL) != 0) return 11;
+        pthread_t t; if (pthread_create(&t, NULL, spin, NULL) != 0) return 12;
+        if (pthread_getcpuclockid(t, &c) != 0) return 13;
+        if (clock_nanosleep(c, TIMER_ABSTIME, &z, NULL) != 0) return 14;
+        stop = 1; pthread_join(t, NULL);"#,
+        expect: None,
+    },
     bad(
         "posix_fadvise_unknown_advice",
         r#"int fd = open("/dev/null", O_RDONLY); posix_fadvise(fd, 0, 0, 9);"#,

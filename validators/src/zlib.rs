@@ -41,18 +41,38 @@ pub unsafe fn stream(strm: *const c_void, nested: bool) -> Verdict {
     }
 }
 
-/// `zdest`: the destination of `compress`/`uncompress`, writable for `len` (`*destLen`) bytes,
-/// unless libz passes it on itself (`compress` calls `compress2` with the caller's buffer, which
-/// the outer call's rule checked).
+/// `zdest`: a buffer or length `compress`/`uncompress` write (`dest` for `*destLen` bytes,
+/// `destLen` itself), writable for `len` bytes, unless libz passes it on itself (`compress` calls
+/// `compress2` with the caller's buffers, which the outer call's rules checked).
 ///
 /// # Safety
 /// `dest` is only compared against the memory map.
 pub unsafe fn dest(dest: *const c_void, len: i64, nested: bool) -> Verdict {
+    // SAFETY: the caller's promise.
+    unless_nested(nested, || unsafe { mem::writable(dest, length(len)) })
+}
+
+/// `zsource`: the input of `compress`/`uncompress`, readable for `len` bytes, unless libz passes
+/// it on itself (as for [`dest`]).
+///
+/// # Safety
+/// `src` is only compared against the memory map.
+pub unsafe fn source(src: *const c_void, len: i64, nested: bool) -> Verdict {
+    // SAFETY: the caller's promise.
+    unless_nested(nested, || unsafe { mem::readable(src, length(len)) })
+}
+
+/// A negative length as the largest: a `uLong` that does not fit is unsatisfiable anyway.
+fn length(len: i64) -> usize {
+    usize::try_from(len).unwrap_or(usize::MAX)
+}
+
+/// `check`'s verdict for the caller's own call; libz's inner calls pass.
+fn unless_nested(nested: bool, check: impl FnOnce() -> Verdict) -> Verdict {
     if nested {
         return Ok(());
     }
-    // SAFETY: the caller's promise.
-    unsafe { mem::writable(dest, usize::try_from(len).unwrap_or(usize::MAX)) }
+    check()
 }
 
 #[cfg(test)]
@@ -115,5 +135,10 @@ mod tests {
         assert!(unsafe { dest(b, 16, false) }.is_ok());
         assert!(unsafe { dest(0x10 as *const c_void, 16, false) }.is_err());
         assert!(unsafe { dest(0x10 as *const c_void, 16, true) }.is_ok());
+        let ro = Map::new(1, libc::PROT_READ);
+        assert!(unsafe { source(ro.0 as *const c_void, 16, false) }.is_ok());
+        assert!(unsafe { dest(ro.0 as *const c_void, 16, false) }.is_err());
+        assert!(unsafe { source(0x10 as *const c_void, 16, false) }.is_err());
+        assert!(unsafe { source(0x10 as *const c_void, 16, true) }.is_ok());
     }
 }

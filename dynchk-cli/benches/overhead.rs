@@ -6,7 +6,10 @@
 //! the plain median, and for the checker and the null interposer the median of the per-round
 //! ratios to the plain run with their min–max. Ratios survive a loaded machine; absolute times
 //! do not. Then a thread-scaling row per thread count (a C program making small checked calls
-//! on 1, 2, 4, 8 threads) and the startup cost (`/bin/true`, milliseconds over plain).
+//! on 1, 2, 4, 8 threads), the heap rows (a C program timing its own loop of malloc/free pairs
+//! or of `memcmp` calls on heap, stack and deep big-block pointers: nanoseconds per operation
+//! added over plain, median of the per-round differences) and the startup cost (`/bin/true`,
+//! milliseconds over plain).
 //!
 //! `cargo bench -p dynchk-cli --bench overhead [-- FILTER…]` runs the rows whose name contains a
 //! FILTER (all without one); `DYNCHK_BENCH_RUNS=N` sets the rounds per row (default 15, startup
@@ -37,7 +40,8 @@ struct Setups {
 }
 
 impl Setups {
-    fn time(&self, w: &Workload, preload: Option<&Path>) -> Duration {
+    /// The workload's command, its output discarded, under `preload` if given.
+    fn command(&self, w: &Workload, preload: Option<&Path>) -> Command {
         let mut cmd = Command::new(&w.argv[0]);
         cmd.args(&w.argv[1..])
             .stdout(Stdio::null())
@@ -49,6 +53,38 @@ impl Setups {
         if let Some(lib) = preload {
             cmd.env("LD_PRELOAD", lib).env("DYNCHK_LOG", &self.log);
         }
+        cmd
+    }
+
+    /// The nanoseconds a self-timing workload prints.
+    fn self_timed(&self, w: &Workload, preload: Option<&Path>) -> f64 {
+        let out = self
+            .command(w, preload)
+            .stdout(Stdio::piped())
+            .output()
+            .expect("workload runs");
+        assert!(out.status.success(), "{:?} failed: {}", w.argv, out.status);
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// `runs` rounds of plain, checked, null of a self-timing workload, as [`Setups::rounds`].
+    fn self_timed_rounds(&self, w: &Workload, runs: usize) -> [Vec<f64>; 3] {
+        let setups = [None, Some(&*self.checked), Some(&*self.null)];
+        // One warm-up of each, as in `rounds`.
+        for p in setups {
+            self.self_timed(w, p);
+        }
+        let mut t = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..runs {
+            for (times, p) in t.iter_mut().zip(setups) {
+                times.push(self.self_timed(w, p));
+            }
+        }
+        t
+    }
+
+    fn time(&self, w: &Workload, preload: Option<&Path>) -> Duration {
+        let mut cmd = self.command(w, preload);
         let start = Instant::now();
         let status = cmd.status().expect("workload runs");
         let took = start.elapsed();
@@ -176,12 +212,12 @@ fn workloads(dir: &Path) -> Vec<Workload> {
     ]
 }
 
-/// Compiles the thread-scaling program into `dir`.
-fn threads_program(dir: &Path) -> PathBuf {
-    let src = dir.join("threads.c");
-    let exe = dir.join("threads");
-    std::fs::write(&src, include_str!("overhead/threads.c")).unwrap();
-    // -fno-builtin: strlen and memcpy stay calls into the C library.
+/// Compiles a benchmark program (`name`.c, its source `text`) into `dir`.
+fn c_bench(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&src, text).unwrap();
+    // -fno-builtin: strlen, memcpy and memcmp stay calls into the C library.
     let out = Command::new("cc")
         .args(["-O2", "-fno-builtin", "-pthread", "-o"])
         .arg(&exe)
@@ -257,7 +293,7 @@ fn main() {
         clear(&logs);
     }
     if wanted("threads") {
-        let exe = threads_program(&dir);
+        let exe = c_bench(&dir, "threads", include_str!("overhead/threads.c"));
         let mut at = Vec::new();
         for n in [1, 2, 4, 8] {
             let w = Workload {
@@ -278,6 +314,13 @@ fn main() {
             at[3] / at[0]
         );
     }
+    if wanted("heap") {
+        heap_rows(
+            &s,
+            &c_bench(&dir, "heap", include_str!("overhead/heap.c")),
+            runs,
+        );
+    }
     if wanted("true") {
         let w = Workload {
             name: "/bin/true (startup)".into(),
@@ -289,6 +332,46 @@ fn main() {
     }
     println!("load average at end: {}", load());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The heap rows: nanoseconds per operation, plain, and added by the checker and by the null
+/// interposer (medians of the per-round differences, min–max); then what one heap-pointer check
+/// adds, from the heap and stack `memcmp` rows (two pointers a call).
+fn heap_rows(s: &Setups, exe: &Path, runs: usize) {
+    const OPS: u64 = 2_000_000;
+    let mut added = Vec::new();
+    for (mode, name) in [
+        ("pairs", "heap: malloc+free pair"),
+        ("heap", "heap: memcmp, 2 heap pointers"),
+        ("stack", "heap: memcmp, 2 stack pointers"),
+        ("deep", "heap: memcmp deep in a 5 MB block"),
+    ] {
+        let w = Workload {
+            name: name.into(),
+            argv: vec![exe.display().to_string(), mode.into(), OPS.to_string()],
+            stdin: None,
+        };
+        let [p, c, n] = s.self_timed_rounds(&w, runs);
+        let per_op = |v: &[f64]| v.iter().map(|t| t / OPS as f64).collect::<Vec<_>>();
+        let (p, c, n) = (per_op(&p), per_op(&c), per_op(&n));
+        let extra = |of: &[f64]| {
+            let (m, lo, hi) = spread(of.iter().zip(&p).map(|(a, b)| a - b).collect());
+            (m, format!("{m:+.1} ns ({lo:+.1}–{hi:+.1})"))
+        };
+        let ((checked, text), (_, null)) = (extra(&c), extra(&n));
+        added.push(checked);
+        println!(
+            "{name:<34} {:>9.1} ns  {text:<24} {null:<24} {OPS:>9}",
+            spread(p.clone()).0
+        );
+        clear(s.log.parent().expect("the log is in a directory"));
+    }
+    println!(
+        "{:<34} {:>12}  {:+.1} ns per heap-pointer check ((heap - stack) / 2)",
+        "heap: pointer check",
+        "",
+        (added[1] - added[2]) / 2.0
+    );
 }
 
 fn clear(logs: &Path) {

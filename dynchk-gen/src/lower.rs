@@ -7,7 +7,7 @@
 use anyhow::{anyhow, bail, Result};
 
 use crate::model::{ArgKind, Args, Expr, Rule, RuleUse, Spec, TypeKind};
-use crate::plan::{struct_has_rules, table_arg};
+use crate::plan::{kind_arg, struct_has_rules, table_arg};
 
 /// One check, ready for the template.
 #[derive(Debug, Clone)]
@@ -147,6 +147,10 @@ pub fn lower(spec: &Spec, site: &dyn Site, ru: &RuleUse) -> Result<Lowered> {
                 ArgKind::Table => match g {
                     Expr::Name(t) => table_arg(t).map_err(at)?,
                     other => return Err(at(anyhow!("`{other}` is not a table name"))),
+                },
+                ArgKind::Kind => match g {
+                    Expr::Name(k) => kind_arg(k).map_err(at)?,
+                    other => return Err(at(anyhow!("`{other}` is not an object kind"))),
                 },
                 ArgKind::Len => format!("({}) as usize", expr(g)?),
                 ArgKind::Ptr => format!("({}) as usize as *const c_void", expr(g)?),

@@ -194,6 +194,8 @@ pub enum ArgKind {
     Ptr,
     /// `t`: a table of named constants (validators/src/xlat/tables.rs), by its name.
     Table,
+    /// `k`: a kind of library object (`Display`, `WINDOW`), by its name: `validators::object`.
+    Kind,
     /// `v`: the call's `...` arguments (not written in the rule's use), then a reporter for the
     /// fault of one of them.
     Varargs,
@@ -210,6 +212,7 @@ impl ArgKind {
             "u" => ArgKind::Len,
             "p" => ArgKind::Ptr,
             "t" => ArgKind::Table,
+            "k" => ArgKind::Kind,
             "v" => ArgKind::Varargs,
             "a" => ArgKind::VaList,
             "n" => ArgKind::Nested,

@@ -9,8 +9,8 @@ use anyhow::{bail, Result};
 use crate::host::Host;
 use crate::lower::{lower, Follow, Site};
 use crate::model::{
-    report_value, rust_int, Abi, ArgKind, HookPhase, Interface, Param, RuleUse, Spec, SpecialKind,
-    TypeKind,
+    report_value, rust_int, Abi, ArgKind, Expr, HookPhase, Interface, Param, RuleUse, Spec,
+    SpecialKind, TypeKind,
 };
 
 /// What the checker does with an interface.
@@ -282,8 +282,14 @@ fn plan_hooks(spec: &Spec, iface: &Interface, plan: &mut Plan) -> Result<()> {
                 .find(|q| q.name == *a && !q.rust_ty.is_empty())
             {
                 args.push(format!("{} as _", q.ident));
+            } else if object_kind(spec, a) {
+                args.push(kind_arg(a)?);
             } else {
-                bail!("{}: `{a}` is not a parameter of `{}`", at(), iface.name);
+                bail!(
+                    "{}: `{a}` is not a parameter of `{}`, nor an object kind that a `handle({a})` rule names",
+                    at(),
+                    iface.name
+                );
             }
         }
         let call = format!("rt::hooks::{}({})", h.func, args.join(", "));
@@ -481,6 +487,34 @@ pub fn table_arg(name: &str) -> Result<String> {
             )
         }
     }
+}
+
+/// A `handle(KIND)` argument, or a kind a `hook` passes: a `validators::object::Kind` by its
+/// name (a C identifier: the type's own name, `Display`, `WINDOW`, `xmlDoc`).
+pub fn kind_arg(name: &str) -> Result<String> {
+    let ident = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident {
+        bail!("`{name}` is not an object kind (a C identifier such as Display or WINDOW)");
+    }
+    Ok(format!(
+        "const {{ validators::object::Kind::named(\"{name}\") }}"
+    ))
+}
+
+/// Whether a parameter rule of the database names `name` as its object kind (`handle(NAME)`):
+/// the kinds `hook` lines may pass.
+fn object_kind(spec: &Spec, name: &str) -> bool {
+    spec.interfaces.iter().flat_map(|i| &i.params).any(|p| {
+        p.rules.iter().any(|ru| {
+            let takes_kind = spec
+                .rules
+                .get(&ru.rule)
+                .is_some_and(|r| r.signature.contains(&ArgKind::Kind));
+            takes_kind && matches!(ru.args.list(), [Expr::Name(k)] if k == name)
+        })
+    })
 }
 
 /// A parameter of the interposer as a place to check.

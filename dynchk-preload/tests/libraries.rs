@@ -163,55 +163,337 @@ fn xdpyinfo_describes_the_display_through_libx11() {
     check_program("xdpyinfo", &run, "XOpenDisplay");
 }
 
+/// The pixels `argv` (an X client given `-display` by the caller's arguments) settles on: with
+/// no `target`, once three dumps a row agree (and differ from the empty screen); with one, once
+/// the screen shows exactly it. Under the checker when `log` is set; the client is stopped with
+/// SIGTERM (the checker writes its summary on the way out).
+fn settled_pixels(argv: &[&str], log: Option<&Path>, target: Option<&[u8]>) -> Vec<u8> {
+    let x = Xvfb::start(Xvfb::free_number());
+    let mut cmd = Command::new(argv[0]);
+    cmd.args(&argv[1..])
+        .env("DISPLAY", &x.display)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null());
+    if let Some(log) = log {
+        cmd.env("LD_PRELOAD", lib()).env("DYNCHK_LOG", log);
+    }
+    let empty = x.pixels();
+    let mut client = cmd.spawn().expect("the client runs");
+    // Generous: CI machines run the other tests' builds meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut last, mut same) = (Vec::new(), 0);
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = x.pixels();
+        same = if now == last { same + 1 } else { 0 };
+        let done = match target {
+            Some(t) => now == t,
+            None => now != empty && same >= 2,
+        };
+        last = now;
+        if done || Instant::now() > deadline {
+            break;
+        }
+    }
+    // SAFETY: a signal to the child this function started and has not reaped.
+    unsafe { libc::kill(client.id() as libc::pid_t, libc::SIGTERM) };
+    let _ = client.wait();
+    assert!(last != empty, "{argv:?} drew nothing in 60 s");
+    last
+}
+
+/// `argv` draws the same pixels under the checker as without it, and the summaries count calls
+/// to interfaces starting with each of `prefixes`, without a violation.
+fn draws_the_same(name: &str, argv: &[&str], prefixes: &[&str]) {
+    let dir = scratch(name);
+    let plain = settled_pixels(argv, None, None);
+    let checked = settled_pixels(argv, Some(&dir.join("log.%p")), Some(&plain));
+    assert!(
+        plain == checked,
+        "{name} did not draw the same pixels under the checker in 60 s"
+    );
+    let records = records(&dir, "log.");
+    for prefix in prefixes {
+        assert_used(name, &records, prefix);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// xeyes (Xt and Xlib; the pointer never moves, so the eyes are drawn the same each time) draws
 /// the same pixels under the checker as without it.
 #[test]
 fn xeyes_draws_the_same_pixels_under_the_checker() {
-    if !(have("Xvfb") && have("xeyes") && have("xwd")) {
+    if have("Xvfb") && have("xeyes") && have("xwd") {
+        let argv = ["xeyes", "-geometry", "100x80+10+10"];
+        draws_the_same("xeyes", &argv, &["Xt", "XOpenDisplay"]);
+    }
+}
+
+/// xclock (Xt, Xaw and Xlib), digital with a fixed text for its time, so that the two runs
+/// draw the same.
+#[test]
+fn xclock_draws_the_same_pixels_under_the_checker() {
+    if have("Xvfb") && have("xclock") && have("xwd") {
+        let argv = [
+            "xclock",
+            "-digital",
+            "-strftime",
+            "dynchk",
+            "-geometry",
+            "120x40+10+10",
+        ];
+        draws_the_same("xclock", &argv, &["Xt", "XOpenDisplay"]);
+    }
+}
+
+/// xterm (Xt and Xlib, a pty, and the command it runs, checked too) showing a command's output.
+#[test]
+fn xterm_draws_the_same_pixels_under_the_checker() {
+    if have("Xvfb") && have("xterm") && have("xwd") {
+        let argv = [
+            "xterm",
+            "-geometry",
+            "30x5+0+0",
+            "-hold",
+            "-e",
+            "echo",
+            "checked by dynchk",
+        ];
+        draws_the_same("xterm", &argv, &["Xt", "XOpenDisplay"]);
+    }
+}
+
+/// Runs `argv` on a fresh 80x24 pty (its controlling terminal, TERM=xterm) with `keys` typed
+/// before it starts; returns everything it wrote to the terminal and its exit status.
+fn on_pty(argv: &[&str], keys: &[u8], log: Option<&Path>) -> (Vec<u8>, Option<i32>) {
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes the two descriptors; the name buffer is not asked for.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh and owned here alone.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = Command::new(argv[0]);
+    cmd.args(&argv[1..])
+        .env("TERM", "xterm")
+        .env("LC_ALL", "C")
+        .env_remove("DISPLAY")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap());
+    if let Some(log) = log {
+        cmd.env("LD_PRELOAD", lib()).env("DYNCHK_LOG", log);
+    }
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("the program runs on the pty");
+    // The command keeps its copies of the slave side: without them gone, no EIO at the end.
+    drop(cmd);
+    drop(slave);
+    // A program that never ends would block the read below for ever: killed after 2 minutes.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let (done, pid) = (done.clone(), child.id() as libc::pid_t);
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if !done.load(Ordering::Relaxed) {
+                // SAFETY: a signal to the child, not reaped yet (the reader waits for it).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        })
+    };
+    let mut master = std::fs::File::from(master);
+    master.write_all(keys).expect("type the keys");
+    // Read until the last holder of the slave side closes it (EIO on Linux).
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    done.store(true, Ordering::Relaxed);
+    let status = child.wait().expect("wait");
+    watchdog.join().expect("watchdog");
+    (out, status.code())
+}
+
+/// vim in a terminal (libtinfo's terminfo and termcap calls) writes the same bytes to it under
+/// the checker as without it, and quits the same.
+#[test]
+fn vim_on_a_pty_writes_the_same_bytes_under_the_checker() {
+    if !have("vim") {
         return;
     }
-    let dir = scratch("xeyes");
-    // Plainly, xeyes is done when three dumps a row agree (and differ from the empty screen);
-    // under the checker, it must reach exactly those pixels.
-    let draw = |log: Option<&Path>, target: Option<&[u8]>| {
-        let x = Xvfb::start(Xvfb::free_number());
-        let mut cmd = Command::new("xeyes");
-        cmd.args(["-display", &x.display, "-geometry", "100x80+10+10"]);
-        if let Some(log) = log {
-            cmd.env("LD_PRELOAD", lib()).env("DYNCHK_LOG", log);
-        }
-        let empty = x.pixels();
-        let mut eyes = cmd.spawn().expect("xeyes runs");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let (mut last, mut same) = (Vec::new(), 0);
-        loop {
-            std::thread::sleep(Duration::from_millis(300));
-            let now = x.pixels();
-            same = if now == last { same + 1 } else { 0 };
-            let done = match target {
-                Some(t) => now == t,
-                None => now != empty && same >= 2,
-            };
-            last = now;
-            if done || Instant::now() > deadline {
-                break;
-            }
-        }
-        // SIGTERM, not SIGKILL: the checker writes its summary on the way out.
-        // SAFETY: a signal to the child this closure started and has not reaped.
-        unsafe { libc::kill(eyes.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = eyes.wait();
-        assert!(last != empty, "xeyes drew nothing in 20 s");
-        last
-    };
-    let plain = draw(None, None);
-    let checked = draw(Some(&dir.join("log.%p")), Some(&plain));
+    let dir = scratch("vim");
+    let argv = [
+        "vim",
+        "-u",
+        "NONE",
+        "-i",
+        "NONE",
+        "-N",
+        "-n",
+        "-X",
+        "/etc/hostname",
+    ];
+    let plain = on_pty(&argv, b":q\r", None);
+    let checked = on_pty(&argv, b":q\r", Some(&dir.join("log.%p")));
+    assert_eq!(checked.1, plain.1, "vim's exit status");
     assert!(
-        plain == checked,
-        "xeyes did not draw the same pixels under the checker in 20 s"
+        checked.0 == plain.0,
+        "vim wrote other bytes under the checker:\nplain:   {:?}\nchecked: {:?}",
+        String::from_utf8_lossy(&plain.0),
+        String::from_utf8_lossy(&checked.0)
     );
     let records = records(&dir, "log.");
-    assert_used("xeyes", &records, "Xt");
-    assert_used("xeyes", &records, "XOpenDisplay");
+    assert_used("vim", &records, "tgetent");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The test program of the library objects (tests/c/objects.c), built once per test.
+fn objects_program(dir: &Path) -> std::path::PathBuf {
+    let flags = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "x11", "ncursesw", "glib-2.0"])
+        .args(["libxml-2.0", "libpng", "fontconfig"])
+        .output()
+        .expect("pkg-config runs");
+    assert!(
+        flags.status.success(),
+        "pkg-config: the -dev packages of .ci/run"
+    );
+    let flags = String::from_utf8(flags.stdout).unwrap();
+    let flags: Vec<&str> = flags.split_whitespace().collect();
+    common::compile(dir, "objects", include_str!("c/objects.c"), &flags)
+}
+
+/// Runs one case of the objects program under the checker; planted cases that would go on to
+/// touch freed memory run with `DYNCHK_ON_VIOLATION=abort`.
+fn object_case(prog: &Path, dir: &Path, case: &str, display: &str, abort: bool) -> Vec<Value> {
+    let log = dir.join(format!("{case}.%p"));
+    let mut cmd = Command::new(prog);
+    cmd.arg(case)
+        .env("LD_PRELOAD", lib())
+        .env("DYNCHK_LOG", &log)
+        .env("TERM", "xterm")
+        .env("DISPLAY", display)
+        .stdin(Stdio::null());
+    if abort {
+        cmd.env("DYNCHK_ON_VIOLATION", "abort");
+    }
+    let out = cmd.output().expect("the objects program runs");
+    if abort {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{case}: {out:?}");
+    } else {
+        assert!(out.status.success(), "{case}: {out:?}");
+    }
+    records(dir, &format!("{case}."))
+}
+
+/// Planted misuses of library objects and lengths are each reported once, with the interface,
+/// the parameter and the check; valid calls around the same objects (an object made again at
+/// a destroyed one's address, a failed `delwin`, a reference-counted configuration, NULL where
+/// the library documents it, `endwin` then a refresh) are not.
+#[test]
+fn library_objects_planted_violations_are_reported_once_and_clean_calls_are_not() {
+    let x11 = have("Xvfb");
+    let dir = scratch("objects");
+    let prog = objects_program(&dir);
+    let x = x11.then(|| Xvfb::start(Xvfb::free_number()));
+    let display = x.as_ref().map_or(":0", |x| x.display.as_str());
+    let planted = [
+        (
+            "x11-draw-after-close",
+            "XDrawPoint",
+            "display",
+            "handle",
+            true,
+        ),
+        (
+            "x11-string-too-long",
+            "XDrawString",
+            "string",
+            "Rdaddress",
+            false,
+        ),
+        (
+            "glib-strlcpy-too-long",
+            "g_strlcpy",
+            "dest",
+            "RWaddress",
+            false,
+        ),
+        ("xml-free-twice", "xmlFreeDoc", "doc", "handle", true),
+        ("curses-move-deleted", "wmove", "win", "handle", true),
+        (
+            "png-after-destroy",
+            "png_set_sig_bytes",
+            "png_ptr",
+            "handle",
+            true,
+        ),
+    ];
+    for (case, interface, param, check, abort) in planted {
+        if case.starts_with("x11") && !x11 {
+            continue;
+        }
+        let records = object_case(&prog, &dir, case, display, abort);
+        let violations = common::of_kind(&records, "violation");
+        assert_eq!(violations.len(), 1, "{case}: {violations:?}");
+        let v = violations[0];
+        assert_eq!(
+            (
+                v["interface"].as_str(),
+                v["param_name"].as_str(),
+                v["check"].as_str()
+            ),
+            (Some(interface), Some(param), Some(check)),
+            "{case}: {v}"
+        );
+    }
+    for case in [
+        "x11-clean",
+        "glib-clean",
+        "xml-clean",
+        "curses-clean",
+        "png-clean",
+        "fc-clean",
+    ] {
+        if case.starts_with("x11") && !x11 {
+            continue;
+        }
+        let records = object_case(&prog, &dir, case, display, false);
+        let violations = common::of_kind(&records, "violation");
+        assert!(violations.is_empty(), "{case}: {violations:?}");
+        assert_eq!(summaries(&records).len(), 1, "{case}: {records:?}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

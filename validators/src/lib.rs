@@ -16,6 +16,7 @@
 //! | [`heap`] | the same, bounded by live heap blocks; `heapaddress` for `free`/`realloc` |
 //! | [`path`] | `pathname` |
 //! | [`stream`] | `FILE pointer`, `DIR pointer`, `fopenmode` |
+//! | [`object`] | `handle` (library objects: `Display *`, `WINDOW *`, `xmlDocPtr`, …; also the streams' table) |
 //! | [`fd`] | `filedescriptor` |
 //! | [`flags`], [`mode`] | `openflags`, `atflags`, `filemode`, `accessmode` |
 //! | [`whence`], [`signal`], [`clock`], [`locale`] | `whence`, `signal`, `sighow`, `clockid`, `lccategory` |
@@ -53,6 +54,7 @@ pub mod ioctl;
 pub mod locale;
 pub mod mem;
 pub mod mode;
+pub mod object;
 pub mod path;
 pub mod pid;
 pub mod pointer;

@@ -1,21 +1,13 @@
 //! `FILE pointer`, `DIR pointer`, `fopenmode`: stdio and directory streams.
 //!
-//! Streams are not registered when opened: a stream the checker never saw (opened before it
-//! started, or inside the C library) is simply unknown and accepted. What is remembered is the
-//! set of streams that were closed, in a fixed table of atomics, until the same address is handed
-//! out again by an open. The runtime should call `untrack_*` *before* forwarding `fclose`/
-//! `closedir`: marked afterwards, a concurrent `fopen` in another thread could receive the freed
-//! address first and then be taken for the closed stream.
+//! Streams are objects of [`object`]'s table, of kinds `FILE` and `DIR`: a stream the checker
+//! never saw opened is unknown and accepted, a closed one is reported until an open hands the
+//! same address out again. The runtime calls `untrack_*` *before* forwarding `fclose`/`closedir`
+//! (see [`object`] for why).
 
+use crate::object::{self, Kind};
 use crate::{fd, mem, text::Quoted, Fault, Severity, Verdict};
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicUsize, Ordering};
-
-/// Closed-stream addresses remembered per kind; when a probe window is full the oldest guess is
-/// overwritten, which can only lose a report, never invent one.
-const SLOTS: usize = 1024;
-/// Consecutive slots an address may occupy; lookups scan all of them, so no tombstones are needed.
-const WINDOW: usize = 8;
 
 /// glibc's `_IO_MAGIC` in the high half of `_flags`.
 const IO_MAGIC: u32 = 0xFBAD_0000;
@@ -24,74 +16,29 @@ const FILE_SIZE: usize = 216;
 /// glibc's `struct __dirstream` header before its buffer; its first member is the descriptor.
 const DIR_HEADER: usize = 48;
 
-struct ClosedSet {
-    slots: [AtomicUsize; SLOTS],
-}
-
-impl ClosedSet {
-    const fn new() -> ClosedSet {
-        ClosedSet {
-            slots: [const { AtomicUsize::new(0) }; SLOTS],
-        }
-    }
-
-    fn window(&self, p: usize) -> impl Iterator<Item = &AtomicUsize> {
-        // Fibonacci hashing of the address without its allocator-aligned low bits.
-        let start =
-            (p >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - SLOTS.trailing_zeros());
-        (0..WINDOW).map(move |i| &self.slots[(start + i) % SLOTS])
-    }
-
-    fn insert(&self, p: usize) {
-        if p == 0 || self.contains(p) {
-            return;
-        }
-        let placed = self.window(p).any(|s| {
-            s.compare_exchange(0, p, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        });
-        if !placed {
-            if let Some(first) = self.window(p).next() {
-                first.store(p, Ordering::Release);
-            }
-        }
-    }
-
-    fn remove(&self, p: usize) {
-        // Every open calls this and the address is almost never there: only a slot that holds it
-        // pays for a locked compare-exchange.
-        for s in self.window(p).filter(|s| s.load(Ordering::Relaxed) == p) {
-            let _ = s.compare_exchange(p, 0, Ordering::AcqRel, Ordering::Relaxed);
-        }
-    }
-
-    fn contains(&self, p: usize) -> bool {
-        self.window(p).any(|s| s.load(Ordering::Acquire) == p)
-    }
-}
-
-static CLOSED_FILES: ClosedSet = ClosedSet::new();
-static CLOSED_DIRS: ClosedSet = ClosedSet::new();
+/// The kinds of [`object`]'s table the streams are.
+const FILE: Kind = Kind::named("FILE");
+const DIR: Kind = Kind::named("DIR");
 
 /// A stream was returned by `fopen`, `fdopen`, `popen`, `tmpfile`, `fmemopen`, …: its address is
 /// live again even if an earlier stream there was closed.
 pub fn track_file(p: *const c_void) {
-    CLOSED_FILES.remove(p as usize);
+    object::opened(p, FILE);
 }
 
 /// `fclose`/`pclose` is about to close (or tried to close) `p`: later uses are reported.
 pub fn untrack_file(p: *const c_void) {
-    CLOSED_FILES.insert(p as usize);
+    object::closing(p, FILE);
 }
 
 /// A directory stream was returned by `opendir`/`fdopendir`.
 pub fn track_dir(p: *const c_void) {
-    CLOSED_DIRS.remove(p as usize);
+    object::opened(p, DIR);
 }
 
 /// `closedir` is about to close `p`.
 pub fn untrack_dir(p: *const c_void) {
-    CLOSED_DIRS.insert(p as usize);
+    object::closing(p, DIR);
 }
 
 /// `FILE pointer`: not NULL, not closed, readable, and carrying glibc's `_flags` magic.
@@ -101,16 +48,7 @@ pub fn untrack_dir(p: *const c_void) {
 pub unsafe fn file(p: *const c_void) -> Verdict {
     const CHECK: &str = "FILE pointer";
     let addr = p as usize;
-    if addr == 0 {
-        return Err(Fault::new(CHECK, format_args!("NULL")));
-    }
-    if CLOSED_FILES.contains(addr) {
-        return Err(Fault::new(
-            CHECK,
-            format_args!("FILE {addr:#x} was closed by fclose"),
-        ));
-    }
-    mem::readable(p, FILE_SIZE).map_err(|f| Fault { check: CHECK, ..f })?;
+    object::check(p, FILE, CHECK, FILE_SIZE)?;
     let flags = *(p as *const u32);
     if flags & 0xFFFF_0000 != IO_MAGIC {
         return Err(Fault::new(
@@ -151,16 +89,7 @@ pub unsafe fn dir_fd(p: *const c_void) -> Option<i64> {
 pub unsafe fn dir(p: *const c_void) -> Verdict {
     const CHECK: &str = "DIR pointer";
     let addr = p as usize;
-    if addr == 0 {
-        return Err(Fault::new(CHECK, format_args!("NULL")));
-    }
-    if CLOSED_DIRS.contains(addr) {
-        return Err(Fault::new(
-            CHECK,
-            format_args!("DIR {addr:#x} was closed by closedir"),
-        ));
-    }
-    mem::readable(p, DIR_HEADER).map_err(|f| Fault { check: CHECK, ..f })?;
+    object::check(p, DIR, CHECK, DIR_HEADER)?;
     let dfd = *(p as *const i32);
     fd::open(dfd as i64).map_err(|_| {
         Fault::new(
@@ -321,13 +250,18 @@ mod tests {
             track_file(f);
             assert!(file(f).is_ok());
             untrack_file(f);
+            // What the preload's free interposer records when fclose frees the stream.
+            crate::heap::released(f as *mut c_void);
             libc::fclose(f as *mut libc::FILE);
             assert_eq!(
                 msg(file(f)),
-                format!("FILE pointer: FILE {:#x} was closed by fclose", f as usize)
+                format!(
+                    "FILE pointer: FILE {:#x} was closed or freed already",
+                    f as usize
+                )
             );
             track_file(f);
-            assert!(!CLOSED_FILES.contains(f as usize));
+            assert!(!object::destroyed(f, FILE));
             assert!(
                 file(stdin as *const c_void).is_ok(),
                 "never tracked: unknown, accepted"
@@ -365,26 +299,18 @@ mod tests {
                 )
             );
             untrack_dir(p);
+            crate::heap::released(p as *mut c_void);
             libc::closedir(d);
             assert_eq!(
                 msg(dir(p)),
-                format!("DIR pointer: DIR {:#x} was closed by closedir", p as usize)
+                format!(
+                    "DIR pointer: DIR {:#x} was closed or freed already",
+                    p as usize
+                )
             );
             track_dir(p);
             assert_eq!(msg(dir(core::ptr::null())), "DIR pointer: NULL");
         }
-    }
-
-    #[test]
-    fn the_set_keeps_recent_entries_under_pressure() {
-        let set = ClosedSet::new();
-        for i in 1..=5000usize {
-            set.insert(i * 16);
-            assert!(set.contains(i * 16), "{i}");
-        }
-        set.remove(5000 * 16);
-        assert!(!set.contains(5000 * 16));
-        assert!(!set.contains(5001 * 16));
     }
 
     #[test]

@@ -100,14 +100,17 @@ enum Phase {
     Types,
     Interfaces,
     Annotations,
+    /// `every` lines: after the annotations, whose parameters keep their own rules.
+    Defaults,
 }
 
 impl Phase {
-    const ALL: [Phase; 4] = [
+    const ALL: [Phase; 5] = [
         Phase::Definitions,
         Phase::Types,
         Phase::Interfaces,
         Phase::Annotations,
+        Phase::Defaults,
     ];
 
     fn of(k: &ItemKind) -> Phase {
@@ -122,6 +125,7 @@ impl Phase {
             | ItemKind::StructRules { .. }
             | ItemKind::Special { .. }
             | ItemKind::Hook { .. } => Phase::Annotations,
+            ItemKind::Every(_) => Phase::Defaults,
         }
     }
 }
@@ -192,6 +196,7 @@ impl Loader<'_> {
             }
             ItemKind::Declare { .. } => self.declare(lib, &item.kind, at)?,
             ItemKind::Annotate { name, params } => self.annotate(lib, name, params, at, derived)?,
+            ItemKind::Every(p) => self.every(lib, p, at)?,
             ItemKind::StructRules { name, members } => self.struct_rules(name, members, at)?,
             ItemKind::Hook { name, hooks } => {
                 if !self.interface_known(name)? {
@@ -373,6 +378,61 @@ impl Loader<'_> {
         self.param_rules(iid, name, params, at)
     }
 
+    /// `every TYPE name: RULES`: the parameters of the library's interfaces whose type is spelt
+    /// `TYPE` (or is a pointer to the type named so) and that have no rule yet get these rules,
+    /// the name where they have none, and the nullability.
+    fn every(&mut self, lib: &str, p: &ParamAnn, at: &str) -> Result<()> {
+        let c = self.conn;
+        let lid = self.lib_id(lib)?;
+        let ty = p.ty.as_ref().expect("`every` parses a typed parameter");
+        let what = format!("`every {}`", p.name);
+        // A type spelt `T` or `T *` (`xmlDocPtr`, `Display *`), whichever row of that name.
+        let sql = match (ty.base_const, ty.ptrs.as_slice()) {
+            (false, []) => "SELECT t.tid FROM Type t WHERE t.name = ?1",
+            (false, [false]) => {
+                "SELECT t.tid FROM Type t JOIN Type b ON b.tid = t.base WHERE t.kind = 'Pointer' AND b.name = ?1"
+            }
+            _ => bail!("{what}: the type is a type name or a pointer to one (`xmlDocPtr`, `Display *`)"),
+        };
+        let tids: Vec<i64> = c
+            .prepare(sql)?
+            .query_map([&ty.base], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if tids.is_empty() {
+            bail!("{what}: no type `{}` in the database", ty.base);
+        }
+        let mut params_of = c.prepare(
+            "SELECT p.iid, p.pos, i.name FROM Parameter p JOIN Interface i ON i.iid = p.iid \
+             WHERE i.lid = ? AND p.type = ? \
+             AND NOT EXISTS (SELECT 1 FROM ParamRule r WHERE r.iid = p.iid AND r.pos = p.pos)",
+        )?;
+        let mut found = Vec::new();
+        for tid in tids {
+            found.extend(
+                params_of
+                    .query_map(params![lid, tid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<Vec<(i64, i64, String)>>>()?,
+            );
+        }
+        if found.is_empty() {
+            bail!("{what}: no parameter of {lib} has that type and no rule yet");
+        }
+        for (iid, pos, iface) in found {
+            c.execute(
+                "UPDATE Parameter SET name = COALESCE(name, ?), nullable = ? WHERE iid = ? AND pos = ?",
+                params![p.name, p.nullable as i64, iid, pos],
+            )?;
+            for (seq, r) in p.rules.iter().enumerate() {
+                self.check_rule_use(&r.name, &r.args, &[], &format!("{iface}({})", p.name))?;
+                c.execute(
+                    "INSERT INTO ParamRule(iid, pos, seq, rule, args, cond, source) VALUES(?,?,?,?,?,NULL,?)",
+                    params![iid, pos, seq as i64, r.name, r.args, at],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Inserts ParamRule rows after checking rule names and the names their expressions use.
     fn param_rules(&self, iid: i64, iface: &str, params: &[ParamAnn], at: &str) -> Result<()> {
         let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
@@ -460,6 +520,8 @@ impl Loader<'_> {
         for (i, part) in parts.into_iter().enumerate() {
             if kinds.get(i) == Some(&"t") {
                 crate::plan::table_arg(part).map_err(|e| anyhow!("{what}: {e}"))?;
+            } else if kinds.get(i) == Some(&"k") {
+                crate::plan::kind_arg(part).map_err(|e| anyhow!("{what}: {e}"))?;
             } else {
                 self.check_expr(part, names, &what)?;
             }

@@ -50,6 +50,9 @@ pub enum ItemKind {
     /// (`rt::hooks::FUNC`) the generated interposer calls before or after the real one, with the
     /// named parameters (`ret`: the result).
     Hook { name: String, hooks: Vec<HookUse> },
+    /// `every Display *display: handle(Display)`: the rules (and name, nullability) of every
+    /// parameter of that type in the section's library that no annotation gave a rule.
+    Every(ParamAnn),
     /// `const NAME VALUE`
     Const { name: String, value: String },
     /// `rule NAME CHECK VALIDATOR SIGNATURE "description"`
@@ -251,6 +254,13 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
             }))
         }
         "hook" => parse_hook(rest).map(Some),
+        "every" => {
+            let p = parse_param(rest, true)?;
+            if p.rules.is_empty() || p.vararg || p.cond.is_some() || p.data_out {
+                bail!("`every TYPE name: RULES` gives a type's parameters rules (no `...`, `when` or `data=`)");
+            }
+            Ok(Some(ItemKind::Every(p)))
+        }
         "soname" => {
             let names: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
             if names.is_empty() || names.iter().any(|n| !n.contains(".so")) {
@@ -364,9 +374,9 @@ fn parse_rule(rest: &str) -> Result<ItemKind> {
     if signature.is_empty()
         || signature
             .iter()
-            .any(|k| !matches!(*k, "i" | "u" | "p" | "t" | "v" | "a" | "n"))
+            .any(|k| crate::model::ArgKind::parse(k).is_none())
     {
-        bail!("rule `{name}`: the signature must be a list of i, u, p, t, v, a, n");
+        bail!("rule `{name}`: the signature must be a list of i, u, p, t, k, v, a, n");
     }
     if !validator.split('|').all(|v| v.contains("::")) {
         bail!("rule `{name}`: `{validator}` is not a module::function path (or READ|WRITE, two of them)");

@@ -9,6 +9,7 @@
 
 use core::ffi::{c_int, c_uint, c_void};
 
+use validators::object::{self, Kind};
 use validators::{fd, mem, stream};
 
 use super::report;
@@ -119,6 +120,42 @@ pub fn untrack_dir(d: *mut c_void) -> Option<i64> {
     let fd = unsafe { stream::dir_fd(d) };
     stream::untrack_dir(d);
     fd
+}
+
+/// A maker of library objects returned `ret` (`XOpenDisplay`, `newwin`, `xmlReadFile`, …):
+/// the object of `kind` there is live (`hook XOpenDisplay after=opened(ret, Display)`).
+pub fn opened(ret: *mut c_void, kind: Kind) {
+    object::opened(ret, kind);
+}
+
+/// A destroyer is about to destroy `p` (`XCloseDisplay`, `delwin`, `xmlFreeDoc`, …): marked
+/// before the real call, as streams are; returns it for [`survived_unless_ok`].
+pub fn closing(p: *mut c_void, kind: Kind) -> (*mut c_void, Kind) {
+    object::closing(p, kind);
+    (p, kind)
+}
+
+/// A destroyer that takes a pointer to the object's pointer (`png_destroy_read_struct(&png)`):
+/// the object it points to, when it is readable, is about to be destroyed.
+pub fn closing_at(pp: *mut c_void, kind: Kind) {
+    // SAFETY: the pointer is read only after the memory map says it is readable.
+    if !pp.is_null() && unsafe { mem::readable(pp, size_of::<usize>()) }.is_ok() {
+        object::closing(unsafe { *(pp as *const *const c_void) }, kind);
+    }
+}
+
+/// The destroyer [`closing`] marked returned `ret`: curses' `ERR` (-1) left the object alive
+/// (`delwin` of a window that still has subwindows).
+pub fn survived_unless_ok(pre: (*mut c_void, Kind), ret: c_int) {
+    if ret == -1 {
+        object::survived(pre.0, pre.1);
+    }
+}
+
+/// A reference was taken on the reference-counted object `p` (`FcConfigReference`): its
+/// destroyer may now drop only that reference, so it is not judged until made again.
+pub fn referenced(p: *mut c_void, kind: Kind) {
+    object::shared(p, kind);
 }
 
 /// `sigaction` returned `ret`: the old action reads as without the checker (its own fatal-signal

@@ -343,3 +343,64 @@ fn syn_ident(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
+
+/// Library objects: `every` gave each `Display *` parameter of libX11 (and the other types'
+/// parameters) the `handle` rule, and the makers and destroyers call the runtime with the kind.
+#[test]
+fn library_objects_are_checked_and_tracked_by_kind() {
+    let kind = |k: &str| format!("const {{ validators::object::Kind::named(\"{k}\") }}");
+    for (name, pos, param) in [
+        ("XSync", 0, "display"),
+        ("XCloseDisplay", 0, "display"),
+        ("wmove", 0, "win"),
+        ("xmlDocGetRootElement", 0, "doc"),
+        ("png_read_info", 0, "png_ptr"),
+        ("FcConfigGetFontDirs", 0, "config"),
+    ] {
+        assert_eq!(checks(name, pos), ["handle"], "{name}");
+        assert_eq!(plan(name).params[pos].name, param, "{name}");
+    }
+    for (name, before, after) in [
+        (
+            "XOpenDisplay",
+            String::new(),
+            format!("rt::hooks::opened(__ret as _, {});", kind("Display")),
+        ),
+        (
+            "XCloseDisplay",
+            format!("rt::hooks::closing(display as _, {});", kind("Display")),
+            String::new(),
+        ),
+        (
+            "delwin",
+            format!(
+                "let __pre = rt::hooks::closing(win as _, {});",
+                kind("WINDOW")
+            ),
+            "rt::hooks::survived_unless_ok(__pre, __ret as _);".to_string(),
+        ),
+        (
+            "htmlReadFile",
+            String::new(),
+            format!("rt::hooks::opened(__ret as _, {});", kind("xmlDoc")),
+        ),
+        (
+            "png_destroy_read_struct",
+            format!(
+                "rt::hooks::closing_at(png_ptr_ptr as _, {});",
+                kind("png_struct")
+            ),
+            String::new(),
+        ),
+        (
+            "FcConfigSetCurrent",
+            String::new(),
+            format!("rt::hooks::referenced(config as _, {});", kind("FcConfig")),
+        ),
+    ] {
+        let p = plan(name);
+        assert_eq!(p.disposition, Disposition::Generated, "{name}");
+        assert_eq!(p.before.join(" "), before, "{name}");
+        assert_eq!(p.after.join(" "), after, "{name}");
+    }
+}

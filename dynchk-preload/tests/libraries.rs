@@ -167,9 +167,23 @@ fn xdpyinfo_describes_the_display_through_libx11() {
 /// no `target`, once three dumps a row agree (and differ from the empty screen); with one, once
 /// the screen shows exactly it. Under the checker when `log` is set; the client is stopped with
 /// SIGTERM (the checker writes its summary on the way out).
+/// An argument `{ready}` is replaced by a fresh file's path that the client creates once it has
+/// written what it shows (xterm's command): the pixels count only from then on.
 fn settled_pixels(argv: &[&str], log: Option<&Path>, target: Option<&[u8]>) -> Vec<u8> {
+    static RUN: AtomicU32 = AtomicU32::new(0);
+    let ready = std::env::temp_dir().join(format!(
+        "dynchk-ready-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&ready);
+    let waits = argv.contains(&"{ready}");
+    let argv: Vec<String> = argv
+        .iter()
+        .map(|a| a.replace("{ready}", &ready.to_string_lossy()))
+        .collect();
     let x = Xvfb::start(Xvfb::free_number());
-    let mut cmd = Command::new(argv[0]);
+    let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .env("DISPLAY", &x.display)
         .env("LC_ALL", "C")
@@ -188,13 +202,14 @@ fn settled_pixels(argv: &[&str], log: Option<&Path>, target: Option<&[u8]>) -> V
         same = if now == last { same + 1 } else { 0 };
         let done = match target {
             Some(t) => now == t,
-            None => now != empty && same >= 2,
+            None => now != empty && same >= 2 && (!waits || ready.exists()),
         };
         last = now;
         if done || Instant::now() > deadline {
             break;
         }
     }
+    let _ = std::fs::remove_file(&ready);
     // SAFETY: a signal to the child this function started and has not reaped.
     unsafe { libc::kill(client.id() as libc::pid_t, libc::SIGTERM) };
     let _ = client.wait();
@@ -246,7 +261,9 @@ fn xclock_draws_the_same_pixels_under_the_checker() {
     }
 }
 
-/// xterm (Xt and Xlib, a pty, and the command it runs, checked too) showing a command's output.
+/// xterm (Xt and Xlib, a pty, and the command it runs, checked too) showing a command's output;
+/// the plain run's pixels are taken once the command has written it (under load xterm may sit
+/// on an empty terminal for a second first).
 #[test]
 fn xterm_draws_the_same_pixels_under_the_checker() {
     if have("Xvfb") && have("xterm") && have("xwd") {
@@ -256,8 +273,10 @@ fn xterm_draws_the_same_pixels_under_the_checker() {
             "30x5+0+0",
             "-hold",
             "-e",
-            "echo",
-            "checked by dynchk",
+            "sh",
+            "-c",
+            "echo checked by dynchk; : > \"$0\"",
+            "{ready}",
         ];
         draws_the_same("xterm", &argv, &["Xt", "XOpenDisplay"]);
     }

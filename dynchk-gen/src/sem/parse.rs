@@ -972,6 +972,30 @@ mod tests {
     }
 
     #[test]
+    fn every_gives_a_types_parameters_rules() {
+        let ItemKind::Every(p) = one("every Display *display?: handle(Display)") else {
+            panic!("not an `every` line")
+        };
+        assert_eq!(p.name, "display");
+        assert!(p.nullable);
+        assert_eq!(
+            p.ty.as_ref().map(|t| (t.base.as_str(), t.ptrs.len())),
+            Some(("Display", 1))
+        );
+        assert_eq!(
+            (p.rules[0].name.as_str(), p.rules[0].args.as_str()),
+            ("handle", "(Display)")
+        );
+        for bad in [
+            "every Display *display",
+            "every WINDOW *win: handle(WINDOW) when x",
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("`every TYPE name: RULES`"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn integers() {
         assert_eq!(parse_int("0x410000"), Some(0x410000));
         assert_eq!(parse_int("0644"), Some(0o644));

@@ -263,13 +263,13 @@ mod tests {
         }
         unsafe {
             let p = malloc(48);
-            heap::allocated(p, 48);
+            heap::allocated(p, 48, heap::Site::UNKNOWN);
             closing(p, DISPLAY);
             assert!(
                 !destroyed(p, DISPLAY),
                 "still live: made by a maker not listed"
             );
-            heap::released(p);
+            heap::released(p, heap::Site::UNKNOWN);
             free(p);
             assert!(destroyed(p, DISPLAY));
             opened(p, DISPLAY);

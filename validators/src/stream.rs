@@ -251,7 +251,7 @@ mod tests {
             assert!(file(f).is_ok());
             untrack_file(f);
             // What the preload's free interposer records when fclose frees the stream.
-            crate::heap::released(f as *mut c_void);
+            crate::heap::released(f as *mut c_void, crate::heap::Site::UNKNOWN);
             libc::fclose(f as *mut libc::FILE);
             assert_eq!(
                 msg(file(f)),
@@ -299,7 +299,7 @@ mod tests {
                 )
             );
             untrack_dir(p);
-            crate::heap::released(p as *mut c_void);
+            crate::heap::released(p as *mut c_void, crate::heap::Site::UNKNOWN);
             libc::closedir(d);
             assert_eq!(
                 msg(dir(p)),

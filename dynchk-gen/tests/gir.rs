@@ -9,30 +9,12 @@ use std::path::{Path, PathBuf};
 use dynchk_gen::build::Generator;
 use dynchk_gen::coverage::Coverage;
 
-fn db() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
+mod db_copy;
+use db_copy::db;
 
 /// A copy of the database without its generated layer, in a fresh directory named after `tag`.
 fn copy_db(tag: &str) -> PathBuf {
-    let db = db();
-    let tmp = std::env::temp_dir().join(format!("dynchk-gir-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp).unwrap();
-    fs::copy(db.join("schema.sql"), tmp.join("schema.sql")).unwrap();
-    copy_dir(&db.join("lsb"), &tmp.join("lsb"));
-    copy_dir(&db.join("semantics"), &tmp.join("semantics"));
-    tmp
+    db_copy::copy_db("gir", tag)
 }
 
 fn fixture() -> PathBuf {

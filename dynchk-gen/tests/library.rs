@@ -5,20 +5,13 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use dynchk_gen::build::Generator;
 use dynchk_gen::plan::Disposition;
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
+mod db_copy;
+use db_copy::db;
 
 fn append(path: PathBuf, rows: &[&str]) {
     let mut f = OpenOptions::new().append(true).open(path).unwrap();
@@ -27,20 +20,9 @@ fn append(path: PathBuf, rows: &[&str]) {
     }
 }
 
-fn db() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../db")
-}
-
 /// A copy of the database in a fresh directory named after `tag`.
 fn copy_db(tag: &str) -> PathBuf {
-    let db = db();
-    let tmp = std::env::temp_dir().join(format!("dynchk-library-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp).unwrap();
-    fs::copy(db.join("schema.sql"), tmp.join("schema.sql")).unwrap();
-    copy_dir(&db.join("lsb"), &tmp.join("lsb"));
-    copy_dir(&db.join("semantics"), &tmp.join("semantics"));
-    tmp
+    db_copy::copy_db("library", tag)
 }
 
 /// The rendered interposer of `name`.

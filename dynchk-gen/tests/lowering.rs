@@ -4,28 +4,16 @@
 //! the struct checkers alike.
 
 use std::fs;
-use std::path::Path;
 
 use dynchk_gen::build::Generator;
 use dynchk_gen::render;
 
+mod db_copy;
+
 #[test]
 fn every_check_calls_the_validator_its_rules_sem_line_names() {
-    let db = Path::new(env!("CARGO_MANIFEST_DIR")).join("../db");
-    let tmp = std::env::temp_dir().join(format!("dynchk-lowering-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    for sub in ["lsb", "semantics"] {
-        fs::create_dir_all(tmp.join(sub)).unwrap();
-        // Files only: the generated layer (semantics/gir/) is not needed here.
-        for e in fs::read_dir(db.join(sub))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().is_file())
-        {
-            fs::copy(e.path(), tmp.join(sub).join(e.file_name())).unwrap();
-        }
-    }
-    fs::copy(db.join("schema.sql"), tmp.join("schema.sql")).unwrap();
+    let db = db_copy::db();
+    let tmp = db_copy::copy_db("lowering", "validators");
     let rules = fs::read_to_string(db.join("semantics/rules.sem")).unwrap();
     let mut changed = 0;
     let rules: Vec<String> = rules

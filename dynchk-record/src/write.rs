@@ -39,6 +39,15 @@ fn int_field(b: &mut Buf<'_>, name: &str, value: i64) {
     b.int(value);
 }
 
+/// `{"module":"M","offset":"0x…"}`: a code address as backtraces, sites and heap blocks give it.
+fn json_frame(b: &mut Buf<'_>, module: &[u8], offset: u64) {
+    b.push(b"{\"module\":");
+    b.json_quoted(module);
+    b.push(b",\"offset\":\"");
+    b.hex(offset);
+    b.push(b"\"}");
+}
+
 fn uint_field(b: &mut Buf<'_>, name: &str, value: u64) {
     b.push(b",\"");
     b.push(name.as_bytes());
@@ -195,11 +204,8 @@ impl Violation<'_> {
                 if let Some((event, site)) = self.block {
                     b.push(b",\"");
                     b.push(event.field().as_bytes());
-                    b.push(b"\":{\"module\":");
-                    b.json_quoted(site.module);
-                    b.push(b",\"offset\":\"");
-                    b.hex(site.offset);
-                    b.push(b"\"}");
+                    b.push(b"\":");
+                    json_frame(b, site.module, site.offset);
                 }
                 // Repeats of a site are counted in the summary's `sites`, never written again.
                 b.push(b",\"count\":1,\"backtrace\":[");
@@ -213,11 +219,7 @@ impl Violation<'_> {
                     if i > 0 {
                         b.push(b",");
                     }
-                    b.push(b"{\"module\":");
-                    b.json_quoted(&name[..len]);
-                    b.push(b",\"offset\":\"");
-                    b.hex(off);
-                    b.push(b"\"}");
+                    json_frame(b, &name[..len], off);
                 }
                 b.push(b"]}");
             }
@@ -379,11 +381,8 @@ impl Summary {
                         b.push(b",");
                     }
                     first = false;
-                    b.push(b"{\"site\":{\"module\":");
-                    b.json_quoted(s.module);
-                    b.push(b",\"offset\":\"");
-                    b.hex(s.offset);
-                    b.push(b"\"}");
+                    b.push(b"{\"site\":");
+                    json_frame(b, s.module, s.offset);
                     str_field(b, "interface", s.interface.as_bytes());
                     int_field(b, "param", s.param as i64);
                     if let Some(m) = s.member {

@@ -40,13 +40,14 @@ type Check = fn(&Connection) -> rusqlite::Result<Vec<Problem>>;
 
 /// Every defect of `db`, in a stable order (by check, then by row).
 pub fn check(db: &Db) -> Vec<Problem> {
-    let checks: [(&str, Check); 12] = [
+    let checks: [(&str, Check); 13] = [
         ("dangling references", dangling),
         ("type kinds", unknown_kinds),
         ("base chains", base_cycles),
         ("struct layouts", struct_layouts),
         ("rules", unknown_rules),
         ("validators", unknown_validators),
+        ("object kinds", unknown_object_kinds),
         ("expressions", wrapping_expressions),
         ("annotated positions", missing_targets),
         ("parameter positions", parameter_positions),
@@ -267,6 +268,51 @@ fn unknown_rules(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
             row,
             format!("unknown rule {rule:?} (not in Rule)"),
         ));
+    }
+    Ok(out)
+}
+
+/// Rules on a kind of library object (`handle(KIND)`, signature `k`) that no `hook` line names:
+/// nothing makes or destroys such an object, so the rule never finds one destroyed (a misspelt
+/// kind). One problem per line of a `.sem` file and kind: an `every` line gives many rows.
+fn unknown_object_kinds(conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let hooked: std::collections::BTreeSet<String> =
+        query(conn, "SELECT args FROM Hook", |r| col::<String>(r, 0))?
+            .iter()
+            .flat_map(|a| a.split(',').map(|k| k.trim().to_owned()))
+            .collect();
+    let sql = "SELECT 'iid=' || p.iid || ' pos=' || p.pos || ' seq=' || p.seq, p.rule, p.args, \
+               p.source FROM ParamRule p JOIN Rule r ON r.name = p.rule \
+               WHERE (' ' || r.signature || ' ') LIKE '% k %' ORDER BY p.iid, p.pos, p.seq";
+    let rows: Vec<(String, String, String, String)> = query(conn, sql, |r| {
+        Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?))
+    })?;
+    let kinds = |args: &str| -> Vec<String> {
+        let written = Args::written(args).unwrap_or_default();
+        written.into_iter().map(str::to_owned).collect()
+    };
+    let known: std::collections::BTreeSet<String> = rows
+        .iter()
+        .flat_map(|(_, _, args, _)| kinds(args))
+        .filter(|k| hooked.contains(k))
+        .collect();
+    let known = known.into_iter().collect::<Vec<_>>().join(", ");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (row, rule, args, source) in rows {
+        for kind in kinds(&args).into_iter().filter(|k| !hooked.contains(k)) {
+            if seen.insert((source.clone(), kind.clone())) {
+                out.push(problem(
+                    "ParamRule",
+                    row.clone(),
+                    format!(
+                        "`{rule}{args}` ({source}): no hook makes or destroys a {kind} \
+                         (`hook NAME after=opened(ret, {kind})`, `before=closing(PARAM, {kind})`), \
+                         so the rule never finds one destroyed; kinds the hooks name: {known}"
+                    ),
+                ));
+            }
+        }
     }
     Ok(out)
 }

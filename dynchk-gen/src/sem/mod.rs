@@ -407,7 +407,7 @@ impl Loader<'_> {
              AND NOT EXISTS (SELECT 1 FROM ParamRule r WHERE r.iid = p.iid AND r.pos = p.pos)",
         )?;
         let mut found = Vec::new();
-        for tid in tids {
+        for &tid in &tids {
             found.extend(
                 params_of
                     .query_map(params![lid, tid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -415,7 +415,22 @@ impl Loader<'_> {
             );
         }
         if found.is_empty() {
-            bail!("{what}: no parameter of {lib} has that type and no rule yet");
+            let spelled = format!("{}{}", ty.base, " *".repeat(ty.ptrs.len()));
+            let mut typed = c.prepare(
+                "SELECT count(*) FROM Parameter p JOIN Interface i ON i.iid = p.iid \
+                 WHERE i.lid = ? AND p.type = ?",
+            )?;
+            let mut uses = 0;
+            for tid in &tids {
+                uses += typed.query_row(params![lid, tid], |r| r.get::<_, i64>(0))?;
+            }
+            if uses == 0 {
+                bail!("{what}: no interface of {lib} takes a `{spelled}`");
+            }
+            bail!(
+                "{what}: each of the {uses} `{spelled}` parameters of {lib} has rules of its \
+                 own: the line gives none any"
+            );
         }
         for (iid, pos, iface) in found {
             c.execute(

@@ -6,68 +6,22 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+#[path = "xlat_rows.rs"]
+mod xlat_rows;
+
 const TABLES: &str = "src/xlat/tables.rs";
 
 fn main() {
     functions();
     println!("cargo:rerun-if-changed={TABLES}");
+    println!("cargo:rerun-if-changed=xlat_rows.rs");
     let src = std::fs::read_to_string(TABLES).expect("validators/src/xlat/tables.rs is readable");
-    let headers = src
-        .lines()
-        .find_map(|l| l.strip_prefix("// C headers:"))
-        .unwrap_or_else(|| panic!("{TABLES}: no `// C headers:` line naming the headers"));
-    let mut c = String::from("#define _GNU_SOURCE\n");
-    for h in headers.split_whitespace() {
-        let _ = writeln!(c, "#include <{h}>");
-    }
-    // Rows whose constant only a kernel header defines (one that conflicts with glibc's) say so
-    // (`h!(NAME = VALUE), // kernel header: asm/signal.h`) and are checked in a file of their own.
-    let mut alone: std::collections::BTreeMap<&str, String> = Default::default();
-    let mut rows = 0;
-    for (i, line) in src.lines().enumerate() {
-        // A row is one line: `h!(NAME = VALUE),`.
-        let Some(row) = line.trim().strip_prefix("h!(") else {
-            continue;
-        };
-        let (row, header) = match row.split_once("// kernel header:") {
-            Some((r, h)) => (r.trim(), Some(h.trim())),
-            None => (row, None),
-        };
-        let (name, value) = row
-            .trim_end_matches(',')
-            .strip_suffix(')')
-            .and_then(|r| r.split_once('='))
-            .unwrap_or_else(|| {
-                panic!(
-                    "{TABLES}:{}: a row is `h!(NAME = VALUE),` on one line",
-                    i + 1
-                )
-            });
-        let (name, value) = (name.trim(), value.trim());
-        let file = match header {
-            Some(h) => alone
-                .entry(h)
-                .or_insert_with(|| format!("#include <{h}>\n")),
-            None => &mut c,
-        };
-        let _ = writeln!(
-            file,
-            "_Static_assert((long)({name}) == (long)({value}), \"{TABLES}:{}: {name} is not {value} in the C headers\");",
-            i + 1
-        );
-        rows += 1;
-    }
+    let checks = xlat_rows::static_asserts(&src, TABLES);
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
-    let files = std::iter::once(("xlat_check.c".to_owned(), c)).chain(
-        alone
-            .into_iter()
-            .enumerate()
-            .map(|(i, (_, src))| (format!("xlat_check_{i}.c"), src)),
-    );
-    for (name, src) in files {
-        let path = out.join(name);
-        std::fs::write(&path, src).expect("write the xlat check");
-        syntax_check(&path, rows);
+    for (i, c) in checks.files.iter().enumerate() {
+        let path = out.join(format!("xlat_check_{i}.c"));
+        std::fs::write(&path, c).expect("write the xlat check");
+        syntax_check(&path, checks.rows);
     }
 }
 

@@ -480,9 +480,9 @@ pub fn table_arg(name: &str) -> Result<String> {
     match validators::xlat::find(name) {
         Some(t) => Ok(format!("&validators::xlat::{}", t.name.to_uppercase())),
         None => {
-            let known: Vec<&str> = validators::xlat::TABLES.iter().map(|t| t.name).collect();
+            let known: Vec<&str> = validators::xlat::tables().map(|t| t.name).collect();
             bail!(
-                "no table `{name}` in validators/src/xlat/tables.rs (add it there; tables: {})",
+                "no table `{name}` in validators/src/xlat/tables.rs or libraries.rs (add it there; tables: {})",
                 known.join(", ")
             )
         }

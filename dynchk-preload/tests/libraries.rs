@@ -413,9 +413,20 @@ fn objects_program(dir: &Path) -> std::path::PathBuf {
     common::compile(dir, "objects", include_str!("c/objects.c"), &flags)
 }
 
-/// Runs one case of the objects program under the checker; planted cases that would go on to
-/// touch freed memory run with `DYNCHK_ON_VIOLATION=abort`.
-fn object_case(prog: &Path, dir: &Path, case: &str, display: &str, abort: bool) -> Vec<Value> {
+/// How a case of the objects program ends.
+#[derive(Clone, Copy, PartialEq)]
+enum End {
+    /// It exits successfully.
+    Exits,
+    /// It runs with `DYNCHK_ON_VIOLATION=abort`: its bad call would touch freed memory, or the
+    /// library would end the process on its own (an X error, png_error).
+    CheckerAborts,
+    /// glibc's free aborts it (after the report: the checker does not stop it).
+    FreeAborts,
+}
+
+/// Runs one case of the objects program under the checker.
+fn object_case(prog: &Path, dir: &Path, case: &str, display: &str, end: End) -> Vec<Value> {
     let log = dir.join(format!("{case}.%p"));
     let mut cmd = Command::new(prog);
     cmd.arg(case)
@@ -424,23 +435,26 @@ fn object_case(prog: &Path, dir: &Path, case: &str, display: &str, abort: bool) 
         .env("TERM", "xterm")
         .env("DISPLAY", display)
         .stdin(Stdio::null());
-    if abort {
+    if end == End::CheckerAborts {
         cmd.env("DYNCHK_ON_VIOLATION", "abort");
     }
     let out = cmd.output().expect("the objects program runs");
-    if abort {
+    if end == End::Exits {
+        assert!(out.status.success(), "{case}: {out:?}");
+    } else {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{case}: {out:?}");
-    } else {
-        assert!(out.status.success(), "{case}: {out:?}");
     }
     records(dir, &format!("{case}."))
 }
 
-/// Planted misuses of library objects and lengths are each reported once, with the interface,
-/// the parameter and the check; valid calls around the same objects (an object made again at
-/// a destroyed one's address, a failed `delwin`, a reference-counted configuration, NULL where
-/// the library documents it, `endwin` then a refresh) are not.
+/// Planted misuses of library objects, lengths, deallocators and constants are each reported
+/// once, with the interface, the parameter and the check (a deallocator's bad pointer once, not
+/// again for the `free` the library makes of it); valid calls around the same objects (an object
+/// made again at a destroyed one's address, a failed `delwin`, a reference-counted
+/// configuration, NULL where the library documents it, `endwin` then a refresh, blocks the
+/// libraries allocated given to their deallocators, masks and values their headers define)
+/// are not. HTML documents are the XML parser's documents.
 #[test]
 fn library_objects_planted_violations_are_reported_once_and_clean_calls_are_not() {
     let x11 = have("Xvfb");
@@ -448,43 +462,123 @@ fn library_objects_planted_violations_are_reported_once_and_clean_calls_are_not(
     let prog = objects_program(&dir);
     let x = x11.then(|| Xvfb::start(Xvfb::free_number()));
     let display = x.as_ref().map_or(":0", |x| x.display.as_str());
+    use End::{CheckerAborts, Exits, FreeAborts};
     let planted = [
         (
             "x11-draw-after-close",
             "XDrawPoint",
             "display",
             "handle",
-            true,
+            CheckerAborts,
         ),
         (
             "x11-string-too-long",
             "XDrawString",
             "string",
             "Rdaddress",
-            false,
+            Exits,
         ),
         (
             "glib-strlcpy-too-long",
             "g_strlcpy",
             "dest",
             "RWaddress",
-            false,
+            Exits,
         ),
-        ("xml-free-twice", "xmlFreeDoc", "doc", "handle", true),
-        ("curses-move-deleted", "wmove", "win", "handle", true),
+        (
+            "xml-free-twice",
+            "xmlFreeDoc",
+            "doc",
+            "handle",
+            CheckerAborts,
+        ),
+        (
+            "curses-move-deleted",
+            "wmove",
+            "win",
+            "handle",
+            CheckerAborts,
+        ),
         (
             "png-after-destroy",
             "png_set_sig_bytes",
             "png_ptr",
             "handle",
-            true,
+            CheckerAborts,
+        ),
+        // Deallocators: reported as free() reports, and not again by the free inside them.
+        ("xfree-stack", "XFree", "data", "heapaddress", FreeAborts),
+        (
+            "glib-free-twice",
+            "g_free",
+            "mem",
+            "heapaddress",
+            FreeAborts,
+        ),
+        (
+            "glib-free-interior",
+            "g_free",
+            "mem",
+            "heapaddress",
+            FreeAborts,
+        ),
+        // Masks and enumerations of the headers.
+        (
+            "x11-select-unknown-bits",
+            "XSelectInput",
+            "event_mask",
+            "flags",
+            CheckerAborts,
+        ),
+        (
+            "x11-gc-unknown-bits",
+            "XCreateGC",
+            "valuemask",
+            "flags",
+            CheckerAborts,
+        ),
+        (
+            "curses-unknown-attribute",
+            "wattr_on",
+            "attrs",
+            "flags",
+            Exits,
+        ),
+        (
+            "xml-unknown-option",
+            "xmlReadMemory",
+            "options",
+            "flags",
+            Exits,
+        ),
+        (
+            "png-unknown-color-type",
+            "png_set_IHDR",
+            "color_type",
+            "oneof",
+            CheckerAborts,
+        ),
+        // HTML documents.
+        (
+            "html-free-twice",
+            "xmlFreeDoc",
+            "doc",
+            "handle",
+            CheckerAborts,
+        ),
+        (
+            "html-dump-after-free",
+            "htmlDocDump",
+            "doc",
+            "handle",
+            CheckerAborts,
         ),
     ];
-    for (case, interface, param, check, abort) in planted {
+    for (case, interface, param, check, end) in planted {
         if case.starts_with("x11") && !x11 {
             continue;
         }
-        let records = object_case(&prog, &dir, case, display, abort);
+        let records = object_case(&prog, &dir, case, display, end);
         let violations = common::of_kind(&records, "violation");
         assert_eq!(violations.len(), 1, "{case}: {violations:?}");
         let v = violations[0];
@@ -505,11 +599,17 @@ fn library_objects_planted_violations_are_reported_once_and_clean_calls_are_not(
         "curses-clean",
         "png-clean",
         "fc-clean",
+        "free-clean",
+        "x11-free-clean",
+        "x11-masks-clean",
+        "curses-attributes-clean",
+        "html-clean",
+        "png-settings-clean",
     ] {
         if case.starts_with("x11") && !x11 {
             continue;
         }
-        let records = object_case(&prog, &dir, case, display, false);
+        let records = object_case(&prog, &dir, case, display, Exits);
         let violations = common::of_kind(&records, "violation");
         assert!(violations.is_empty(), "{case}: {violations:?}");
         assert_eq!(summaries(&records).len(), 1, "{case}: {records:?}");

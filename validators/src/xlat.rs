@@ -3,7 +3,9 @@
 //! A table ([`Xlat`]) is data: the constants a parameter may take, one row each, built from the
 //! `libc` crate's constants by name ([`c!`]) or, where the crate lacks one, typed by hand
 //! ([`h!`]); `build.rs` compiles every hand-typed row against the C headers, so a wrong value
-//! fails the build. The rules in `db/semantics/*.sem` name a table (`prot: flags(mmap_prot)`),
+//! fails the build. The other libraries' tables (`xlat/libraries.rs`) are all typed by hand and
+//! compiled against those libraries' headers by `tests/library_constants.rs` (the headers come
+//! with -dev packages, which building dynchk does not need). The rules in `db/semantics/*.sem` name a table (`prot: flags(mmap_prot)`),
 //! and the generator passes it to [`flags`] or [`oneof`]: no function knows a parameter.
 
 use core::fmt;
@@ -13,6 +15,9 @@ use crate::{Fault, Verdict};
 #[path = "xlat/tables.rs"]
 mod tables;
 pub use tables::*;
+#[path = "xlat/libraries.rs"]
+mod libraries;
+pub use libraries::*;
 
 /// One named constant.
 #[derive(Debug, Clone, Copy)]
@@ -176,9 +181,14 @@ pub fn oneof(v: i64, t: &Xlat) -> Verdict {
     ))
 }
 
+/// Every table: the C library's, then the other libraries'.
+pub fn tables() -> impl Iterator<Item = &'static Xlat> {
+    TABLES.iter().chain(LIBRARY_TABLES).copied()
+}
+
 /// The table a rule names (`mmap_prot`), for the generator's lint.
 pub fn find(name: &str) -> Option<&'static Xlat> {
-    TABLES.iter().copied().find(|t| t.name == name)
+    tables().find(|t| t.name == name)
 }
 
 #[cfg(test)]
@@ -188,7 +198,7 @@ mod tests {
     #[test]
     fn names_are_the_statics_and_unique() {
         let mut seen = std::collections::BTreeSet::new();
-        for t in TABLES {
+        for t in tables() {
             assert!(seen.insert(t.name), "table {} listed twice", t.name);
             assert!(
                 !t.rows.is_empty() || !t.fields.is_empty(),
@@ -197,12 +207,15 @@ mod tests {
             );
             assert_eq!(t.name, t.name.to_lowercase(), "{}", t.name);
         }
-        // Every `pub static X: Xlat` of tables.rs is in TABLES under its own name.
-        let src = include_str!("xlat/tables.rs");
-        for line in src.lines() {
+        // Every `pub static X: Xlat` of the table files is in its list under its own name.
+        let src = [
+            include_str!("xlat/tables.rs"),
+            include_str!("xlat/libraries.rs"),
+        ];
+        for line in src.iter().flat_map(|s| s.lines()) {
             if let Some(rest) = line.strip_prefix("pub static ") {
                 let name = rest.split(':').next().unwrap();
-                if name != "TABLES" {
+                if !name.ends_with("TABLES") {
                     assert!(
                         find(&name.to_lowercase()).is_some(),
                         "{name} is not in TABLES"
@@ -214,7 +227,7 @@ mod tests {
 
     #[test]
     fn rows_of_one_field_stay_inside_it() {
-        for t in TABLES {
+        for t in tables() {
             for f in t.fields {
                 for r in f.rows {
                     assert_eq!(

@@ -80,7 +80,7 @@ fn check_heap(call: &rt::Call, p: *mut c_void) {
     }
     // SAFETY: the validators only read the block record and the memory map cache.
     check!(call, 0, "ptr", Value::Pointer(p as u64), unsafe {
-        heap::start(p)
+        heap::start(p, call.inside_forward())
     });
 }
 

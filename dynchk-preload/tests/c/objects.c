@@ -1,10 +1,13 @@
 /* Library objects under the checker: `objects CASE` runs one planted violation (reported, then
  * the checker aborts the process: the call would touch freed memory) or one of the clean
  * controls (valid calls that a careless tracker would take for violations). */
+#include <X11/Xatom.h>
 #include <X11/Xlib.h>
 #include <curses.h>
 #include <fontconfig/fontconfig.h>
 #include <glib.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <png.h>
@@ -125,6 +128,110 @@ int main(int argc, char **argv) {
         FcConfigGetRescanInterval(config);
         FcConfigDestroy(config);
         FcConfigGetRescanInterval(NULL);
+    } else if (!strcmp(c, "xfree-stack")) {
+        /* x[0] sits where malloc keeps a chunk's size: zeroed, glibc's abort is deterministic. */
+        long x[2] = {0, 0};
+        long *volatile p = &x[1];
+        XFree(p);
+    } else if (!strcmp(c, "glib-free-twice")) {
+        char *volatile p = g_strdup("twice");
+        g_free(p);
+        g_free(p);
+    } else if (!strcmp(c, "glib-free-interior")) {
+        char *p = g_malloc0(64); /* zeroed: what glibc takes for a chunk size is 0 */
+        g_free(p + 16);
+    } else if (!strcmp(c, "free-clean")) {
+        /* Blocks the libraries allocated, given back to their deallocators; NULL where GLib
+         * and fontconfig document it. */
+        g_free(NULL);
+        g_free(g_strdup("a string"));
+        char *r = g_realloc(NULL, 16);
+        r = g_realloc(r, 4096);
+        g_free(g_realloc(r, 8));
+        g_strfreev(g_strsplit("a,b,c", ",", -1));
+        FcStrFree(FcStrCopy((const FcChar8 *)"x"));
+        FcStrFree(NULL);
+    } else if (!strcmp(c, "x11-free-clean")) {
+        Display *d = open_display(&w, &gc);
+        XFree(XGetAtomName(d, XA_PRIMARY));
+        int n = 0;
+        XFree(XListDepths(d, DefaultScreen(d), &n));
+        XCloseDisplay(d);
+    } else if (!strcmp(c, "x11-select-unknown-bits")) {
+        Display *d = open_display(&w, &gc);
+        XSelectInput(d, w, ExposureMask | (1L << 25));
+    } else if (!strcmp(c, "x11-gc-unknown-bits")) {
+        Display *d = open_display(&w, &gc);
+        XGCValues values = {0};
+        XCreateGC(d, w, GCForeground | (1L << 23), &values);
+    } else if (!strcmp(c, "x11-masks-clean")) {
+        Display *d = open_display(&w, &gc);
+        XSelectInput(d, w, ExposureMask | KeyPressMask | StructureNotifyMask | OwnerGrabButtonMask);
+        XSelectInput(d, w, NoEventMask);
+        XGCValues values = {.function = GXxor, .line_width = 2, .arc_mode = ArcPieSlice};
+        GC g = XCreateGC(d, w, GCFunction | GCLineWidth | GCArcMode, &values);
+        XChangeGC(d, g, GCArcMode, &values);
+        XGetGCValues(d, g, GCFunction | GCLineWidth, &values);
+        XSetLineAttributes(d, g, 1, LineOnOffDash, CapRound, JoinBevel);
+        XSetFillStyle(d, g, FillOpaqueStippled);
+        XSetWindowAttributes attrs = {.background_pixel = 0, .event_mask = ButtonPressMask};
+        XChangeWindowAttributes(d, w, CWBackPixel | CWEventMask, &attrs);
+        Window child = XCreateWindow(d, w, 0, 0, 4, 4, 0, CopyFromParent, InputOutput,
+                                     CopyFromParent, CWBackPixel, &attrs);
+        XDestroyWindow(d, child);
+        XSync(d, False);
+        XCloseDisplay(d);
+    } else if (!strcmp(c, "curses-unknown-attribute")) {
+        curses_on_null();
+        wattron(stdscr, 'x'); /* a character, no attribute */
+        endwin();
+    } else if (!strcmp(c, "curses-attributes-clean")) {
+        curses_on_null();
+        start_color();
+        wattron(stdscr, A_BOLD | A_UNDERLINE | COLOR_PAIR(1));
+        wattroff(stdscr, A_BOLD);
+        wattrset(stdscr, A_NORMAL);
+        wattr_on(stdscr, A_ITALIC | A_REVERSE, NULL);
+        curs_set(0);
+        curs_set(1);
+        endwin();
+    } else if (!strcmp(c, "xml-unknown-option")) {
+        xmlFreeDoc(xmlReadMemory("<a/>", 4, "a.xml", NULL, XML_PARSE_NONET | (1 << 23)));
+    } else if (!strcmp(c, "html-free-twice")) {
+        htmlDocPtr doc = htmlReadMemory("<p>x</p>", 8, "a.html", NULL, HTML_PARSE_NOERROR);
+        xmlFreeDoc(doc);
+        xmlFreeDoc(doc);
+    } else if (!strcmp(c, "html-dump-after-free")) {
+        htmlDocPtr doc = htmlReadMemory("<p>x</p>", 8, "a.html", NULL, 0);
+        xmlFreeDoc(doc);
+        htmlDocDump(stdout, doc);
+    } else if (!strcmp(c, "html-clean")) {
+        FILE *null = fopen("/dev/null", "w");
+        htmlDocPtr doc = htmlReadMemory("<p>x</p>", 8, "a.html", NULL,
+                                        HTML_PARSE_NOERROR | HTML_PARSE_NONET | XML_PARSE_HUGE);
+        htmlDocDump(null, doc);
+        xmlFreeDoc(doc);
+        doc = htmlNewDoc(NULL, NULL); /* perhaps where the first one was */
+        htmlDocDump(null, doc);
+        xmlFreeDoc(doc);
+        xmlFreeDoc(xmlReadMemory("<a/>", 4, "a.xml", NULL, XML_PARSE_NOBLANKS | XML_PARSE_BIG_LINES));
+        fclose(null);
+    } else if (!strcmp(c, "png-unknown-color-type")) {
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        png_infop info = png_create_info_struct(png);
+        png_set_IHDR(png, info, 1, 1, 8, 5, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE,
+                     PNG_FILTER_TYPE_BASE);
+    } else if (!strcmp(c, "png-settings-clean")) {
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        png_infop info = png_create_info_struct(png);
+        png_set_IHDR(png, info, 1, 1, 8, PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_ADAM7,
+                     PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB | PNG_FILTER_PAETH);
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_VALUE_UP);
+        png_set_compression_level(png, -1);
+        png_free_default(png, png_malloc(png, 16));
+        png_free_default(NULL, NULL);
+        png_destroy_write_struct(&png, &info);
     } else {
         fprintf(stderr, "unknown case %s\n", c);
         return 2;

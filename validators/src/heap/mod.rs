@@ -529,20 +529,49 @@ fn refused(p: *const c_void, found: Option<Found>) -> Verdict {
 }
 
 /// `heapaddress`: [`release`], then the memory map's verdict for pointers the block record does
-/// not know (`mem::heap`: stack, file mapping, unmapped, misaligned).
+/// not know (`mem::heap`: stack, file mapping, unmapped, misaligned). `nested`: a library makes
+/// the call on its own behalf, inside another checked call (see [`REFUSED`]).
 ///
 /// # Safety
 /// None beyond the caller's: `p` is never dereferenced.
-pub unsafe fn start(p: *const c_void) -> Verdict {
+pub unsafe fn start(p: *const c_void, nested: bool) -> Verdict {
     match find(p as usize) {
         // A live block's start is a heap pointer: the memory map has nothing to add.
         Some(Found::Live { start, .. }) if start == p as usize => Ok(()),
         found => {
-            refused(p, found)?;
             // SAFETY: as above.
-            unsafe { crate::mem::heap(p) }
+            let verdict = refused(p, found).and_then(|()| unsafe { crate::mem::heap(p) });
+            match verdict {
+                Ok(()) => Ok(()),
+                Err(f) => reported_once(p, nested, f),
+            }
         }
     }
+}
+
+/// The pointer a deallocator refused last on the program's own call (`XFree`, `g_free`,
+/// `free`). The library's deallocators are `free` underneath: the `free` that `g_free` then
+/// makes of the same pointer, nested inside the call that was just reported, is the same
+/// violation, and is not reported again. One slot for the process, taken by the first nested
+/// refusal of that pointer: another thread's could take it first, which names that thread's
+/// `free` in place of this one's, never adds a report.
+static REFUSED: AtomicUsize = AtomicUsize::new(0);
+
+/// [`start`]'s fault `f` for `p`, unless an enclosing call was refused `p` already.
+#[cold]
+#[inline(never)]
+fn reported_once(p: *const c_void, nested: bool, f: Fault) -> Verdict {
+    let addr = p as usize;
+    if !nested {
+        REFUSED.store(addr, Ordering::Relaxed);
+    } else if addr != 0
+        && REFUSED
+            .compare_exchange(addr, 0, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        return Ok(());
+    }
+    Err(f)
 }
 
 /// The length of the live block that starts at `p`, if one does.
@@ -663,6 +692,21 @@ mod tests {
         give_back(again);
         give_back(guard);
         give_back(keep);
+    }
+
+    #[test]
+    fn the_free_inside_a_refused_deallocator_is_not_reported_again() {
+        let p = block(48);
+        let inner = (p as usize + 16) as *const c_void;
+        // SAFETY: only the block record and the memory map are read.
+        unsafe {
+            assert!(start(inner, false).is_err(), "g_free(p + 16)");
+            assert!(start(inner, true).is_ok(), "g_free's own free(p + 16)");
+            assert!(start(inner, true).is_err(), "a library's free of its own");
+            assert!(start(inner, true).is_err());
+            assert!(start(p, true).is_ok(), "a live block's start");
+        }
+        give_back(p);
     }
 
     /// Resident bytes of every shadow leaf.

@@ -122,12 +122,21 @@ fn word(v: i64) -> u64 {
     }
 }
 
-/// Names separated the way C writes alternatives: `A, B or C`.
+/// Names separated the way C writes alternatives: `A, B or C`. A long list (X11's 25 event
+/// masks) would not fit a message: its first two and last names, and how many there are.
 struct Alternatives<'a>(&'a [Row]);
+
+/// The longest list [`Alternatives`] writes out in full.
+const LISTED: usize = 8;
 
 impl fmt::Display for Alternatives<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
+        if let [a, b, .., last] = self.0 {
+            if n > LISTED {
+                return write!(f, "{}, {}, … or {} ({n} in all)", a.name, b.name, last.name);
+            }
+        }
         for (i, r) in self.0.iter().enumerate() {
             let sep = match i {
                 0 => "",
@@ -247,6 +256,19 @@ mod tests {
             );
             assert!(oneof(t.bad_value(), t).is_err(), "{}", t.name);
         }
+    }
+
+    #[test]
+    fn long_tables_are_named_by_their_ends() {
+        assert_eq!(
+            flags(1 << 25, &X_EVENT_MASK).unwrap_err().msg.as_str(),
+            "0x2000000 has bits 0x2000000 that are no x_event_mask flags \
+             (KeyPressMask, KeyReleaseMask, … or OwnerGrabButtonMask (25 in all))"
+        );
+        assert_eq!(
+            oneof(16, &X_GC_FUNCTION).unwrap_err().msg.as_str(),
+            "16 is not GXclear, GXand, … or GXset (16 in all)"
+        );
     }
 
     #[test]

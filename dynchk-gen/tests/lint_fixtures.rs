@@ -4,6 +4,7 @@
 use dynchk_gen::db::Db;
 use dynchk_gen::{lint, lsb};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -14,8 +15,15 @@ fn repo() -> PathBuf {
 /// rows to clean's), and the project's real `db/schema.sql`. So a fixture holds only the rows that
 /// make it broken.
 fn fixture(name: &str) -> PathBuf {
+    // One directory per call, not per fixture: tests that share a fixture run in parallel, and
+    // one's clean-up deleted the other's database while it was loading.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let dir = std::env::temp_dir().join(format!("dynchk-fixture-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "dynchk-fixture-{}-{call}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     for sub in ["lsb", "semantics"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();

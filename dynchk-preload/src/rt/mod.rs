@@ -192,6 +192,15 @@ pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
     })
 }
 
+/// Counts a checked call of `iface` whose interposer settled its checks and forwards it itself,
+/// without a checker frame (`free` of a live block's start).
+#[inline(always)]
+pub fn counted<I: Interface + ?Sized>(iface: &'static I) {
+    let state = thread::state();
+    stats::count_call(state, true);
+    stats::count_use(state, iface.id().addr());
+}
+
 /// Starts a call of `iface` whose interposer has no checks: only counts it (no `errno` to keep,
 /// no checker to mark) and marks the thread as inside a forwarded call until the result is
 /// dropped, on return or during an unwind, as [`Call::forward`] does.

@@ -286,25 +286,40 @@ pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
         // Beyond what the bytes hold, 0: the usable size bounds the block.
         let slack = if slack >> (6 * EXT) == 0 { slack } else { 0 };
         if usable >= BIG_MIN {
-            // Every address of the block has a leaf, so that lookups there reach `BIG`.
-            let last = p.saturating_add(usable - 1) >> LEAF_SHIFT;
-            for l in (p >> LEAF_SHIFT) + 1..=last {
-                leaf(l << LEAF_SHIFT, true);
-            }
-            if let Some(e) = big_insert(p, usable, usable - slack) {
-                mark_big_pages(p, usable, e as u8 + 1);
-            }
+            big_allocated(p, usable, slack);
         }
         if slack < SLACK.into() {
             s.store(LIVE | slack as u8, Ordering::Relaxed);
             return;
         }
-        for i in 1..=EXT {
-            if let Some(e) = shadow(p + (i << GRANULE_SHIFT), true) {
-                e.store((slack >> (6 * (i - 1))) as u8 & SLACK, Ordering::Relaxed);
-            }
-        }
+        wide_slack(p, slack);
         s.store(LIVE | SLACK, Ordering::Relaxed);
+    }
+}
+
+/// [`allocated`] for a block of at least [`BIG_MIN`] usable bytes: out of line, so that the
+/// small blocks' path keeps to a few registers.
+#[cold]
+#[inline(never)]
+fn big_allocated(p: usize, usable: usize, slack: usize) {
+    // Every address of the block has a leaf, so that lookups there reach `BIG`.
+    let last = p.saturating_add(usable - 1) >> LEAF_SHIFT;
+    for l in (p >> LEAF_SHIFT) + 1..=last {
+        leaf(l << LEAF_SHIFT, true);
+    }
+    if let Some(e) = big_insert(p, usable, usable - slack) {
+        mark_big_pages(p, usable, e as u8 + 1);
+    }
+}
+
+/// Writes a slack of [`SLACK`] or more into the [`EXT`] shadow bytes after the block's first.
+#[cold]
+#[inline(never)]
+fn wide_slack(p: usize, slack: usize) {
+    for i in 1..=EXT {
+        if let Some(e) = shadow(p + (i << GRANULE_SHIFT), true) {
+            e.store((slack >> (6 * (i - 1))) as u8 & SLACK, Ordering::Relaxed);
+        }
     }
 }
 
@@ -317,23 +332,46 @@ pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
 /// `p` passed [`release`].
 #[inline]
 pub unsafe fn released(p: *mut c_void, site: Site) {
+    // SAFETY: the caller's.
+    unsafe { mark_freed(p as usize, site) };
+}
+
+/// `free`'s common case in one lookup: if a live block starts at `p` (which [`start`] accepts
+/// with nothing more to ask), records it as [`released`] does and returns true. False when none
+/// does: nothing is recorded, and the caller checks `p` before [`released`].
+///
+/// # Safety
+/// None: a live block's header is mapped, and it is the caller's to free.
+#[inline]
+pub unsafe fn release_start(p: *mut c_void, site: Site) -> bool {
     let p = p as usize;
-    if let Some((base, i)) = leaf(p, false) {
-        // SAFETY: i is the index of p's shadow byte in its leaf.
-        let s = unsafe { &*base.add(i) };
-        if s.load(Ordering::Relaxed) & LIVE != 0 {
-            let (usable, mmapped) = chunk(p);
-            if usable >= BIG_MIN && big_remove(p) {
-                mark_big_pages(p, usable, 0);
-            }
-            // An mmapped block's memory goes back to the kernel: a later mapping there is no
-            // freed block (and its header is gone).
-            let freed = if mmapped { 0 } else { FREED };
-            // SAFETY: as above.
-            unsafe { site_slot(base, i) }.store(site.0, Ordering::Relaxed);
-            s.store(freed, Ordering::Relaxed);
-        }
+    // SAFETY: a granule whose shadow says a live block starts there is one.
+    p.is_multiple_of(1 << GRANULE_SHIFT) && unsafe { mark_freed(p, site) }
+}
+
+/// [`released`]: whether `p`'s granule held a live block start, now freed.
+#[inline(always)]
+unsafe fn mark_freed(p: usize, site: Site) -> bool {
+    let Some((base, i)) = leaf(p, false) else {
+        return false;
+    };
+    // SAFETY: i is the index of p's shadow byte in its leaf.
+    let s = unsafe { &*base.add(i) };
+    if s.load(Ordering::Relaxed) & LIVE == 0 {
+        return false;
     }
+    // SAFETY: the shadow says a live block starts in this granule.
+    let (usable, mmapped) = unsafe { chunk(p) };
+    if usable >= BIG_MIN && big_remove(p) {
+        mark_big_pages(p, usable, 0);
+    }
+    // An mmapped block's memory goes back to the kernel: a later mapping there is no freed
+    // block (and its header is gone).
+    let freed = if mmapped { 0 } else { FREED };
+    // SAFETY: as above.
+    unsafe { site_slot(base, i) }.store(site.0, Ordering::Relaxed);
+    s.store(freed, Ordering::Relaxed);
+    true
 }
 
 /// A block found for an address.
@@ -365,14 +403,14 @@ fn find(addr: usize) -> Option<Found> {
             return Some(b);
         }
     }
-    find_inside(addr, granule, m)
+    find_inside(addr, granule, m, base, i)
 }
 
 /// [`find`] for an address where no live block starts and no big block is known: inside a
 /// smaller one, or after a freed one.
 #[inline(never)]
-fn find_inside(addr: usize, granule: usize, m: u8) -> Option<Found> {
-    let before = scan_back(granule).and_then(|(start, m)| live(start, m));
+fn find_inside(addr: usize, granule: usize, m: u8, base: *mut AtomicU8, i: usize) -> Option<Found> {
+    let before = scan_back(granule, base, i).and_then(|(start, m)| live(start, m));
     if let Some(b) = before.filter(|b| reaches(b, addr)) {
         return Some(b);
     }
@@ -400,11 +438,13 @@ fn live(start: usize, m: u8) -> Option<Found> {
     })
 }
 
-/// The nearest live block start strictly before `granule`, a word of shadow at a time (pages
-/// where no block ever started skipped whole), within its leaf and [`SCAN_WORDS`].
-fn scan_back(granule: usize) -> Option<(usize, u8)> {
+/// The nearest live block start strictly before `granule`, an aligned word of shadow at a time
+/// (pages where no block ever started skipped whole), within its leaf and [`SCAN_WORDS`]. The
+/// words at either end of the scan are read whole and masked: a byte-by-byte walk of the
+/// pointer's own word cost more than the rest of the lookup.
+/// `base` and `first` are the leaf of `granule` and its shadow byte's index there.
+fn scan_back(granule: usize, base: *mut AtomicU8, first: usize) -> Option<(usize, u8)> {
     const LIVES: u64 = u64::from_ne_bytes([LIVE; 8]);
-    let (base, first) = leaf(granule, false)?;
     let limit = first.saturating_sub(SCAN_WORDS * 8);
     let mut at = first; // index one past the shadow bytes still to look at
     while at > limit {
@@ -413,19 +453,14 @@ fn scan_back(granule: usize) -> Option<(usize, u8)> {
             at = (at - 1) & !(PAGE_SHADOW - 1);
             continue;
         }
-        // Aligned words, byte by byte only at the scan's far end.
-        let from = ((at - 1) & !7).max(limit);
-        let bits = if at - from == 8 {
-            // SAFETY: 8 aligned shadow bytes inside the leaf.
-            let w = unsafe { (*base.add(from).cast::<AtomicU64>()).load(Ordering::Relaxed) };
-            w & LIVES
-        } else {
-            (from..at).fold(0u64, |w, a| {
-                // SAFETY: shadow bytes inside the leaf.
-                let b = unsafe { (*base.add(a)).load(Ordering::Relaxed) };
-                w | (u64::from(b & LIVE) << (8 * (a - from)))
-            })
-        };
+        let from = (at - 1) & !7;
+        // SAFETY: 8 aligned shadow bytes inside the leaf (LEAF_BYTES is a multiple of 8).
+        let w = unsafe { (*base.add(from).cast::<AtomicU64>()).load(Ordering::Relaxed) };
+        // Byte k of the word is shadow byte from + k: only those before `at` and from `limit` on
+        // (at - from is 1..=8, and from > limit - 8).
+        let below_at = u64::MAX >> (8 * (8 - (at - from)));
+        let from_limit = u64::MAX << (8 * limit.saturating_sub(from));
+        let bits = u64::from_le(w) & LIVES & below_at & from_limit;
         if bits != 0 {
             let a = from + (63 - bits.leading_zeros() as usize) / 8;
             // SAFETY: as above.
@@ -707,6 +742,45 @@ mod tests {
             assert!(start(p, true).is_ok(), "a live block's start");
         }
         give_back(p);
+    }
+
+    #[test]
+    fn every_interior_byte_finds_its_block() {
+        // Shadow words hold 8 granules: starts and pointers at every position within them.
+        for n in [24, 136, 1000, 7900] {
+            let p = block(n);
+            for off in 0..n {
+                let q = (p as usize + off) as *const c_void;
+                assert!(within(q, n - off, "Rdaddress").is_ok(), "{n} {off}");
+                assert!(within(q, n - off + 1, "Rdaddress").is_err(), "{n} {off}");
+            }
+            give_back(p);
+        }
+    }
+
+    #[test]
+    fn free_of_a_live_start_is_recorded_in_one_lookup() {
+        let keep = block(32);
+        let p = block(64);
+        let guard = block(32);
+        let inner = (p as usize + 16) as *mut c_void;
+        // SAFETY: the test's own blocks; nothing is recorded for pointers that are no start.
+        unsafe {
+            assert!(!release_start(inner, Site::of(FREE_SITE)));
+            assert!(!release_start(
+                (p as usize + 1) as *mut c_void,
+                Site::of(FREE_SITE)
+            ));
+            assert!(release(p).is_ok(), "still live");
+            assert!(release_start(p, Site::of(FREE_SITE)));
+            free(p);
+            assert!(!release_start(p, Site::of(FREE_SITE)), "freed already");
+        }
+        let f = release(p).unwrap_err();
+        assert!(f.msg.as_str().contains("freed already"));
+        assert_eq!(f.block, Some((BlockEvent::Freed, FREE_SITE)));
+        give_back(guard);
+        give_back(keep);
     }
 
     /// Resident bytes of every shadow leaf.

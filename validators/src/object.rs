@@ -16,7 +16,7 @@
 
 use crate::{heap, mem, Fault, Verdict};
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{compiler_fence, AtomicPtr, AtomicUsize, Ordering};
 
 /// A kind of object, by the name the database gives it (`Display`, `WINDOW`, `xmlDoc`): a tag
 /// in the table's entries, so that one table serves every kind.
@@ -65,12 +65,15 @@ const WINDOW: usize = 8;
 
 struct Table {
     slots: [AtomicUsize; SLOTS],
+    /// Entries inserted so far (after each insert): a [`Memo`] made before one is void.
+    inserts: AtomicUsize,
 }
 
 impl Table {
     const fn new() -> Table {
         Table {
             slots: [const { AtomicUsize::new(0) }; SLOTS],
+            inserts: AtomicUsize::new(0),
         }
     }
 
@@ -99,6 +102,8 @@ impl Table {
                 s.store(e, Ordering::Release);
             }
         }
+        // After the entry: a reader that sees the new count also sees the entry.
+        self.inserts.fetch_add(1, Ordering::Release);
     }
 
     /// Removes every entry of `e`'s address whatever its kind: a maker returned it, so no
@@ -174,27 +179,182 @@ pub unsafe fn handle(p: *const c_void, kind: Kind) -> Verdict {
     check(p, kind, "handle", 1)
 }
 
-/// [`handle`] for a check named `check` on an object stdio reads `size` bytes of.
+/// [`handle`] for a check named `check` on an object stdio reads `size` bytes of. A hit in this
+/// thread's [`Memo`] answers inline; the full check is out of line.
 ///
 /// # Safety
 /// As [`handle`].
+#[inline(always)]
 pub(crate) unsafe fn check(
     p: *const c_void,
     kind: Kind,
     check: &'static str,
     size: usize,
 ) -> Verdict {
+    let memo = kind
+        .entry(p)
+        .and_then(|e| Some((thread_memo()?.slot(kind), e)));
+    if let Some((m, e)) = memo {
+        if m.holds(e, size) {
+            return Ok(());
+        }
+    }
+    // SAFETY: the caller's.
+    unsafe { check_all(p, kind, check, size, memo) }
+}
+
+/// [`check`] without the memo's answer; remembers a pass in `memo`.
+///
+/// # Safety
+/// As [`handle`].
+#[inline(never)]
+unsafe fn check_all(
+    p: *const c_void,
+    kind: Kind,
+    check: &'static str,
+    size: usize,
+    memo: Option<(&MemoSlot, usize)>,
+) -> Verdict {
     let addr = p as usize;
     if addr == 0 {
         return Err(Fault::new(check, format_args!("NULL")));
     }
+    // Before the checks: an insert meanwhile leaves the memo void.
+    let inserts = DESTROYED.inserts.load(Ordering::Acquire);
     if destroyed(p, kind) {
         return Err(Fault::new(
             check,
             format_args!("{} {addr:#x} was closed or freed already", kind.name),
         ));
     }
-    mem::readable(p, size).map_err(|f| Fault { check, ..f })
+    mem::readable(p, size).map_err(|f| Fault { check, ..f })?;
+    if let Some((m, e)) = memo {
+        m.remember(e, size, inserts);
+    }
+    Ok(())
+}
+
+/// Where the runtime keeps this thread's [`Memo`] (see [`set_memo`]); null until it says.
+static MEMO: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Tells [`check`] where this thread's [`Memo`] is: `f` returns it for the calling thread,
+/// from any context (a signal handler, before `main`, inside `__tls_get_addr`), so it must be
+/// static TLS, zeroed at thread start (the preload's initial-exec block; a lazily allocated
+/// `thread_local!` would be neither). Without it every check runs in full.
+pub fn set_memo(f: extern "C" fn() -> *mut Memo) {
+    MEMO.store(f as *mut (), Ordering::Release);
+}
+
+#[inline(always)]
+fn thread_memo() -> Option<&'static Memo> {
+    let f = MEMO.load(Ordering::Acquire);
+    if f.is_null() {
+        return None;
+    }
+    // SAFETY: only set_memo stores here, a function of this type.
+    let f: extern "C" fn() -> *mut Memo = unsafe { core::mem::transmute(f) };
+    // SAFETY: the calling thread's memo, which lives as long as the thread.
+    unsafe { f().as_ref() }
+}
+
+/// A thread's memory of the last objects [`check`] passed, one per kind slot (the low bit of
+/// the kind's tag, so that FILE and DIR, between which `ls` alternates, each keep theirs).
+/// stdio calls check their stream every time, most often the same one (`fwrite_unlocked` on
+/// stdout): a memo that is still valid answers in a few loads what the destroyed-object table
+/// and the memory map would (about 150 instructions).
+///
+/// A slot holds the object's table entry and what the verdict depended on: the count of
+/// destroyed-table inserts and the map snapshot's stamp (both only grow), and whether the
+/// object lies in a file mapping (stdout's `FILE` in libc's data). An object elsewhere (a heap
+/// block from `fopen`) is looked up in the heap again on a hit, since `free` moves no counter.
+/// Only this thread writes it; a signal handler's check may interrupt a read, which the entry
+/// read before and after detects.
+#[repr(C)]
+pub struct Memo {
+    slots: [MemoSlot; 2],
+}
+
+#[repr(C)]
+struct MemoSlot {
+    entry: AtomicUsize,
+    size: AtomicUsize,
+    inserts: AtomicUsize,
+    seq: AtomicUsize,
+    generation: AtomicUsize,
+    file: AtomicUsize,
+}
+
+impl Memo {
+    /// An empty memo (all zero, as static TLS starts).
+    pub const fn empty() -> Memo {
+        Memo {
+            slots: [MemoSlot::empty(), MemoSlot::empty()],
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&self, kind: Kind) -> &MemoSlot {
+        &self.slots[kind.tag & 1]
+    }
+}
+
+impl MemoSlot {
+    const fn empty() -> MemoSlot {
+        MemoSlot {
+            entry: AtomicUsize::new(0),
+            size: AtomicUsize::new(0),
+            inserts: AtomicUsize::new(0),
+            seq: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            file: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether the object of entry `e` passed with at least `size` bytes readable, and nothing
+    /// it depended on changed since.
+    #[inline(always)]
+    fn holds(&self, e: usize, size: usize) -> bool {
+        if self.entry.load(Ordering::Relaxed) != e {
+            return false;
+        }
+        compiler_fence(Ordering::SeqCst);
+        let (held, inserts, seq, generation, file) = (
+            self.size.load(Ordering::Relaxed),
+            self.inserts.load(Ordering::Relaxed),
+            self.seq.load(Ordering::Relaxed),
+            self.generation.load(Ordering::Relaxed),
+            self.file.load(Ordering::Relaxed),
+        );
+        compiler_fence(Ordering::SeqCst);
+        // Another entry written meanwhile (by a signal handler) mixed its fields in; the same
+        // entry written again can only have moved its counts forward, which then do not match
+        // unless both writes saw the same.
+        if self.entry.load(Ordering::Relaxed) != e || size > held {
+            return false;
+        }
+        let p = (e & ADDR_MASK) as *const c_void;
+        inserts == DESTROYED.inserts.load(Ordering::Acquire)
+            && (seq, generation) == mem::stamp_now()
+            && (file != 0 || heap::within(p, size, "handle").is_ok())
+    }
+
+    /// Remembers that the object of entry `e` passed with `size` bytes readable, the
+    /// destroyed-table count having been `inserts` before the check.
+    fn remember(&self, e: usize, size: usize, inserts: usize) {
+        let p = (e & ADDR_MASK) as *const c_void;
+        let Some((seq, generation, file)) = mem::readable_stamp(p as usize, size) else {
+            return;
+        };
+        self.entry.store(0, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        self.size.store(size, Ordering::Relaxed);
+        self.inserts.store(inserts, Ordering::Relaxed);
+        self.seq.store(seq, Ordering::Relaxed);
+        self.generation.store(generation, Ordering::Relaxed);
+        self.file.store(file as usize, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        self.entry.store(e, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +433,73 @@ mod tests {
             free(p);
             assert!(destroyed(p, DISPLAY));
             opened(p, DISPLAY);
+        }
+    }
+
+    std::thread_local! {
+        static TEST_MEMO: Memo = const { Memo::empty() };
+    }
+
+    extern "C" fn test_memo() -> *mut Memo {
+        TEST_MEMO.with(|m| m as *const Memo as *mut Memo)
+    }
+
+    /// Checks `p` as `kind` until this thread's memo holds it (the next check is answered
+    /// there): other tests' mappings invalidate the map cache all the time, and a check that
+    /// found the map being re-read by another thread remembers nothing.
+    unsafe fn remembered(p: *const c_void, kind: Kind) -> bool {
+        let e = kind.entry(p).unwrap();
+        (0..1000).any(|_| {
+            assert!(unsafe { handle(p, kind) }.is_ok());
+            thread_memo().is_some_and(|m| m.slot(kind).entry.load(Ordering::Relaxed) == e)
+        })
+    }
+
+    #[test]
+    fn a_remembered_object_is_judged_again_when_what_it_passed_on_changes() {
+        set_memo(test_memo);
+        // Destroyed after it was remembered.
+        let obj = [0u64; 4];
+        let p = obj.as_ptr().cast::<c_void>();
+        unsafe {
+            assert!(remembered(p, DISPLAY), "passed objects are remembered");
+            closing(p, DISPLAY);
+            assert!(handle(p, DISPLAY).is_err(), "destroyed since");
+            opened(p, DISPLAY);
+            assert!(handle(p, DISPLAY).is_ok());
+        }
+        // Unmapped after it was remembered.
+        let m = crate::testutil::Map::new(1, libc::PROT_READ | libc::PROT_WRITE);
+        let q = m.at(64);
+        unsafe {
+            assert!(remembered(q, WINDOW));
+            m.protect(0, crate::testutil::PAGE, libc::PROT_NONE);
+            assert!(
+                msg(handle(q, WINDOW)).contains("is not readable"),
+                "{}",
+                msg(handle(q, WINDOW))
+            );
+        }
+        // Freed without its destroyer after it was remembered: the heap is asked on every hit.
+        extern "C" {
+            fn malloc(n: usize) -> *mut c_void;
+            fn free(p: *mut c_void);
+        }
+        unsafe {
+            let keep = malloc(32);
+            let b = malloc(48);
+            let guard = malloc(32);
+            heap::allocated(b, 48, heap::Site::UNKNOWN);
+            assert!(remembered(b, DISPLAY));
+            heap::released(b, heap::Site::UNKNOWN);
+            free(b);
+            assert!(
+                msg(handle(b, DISPLAY)).contains("use after free"),
+                "{}",
+                msg(handle(b, DISPLAY))
+            );
+            free(guard);
+            free(keep);
         }
     }
 

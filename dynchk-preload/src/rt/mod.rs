@@ -344,6 +344,7 @@ extern "C" fn init() {
         backtrace::prepare();
     }
     panic::install();
+    validators::object::set_memo(thread::memo);
     TRACE.store(config::get().trace, Relaxed);
     report::claim();
     report::open_eagerly();

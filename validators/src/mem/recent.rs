@@ -94,6 +94,13 @@ fn get_second(addr: usize, set: &[Slot; 2]) -> Option<Seen> {
     current(&set[1]).map(|(r, _)| r).filter(|r| r.holds(addr))
 }
 
+/// [`get`] with the stamp of the snapshot the region came from (the current one).
+pub(super) fn get_stamped(addr: usize) -> Option<(Seen, Stamp)> {
+    TABLE[index(addr)]
+        .iter()
+        .find_map(|s| current(s).filter(|(r, _)| r.holds(addr)))
+}
+
 /// Remembers `seen`, read from the snapshot `stamp` names, as the region of `addr`, in the first
 /// slot of its set; another current region held there moves to the second, so the latest region
 /// is found first and the one before it still found. Skipped when another writer (possibly the

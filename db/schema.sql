@@ -44,7 +44,7 @@ CREATE TABLE Parameter(
   type INTEGER NOT NULL,          -- → Type; an Intrinsic named '...' for the variadic part
   name TEXT,
   semantic TEXT,                  -- → SemanticType (LSB TypeType)
-  nullable INTEGER NOT NULL DEFAULT 0,
+  nullable INTEGER NOT NULL DEFAULT 0, -- 1: NULL allowed (`name?`); 2: allowed by Linux, reported as portability (`name?portability`)
   PRIMARY KEY(iid, pos)
 );
 CREATE TABLE SemanticType(name TEXT PRIMARY KEY, description TEXT);

@@ -1,5 +1,6 @@
-//! Checks every hand-typed constant of src/xlat/tables.rs (`h!(NAME = VALUE)`) against the C
-//! headers the file names, by compiling `_Static_assert`s: a wrong value fails the build. Lists
+//! Checks every hand-typed constant of src/xlat/tables.rs (`h!(NAME = VALUE)`) and every socket
+//! option of src/xlat/sockopt.rs (its value and its value's size) against the C headers the file
+//! names, by compiling `_Static_assert`s: a wrong value fails the build. Lists
 //! the public functions of the public modules (`validators::FUNCTIONS`), so that the generator's
 //! check names a rule whose validator does not exist.
 
@@ -10,9 +11,11 @@ use std::path::PathBuf;
 mod xlat_rows;
 
 const TABLES: &str = "src/xlat/tables.rs";
+const SOCKOPTS: &str = "src/xlat/sockopt.rs";
 
 fn main() {
     functions();
+    sockopts();
     println!("cargo:rerun-if-changed={TABLES}");
     println!("cargo:rerun-if-changed=xlat_rows.rs");
     let src = std::fs::read_to_string(TABLES).expect("validators/src/xlat/tables.rs is readable");
@@ -21,12 +24,57 @@ fn main() {
     for (i, c) in checks.files.iter().enumerate() {
         let path = out.join(format!("xlat_check_{i}.c"));
         std::fs::write(&path, c).expect("write the xlat check");
-        syntax_check(&path, checks.rows);
+        syntax_check(&path, TABLES, checks.rows);
     }
 }
 
+/// Checks the socket options of src/xlat/sockopt.rs (`o!(LEVEL, NAME = VALUE, SIZE)`, SIZE
+/// optionally `= sizeof(C TYPE)`): each VALUE and each sizeof against the C headers.
+fn sockopts() {
+    println!("cargo:rerun-if-changed={SOCKOPTS}");
+    let src =
+        std::fs::read_to_string(SOCKOPTS).expect("validators/src/xlat/sockopt.rs is readable");
+    let mut c = xlat_rows::prelude(&src, SOCKOPTS);
+    let mut rows = 0;
+    for (i, line) in src.lines().enumerate() {
+        let Some(row) = line.trim().strip_prefix("o!(") else {
+            continue;
+        };
+        let parts = row.strip_suffix("),").and_then(|r| {
+            let [_level, option, size] = r.splitn(3, ',').collect::<Vec<_>>()[..] else {
+                return None;
+            };
+            Some((option.split_once('=')?, size))
+        });
+        let Some(((name, value), size)) = parts else {
+            panic!(
+                "{SOCKOPTS}:{}: a row is `o!(LEVEL, NAME = VALUE, SIZE),` on one line",
+                i + 1
+            )
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let _ = writeln!(
+            c,
+            "_Static_assert((long)({name}) == (long)({value}), \"{SOCKOPTS}:{}: {name} is not {value} in the C headers\");",
+            i + 1
+        );
+        if let Some((size, ty)) = size.split_once("= sizeof") {
+            let size = size.trim();
+            let _ = writeln!(
+                c,
+                "_Static_assert(sizeof{ty} == {size}, \"{SOCKOPTS}:{}: sizeof{ty} is not {size}\");",
+                i + 1
+            );
+        }
+        rows += 1;
+    }
+    let path = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("sockopt_check.c");
+    std::fs::write(&path, c).expect("write the socket option check");
+    syntax_check(&path, SOCKOPTS, rows);
+}
+
 /// Compiles `path` for its `_Static_assert`s only.
-fn syntax_check(path: &std::path::Path, rows: usize) {
+fn syntax_check(path: &std::path::Path, file: &str, rows: usize) {
     let compiler = cc::Build::new().cargo_metadata(false).get_compiler();
     let status = compiler
         .to_command()
@@ -35,13 +83,13 @@ fn syntax_check(path: &std::path::Path, rows: usize) {
         .status()
         .unwrap_or_else(|e| {
             panic!(
-                "{TABLES}: checking its {rows} hand-typed constants needs a C compiler ({}): {e}; install gcc or set CC",
+                "{file}: checking its {rows} rows needs a C compiler ({}): {e}; install gcc or set CC",
                 compiler.path().display()
             )
         });
     assert!(
         status.success(),
-        "{TABLES}: a hand-typed constant disagrees with the C headers (see the compiler's message above)"
+        "{file}: a row disagrees with the C headers (see the compiler's message above)"
     );
 }
 

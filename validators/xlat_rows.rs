@@ -12,8 +12,9 @@ pub struct Checks {
     pub rows: usize,
 }
 
-/// The checks of `src`, the text of the constants file `shown` (as messages name it).
-pub fn static_asserts(src: &str, shown: &str) -> Checks {
+/// `#define _GNU_SOURCE` and the includes of the `// C headers:` line of `src`, the text of the
+/// file `shown` (as messages name it).
+pub fn prelude(src: &str, shown: &str) -> String {
     let headers = src
         .lines()
         .find_map(|l| l.strip_prefix("// C headers:"))
@@ -22,6 +23,12 @@ pub fn static_asserts(src: &str, shown: &str) -> Checks {
     for h in headers.split_whitespace() {
         let _ = writeln!(c, "#include <{h}>");
     }
+    c
+}
+
+/// The checks of `src`, the text of the constants file `shown` (as messages name it).
+pub fn static_asserts(src: &str, shown: &str) -> Checks {
+    let mut c = prelude(src, shown);
     // Rows whose constant only a kernel header defines (one that conflicts with glibc's) say so
     // (`h!(NAME = VALUE), // kernel header: asm/signal.h`) and are checked in a file of their own.
     let mut alone: BTreeMap<&str, String> = BTreeMap::new();

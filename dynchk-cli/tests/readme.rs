@@ -62,10 +62,14 @@ fn sem_lines() -> Vec<String> {
 }
 
 /// Rule names used by an annotation line: the words after each `name:` up to the next `,`, `)` or
-/// `}` outside parentheses (rule arguments are dropped), stopping at `when`.
+/// `}` outside parentheses (rule arguments are dropped), stopping at `when`; `?portability` where
+/// it follows the name.
 fn rules_used(line: &str) -> Vec<String> {
     let mut used = Vec::new();
     for (i, _) in line.match_indices(':') {
+        if line[..i].ends_with("?portability") {
+            used.push("?portability".to_string());
+        }
         let mut depth = 0;
         let mut top_level = String::new();
         for c in line[i + 1..].chars() {
@@ -125,6 +129,10 @@ fn rules_used_reads_the_rules_after_each_colon() {
     assert_eq!(
         rules_used("readv(fd: fd.open, iov: in[iovcnt] data=out, iovcnt: range(0, 1024))"),
         ["fd.open", "in", "data", "range"]
+    );
+    assert_eq!(
+        rules_used("gettimeofday(tv?portability: out, tz?: out)"),
+        ["?portability", "out", "out"]
     );
 }
 

@@ -260,6 +260,9 @@ pub struct Param {
     /// LSB's own semantic type (TypeType), if any.
     pub semantic: Option<String>,
     pub nullable: bool,
+    /// `name?portability`: NULL (which the rules skip, as `nullable`) is reported by the rule
+    /// `?portability` with that severity.
+    pub null_portability: bool,
     pub rules: Vec<RuleUse>,
     /// `data=out`: the call writes the buffers the structs reached through it point to.
     pub data_out: bool,
@@ -517,6 +520,7 @@ impl Spec {
                     name: r.get(3)?,
                     semantic: r.get(4)?,
                     nullable: r.get::<_, i64>(5)? != 0,
+                    null_portability: r.get::<_, i64>(5)? == 2,
                     rules: Vec::new(),
                     data_out: false,
                 },

@@ -12,6 +12,7 @@ use crate::model::{
     report_value, rust_int, Abi, ArgKind, Expr, HookPhase, Interface, Param, RuleUse, Spec,
     SpecialKind, TypeKind,
 };
+use crate::sem::parse::PORTABLE_NULL;
 
 /// What the checker does with an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,6 +417,27 @@ fn plan_param(
         name: &name,
         ident: &ident,
     };
+    if p.null_portability {
+        if abi != Abi::Ptr {
+            bail!(
+                "{}: `{name}{PORTABLE_NULL}` on a parameter that is not a pointer",
+                iface.source
+            );
+        }
+        // The one check that sees NULL: the parameter's own rules skip it.
+        let strict = Param {
+            nullable: false,
+            ..p.clone()
+        };
+        let ru = RuleUse::new(
+            PORTABLE_NULL.into(),
+            String::new(),
+            None,
+            iface.source.clone(),
+        )?;
+        let site = ParamSite { p: &strict, ..site };
+        checks.push(param_check(&site, &ru, "annotation", structs)?);
+    }
     for ru in &p.rules {
         checks.push(param_check(&site, ru, "annotation", structs)?);
     }
@@ -596,7 +618,7 @@ impl Site for ParamSite<'_> {
 
     fn arg_report(&self) -> Result<String> {
         Ok(format!(
-            "&mut |i: usize, f| call.violation({} + i as i32, \"...\", rt::Value::Pointer(0), f)",
+            "&mut |i: usize, f| call.violation({} + i as i32, \"...\", rt::Value::Pointer(0), &f)",
             self.p.pos + 1
         ))
     }

@@ -6,7 +6,8 @@
 //! every function declaration, and compares them with the checks the generator plans from
 //! `db/semantics`:
 //!
-//! - `nullable F(P)`: the header says P is nonnull, the database lets it be NULL (`P?`);
+//! - `nullable F(P)`: the header says P is nonnull, the database lets it be NULL (`P?`, not
+//!   `P?portability`, which reports a NULL as a portability violation);
 //! - `unchecked F(P)`: the header says P is nonnull or accessed, the database checks no pointer;
 //! - `access F(P)`: the header says the call writes P and the database checks it only readable, or
 //!   the header says it only reads P and the database demands it writable;
@@ -341,7 +342,8 @@ fn disagreements(
         for &n in &nonnull {
             let Some((p, pp)) = param(n) else { continue };
             compared[1] += 1;
-            if p.nullable {
+            // `P?portability` reports NULL, as a portability violation: it agrees.
+            if p.nullable && !p.null_portability {
                 say(
                     "nullable",
                     pp,

@@ -45,7 +45,7 @@ fn bad_value(rule: &str, args: &str) -> Result<String, &'static str> {
         // Above any RLIMIT_NOFILE the kernel allows, and never open.
         "fd" | "fd.open" | "fd.at" | "fd.orneg" | "fd.atpath" => "0x7ffffff0L".into(),
         "thread.other" => "(long)pthread_self()".into(),
-        "nonnull" => "0L".into(),
+        "nonnull" | "?portability" => "0L".into(),
         "openflags" => "3L".into(),
         "atflags" => "0x40000000L".into(),
         "filemode" | "filemode.type" => "0x7fffffffL".into(),

@@ -21,6 +21,7 @@
 //! | [`flags`], [`mode`] | `openflags`, `atflags`, `filemode`, `accessmode` |
 //! | [`whence`], [`signal`], [`clock`], [`locale`] | `whence`, `signal`, `sighow`, `clockid`, `lccategory` |
 //! | [`socket`] | `socketfamily`, `sockettype`, `socketport`, `IPv4Address`, `shuthow`, `sockaddr` |
+//! | [`sockopt`] | `sockopt` (setsockopt/getsockopt options and their lengths) |
 //! | [`scalar`], [`pid`] | `range`, `processid` |
 //! | [`argv`], [`env`], [`template`], [`thread`], [`pointer`] | `strarray`, `envname`, `template`, `thread`, `nonnull` |
 //! | [`stream`] (`popen_mode`, `fdopen_mode`), [`signal`] (`catchable`, `alt_stack`) | `popenmode`, `fdopenmode`, `signal`, `stacksize` |
@@ -62,6 +63,7 @@ pub mod scalar;
 pub mod seccomp;
 pub mod signal;
 pub mod socket;
+pub mod sockopt;
 pub mod stream;
 pub mod template;
 pub mod thread;

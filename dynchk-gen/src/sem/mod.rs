@@ -299,7 +299,7 @@ impl Loader<'_> {
             let tid = self.resolve(ty)?;
             c.execute(
                 "INSERT INTO Parameter(iid, pos, type, name, nullable) VALUES(?,?,?,?,?)",
-                params![iid, pos as i64, tid, p.name, p.nullable as i64],
+                params![iid, pos as i64, tid, p.name, p.nullable_code()],
             )?;
         }
         self.param_rules(iid, name, params, at)
@@ -372,7 +372,7 @@ impl Loader<'_> {
             }
             c.execute(
                 "UPDATE Parameter SET name=?, nullable=? WHERE iid=? AND pos=?",
-                params![p.name, p.nullable as i64, iid, pos as i64],
+                params![p.name, p.nullable_code(), iid, pos as i64],
             )?;
         }
         self.param_rules(iid, name, params, at)
@@ -435,7 +435,7 @@ impl Loader<'_> {
         for (iid, pos, iface) in found {
             c.execute(
                 "UPDATE Parameter SET name = COALESCE(name, ?), nullable = ? WHERE iid = ? AND pos = ?",
-                params![p.name, p.nullable as i64, iid, pos],
+                params![p.name, p.nullable_code(), iid, pos],
             )?;
             for (seq, r) in p.rules.iter().enumerate() {
                 self.check_rule_use(&r.name, &r.args, &[], &format!("{iface}({})", p.name))?;

@@ -147,6 +147,9 @@ pub struct ParamAnn {
     /// The C type, for declarations only.
     pub ty: Option<CType>,
     pub nullable: bool,
+    /// `name?portability`: NULL is accepted by glibc and Linux, not by POSIX: the rules skip it
+    /// and the rule `?portability` reports it with that severity (`nullable` is set too).
+    pub null_portability: bool,
     pub rules: Vec<RuleUse>,
     /// `data=out`: the struct's `data(LEN)` members are written by the call.
     pub data_out: bool,
@@ -483,7 +486,19 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
     })
 }
 
-/// `name?: rules when EXPR`, or with `typed`, `TYPE name?: rules when EXPR`.
+/// After a parameter's name: NULL is accepted by this system but not by POSIX; also the name of
+/// the rule (in rules.sem) that reports it.
+pub const PORTABLE_NULL: &str = "?portability";
+
+impl ParamAnn {
+    /// `Parameter.nullable`: 0 NULL reported by the rules, 1 allowed, 2 reported as portability.
+    pub fn nullable_code(&self) -> i64 {
+        i64::from(self.nullable) + i64::from(self.null_portability)
+    }
+}
+
+/// `name?: rules when EXPR`, or with `typed`, `TYPE name?: rules when EXPR` (`name?portability`:
+/// [`PORTABLE_NULL`]).
 fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
     let s = s.trim();
     if let Some(rest) = s.strip_prefix("...") {
@@ -511,7 +526,14 @@ fn parse_param(s: &str, typed: bool) -> Result<ParamAnn> {
         None => (s, None),
     };
     let mut p = ParamAnn::default();
-    let head_toks = c_tokens(head);
+    let head = match head.trim_end().strip_suffix(PORTABLE_NULL) {
+        Some(h) => {
+            p.null_portability = true;
+            format!("{h}?")
+        }
+        None => head.to_string(),
+    };
+    let head_toks = c_tokens(&head);
     let (name, ty) = head_toks
         .split_last()
         .ok_or_else(|| anyhow!("empty parameter"))?;
@@ -803,6 +825,18 @@ mod tests {
             panic!()
         };
         assert!(params[0].nullable && params[1].nullable);
+        assert!(!params[0].null_portability);
+        let ItemKind::Declare { params, .. } =
+            one("+ int f(struct timeval *tv?portability: out, int *n?: out) @V")
+        else {
+            panic!()
+        };
+        assert_eq!(params[0].name, "tv");
+        assert_eq!(params[0].rules, vec![r("out", "")]);
+        assert_eq!(
+            (params[0].nullable_code(), params[1].nullable_code()),
+            (2, 1)
+        );
     }
 
     #[test]

@@ -406,7 +406,7 @@ unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: Va
     let mut args = unsafe { VaArgs::copy(ap) };
     let mut bad_arg = |i: usize, f: Fault| {
         clean = false;
-        call.violation(pos + 1 + i as i32, "...", Value::Pointer(0), f)
+        call.violation(pos + 1 + i as i32, "...", Value::Pointer(0), &f)
     };
     // SAFETY: the walk fetches the arguments the format describes and reads memory only where
     // the memory map allows.

@@ -11,7 +11,7 @@
 /// Reports a failed check: `check!(call, pos, "name", value, verdict)`, `value` an [`rt::Value`].
 macro_rules! check {
     ($call:expr, $pos:expr, $name:expr, $value:expr, $verdict:expr) => {
-        if let Err(f) = $verdict {
+        if let Err(ref f) = $verdict {
             $call.violation($pos, $name, $value, f);
         }
     };

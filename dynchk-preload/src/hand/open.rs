@@ -123,15 +123,15 @@ pub unsafe extern "C-unwind" fn openat64(
 type FcntlFn = unsafe extern "C-unwind" fn(c_int, c_int, ...) -> c_int;
 
 /// The checks of `fcntl` (`F_GETFD` on a closed descriptor is how programs ask whether it is
-/// open, so the database asks only for a descriptor in range). The third argument is passed
-/// through whatever `cmd` is.
+/// open, so the database asks only for a descriptor in range; the third argument as `cmd`
+/// reads it). The third argument is passed through whatever `cmd` is.
 unsafe fn checked_fcntl(
     iface: &'static Iface,
     real: &Real,
     fd: c_int,
     cmd: c_int,
     arg: c_ulong,
-    check: unsafe fn(&rt::Call, c_int, c_int),
+    check: unsafe fn(&rt::Call, c_int, c_int, u64),
 ) -> c_int {
     // SAFETY: the prototype matches glibc's.
     let real: FcntlFn = unsafe { real.get() };
@@ -140,8 +140,8 @@ unsafe fn checked_fcntl(
     let Some(call) = rt::enter(iface) else {
         return forward();
     };
-    // SAFETY: scalar checks.
-    unsafe { check(&call, fd, cmd) };
+    // SAFETY: the validators read only memory the map says is readable.
+    unsafe { check(&call, fd, cmd, arg) };
     call.forward(forward)
 }
 

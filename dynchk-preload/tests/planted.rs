@@ -1,6 +1,7 @@
 //! Planted violations: each case is a short C program whose `main` makes valid setup calls and then
 //! ONE bad call; the checker must report exactly that violation (interface, parameter position,
-//! check and, for struct members, the member path) and nothing else. Clean controls must produce no
+//! check, for struct members the member path, and for a heap block where `main` allocated or
+//! freed it) and nothing else. Clean controls must produce no
 //! violation record at all, so that a checker which reports too much fails here as well.
 
 mod common;
@@ -68,6 +69,10 @@ struct Expect {
     member: Option<&'static str>,
     /// The record's `severity`.
     severity: &'static str,
+    /// For a fault about a heap block, the record's field naming where the block was allocated or
+    /// freed (`allocated_at`, `freed_at`): the program's `main` called the allocator. Otherwise
+    /// the record has neither.
+    site: Option<&'static str>,
 }
 
 /// One program: file-scope declarations, the body of its `main`, and the violation it plants
@@ -131,8 +136,26 @@ const fn bad_member_with(
             check,
             member,
             severity,
+            site: None,
         }),
     }
+}
+
+/// A case whose fault is about a heap block that `main` allocated (`site` "allocated_at") or freed
+/// ("freed_at").
+const fn heap_bad(
+    name: &'static str,
+    body: &'static str,
+    interface: &'static str,
+    param: i64,
+    check: &'static str,
+    site: &'static str,
+) -> Case {
+    let mut case = bad(name, body, interface, param, check);
+    if let Some(e) = &mut case.expect {
+        e.site = Some(site);
+    }
+    case
 }
 
 const fn clean(name: &'static str, body: &'static str) -> Case {
@@ -481,51 +504,57 @@ const CASES: &[Case] = &[
         "iov[1].iov_base",
     ),
     // --- heap blocks: a buffer that starts in a live block ends in it; free takes block starts
-    bad(
+    heap_bad(
         "read_past_heap_block",
         r#"int fd = open("/dev/zero", O_RDONLY); read(fd, malloc(16), 64);"#,
         "read",
         1,
         "RWaddress",
+        "allocated_at",
     ),
-    bad(
+    heap_bad(
         "memcpy_past_heap_block_interior",
         r#"char src[32] = { 0 }; char *p = malloc(40); memcpy(p + 16, src, 32);"#,
         "memcpy",
         0,
         "RWaddress",
+        "allocated_at",
     ),
-    bad(
+    heap_bad(
         "write_from_freed_block",
         r#"char *p = malloc(32); memset(p, 1, 32); free(p);
         int fd = open("/dev/null", O_WRONLY); write(fd, p, 8);"#,
         "write",
         1,
         "Rdaddress",
+        "freed_at",
     ),
-    bad(
+    heap_bad(
         "strlen_runs_past_heap_block",
         // Fresh heap memory is zero: the string ends in the block's slack, past its 8 bytes.
         r#"char *p = malloc(8); memcpy(p, "12345678", 8); volatile size_t n = strlen(p); (void)n;"#,
         "strlen",
         0,
         "string",
+        "allocated_at",
     ),
-    bad(
+    heap_bad(
         "double_free",
         // glibc aborts on its own ("double free detected"), after the report.
         "char *volatile p = malloc(16); free(p); free(p);",
         "free",
         0,
         "heapaddress",
+        "freed_at",
     ),
-    bad(
+    heap_bad(
         "free_interior_pointer",
         // Zeroed, so that what glibc reads as the chunk size (and its abort) is deterministic.
         "char *p = calloc(1, 64); char *volatile q = p + 16; free(q);",
         "free",
         0,
         "heapaddress",
+        "allocated_at",
     ),
     clean(
         "heap_buffers_exactly_as_long_as_needed",
@@ -555,6 +584,7 @@ const CASES: &[Case] = &[
             check: "RWaddress",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
     Case {
@@ -567,6 +597,7 @@ const CASES: &[Case] = &[
             check: "string",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
     Case {
@@ -579,14 +610,16 @@ const CASES: &[Case] = &[
             check: "string",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
-    bad(
+    heap_bad(
         "sprintf_past_heap_block",
         r#"sprintf(malloc(4), "%d", 123456789);"#,
         "sprintf",
         0,
         "RWaddress",
+        "allocated_at",
     ),
     Case {
         name: "printf_family_formatted_exactly",
@@ -612,6 +645,7 @@ const CASES: &[Case] = &[
             check: "string",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
     Case {
@@ -625,6 +659,7 @@ const CASES: &[Case] = &[
             check: "string",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
     Case {
@@ -637,6 +672,7 @@ const CASES: &[Case] = &[
             check: "string",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
     Case {
@@ -649,6 +685,7 @@ const CASES: &[Case] = &[
             check: "string",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
     portable(
@@ -668,14 +705,16 @@ const CASES: &[Case] = &[
             check: "format",
             member: None,
             severity: "portability",
+            site: None,
         }),
     },
-    bad(
+    heap_bad(
         "sscanf_string_past_heap_block",
         r#"sscanf("abcdefgh", "%7s", (char *)malloc(4));"#,
         "__isoc99_sscanf",
         2,
         "RWaddress",
+        "allocated_at",
     ),
     bad(
         "sscanf_count_to_unmapped",
@@ -810,6 +849,7 @@ const CASES: &[Case] = &[
             check: "RWaddress",
             member: Some("next_out"),
             severity: "error",
+            site: Some("allocated_at"),
         }),
     },
     Case {
@@ -824,6 +864,7 @@ const CASES: &[Case] = &[
             check: "Rdaddress",
             member: Some("next_in"),
             severity: "error",
+            site: None,
         }),
     },
     Case {
@@ -836,6 +877,7 @@ const CASES: &[Case] = &[
             check: "RWaddress",
             member: None,
             severity: "error",
+            site: Some("allocated_at"),
         }),
     },
     // compress calls compress2 with the same source: one record, at compress. A destLen of 0
@@ -851,6 +893,7 @@ const CASES: &[Case] = &[
             check: "Rdaddress",
             member: None,
             severity: "error",
+            site: Some("allocated_at"),
         }),
     },
     Case {
@@ -863,6 +906,7 @@ const CASES: &[Case] = &[
             check: "RWaddress",
             member: None,
             severity: "error",
+            site: None,
         }),
     },
     Case {
@@ -1028,13 +1072,14 @@ const CASES: &[Case] = &[
         2,
         "sockopt",
     ),
-    bad(
+    heap_bad(
         "getsockopt_optval_shorter_than_optlen",
         r#"int s = socket(AF_INET, SOCK_STREAM, 0); socklen_t n = sizeof(struct timeval);
         getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, malloc(8), &n);"#,
         "getsockopt",
         3,
         "RWaddress",
+        "allocated_at",
     ),
     clean(
         "socket_options_as_documented",
@@ -2061,6 +2106,13 @@ fn judge(dir: &Path, prog: &Path, case: &Case) -> Option<String> {
                 Some(m) => r["member"] == m,
                 None => r.get("member").is_none(),
             }
+            && ["allocated_at", "freed_at"].iter().all(|field| {
+                if want.site == Some(*field) {
+                    r[*field]["module"] == argv[0]
+                } else {
+                    r.get(*field).is_none()
+                }
+            })
     };
     (found.len() != 1 || !matches(found[0])).then(|| {
         format!(
@@ -2071,7 +2123,9 @@ fn judge(dir: &Path, prog: &Path, case: &Case) -> Option<String> {
             want.check,
             want.member
                 .map_or(String::new(), |m| format!(" member {m}")),
-        )
+        ) + &want
+            .site
+            .map_or(String::new(), |f| format!(" with {f} in the program"))
     })
 }
 

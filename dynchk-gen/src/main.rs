@@ -17,7 +17,7 @@ use dynchk_gen::coverage::Coverage;
     after_help = "Examples:
   dynchk-gen check                       lint db/ (exit 1 naming each row at fault)
   dynchk-gen explain read                spec entry, checks and why, generated stub
-  dynchk-gen coverage --format json      per-library coverage
+  dynchk-gen coverage --format json      per-library coverage, and imports on this machine
   dynchk-gen generate --out /tmp/gen     write generated.rs, exports.map, layout.c
   dynchk-gen import-lsb ../shared/specdb re-import the LSB 2006 data into db/lsb/
   dynchk-gen import-gir                  regenerate db/semantics/gir/ from /usr/share/gir-1.0
@@ -63,10 +63,15 @@ enum Cmd {
     },
     /// Show an interface: spec entry, C prototype, checks and why, generated stub.
     Explain { name: String },
-    /// Per-library coverage: spec functions the host exports, generated, hand-coded, excluded.
+    /// Per-library coverage: spec functions the host exports, generated, hand-coded, excluded,
+    /// and the functions this machine's ELF objects import from each library, interposed or not.
     Coverage {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// A directory whose ELF objects' imports are counted, recursively (repeatable; default
+        /// /usr/bin, /usr/sbin and /usr/lib/x86_64-linux-gnu).
+        #[arg(long = "importers", value_name = "DIR")]
+        importers: Vec<PathBuf>,
     },
 }
 
@@ -146,9 +151,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
         }
         Cmd::Explain { name } => print!("{}", dynchk_gen::explain::explain(&db, &name)?),
-        Cmd::Coverage { format } => {
+        Cmd::Coverage { format, importers } => {
             let g = Generator::load(&db)?;
-            let c = Coverage::of(&g);
+            let mut c = Coverage::of(&g);
+            let dirs = if importers.is_empty() {
+                dynchk_gen::coverage::IMPORTER_DIRS
+                    .map(PathBuf::from)
+                    .to_vec()
+            } else {
+                importers
+            };
+            c.imports_from(&g, &dirs);
             match format {
                 Format::Text => print!("{}", c.text()),
                 Format::Json => println!("{}", serde_json::to_string_pretty(&c)?),

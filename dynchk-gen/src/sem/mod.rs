@@ -50,17 +50,26 @@ pub fn load_dir(conn: &Connection, dir: &Path, derived: Derived) -> Result<()> {
     for phase in Phase::ALL {
         for (file, items, derived) in &parsed {
             let mut lib = String::from("libc");
+            let mut header = None;
             for item in items {
-                if let ItemKind::Library(l) = &item.kind {
-                    lib = l.clone();
-                    continue;
+                match &item.kind {
+                    ItemKind::Library(l) => {
+                        lib = l.clone();
+                        header = None;
+                        continue;
+                    }
+                    ItemKind::Header(h) => {
+                        header = Some(h.as_str());
+                        continue;
+                    }
+                    _ => {}
                 }
                 if Phase::of(&item.kind) != phase {
                     continue;
                 }
                 let at = format!("{file}:{}", item.line);
                 loader
-                    .apply(item, &lib, &at, *derived)
+                    .apply(item, &lib, header, &at, *derived)
                     .map_err(|e| anyhow!("{at}: {e}"))?;
             }
         }
@@ -118,6 +127,7 @@ impl Phase {
             ItemKind::Rule { .. }
             | ItemKind::Const { .. }
             | ItemKind::Library(_)
+            | ItemKind::Header(_)
             | ItemKind::Soname(_) => Phase::Definitions,
             ItemKind::StructDecl { .. } | ItemKind::Typedef { .. } => Phase::Types,
             ItemKind::Declare { .. } => Phase::Interfaces,
@@ -137,10 +147,17 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    fn apply(&mut self, item: &Item, lib: &str, at: &str, derived: bool) -> Result<()> {
+    fn apply(
+        &mut self,
+        item: &Item,
+        lib: &str,
+        header: Option<&str>,
+        at: &str,
+        derived: bool,
+    ) -> Result<()> {
         let c = self.conn;
         match &item.kind {
-            ItemKind::Library(_) => {}
+            ItemKind::Library(_) | ItemKind::Header(_) => {}
             ItemKind::Soname(names) => {
                 self.lib_id(lib)?;
                 for (pos, so) in names.iter().enumerate() {
@@ -194,7 +211,7 @@ impl Loader<'_> {
                     )?;
                 }
             }
-            ItemKind::Declare { .. } => self.declare(lib, &item.kind, at)?,
+            ItemKind::Declare { .. } => self.declare(lib, header, &item.kind, at)?,
             ItemKind::Annotate { name, params } => self.annotate(lib, name, params, at, derived)?,
             ItemKind::Every(p) => self.every(lib, p, at)?,
             ItemKind::StructRules { name, members } => self.struct_rules(name, members, at)?,
@@ -243,7 +260,13 @@ impl Loader<'_> {
             .ok_or_else(|| anyhow!("library `{lib}` is not in the database"))
     }
 
-    fn declare(&mut self, lib: &str, item: &ItemKind, at: &str) -> Result<()> {
+    fn declare(
+        &mut self,
+        lib: &str,
+        header: Option<&str>,
+        item: &ItemKind,
+        at: &str,
+    ) -> Result<()> {
         let ItemKind::Declare {
             ret,
             name,
@@ -289,8 +312,8 @@ impl Loader<'_> {
             r.get(0)
         })?;
         c.execute(
-            "INSERT INTO Interface(iid, name, lid, ret, version, header, source) VALUES(?,?,?,?,?,NULL,?)",
-            params![iid, name, lid, ret, version, at],
+            "INSERT INTO Interface(iid, name, lid, ret, version, header, source) VALUES(?,?,?,?,?,?,?)",
+            params![iid, name, lid, ret, version, header, at],
         )?;
         for (pos, p) in params.iter().enumerate() {
             let ty =

@@ -16,6 +16,9 @@ pub enum ItemKind {
     /// `soname libncursesw.so.6 libtinfo.so.6`: the host's files that stand for the section's
     /// library (LSB's `libncurses.so.5`), searched in this order.
     Soname(Vec<String>),
+    /// `header security/pam_ext.h`: the header declaring the section's `+` declarations that
+    /// follow it (`Interface.header`, which the ABI test compiles), until the next `header` line.
+    Header(String),
     /// `read(fd: fd.open, buf: out(count), count)` on an interface the LSB data has.
     Annotate { name: String, params: Vec<ParamAnn> },
     /// `+ int pipe2(int *fds: out(8), int flags) @GLIBC_2.9`; with `+ replace`, the
@@ -270,6 +273,12 @@ fn parse_item(s: &str) -> Result<Option<ItemKind>> {
                 bail!("`soname` is followed by the host's library files (`soname libpng16.so.16`)");
             }
             Ok(Some(ItemKind::Soname(names)))
+        }
+        "header" => {
+            if rest.is_empty() || rest.contains(char::is_whitespace) || !rest.ends_with(".h") {
+                bail!("`header` is followed by one header file (`header security/pam_ext.h`)");
+            }
+            Ok(Some(ItemKind::Header(rest.to_string())))
         }
         "const" => {
             let (name, value) = split_word(rest);
@@ -998,6 +1007,14 @@ mod tests {
         assert!(e.to_string().contains("quoted reason"), "{e}");
         let e = parse("+ int f(int x) GLIBC_2.4").unwrap_err();
         assert!(e.to_string().contains("@VERSION"), "{e}");
+        assert_eq!(
+            one("header security/pam_ext.h"),
+            ItemKind::Header("security/pam_ext.h".into())
+        );
+        for bad in ["header", "header a.h b.h", "header pam_ext"] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("one header file"), "{bad}: {e}");
+        }
         let e = parse("read(int fd)").unwrap_err();
         assert!(
             e.to_string().contains("only written in `+` declarations"),

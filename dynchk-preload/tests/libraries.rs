@@ -306,6 +306,16 @@ fn on_pty(argv: &[&str], keys: &[u8], log: Option<&Path>) -> (Vec<u8>, Option<i3
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // The keys are typed at once. Keys that arrive before the program has put the terminal in raw
+    // mode were echoed by the line discipline, so the output depended on timing: under load the
+    // checked vim's began with ":q". Without echo from the start the bytes are the program's.
+    // SAFETY: termios of the fresh slave side, read then written back.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(slave, &mut t), 0, "tcgetattr");
+        t.c_lflag &= !(libc::ECHO | libc::ECHONL);
+        assert_eq!(libc::tcsetattr(slave, libc::TCSANOW, &t), 0, "tcsetattr");
+    }
     // SAFETY: both descriptors are fresh and owned here alone.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut cmd = Command::new(argv[0]);

@@ -208,7 +208,7 @@ pub fn plan_one(spec: &Spec, host: &Host, iface: &Interface) -> Result<Plan> {
     let special = spec.specials.get(&iface.name);
     plan.trampoline |= special.is_some_and(|s| s.kind == SpecialKind::Trampoline);
     if plan.trampoline {
-        if let Some(problem) = trampoline_problem(spec, iface, versions)? {
+        if let Some(problem) = trampoline_problem(spec, iface)? {
             problems.push(problem);
         }
     }
@@ -305,12 +305,8 @@ fn plan_hooks(spec: &Spec, iface: &Interface, plan: &mut Plan) -> Result<()> {
 }
 
 /// Why a trampoline cannot serve this interface, if it cannot: the checking function only sees
-/// register parameters, and the trampoline is exported under exactly one symbol version.
-fn trampoline_problem(
-    spec: &Spec,
-    iface: &Interface,
-    v: Option<&crate::host::Versions>,
-) -> Result<Option<String>> {
+/// register parameters.
+fn trampoline_problem(spec: &Spec, iface: &Interface) -> Result<Option<String>> {
     let (ints, sse) = match registers(spec, iface)? {
         Ok(n) => n,
         Err(problem) => return Ok(Some(problem)),
@@ -320,12 +316,7 @@ fn trampoline_problem(
             "parameters passed on the stack through a trampoline".into(),
         ));
     }
-    Ok(match v {
-        Some(v) if v.all.is_empty() => {
-            Some("an unversioned symbol cannot be exported by a trampoline".into())
-        }
-        _ => None,
-    })
+    Ok(None)
 }
 
 /// How many integer and SSE registers the named parameters take (the first 6 and 8 travel in

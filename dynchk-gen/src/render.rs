@@ -163,6 +163,12 @@ const LAYOUT_HEADERS: [&str; 22] = [
     "sys/sem.h",
 ];
 
+/// The version node of the trampolines whose originals are unversioned (GLib's, Xt's): the
+/// trampolines are assembly, which only a version node exports, and a reference without a version
+/// binds to a symbol's one version as to an unversioned symbol (glibc's `check_match`: exactly one
+/// version, not hidden), so programs and `dlsym` find them as they find the other interposers.
+pub const UNVERSIONED_NODE: &str = "DYNCHK_UNVERSIONED";
+
 /// Renders the generated Rust, the version script and the layout check program.
 pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
     let mut ifaces = Vec::new();
@@ -200,8 +206,12 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
         roots.extend(p.structs.iter().copied());
         for e in &p.exports {
             if p.trampoline && e.symver.is_none() {
+                let node = match e.resolve_version.as_str() {
+                    "" => UNVERSIONED_NODE,
+                    v => v,
+                };
                 versions
-                    .entry(e.resolve_version.clone())
+                    .entry(node.to_string())
                     .or_default()
                     .push(p.name.clone());
             }

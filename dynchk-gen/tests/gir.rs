@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use dynchk_gen::build::Generator;
 use dynchk_gen::coverage::Coverage;
+use dynchk_gen::plan::Disposition;
 
 mod db_copy;
 use db_copy::db;
@@ -48,11 +49,16 @@ fn a_gir_fragment_becomes_the_rules_it_describes() {
         Some(&1),
         "{stats}"
     );
-    assert_eq!(
-        stats.skipped.get("no prototype in the database"),
-        Some(&1),
-        "{stats}"
-    );
+    for why in [
+        "no prototype in the database, and declared outside the library's header",
+        "no prototype in the database, and the GIR names no header declaring it",
+        "no prototype in the database, and a C type the GIR does not define",
+        "not exported by the host library",
+    ] {
+        assert_eq!(stats.skipped.get(why), Some(&1), "{why}: {stats}");
+    }
+    // g_strv_contains, g_checksum_new, g_checksum_update: LSB's GLib 2.8 lacks them.
+    assert_eq!(stats.written["glib.sem"].declared, 3, "{stats}");
 
     // Loaded with the rest: the generated rules check, and are counted apart.
     let g = Generator::load(&tmp).unwrap();
@@ -77,6 +83,31 @@ fn a_gir_fragment_becomes_the_rules_it_describes() {
         cov.libraries["libglib-2.0"].gir_params,
         g.plans.iter().map(|p| p.gir_params()).sum::<usize>()
     );
+    // A declared function is interposed with its rules, through the types declared with it.
+    let update = g.plan("g_checksum_update").unwrap();
+    assert_eq!(update.disposition, Disposition::Generated);
+    assert!(
+        update.source.contains("semantics/gir/glib.sem"),
+        "{}",
+        update.source
+    );
+    assert_eq!(update.gir_params(), 2, "{:?}", update.params);
+    assert_eq!(
+        update.prototype,
+        "void g_checksum_update(GChecksum *checksum, const guchar *data, gssize length)"
+    );
+
+    // Hand-written declarations win too, and may use the types the generated layer declares.
+    fs::write(
+        tmp.join("semantics/zz_hand.sem"),
+        "[libglib-2.0]\n+ GChecksum *g_checksum_new(GChecksumType checksum_type: range(0, 4))\n",
+    )
+    .unwrap();
+    let g = Generator::load(&tmp).unwrap();
+    let new = g.plan("g_checksum_new").unwrap();
+    assert!(new.source.contains("zz_hand.sem"), "{}", new.source);
+    assert_eq!(new.params[0].checks.len(), 1);
+    assert!(new.params[0].checks[0].reason.contains("zz_hand.sem"));
     let _ = fs::remove_dir_all(&tmp);
 }
 

@@ -28,6 +28,12 @@ pub trait ArgSource {
     fn next_double(&mut self);
     /// Skips a `long double`.
     fn next_long_double(&mut self);
+    /// Next argument as a pointer, or `None` where it would be read from memory that is not
+    /// readable: a list whose end only its values tell (a NULL sentinel) may be walked past the
+    /// arguments the caller passed.
+    fn next_ptr_readable(&mut self) -> Option<usize> {
+        Some(self.next_ptr())
+    }
 }
 
 /// The variadic arguments of a call as an x86-64 `va_list` describes them: integer and pointer
@@ -99,6 +105,13 @@ impl VaList {
 }
 
 impl ArgSource for VaList {
+    fn next_ptr_readable(&mut self) -> Option<usize> {
+        if self.reg_save != 0 && self.gp_offset >= GP_END {
+            // SAFETY: only asks the memory map.
+            unsafe { mem::readable(self.overflow as *const c_void, 8) }.ok()?;
+        }
+        Some(self.word() as usize)
+    }
     fn next_int(&mut self) -> i64 {
         self.word() as i32 as i64
     }

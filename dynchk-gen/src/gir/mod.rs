@@ -24,7 +24,7 @@
 
 pub mod read;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -33,7 +33,7 @@ use anyhow::{Context, Result};
 use crate::build::Generator;
 use crate::model::{Abi, Interface, Spec};
 use crate::plan::Disposition;
-use read::{Function, Parameter, Repository, Ty};
+use read::{CDef, Function, Parameter, Repository, Ty};
 
 /// The repositories imported by default: the GIR files of the GLib libraries in scope.
 pub const DEFAULT_FILES: [&str; 3] = [
@@ -45,18 +45,30 @@ pub const DEFAULT_FILES: [&str; 3] = [
 /// What an import wrote and left out.
 #[derive(Debug, Default)]
 pub struct GirStats {
-    /// Per output file: annotated functions and parameters with a rule.
-    pub written: BTreeMap<String, (usize, usize)>,
+    /// Per output file.
+    pub written: BTreeMap<String, Written>,
     /// Functions left out, counted by reason (the reason's kind, without the names).
     pub skipped: BTreeMap<&'static str, usize>,
 }
 
+/// What one output file holds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Functions with a line: annotated, or declared.
+    pub functions: usize,
+    /// Of those, the functions the database had no prototype for: declared with `+`.
+    pub declared: usize,
+    /// Parameters with a rule.
+    pub params: usize,
+}
+
 impl fmt::Display for GirStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (file, (funcs, params)) in &self.written {
+        for (file, w) in &self.written {
             writeln!(
                 f,
-                "{file}: {funcs} functions, {params} parameters with a rule"
+                "{file}: {} functions ({} declared from the GIR's C types), {} parameters with a rule",
+                w.functions, w.declared, w.params
             )?;
         }
         for (why, n) in &self.skipped {
@@ -77,13 +89,55 @@ impl Skip {
     /// Whether the output lists the function: a reason to read (the prototypes disagree, the
     /// generator cannot interpose it), not one the counts say enough about.
     fn listed(&self) -> bool {
-        !matches!(self.kind, NO_PROTOTYPE | NOTHING | NOT_ON_HOST)
+        !matches!(self.kind, NOTHING | NOT_ON_HOST)
     }
 }
 
-const NO_PROTOTYPE: &str = "no prototype in the database";
 const NOTHING: &str = "nothing the annotations let us check";
 const NOT_ON_HOST: &str = "not exported by the host library";
+const UNKNOWN_TYPE: &str = "no prototype in the database, and a C type the GIR does not define";
+const NO_C_TYPE: &str = "no prototype in the database, and the GIR gives no C type";
+const BY_VALUE: &str = "no prototype in the database, and a struct or union passed by value";
+const OTHER_HEADER: &str =
+    "no prototype in the database, and declared outside the library's header";
+const NO_HEADER: &str = "no prototype in the database, and the GIR names no header declaring it";
+
+/// Headers of GLib that `glib.h` does not include (a program includes them itself): the ABI test
+/// compares every prototype with what the library's own header declares, so functions declared
+/// only there get no prototype from the GIR.
+const OUTSIDE_MAIN_HEADER: [&str; 3] = ["glib-unix.h", "gprintf.h", "gstdio.h"];
+
+/// GLib's fundamental types on x86-64 (glibconfig.h), for those LSB's data lacks.
+const FUNDAMENTALS: [(&str, &str); 28] = [
+    ("gint8", "signed char"),
+    ("guint8", "unsigned char"),
+    ("gint16", "short"),
+    ("guint16", "unsigned short"),
+    ("gint32", "int"),
+    ("guint32", "unsigned int"),
+    ("gint64", "long"),
+    ("guint64", "unsigned long"),
+    ("gssize", "long"),
+    ("gsize", "unsigned long"),
+    ("goffset", "long"),
+    ("gintptr", "long"),
+    ("guintptr", "unsigned long"),
+    ("gchar", "char"),
+    ("guchar", "unsigned char"),
+    ("gshort", "short"),
+    ("gushort", "unsigned short"),
+    ("gint", "int"),
+    ("guint", "unsigned int"),
+    ("glong", "long"),
+    ("gulong", "unsigned long"),
+    ("gfloat", "float"),
+    ("gdouble", "double"),
+    ("gboolean", "int"),
+    ("gpointer", "void *"),
+    ("gconstpointer", "const void *"),
+    ("gunichar", "unsigned int"),
+    ("gunichar2", "unsigned short"),
+];
 
 fn skip(kind: &'static str, detail: impl Into<String>) -> Skip {
     Skip {
@@ -92,9 +146,19 @@ fn skip(kind: &'static str, detail: impl Into<String>) -> Skip {
     }
 }
 
+/// A prototype the database lacks, spelt from the GIR's C types.
+struct Proto {
+    ret: String,
+    /// Each parameter's C type (`...` for the variable arguments).
+    params: Vec<String>,
+    /// The type declarations it needs, by the C name they declare, in dependency order.
+    decls: Vec<(String, String)>,
+}
+
 /// Reads `gir_files`, annotates what the database in `db_dir` (without its GIR layer) describes
-/// and the host exports, and writes `db_dir/semantics/gir/<library>.sem`, replacing the files
-/// there. Deterministic: the same inputs give the same bytes.
+/// and the host exports, declares what the host exports and the database lacks where the GIR's C
+/// types say exactly what it is, and writes `db_dir/semantics/gir/<library>.sem`, replacing the
+/// files there. Deterministic: the same inputs give the same bytes.
 pub fn import(gir_files: &[PathBuf], db_dir: &Path) -> Result<GirStats> {
     let mut repos = Vec::new();
     for f in gir_files {
@@ -108,38 +172,101 @@ pub fn import(gir_files: &[PathBuf], db_dir: &Path) -> Result<GirStats> {
         repos.push((f.clone(), repo));
     }
     let db = crate::db::Db::load_without_derived(db_dir)?;
-    let g = Generator::of(&db)?;
     let types: BTreeMap<String, String> = repos
         .iter()
         .flat_map(|(_, r)| r.types.iter().map(|(k, v)| (k.clone(), v.clone())))
         .collect();
+    let c_types: BTreeMap<String, CDef> = repos
+        .iter()
+        .flat_map(|(_, r)| r.c_types.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .collect();
+    // First the prototypes the database lacks, loaded into it so that the rules below are
+    // derived from their types as from any other's.
+    let mut protos: BTreeMap<String, Result<Proto, Skip>> = BTreeMap::new();
+    {
+        let g = Generator::of(&db)?;
+        let mut text = String::new();
+        for (_, repo) in &repos {
+            let libs = libraries_of(&g.spec, repo);
+            for f in &repo.functions {
+                if interface(&g.spec, &libs, &f.symbol).is_some() {
+                    continue;
+                }
+                let Some(lib) = exporter(&g, &libs, &f.symbol) else {
+                    protos.insert(f.symbol.clone(), Err(skip(NOT_ON_HOST, "")));
+                    continue;
+                };
+                let p = prototype(&g.spec, &c_types, f);
+                if let Ok(p) = &p {
+                    let _ = writeln!(text, "[{lib}]");
+                    for (_, d) in &p.decls {
+                        let _ = writeln!(text, "{d}");
+                    }
+                    let names = param_names(&gir_params(f));
+                    let _ = writeln!(text, "{}", declaration(f, p, &names));
+                }
+                protos.insert(f.symbol.clone(), p);
+            }
+        }
+        crate::sem::load_generated(&db.conn, "the GIR's prototypes", &text)?;
+    }
+    let g = Generator::of(&db)?;
     let mut stats = GirStats::default();
     let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut declared_types = BTreeSet::new();
     for (path, repo) in &repos {
         let libs = libraries_of(&g.spec, repo);
         for f in &repo.functions {
-            let out = line(&g, &types, &libs, f);
-            let (lib, text) = match out {
-                Ok((iface, text, rules)) => {
+            let new = protos.get(&f.symbol);
+            let out = match new {
+                Some(Err(s)) => Err(skip(s.kind, s.detail.clone())),
+                _ => line(&g, &types, &libs, f),
+            };
+            let (lib, text) = match (out, new) {
+                (Ok((iface, parts, rules)), Some(Ok(p))) => {
                     let w = stats.written.entry(file_name(&iface.lib)).or_default();
-                    w.0 += 1;
-                    w.1 += rules;
+                    w.functions += 1;
+                    w.declared += 1;
+                    w.params += rules;
+                    let mut text = String::new();
+                    for (name, d) in &p.decls {
+                        if declared_types.insert(name.clone()) {
+                            text.push_str(d);
+                            text.push('\n');
+                        }
+                    }
+                    text.push_str(&declaration(f, p, &parts));
                     (iface.lib.clone(), text)
                 }
-                Err(s) => {
+                (Ok((iface, parts, rules)), _) if rules > 0 => {
+                    let w = stats.written.entry(file_name(&iface.lib)).or_default();
+                    w.functions += 1;
+                    w.params += rules;
+                    (
+                        iface.lib.clone(),
+                        format!("{}({})", f.symbol, parts.join(", ")),
+                    )
+                }
+                (Ok(_), _) => {
+                    *stats.skipped.entry(NOTHING).or_default() += 1;
+                    continue;
+                }
+                (Err(s), _) => {
                     *stats.skipped.entry(s.kind).or_default() += 1;
                     // An interposed function the GIR describes but this file does not annotate
-                    // is listed with the reason; the rest is counted only.
-                    let listed = g
-                        .spec
-                        .interfaces
-                        .iter()
-                        .find(|i| i.name == f.symbol && libs.contains(&i.lib));
-                    match listed {
-                        Some(i) if s.listed() => (
-                            i.lib.clone(),
-                            format!("# {}: {}: {}", f.symbol, s.kind, s.detail),
-                        ),
+                    // is listed with the reason, as is one it cannot declare; the rest is
+                    // counted only.
+                    let lib = interface(&g.spec, &libs, &f.symbol)
+                        .map(|i| i.lib.clone())
+                        .or_else(|| exporter(&g, &libs, &f.symbol));
+                    match lib {
+                        Some(lib) if s.listed() => {
+                            let mut text = format!("# {}: {}", f.symbol, s.kind);
+                            if !s.detail.is_empty() {
+                                text = format!("{text}: {}", s.detail);
+                            }
+                            (lib, text)
+                        }
                         _ => continue,
                     }
                 }
@@ -178,7 +305,8 @@ fn header(lib: &str) -> String {
     format!(
         "# @generated by `dynchk-gen import-gir` from the GObject-Introspection annotations: do not\n\
          # edit. Hand-written rules for a function (db/semantics/*.sem) win over its line here; a\n\
-         # function left out is listed with the reason.\n\n[{lib}]\n"
+         # function left out is listed with the reason. `+` lines declare what the host exports\n\
+         # and LSB lacks, from the GIR's C types.\n\n[{lib}]\n"
     )
 }
 
@@ -191,31 +319,30 @@ fn libraries_of(spec: &Spec, repo: &Repository) -> Vec<String> {
         .collect()
 }
 
-/// The annotation line for `f`, with the interface and how many parameters got a rule.
-fn line<'g>(
-    g: &'g Generator,
-    types: &BTreeMap<String, String>,
-    libs: &[String],
-    f: &Function,
-) -> Result<(&'g Interface, String, usize), Skip> {
-    let iface = g
-        .spec
-        .interfaces
+/// The database's interface called `symbol` in one of `libs`.
+fn interface<'s>(spec: &'s Spec, libs: &[String], symbol: &str) -> Option<&'s Interface> {
+    spec.interfaces
         .iter()
-        .find(|i| i.name == f.symbol && libs.contains(&i.lib))
-        .ok_or_else(|| skip(NO_PROTOTYPE, ""))?;
-    match g.plan(&f.symbol).map(|p| &p.disposition) {
-        Some(Disposition::Generated) => {}
-        Some(Disposition::NotOnHost) => return Err(skip(NOT_ON_HOST, "")),
-        Some(Disposition::Hand(_)) => return Err(skip("hand-coded interposer", "")),
-        Some(Disposition::Excluded(r)) => return Err(skip("excluded", r.clone())),
-        None => return Err(skip(NO_PROTOTYPE, "")),
-    }
+        .find(|i| i.name == symbol && libs.contains(&i.lib))
+}
+
+/// The one of `libs` whose host file exports `symbol`.
+fn exporter(g: &Generator, libs: &[String], symbol: &str) -> Option<String> {
+    let so = &g.host.symbols.get(symbol)?.soname;
+    g.spec
+        .libraries
+        .iter()
+        .find(|l| libs.contains(&l.name) && l.host.contains(so))
+        .map(|l| l.name.clone())
+}
+
+/// The C function's parameters as the GIR describes them: the listed ones, then `GError
+/// **error` where it throws.
+fn gir_params(f: &Function) -> Vec<Parameter> {
     let mut gir: Vec<Parameter> = f.params.clone();
-    if NULL_CHECKING.iter().any(|pre| f.symbol.starts_with(pre)) {
-        for p in &mut gir {
-            p.null_ok = true;
-        }
+    let checks_null = NULL_CHECKING.iter().any(|pre| f.symbol.starts_with(pre));
+    for p in &mut gir {
+        p.null_ok |= checks_null || NULL_NAMES.contains(&p.name.as_str());
     }
     if f.throws {
         gir.push(Parameter {
@@ -229,6 +356,164 @@ fn line<'g>(
             ..Parameter::default()
         });
     }
+    gir
+}
+
+/// The parameters' names in the annotation: the GIR's where they are C identifiers, each once.
+fn param_names(gir: &[Parameter]) -> Vec<String> {
+    let ok = |n: &str| {
+        n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let mut names: Vec<String> = Vec::new();
+    for (i, p) in gir.iter().enumerate() {
+        names.push(if p.ty == Ty::Varargs {
+            "...".to_string()
+        } else if ok(&p.name) && !names.contains(&p.name) {
+            p.name.clone()
+        } else {
+            format!("arg{i}")
+        });
+    }
+    names
+}
+
+/// `+ RET NAME(TYPE PART, …)`: each part a parameter's name with its rules.
+fn declaration(f: &Function, p: &Proto, parts: &[String]) -> String {
+    let params: Vec<String> = p
+        .params
+        .iter()
+        .zip(parts)
+        .map(|(ty, part)| {
+            if ty == "..." {
+                ty.clone()
+            } else {
+                format!("{ty} {part}")
+            }
+        })
+        .collect();
+    let params = if params.is_empty() {
+        "void".to_string()
+    } else {
+        params.join(", ")
+    };
+    format!("+ {} {}({params})", p.ret, f.symbol)
+}
+
+/// The prototype of `f` from the GIR's C types, with the declarations of the types the
+/// database lacks; or why it cannot be written exactly.
+fn prototype(spec: &Spec, c_types: &BTreeMap<String, CDef>, f: &Function) -> Result<Proto, Skip> {
+    match f.header.as_deref() {
+        None => return Err(skip(NO_HEADER, "")),
+        Some(h) if OUTSIDE_MAIN_HEADER.contains(&h) => return Err(skip(OTHER_HEADER, h)),
+        Some(_) => {}
+    }
+    let mut decls = Vec::new();
+    let ret = c_spelling(spec, c_types, &f.ret, &mut decls)?;
+    let mut params = Vec::new();
+    for p in gir_params(f) {
+        params.push(if p.ty == Ty::Varargs {
+            "...".to_string()
+        } else {
+            c_spelling(spec, c_types, &p, &mut decls)?
+        });
+    }
+    Ok(Proto { ret, params, decls })
+}
+
+/// A parameter's C type as the DSL spells it (`const gchar * const *`), after the declarations
+/// its base type needs.
+fn c_spelling(
+    spec: &Spec,
+    c_types: &BTreeMap<String, CDef>,
+    p: &Parameter,
+    decls: &mut Vec<(String, String)>,
+) -> Result<String, Skip> {
+    let what = if p.name.is_empty() {
+        "the result"
+    } else {
+        &p.name
+    };
+    let c = gir_c_type(&p.ty).ok_or_else(|| skip(NO_C_TYPE, what))?;
+    let (base, depth, spelt) = split_c_type(c);
+    declare_base(spec, c_types, &base, depth, decls)?;
+    Ok(spelt)
+}
+
+/// `const gchar* const*` → (`gchar`, 2, `const gchar * const *`).
+fn split_c_type(c: &str) -> (String, usize, String) {
+    let spaced = c.replace('*', " * ");
+    let words: Vec<&str> = spaced.split_whitespace().collect();
+    let depth = words.iter().filter(|w| **w == "*").count();
+    let base = words
+        .iter()
+        .filter(|w| !matches!(**w, "*" | "const" | "volatile"))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (base, depth, words.join(" "))
+}
+
+/// Makes sure the database will know `base`, used behind `depth` pointers: known already, or
+/// declared in `decls` (an incomplete struct for a record only reached through pointers, the
+/// integer type of an enumeration, a function pointer for a callback, an alias's type).
+fn declare_base(
+    spec: &Spec,
+    c_types: &BTreeMap<String, CDef>,
+    base: &str,
+    depth: usize,
+    decls: &mut Vec<(String, String)>,
+) -> Result<(), Skip> {
+    if let Some(t) = spec.find_type(crate::sem::intrinsic_name(base)) {
+        let whole = matches!(spec.abi(t), Ok(Abi::Aggregate { .. } | Abi::Unknown));
+        if depth == 0 && whole && base != "void" {
+            return Err(skip(BY_VALUE, base));
+        }
+        return Ok(());
+    }
+    let def = c_types.get(base);
+    if depth == 0 && def == Some(&CDef::Record) {
+        return Err(skip(BY_VALUE, base));
+    }
+    if decls.iter().any(|(n, _)| n == base) {
+        return Ok(());
+    }
+    let line = match (FUNDAMENTALS.iter().find(|(n, _)| *n == base), def) {
+        (Some((_, c)), _) => format!("+ typedef {c} {base}"),
+        (None, Some(CDef::Record)) => format!("+ struct _{base}\n+ typedef struct _{base} {base}"),
+        (None, Some(CDef::Enum { signed })) => {
+            let int = if *signed { "int" } else { "unsigned int" };
+            format!("+ typedef {int} {base}")
+        }
+        (None, Some(CDef::Callback)) => format!("+ typedef fnptr {base}"),
+        (None, Some(CDef::Alias(to))) if !to.is_empty() => {
+            let (to_base, to_depth, spelt) = split_c_type(to);
+            declare_base(spec, c_types, &to_base, depth + to_depth, decls)?;
+            format!("+ typedef {spelt} {base}")
+        }
+        _ => return Err(skip(UNKNOWN_TYPE, base)),
+    };
+    decls.push((base.to_string(), line));
+    Ok(())
+}
+
+/// The annotation of `f`'s parameters (each its name, then `?` and rules where it has some),
+/// with the interface and how many parameters got a rule.
+fn line<'g>(
+    g: &'g Generator,
+    types: &BTreeMap<String, String>,
+    libs: &[String],
+    f: &Function,
+) -> Result<(&'g Interface, Vec<String>, usize), Skip> {
+    let iface = interface(&g.spec, libs, &f.symbol)
+        .ok_or_else(|| skip(NOT_ON_HOST, "no prototype in the database"))?;
+    match g.plan(&f.symbol).map(|p| &p.disposition) {
+        Some(Disposition::Generated) => {}
+        Some(Disposition::NotOnHost) | None => return Err(skip(NOT_ON_HOST, "")),
+        Some(Disposition::Hand(_)) => return Err(skip("hand-coded interposer", "")),
+        Some(Disposition::Excluded(r)) => return Err(skip("excluded", r.clone())),
+    }
+    let gir = gir_params(f);
     if gir.len() != iface.params.len() {
         return Err(skip(
             "parameter count differs",
@@ -240,7 +525,6 @@ fn line<'g>(
         ));
     }
     let spec = &g.spec;
-    let mut names = Vec::new();
     for (i, (p, dp)) in gir.iter().zip(&iface.params).enumerate() {
         if let Some(c) = gir_c_type(&p.ty) {
             let e = |e: anyhow::Error| skip("type error", e.to_string());
@@ -255,25 +539,23 @@ fn line<'g>(
                 ));
             }
         }
-        let ok = |n: &str| {
-            n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        };
-        names.push(if p.ty == Ty::Varargs {
-            "...".to_string()
-        } else if ok(&p.name) && !names.contains(&p.name) {
-            p.name.clone()
-        } else {
-            format!("arg{i}")
-        });
     }
+    let names = param_names(&gir);
     // `length=` counts the parameters after the instance parameter.
     let listed: Vec<usize> = (0..gir.len()).filter(|&i| !gir[i].instance).collect();
     let mut parts = Vec::new();
     let mut ruled = 0;
+    let variadic = gir.iter().any(|p| p.ty == Ty::Varargs);
     for (i, p) in gir.iter().enumerate() {
         let length_param = |n: usize| listed.get(n).map(|&j| (j, &gir[j]));
-        let mut r = rules(spec, types, p, iface.params[i].ty, &names, &length_param)?;
+        // The first element of a variable list (`g_object_new`'s `first_property_name`,
+        // `g_markup_collect_attributes`' `first_attr`) may be the NULL that ends it, or not be
+        // passed at all where an earlier argument ended it: the annotations do not say.
+        let mut r = if variadic && p.name.starts_with("first_") {
+            None
+        } else {
+            rules(spec, types, p, iface.params[i].ty, &names, &length_param)?
+        };
         // `text, text_len`: a string with its length, where -1 means up to the NUL.
         if let (Some(r), Some(next)) = (&mut r, gir.get(i + 1)) {
             if r.rules == "string" && is_length(next) {
@@ -295,10 +577,7 @@ fn line<'g>(
         }
         parts.push(part);
     }
-    if ruled == 0 {
-        return Err(skip(NOTHING, ""));
-    }
-    Ok((iface, format!("{}({})", f.symbol, parts.join(", ")), ruled))
+    Ok((iface, parts, ruled))
 }
 
 /// A parameter's rules.
@@ -380,14 +659,18 @@ const SIGNED: [&str; 7] = [
     "gssize", "gint", "glong", "gint64", "gint32", "goffset", "gintptr",
 ];
 
-/// Types for which NULL has a meaning in C that the annotations, written for language bindings,
-/// rarely say: the empty list, the default main context (`g_main_context_wakeup (NULL)` in its
-/// own documentation), the instance or class the type-check functions behind the cast macros
-/// (`G_OBJECT (NULL)`) take.
 /// Functions that test their pointers for NULL themselves: the type checks behind the
 /// `G_IS_…`/`G_…` macros (`g_type_check_value (NULL)` is FALSE).
 const NULL_CHECKING: [&str; 1] = ["g_type_check_"];
 
+/// Parameters that take the `G_LOG_DOMAIN` macro (`g_assertion_message`, `g_log_structured`,
+/// behind `g_assert` and `g_debug`), which is NULL in a program that does not define it.
+const NULL_NAMES: [&str; 2] = ["domain", "log_domain"];
+
+/// Types for which NULL has a meaning in C that the annotations, written for language bindings,
+/// rarely say: the empty list, the default main context (`g_main_context_wakeup (NULL)` in its
+/// own documentation), the instance or class the type-check functions behind the cast macros
+/// (`G_OBJECT (NULL)`) take.
 const NULL_MEANS: [&str; 5] = [
     "GLib.List",
     "GLib.SList",

@@ -19,6 +19,22 @@ pub struct Repository {
     /// The namespace's types by qualified name (`GLib.HashTable`) and what kind of element
     /// declares them (`record`, `class`, `callback`, `enumeration`, …).
     pub types: BTreeMap<String, String>,
+    /// The same types by their C name (`GHashTable`), for prototypes the database lacks.
+    pub c_types: BTreeMap<String, CDef>,
+}
+
+/// What the C name of a namespace type stands for, as far as a prototype's ABI goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CDef {
+    /// A `record`, `class`, `interface` or `union`: a struct (or union) type.
+    Record,
+    /// An `enumeration` or `bitfield`, whether one of its values is negative (an `int` then, an
+    /// `unsigned int` otherwise: what GCC makes of such an enum).
+    Enum { signed: bool },
+    /// An `alias` of the C type given.
+    Alias(String),
+    /// A `callback`: a function pointer.
+    Callback,
 }
 
 /// A function, method or constructor.
@@ -30,6 +46,10 @@ pub struct Function {
     pub throws: bool,
     /// The instance parameter (methods) first, then `<parameters>` in order.
     pub params: Vec<Parameter>,
+    /// `<return-value>`, as a parameter without a name.
+    pub ret: Parameter,
+    /// `<source-position filename=…>`: the header that declares it (`gstdio.h`).
+    pub header: Option<String>,
 }
 
 /// A parameter.
@@ -235,6 +255,10 @@ fn parse_events(sc: &mut Scanner) -> Result<Repository> {
     let mut open: Vec<&str> = Vec::new();
     let mut func: Option<(Function, usize)> = None;
     let mut param: Option<(Parameter, usize)> = None;
+    // The parameter being read is the function's return value.
+    let mut returning = false;
+    // The type definition being read: its C name, what it is, its depth.
+    let mut def: Option<(String, CDef, usize)> = None;
     let mut seen = BTreeSet::new();
     while let Some(ev) = sc.next()? {
         match ev {
@@ -255,16 +279,53 @@ fn parse_events(sc: &mut Scanner) -> Result<Repository> {
                         let kind = name.trim_start_matches("glib:").to_string();
                         repo.types.insert(format!("{}.{n}", repo.namespace), kind);
                     }
-                } else if FUNCTION_ELEMENTS.contains(&name) && func.is_none() {
+                    let c_def = match name {
+                        "record" | "class" | "interface" | "union" => Some(CDef::Record),
+                        "enumeration" | "bitfield" => Some(CDef::Enum { signed: false }),
+                        "callback" => Some(CDef::Callback),
+                        // The aliased type follows inside.
+                        "alias" => Some(CDef::Alias(String::new())),
+                        _ => None,
+                    };
+                    match (attr(&attrs, "c:type"), c_def) {
+                        (Some(c), Some(d)) if empty => {
+                            repo.c_types.insert(c.to_string(), d);
+                        }
+                        (Some(c), Some(d)) => def = Some((c.to_string(), d, depth)),
+                        _ => {}
+                    }
+                } else if let Some((_, d, ddepth)) = &mut def {
+                    if depth == *ddepth + 1 {
+                        match (d, name) {
+                            (CDef::Enum { signed }, "member") => {
+                                *signed |= attr(&attrs, "value").is_some_and(|v| v.starts_with('-'))
+                            }
+                            (CDef::Alias(to), "type") => {
+                                *to = attr(&attrs, "c:type").unwrap_or_default().to_string()
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                if FUNCTION_ELEMENTS.contains(&name) && func.is_none() {
                     if let Some(sym) = attr(&attrs, "c:identifier") {
                         let f = Function {
                             symbol: sym.to_string(),
                             throws: flag(&attrs, "throws"),
                             params: Vec::new(),
+                            ret: Parameter::default(),
+                            header: None,
                         };
                         func = Some((f, depth));
                     }
-                } else if let (Some(_), "parameter" | "instance-parameter") = (&func, name) {
+                } else if let (Some((f, fdepth)), "source-position") = (&mut func, name) {
+                    if depth == *fdepth + 1 {
+                        f.header = attr(&attrs, "filename").map(str::to_string);
+                    }
+                } else if let (Some(_), "parameter" | "instance-parameter" | "return-value") =
+                    (&func, name)
+                {
+                    returning = name == "return-value";
                     let null_ok = ["nullable", "allow-none", "optional"]
                         .iter()
                         .any(|a| flag(&attrs, a));
@@ -297,8 +358,16 @@ fn parse_events(sc: &mut Scanner) -> Result<Repository> {
                 if param.as_ref().is_some_and(|(_, d)| *d == depth) {
                     let (p, _) = param.take().expect("checked");
                     if let Some((f, _)) = &mut func {
-                        f.params.push(p);
+                        if returning {
+                            f.ret = p;
+                        } else {
+                            f.params.push(p);
+                        }
                     }
+                }
+                if def.as_ref().is_some_and(|(_, _, d)| *d == depth) {
+                    let (c, d, _) = def.take().expect("checked");
+                    repo.c_types.insert(c, d);
                 }
                 if func.as_ref().is_some_and(|(_, d)| *d == depth) {
                     let (f, _) = func.take().expect("checked");

@@ -30,10 +30,11 @@ pub enum ItemKind {
         version: Option<String>,
         replace: bool,
     },
-    /// `+ struct statx 256` or with `{ TYPE member @OFFSET; … }`.
+    /// `+ struct statx 256` or with `{ TYPE member @OFFSET; … }`; `+ struct _GVariant` without
+    /// a size is an incomplete type, only ever reached through pointers.
     StructDecl {
         name: String,
-        size: u64,
+        size: Option<u64>,
         members: Vec<MemberDecl>,
     },
     /// `+ typedef TYPE NAME`
@@ -435,10 +436,18 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
     if word == "struct" && !s.contains('(') {
         let (name, rest) = split_word(rest);
         let (size, body) = split_word(rest);
-        let size =
-            parse_int(size).ok_or_else(|| anyhow!("`+ struct {name}` needs a size in bytes"))?;
+        let size = match size {
+            "" => None,
+            s => Some(
+                parse_int(s).ok_or_else(|| anyhow!("`+ struct {name}`: `{s}` is not a size"))?
+                    as u64,
+            ),
+        };
         let mut members = Vec::new();
         if !body.is_empty() {
+            if size.is_none() {
+                bail!("`+ struct {name}` with members needs a size in bytes");
+            }
             for m in split_top(braces(body)?, ';') {
                 let (decl, off) = m
                     .split_once('@')
@@ -455,7 +464,7 @@ fn parse_declaration(s: &str) -> Result<ItemKind> {
         }
         return Ok(ItemKind::StructDecl {
             name: ident(name)?,
-            size: size as u64,
+            size,
             members,
         });
     }
@@ -935,7 +944,12 @@ mod tests {
         let ItemKind::StructDecl { size, members, .. } = k else {
             panic!()
         };
-        assert_eq!((size, members[1].offset), (12, 4));
+        assert_eq!((size, members[1].offset), (Some(12), 4));
+        let k = one("+ struct _GVariant");
+        assert!(
+            matches!(k, ItemKind::StructDecl { size: None, .. }),
+            "{k:?}"
+        );
         let k = one("exclude setjmp \"returns twice # not a comment\"");
         assert_eq!(
             k,

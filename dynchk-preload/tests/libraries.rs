@@ -358,17 +358,38 @@ fn on_pty(argv: &[&str], keys: &[u8], log: Option<&Path>) -> (Vec<u8>, Option<i3
         })
     };
     let mut master = std::fs::File::from(master);
-    master.write_all(keys).expect("type the keys");
-    // Read until the last holder of the slave side closes it (EIO on Linux).
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = master.read(&mut buf) {
-        if n == 0 {
+    // Read until the last holder of the slave side closes it (EIO on Linux), on a thread, and type
+    // the keys only once the program has been quiet for a while: vim queries the terminal at
+    // startup (cursor position, modifyOtherKeys) and what it wrote next depended on whether the
+    // keys had already arrived, which under load differed between the plain and the checked run.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Instant::now())));
+    let reader = {
+        let (seen, mut master) = (seen.clone(), master.try_clone().expect("dup the pty"));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut seen = seen.lock().unwrap();
+                seen.0.extend_from_slice(&buf[..n]);
+                seen.1 = Instant::now();
+            }
+        })
+    };
+    let give_up = Instant::now() + Duration::from_secs(30);
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let seen = seen.lock().unwrap();
+        let quiet = !seen.0.is_empty() && seen.1.elapsed() >= Duration::from_millis(500);
+        if quiet || Instant::now() > give_up {
             break;
         }
-        out.extend_from_slice(&buf[..n]);
     }
+    master.write_all(keys).expect("type the keys");
+    reader.join().expect("the pty reader");
     done.store(true, Ordering::Relaxed);
+    let out = std::mem::take(&mut seen.lock().unwrap().0);
     let status = child.wait().expect("wait");
     watchdog.join().expect("watchdog");
     (out, status.code())

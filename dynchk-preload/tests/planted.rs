@@ -934,6 +934,20 @@ const CASES: &[Case] = &[
         "filemode",
     ),
     portable(
+        "putenv_empty_name",
+        r#"static char s[] = "=x"; putenv(s);"#,
+        "putenv",
+        0,
+        "envname",
+    ),
+    portable(
+        "putenv_name_alone_unsets",
+        r#"putenv("HOME");"#,
+        "putenv",
+        0,
+        "envname",
+    ),
+    portable(
         "fopen_text_mode",
         r#"FILE *f = fopen("/dev/null", "rt"); if (f) fclose(f);"#,
         "fopen",
@@ -1386,6 +1400,7 @@ const CASES: &[Case] = &[
         "envname",
     ),
     bad("unsetenv_empty_name", r#"unsetenv("");"#, "unsetenv", 0, "envname"),
+    bad("putenv_empty_string", r#"putenv("");"#, "putenv", 0, "envname"),
     bad(
         "mkstemp_without_xxxxxx",
         r#"char t[] = "/tmp/dynchk-planted-XXXX"; mkstemp(t);"#,
@@ -1516,6 +1531,7 @@ const CASES: &[Case] = &[
         FILE *f = fdopen(open("/dev/null", O_RDONLY), "r"); if (!f) return 6; fclose(f);
         f = fdopen(open("/dev/null", O_RDWR), "w+"); if (!f) return 7; fclose(f);
         if (setenv("DYNCHK_PLANTED", "a=b", 1) != 0 || unsetenv("DYNCHK_PLANTED") != 0) return 8;
+        static char assign[] = "DYNCHK_PLANTED=a=b"; if (putenv(assign) != 0) return 8;
         char t[] = "/tmp/dynchk-control-XXXXXX.c"; int fd = mkstemps(t, 2);
         if (fd < 0) return 9; close(fd); unlink(t);
         struct sigaction old; if (sigaction(SIGKILL, NULL, &old) != 0) return 10;
@@ -1745,6 +1761,7 @@ const ISSUE_10: &[(&str, &str, &str)] = &[
     ),
     ("setenv name containing =", "setenv_name_with_equals", "A=B"),
     ("unsetenv empty name", "unsetenv_empty_name", "unsetenv("),
+    ("putenv name empty", "putenv_empty_name", "\"=x\""),
     (
         "mkstemp template not ending in XXXXXX",
         "mkstemp_without_xxxxxx",
@@ -1909,10 +1926,6 @@ const ISSUE_10_LEFT: &[(&str, &str)] = &[
     (
         "fcntl fd open",
         "F_GETFD/F_GETFL on a closed descriptor are the documented probe (section 5): fd is range-checked",
-    ),
-    (
-        "putenv name",
-        "putenv has no name rule: its NAME=VALUE string is kept as given, and NAME alone unsets (glibc)",
     ),
 ];
 

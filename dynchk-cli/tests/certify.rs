@@ -472,6 +472,72 @@ timeout = "60s"
     );
 }
 
+/// The processes running `exe` (zombies, which are gone but for their exit status, excepted).
+fn running(exe: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
+            cmdline.split(|&b| b == 0).next() == Some(exe.as_os_str().as_encoded_bytes())
+                && state.is_some_and(|s| s != 'Z')
+        })
+        .collect()
+}
+
+#[test]
+fn a_server_whose_load_driver_cannot_start_is_stopped() {
+    let dir = scratch("certify-no-driver");
+    // Listens on the port it is given, then waits to be stopped.
+    let server = c_program(
+        &dir,
+        "lingering-server",
+        "#include <arpa/inet.h>\n#include <netinet/in.h>\n#include <stdlib.h>\n\
+         #include <sys/socket.h>\n#include <unistd.h>\n\
+         int main(int c, char **v) { (void)c; int s = socket(AF_INET, SOCK_STREAM, 0);\n\
+         int one = 1; setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);\n\
+         struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(v[1])) };\n\
+         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);\n\
+         if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 16)) return 1;\n\
+         sleep(600); return 0; }\n",
+    );
+    let m = dir.join("svc.toml");
+    std::fs::write(
+        &m,
+        format!(
+            r#"
+[[service]]
+name = "no-driver"
+cmd = ["{}", "{{port}}"]
+ready = "tcp:{{port}}"
+load = ["{}"]
+timeout = "30s"
+"#,
+            server.display(),
+            dir.join("no-such-driver").display()
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = certify(&[m.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let left = running(&server);
+    for pid in &left {
+        // SAFETY: kill only signals the stray server found above.
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let e = &by_name(&results(&out))["no-driver"];
+    assert_eq!(e["verdict"], "broken", "{e:#}");
+    assert!(
+        e["reason"].as_str().unwrap().contains("no-such-driver"),
+        "{e:#}"
+    );
+    assert!(left.is_empty(), "the server still runs: pids {left:?}");
+}
+
 #[test]
 fn the_shipped_smoke_matrix_is_transparent() {
     let dir = scratch("certify-smoke");

@@ -11,6 +11,7 @@ use super::verdict::{EntryResult, RunFacts, Verdict};
 use anyhow::{bail, Context, Result};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// One server run with its load.
@@ -22,6 +23,40 @@ struct Served {
     cost: Option<f64>,
     /// What went wrong, if anything (the server never became ready, the driver failed).
     problem: Option<String>,
+}
+
+/// The running server: whatever ends [`serve`] early (the load driver cannot start, its output
+/// does not match the metric, an error while waiting) leaves no server behind, for its process
+/// group is killed and the server reaped when this is dropped before [`Server::stop`].
+struct Server {
+    child: Child,
+    stopped: bool,
+}
+
+impl Server {
+    /// Stops the server with `sig` (when it still runs) and waits for it and its group.
+    fn stop(&mut self, sig: i32) -> Result<End> {
+        if self.child.try_wait()?.is_none() {
+            exec::signal_group(&self.child, sig);
+        }
+        let end = exec::wait(
+            &mut self.child,
+            Instant::now(),
+            Duration::from_secs(10),
+            None,
+        )?;
+        self.stopped = true;
+        Ok(end)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !self.stopped {
+            exec::signal_group(&self.child, libc::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// A port nobody listens on now.
@@ -58,7 +93,11 @@ fn serve(setup: &Setup, entry: &Entry, place: &Place, mode: Mode) -> Result<Serv
         out_prefix: place.dir.join(name),
     };
     let start = Instant::now();
-    let (mut child, stdout, stderr) = spec.spawn()?;
+    let (child, stdout, stderr) = spec.spawn()?;
+    let mut server = Server {
+        child,
+        stopped: false,
+    };
     let addr = SocketAddr::from(([127, 0, 0, 1], wait_port));
     let mut problem = None;
     let mut driver = None;
@@ -67,7 +106,7 @@ fn serve(setup: &Setup, entry: &Entry, place: &Place, mode: Mode) -> Result<Serv
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             break;
         }
-        if child.try_wait()?.is_some() {
+        if server.child.try_wait()?.is_some() {
             problem = Some(format!(
                 "the {name} server exited before accepting connections on port {wait_port}"
             ));
@@ -109,10 +148,7 @@ fn serve(setup: &Setup, entry: &Entry, place: &Place, mode: Mode) -> Result<Serv
         }
         driver = Some(ran);
     }
-    if child.try_wait()?.is_none() {
-        exec::signal_group(&child, svc.stop);
-    }
-    let end = match exec::wait(&mut child, Instant::now(), Duration::from_secs(10), None)? {
+    let end = match server.stop(svc.stop)? {
         End::Status(s) if problem.is_none() => End::Stopped(s),
         e => e,
     };

@@ -138,6 +138,67 @@ fn strlen_returns_what_the_c_library_would() {
     assert!(s[0]["used"]["strlen"].as_u64().unwrap() > 80 * 80, "{s:?}");
 }
 
+/// `sprintf` and `__sprintf_chk` format straight into the destination when it is known to hold
+/// the output: results, errno and bytes as the C library's, for heap blocks of every small size
+/// with outputs that fit and that overflow the block (within malloc's usable size, so that the
+/// program itself stays sound), stack and static buffers, floating arguments (which travel in
+/// vector registers) and `%n`, which must not be stored twice.
+const SPRINTF_C: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int __sprintf_chk(char *s, int flag, size_t slen, const char *fmt, ...);
+static int (*volatile sp)(char *, const char *, ...) = sprintf;
+static int (*volatile spc)(char *, int, size_t, const char *, ...) = __sprintf_chk;
+static const char text[] = "abcdefghijklmnopqrstuvwxyz";
+static char data[40];
+static unsigned long sum;
+static void add(const char *s, int r) {
+    sum = sum * 31 + (unsigned long)r * 7 + errno;
+    for (; *s; s++)
+        sum = sum * 31 + (unsigned char)*s;
+}
+int main(void) {
+    char stack[64];
+    int n_at = -1;
+    for (size_t n = 1; n <= 24; n++) {
+        for (int len = 0; len < 23; len++) {
+            char *p = malloc(n);
+            errno = 4242;
+            add(p, sp(p, "%.*s", len, text));
+            errno = 4242;
+            add(p, spc(p, 1, (size_t)-1, "<%.*s", len, text));
+            free(p);
+        }
+    }
+    printf("heap %lu\n", sum);
+    errno = 4242;
+    add(stack, spc(stack, 1, sizeof stack, "%d|%s|%8.3f|%Lg|%n", -42, "mid", 3.14159, 2.5L, &n_at));
+    printf("stack %s n %d sum %lu\n", stack, n_at, sum);
+    errno = 4242;
+    add(data, sp(data, "%x-%c-%e", 0xbeef, 'q', 1e10));
+    printf("static %s errno %d sum %lu\n", data, errno, sum);
+    return 0;
+}
+"#;
+
+#[test]
+fn sprintf_writes_what_the_c_library_would() {
+    let dir = scratch("sprintf");
+    let prog = compile(&dir, "sprintf", SPRINTF_C, &[]);
+    let records = transparent(&Run::new(&[prog.to_str().unwrap()]), &dir);
+    // The outputs longer than their block are reported (identical ones once per call site),
+    // and nothing else is.
+    let all = of_kind(&records, "violation");
+    let overflows = violations(&records, "sprintf", "RWaddress");
+    let chk = violations(&records, "__sprintf_chk", "RWaddress");
+    assert!(!overflows.is_empty() && !chk.is_empty(), "{records:?}");
+    assert_eq!(all.len(), overflows.len() + chk.len(), "{records:?}");
+    let s = summaries(&records);
+    assert_eq!(s[0]["used"]["sprintf"].as_u64(), Some(24 * 23 + 1), "{s:?}");
+}
+
 /// The checker's own fork handler is registered with the original `__register_atfork` (which
 /// `pthread_atfork` calls), not through its interposer: the program's one registration is the
 /// only call counted, and no record is written for the checker's.

@@ -9,25 +9,30 @@ use core::sync::atomic::{
 
 use super::{config, thread, IfaceRef};
 
-/// Process totals of calls and checked calls. Threads count in their own (thread-local) state
-/// and add to these every [`FLUSH_EVERY`] calls: a locked add on a shared line per call would
-/// cost more than the rest of the fast path. A thread that exits leaves fewer than
-/// `FLUSH_EVERY` calls uncounted.
-static CALLS: AtomicU64 = AtomicU64::new(0);
+/// Process totals of checked and unchecked calls (the summary's `calls` is their sum). Threads
+/// count in their own (thread-local) state and add to these every [`FLUSH_EVERY`] calls of
+/// either kind: a locked add on a shared line per call would cost more than the rest of the fast
+/// path. A thread that exits leaves fewer than `FLUSH_EVERY` calls of each kind uncounted.
 static CHECKED: AtomicU64 = AtomicU64::new(0);
+static UNCHECKED: AtomicU64 = AtomicU64::new(0);
 
-/// Calls a thread counts before adding them to the totals.
+/// Calls of one kind a thread counts before adding them to the totals.
 pub const FLUSH_EVERY: u32 = 64;
 
-/// Counts one call that reached an interposer; `checked` when its checks ran.
+/// Counts one call that reached an interposer; `checked` when its checks ran. Every caller
+/// passes a constant, so that a call costs one increment and one comparison.
 #[inline(always)]
 pub fn count_call(state: *mut thread::State, checked: bool) {
     // SAFETY: this thread's own state; a signal handler's calls on this thread may interleave
     // with the increments and lose one count at worst.
     let st = unsafe { &mut *state };
-    st.calls += 1;
-    st.checked += checked as u32;
-    if st.calls >= FLUSH_EVERY {
+    let n = if checked {
+        &mut st.checked
+    } else {
+        &mut st.unchecked
+    };
+    *n += 1;
+    if *n >= FLUSH_EVERY {
         flush(state);
     }
 }
@@ -108,13 +113,14 @@ fn flush_entry(e: &mut thread::UsedEntry) {
 }
 
 /// Adds this thread's pending counts to the totals.
+#[cold]
 pub fn flush(state: *mut thread::State) {
     // SAFETY: this thread's own state.
     let st = unsafe { &mut *state };
-    CALLS.fetch_add(st.calls as u64, Relaxed);
     CHECKED.fetch_add(st.checked as u64, Relaxed);
-    st.calls = 0;
+    UNCHECKED.fetch_add(st.unchecked as u64, Relaxed);
     st.checked = 0;
+    st.unchecked = 0;
 }
 
 /// Totals of calls and checked calls (including this thread's pending ones, which are also
@@ -124,7 +130,8 @@ pub fn calls() -> (u64, u64) {
     flush(state);
     // SAFETY: this thread's own state.
     unsafe { &mut *state }.used.iter_mut().for_each(flush_entry);
-    (CALLS.load(Relaxed), CHECKED.load(Relaxed))
+    let checked = CHECKED.load(Relaxed);
+    (checked + UNCHECKED.load(Relaxed), checked)
 }
 
 /// A fixed-size set of addresses with a count each (open addressing, insert-only), for the
@@ -436,13 +443,13 @@ pub fn reset() {
 /// Resets the totals of a summary. The site table goes too: its counts belong to the summary
 /// (a reader adds up one pid's summaries), so a site seen again is written again.
 pub fn restart_totals() {
-    CALLS.store(0, Relaxed);
     CHECKED.store(0, Relaxed);
+    UNCHECKED.store(0, Relaxed);
     // The forking thread's pending counts were the parent's.
     // SAFETY: this thread's own state.
     let st = unsafe { &mut *thread::state() };
-    st.calls = 0;
     st.checked = 0;
+    st.unchecked = 0;
     st.used = [thread::UsedEntry::EMPTY; thread::USED_ENTRIES];
     USED.clear();
     BY_CHECK.clear();

@@ -14,10 +14,10 @@ pub struct State {
     pub busy_sp: usize,
     /// Stack pointer of the innermost forwarding frame on this thread, 0 when none.
     pub fwd_sp: usize,
-    /// Calls counted on this thread and not yet added to the process totals.
-    pub calls: u32,
-    /// Of those, the calls whose checks ran.
+    /// Checked calls counted on this thread and not yet added to the process totals.
     pub checked: u32,
+    /// Calls forwarded unchecked (made from inside the checker), counted likewise.
+    pub unchecked: u32,
     /// Consecutive entries checked although the checker's marker was (just) above them.
     pub ambiguous: u32,
     /// Non-zero while the checker writes a record ([`Reporting`]), with asynchronous signals

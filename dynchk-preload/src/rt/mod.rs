@@ -50,6 +50,14 @@ impl Listed {
         }
     }
 
+    /// Its index in `generated::IFACES` (every `Listed` is an element of it). The interposers
+    /// name a constant element, so this is a constant in each of them.
+    #[inline(always)]
+    fn index(&'static self) -> usize {
+        let table = crate::generated::IFACES.as_ptr() as usize;
+        (self as *const Listed as usize - table) / size_of::<Listed>()
+    }
+
     fn names(&self) -> [&'static str; 3] {
         let blob = crate::generated::IFACE_NAMES;
         let mut at = self.at as usize;
@@ -64,12 +72,22 @@ impl Listed {
 pub trait Interface: Sync + 'static {
     /// The interface as calls carry it.
     fn id(&'static self) -> IfaceRef;
+
+    /// The two entries of a thread's table of recently used interfaces that it may take (see
+    /// `stats::count_use`).
+    fn places(&'static self) -> stats::Places;
 }
 
 impl Interface for Iface {
     #[inline(always)]
     fn id(&'static self) -> IfaceRef {
         IfaceRef(self as *const Iface as usize)
+    }
+
+    /// Hashed from the address: hand-coded interfaces are not in a table.
+    #[inline(always)]
+    fn places(&'static self) -> stats::Places {
+        stats::hashed_places(self.id().addr())
     }
 }
 
@@ -78,6 +96,13 @@ impl Interface for Listed {
     fn id(&'static self) -> IfaceRef {
         // Both are at least 4-aligned: the low bit tells them apart.
         IfaceRef(self as *const Listed as usize | 1)
+    }
+
+    /// From the index in the table, which each interposer names as a constant: no hashing per
+    /// call.
+    #[inline(always)]
+    fn places(&'static self) -> stats::Places {
+        stats::listed_places(self.index())
     }
 }
 
@@ -142,7 +167,7 @@ pub struct Call {
 /// on this thread: a call made by a validator, the reporter, or a signal handler that interrupted
 /// them, which the interposer must forward at once). Nothing here can change `errno`.
 #[inline(always)]
-fn arrive(iface: IfaceRef) -> (*mut thread::State, usize, bool) {
+fn arrive(iface: IfaceRef, places: stats::Places) -> (*mut thread::State, usize, bool) {
     let state = thread::state();
     let sp = thread::stack_pointer();
     // SAFETY: state is this thread's own; signal handlers on this thread only run nested calls,
@@ -162,7 +187,7 @@ fn arrive(iface: IfaceRef) -> (*mut thread::State, usize, bool) {
         st.fwd_sp = 0;
     }
     stats::count_call(state, true);
-    stats::count_use(state, iface.addr());
+    stats::count_use(state, iface.addr(), places);
     (state, sp, true)
 }
 
@@ -171,8 +196,9 @@ fn arrive(iface: IfaceRef) -> (*mut thread::State, usize, bool) {
 /// interposer must forward at once.
 #[inline(always)]
 pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
+    let places = iface.places();
     let iface = iface.id();
-    let (state, sp, program) = arrive(iface);
+    let (state, sp, program) = arrive(iface, places);
     if !program {
         return None;
     }
@@ -198,7 +224,7 @@ pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
 pub fn counted<I: Interface + ?Sized>(iface: &'static I) {
     let state = thread::state();
     stats::count_call(state, true);
-    stats::count_use(state, iface.id().addr());
+    stats::count_use(state, iface.id().addr(), iface.places());
 }
 
 /// Starts a call of `iface` whose interposer has no checks: only counts it (no `errno` to keep,
@@ -206,8 +232,9 @@ pub fn counted<I: Interface + ?Sized>(iface: &'static I) {
 /// dropped, on return or during an unwind, as [`Call::forward`] does.
 #[inline(always)]
 pub fn pass<I: Interface + ?Sized>(iface: &'static I) -> Forwarding {
+    let places = iface.places();
     let iface = iface.id();
-    let (state, sp, program) = arrive(iface);
+    let (state, sp, program) = arrive(iface, places);
     // SAFETY: this thread's state.
     let st = unsafe { &mut *state };
     let outer = st.fwd_sp;

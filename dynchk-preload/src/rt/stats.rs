@@ -47,10 +47,9 @@ pub fn count_call(state: *mut thread::State, checked: bool) {
 /// A thread that exits leaves its pending counts uncounted; whether an interface was used at all
 /// is exact (it enters the set on first use).
 #[inline(always)]
-pub fn count_use(state: *mut thread::State, iface: usize) {
+pub fn count_use(state: *mut thread::State, iface: usize, (a, b): Places) {
     // SAFETY: as in count_call.
     let st = unsafe { &mut *state };
-    let (a, b) = places(iface);
     let e = if st.used[a].iface == iface {
         a
     } else if st.used[b].iface == iface {
@@ -68,18 +67,36 @@ pub fn count_use(state: *mut thread::State, iface: usize) {
     }
 }
 
-/// The two entries `iface` may use: two fields of its Fibonacci hash, so that the fixed 8-byte
-/// stride of the interface table spreads (two bit ranges of the address itself gave `memchr`
-/// one place, shared with `memcmp`'s second: sort evicted an entry on a fifth of its calls), and
-/// never the same entry twice.
+/// The two entries of [`thread::State::used`] an interface may take: two different ones, each
+/// below [`thread::USED_ENTRIES`].
+pub type Places = (usize, usize);
+
+const PLACE_BITS: u32 = thread::USED_ENTRIES.trailing_zeros();
+const _: () = assert!(thread::USED_ENTRIES.is_power_of_two());
+
+/// Two fields of the Fibonacci hash of `x`, never the same entry twice.
 #[inline(always)]
-fn places(iface: usize) -> (usize, usize) {
-    const BITS: u32 = thread::USED_ENTRIES.trailing_zeros();
-    const _: () = assert!(thread::USED_ENTRIES.is_power_of_two());
-    let h = (iface as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let a = (h >> (64 - BITS)) as usize;
-    let b = (h >> (64 - 2 * BITS)) as usize & (thread::USED_ENTRIES - 1);
+const fn fibonacci_places(x: u64) -> Places {
+    let h = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let a = (h >> (64 - PLACE_BITS)) as usize;
+    let b = (h >> (64 - 2 * PLACE_BITS)) as usize & (thread::USED_ENTRIES - 1);
     (a, if b == a { a ^ 1 } else { b })
+}
+
+/// The places of the interface at `index` in the generated table. The interposers name a
+/// constant index, so this is computed when the library is built, not per call.
+#[inline(always)]
+pub const fn listed_places(index: usize) -> Places {
+    fibonacci_places(index as u64 + 1)
+}
+
+/// The places of a hand-coded interface, from its address: two fields of its Fibonacci hash,
+/// so that descriptors at a fixed stride spread (two bit ranges of the address itself gave
+/// `memchr` one place, shared with `memcmp`'s second: sort evicted an entry on a fifth of its
+/// calls).
+#[inline(always)]
+pub fn hashed_places(iface: usize) -> Places {
+    fibonacci_places(iface as u64)
 }
 
 /// Calls an entry counts before adding them to the shared set, so that the summary of a
@@ -466,21 +483,42 @@ pub fn restart_totals() {
 mod tests {
     use super::*;
 
-    /// Interfaces as the generated table lays them out (8 bytes apart, tagged, from any base): each
-    /// has two distinct entries (under bit ranges of the address, one in eight had one place
-    /// only, `memchr` among them), and the first places spread over all entries (at most three
-    /// times the mean).
+    /// Hand-coded interfaces, at any address and stride: each has two distinct entries (under
+    /// bit ranges of the address, one in eight had one place only, `memchr` among them), and the
+    /// first places spread over all entries (at most three times the mean).
     #[test]
     fn every_interface_has_two_places_spread_over_the_entries() {
-        let stride = core::mem::size_of::<crate::rt::Listed>();
-        for base in (0x33c140..0x33c140 + 4096).step_by(4) {
+        for stride in [8, 16, 24, 32] {
+            for base in (0x33c140..0x33c140 + 4096).step_by(8) {
+                let mut first = [0; thread::USED_ENTRIES];
+                for i in 0..4 * thread::USED_ENTRIES {
+                    let (a, b) = hashed_places(base + i * stride);
+                    assert_ne!(a, b, "interface {i} from {base:#x}");
+                    first[a] += 1;
+                }
+                assert!(first.iter().all(|&n| n <= 12), "from {base:#x}: {first:?}");
+            }
+        }
+    }
+
+    /// The generated table's interfaces, by index: the same two properties over every run of
+    /// consecutive indices, and `Listed::places` is the index's.
+    #[test]
+    fn listed_interfaces_have_two_places_by_index() {
+        let n = crate::generated::IFACES.len();
+        for start in 0..n.saturating_sub(4 * thread::USED_ENTRIES) {
             let mut first = [0; thread::USED_ENTRIES];
-            for i in 0..4 * thread::USED_ENTRIES {
-                let (a, b) = places((base + i * stride) | 1);
-                assert_ne!(a, b, "interface {i} from {base:#x}");
+            for i in start..start + 4 * thread::USED_ENTRIES {
+                let (a, b) = listed_places(i);
+                assert!(a < thread::USED_ENTRIES && b < thread::USED_ENTRIES);
+                assert_ne!(a, b, "interface {i}");
                 first[a] += 1;
             }
-            assert!(first.iter().all(|&n| n <= 12), "from {base:#x}: {first:?}");
+            assert!(first.iter().all(|&n| n <= 12), "from {start}: {first:?}");
+        }
+        for i in [0, 1, n / 2, n - 1] {
+            let listed: &'static crate::rt::Listed = &crate::generated::IFACES[i];
+            assert_eq!(crate::rt::Interface::places(listed), listed_places(i));
         }
     }
 

@@ -8,12 +8,14 @@
 //! do not. Then a thread-scaling row per thread count (a C program making small checked calls
 //! on 1, 2, 4, 8 threads), the heap rows (a C program timing its own loop of malloc/free pairs
 //! or of `memcmp` calls on heap, stack and deep big-block pointers: nanoseconds per operation
-//! added over plain, median of the per-round differences) and the startup cost (`/bin/true`,
-//! milliseconds over plain).
+//! added over plain, median of the per-round differences), the server rows (the services of
+//! matrix/debian.toml under load, through `dynchk certify`: throughput over plain, see
+//! [`servers`]) and the startup cost (`/bin/true`, milliseconds over plain).
 //!
 //! `cargo bench -p dynchk-cli --bench overhead [-- FILTER…]` runs the rows whose name contains a
 //! FILTER (all without one); `DYNCHK_BENCH_RUNS=N` sets the rounds per row (default 15, startup
-//! 5×N). A workload whose program is missing is skipped with a message. `tar` writes to
+//! 5×N). A workload whose program (or server, or load driver) is missing is skipped with a
+//! message. `tar` writes to
 //! /dev/null, which GNU tar notices: it walks and stats the tree without reading file contents.
 
 #[path = "../tests/common/mod.rs"]
@@ -127,7 +129,7 @@ fn extra_ms(of: &[f64], to: &[f64]) -> String {
 fn row(name: &str, plain: &[f64], checked: &str, null: &str, calls: &str) {
     let (p, _, _) = spread(plain.to_vec());
     println!(
-        "{name:<34} {:>9.1} ms  {checked:<24} {null:<24} {calls:>9}",
+        "{name:<40} {:>9.1} ms  {checked:<24} {null:<24} {calls:>9}",
         p * 1e3
     );
 }
@@ -276,7 +278,7 @@ fn main() {
         "{runs} rounds of plain/checked/null per row; ratios: median (min–max) of per-round ratios; null interposer: {stubs} stubs"
     );
     println!(
-        "{:<34} {:>12}  {:<24} {:<24} {:>9}",
+        "{:<40} {:>12}  {:<24} {:<24} {:>9}",
         "workload", "plain", "dynchk", "null interposer", "calls"
     );
     for w in workloads(&dir) {
@@ -284,7 +286,7 @@ fn main() {
             continue;
         }
         if find(&w.argv[0]).is_none() {
-            println!("{:<34} skipped: {} is not installed", w.name, w.argv[0]);
+            println!("{:<40} skipped: {} is not installed", w.name, w.argv[0]);
             continue;
         }
         let [p, c, n] = s.rounds(&w, runs);
@@ -308,7 +310,7 @@ fn main() {
             clear(&logs);
         }
         println!(
-            "{:<34} {:>12}  8 threads / 1 thread: {:.2}",
+            "{:<40} {:>12}  8 threads / 1 thread: {:.2}",
             "thread scaling",
             "",
             at[3] / at[0]
@@ -321,6 +323,7 @@ fn main() {
             runs,
         );
     }
+    servers(&s, &dir, runs, &wanted);
     if wanted("true") {
         let w = Workload {
             name: "/bin/true (startup)".into(),
@@ -332,6 +335,187 @@ fn main() {
     }
     println!("load average at end: {}", load());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `[[service]]` entries of matrix/debian.toml that the server rows certify, with the server
+/// program each starts (some start it through `sh -c`).
+const SERVERS: [(&str, &str); 4] = [
+    ("memcached", "memcached"),
+    ("nginx", "nginx"),
+    ("redis-server", "redis-server"),
+    ("lighttpd", "lighttpd"),
+];
+
+/// One service of the matrix, as the server rows use it.
+struct Service {
+    /// Entry name.
+    name: String,
+    /// The load driver's program.
+    driver: String,
+    /// The regex of the driver's number and whether it is a rate (else seconds).
+    metric: regex::bytes::Regex,
+    rate: bool,
+}
+
+/// The [`SERVERS`] entries of `matrix` and the PATH of its default environment.
+fn services(matrix: &Path) -> (Vec<Service>, Option<String>) {
+    let text = std::fs::read_to_string(matrix).unwrap();
+    let m: toml::Table = text.parse().unwrap();
+    let path = m
+        .get("defaults")
+        .and_then(|d| d.get("env")?.get("PATH")?.as_str())
+        .map(str::to_string);
+    let entries = m["service"].as_array().unwrap();
+    let list = SERVERS
+        .iter()
+        .map(|(name, _)| {
+            let e = entries
+                .iter()
+                .find(|e| e["name"].as_str() == Some(name))
+                .unwrap_or_else(|| panic!("{} has no [[service]] {name}", matrix.display()));
+            Service {
+                name: name.to_string(),
+                driver: e["load"][0].as_str().unwrap().to_string(),
+                metric: regex::bytes::Regex::new(e["metric"].as_str().unwrap()).unwrap(),
+                rate: e.get("metric_kind").and_then(|k| k.as_str()) == Some("rate"),
+            }
+        })
+        .collect();
+    (list, path)
+}
+
+/// What one `dynchk certify --only NAME` run measured.
+struct Certified {
+    /// Throughput under the preload over plain (certify's `throughput`).
+    throughput: Option<f64>,
+    /// The plain run's metric, as the driver printed it.
+    plain: Option<f64>,
+    /// Calls into checked interfaces (the `used` counts).
+    calls: u64,
+    /// Verdict and reason, for a run that measured no throughput.
+    failure: String,
+}
+
+/// `dynchk certify MATRIX --only NAME --lib LIB` into a fresh directory under `dir`.
+fn certify_once(matrix: &Path, svc: &Service, lib: &Path, dir: &Path) -> Certified {
+    let out = dir.join(format!("certify-{}", svc.name));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = common::dynchk()
+        .arg("certify")
+        .arg(matrix)
+        .args(["--only", &svc.name, "-j", "1", "--lib"])
+        .arg(lib)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("dynchk certify runs");
+    let results: serde_json::Value = std::fs::read_to_string(out.join("results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let e = &results["entries"][0];
+    let mut text = std::fs::read(out.join("runs").join(&svc.name).join("plain-load.stdout"))
+        .unwrap_or_default();
+    text.extend(
+        std::fs::read(out.join("runs").join(&svc.name).join("plain-load.stderr"))
+            .unwrap_or_default(),
+    );
+    let plain = svc
+        .metric
+        .captures(&text)
+        .and_then(|c| std::str::from_utf8(c.get(1)?.as_bytes()).ok()?.parse().ok());
+    let failure = if e.is_null() {
+        format!(
+            "certify exited with {}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        )
+    } else {
+        format!("{}: {}", e["verdict"].as_str().unwrap_or("?"), e["reason"])
+    };
+    let r = Certified {
+        throughput: e["throughput"].as_f64(),
+        plain,
+        calls: e["used"]
+            .as_object()
+            .map_or(0, |u| u.values().filter_map(|v| v.as_u64()).sum()),
+        failure,
+    };
+    let _ = std::fs::remove_dir_all(&out);
+    r
+}
+
+/// Throughput ratios as median (min–max), or how many rounds measured none and why.
+fn throughputs(runs: &[Certified]) -> (String, Option<String>) {
+    let t: Vec<f64> = runs.iter().filter_map(|r| r.throughput).collect();
+    let failed: Vec<&Certified> = runs.iter().filter(|r| r.throughput.is_none()).collect();
+    let text = if t.is_empty() {
+        "failed".to_string()
+    } else {
+        let (m, lo, hi) = spread(t);
+        format!("{m:.2}× ({lo:.2}–{hi:.2})")
+    };
+    let why = failed.first().map(|f| {
+        format!(
+            "{} of {} rounds measured nothing, e.g. {}",
+            failed.len(),
+            runs.len(),
+            f.failure
+        )
+    });
+    (text, why)
+}
+
+/// The server rows: each [`SERVERS`] entry of matrix/debian.toml certified with libdynchk.so
+/// and with the null interposer, alternating, `runs` rounds each: the throughput under the
+/// preload over the plain run of the same certify (certify's own `throughput`, from the entry's
+/// metric), as median (min–max). The plain column is the plain runs' metric (a rate per second,
+/// or the load's time), median. A row whose server or load driver is not installed is skipped.
+fn servers(s: &Setups, dir: &Path, runs: usize, wanted: &dyn Fn(&str) -> bool) {
+    let matrix = Path::new(env!("CARGO_MANIFEST_DIR")).join("../matrix/debian.toml");
+    let (list, path) = services(&matrix);
+    let on_path = |p: &str| {
+        let dirs = path.clone().or_else(|| std::env::var("PATH").ok());
+        std::env::split_paths(&dirs.unwrap_or_default()).any(|d| d.join(p).is_file())
+    };
+    for (svc, (_, server)) in list.iter().zip(SERVERS) {
+        let name = format!("server: {} ({})", svc.name, svc.driver);
+        if !wanted(&name) {
+            continue;
+        }
+        if let Some(missing) = [server, svc.driver.as_str()]
+            .into_iter()
+            .find(|p| !on_path(p))
+        {
+            println!("{name:<40} skipped: {missing} is not installed");
+            continue;
+        }
+        let (mut checked, mut null) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            checked.push(certify_once(&matrix, svc, &s.checked, dir));
+            null.push(certify_once(&matrix, svc, &s.null, dir));
+        }
+        let plain: Vec<f64> = checked
+            .iter()
+            .chain(&null)
+            .filter_map(|r| r.plain)
+            .collect();
+        let plain = if plain.is_empty() {
+            "-".to_string()
+        } else if svc.rate {
+            format!("{:.0} /s", spread(plain).0)
+        } else {
+            format!("{:.1} ms", spread(plain).0 * 1e3)
+        };
+        let ((c, c_why), (n, n_why)) = (throughputs(&checked), throughputs(&null));
+        let calls = checked.iter().map(|r| r.calls).max().unwrap_or(0);
+        println!("{name:<40} {plain:>12}  {c:<24} {n:<24} {calls:>9}");
+        for (what, why) in [("dynchk", c_why), ("null interposer", n_why)] {
+            if let Some(why) = why {
+                println!("{:<40} {:>12}  {what}: {why}", "", "");
+            }
+        }
+    }
 }
 
 /// The heap rows: nanoseconds per operation, plain, and added by the checker and by the null
@@ -361,13 +545,13 @@ fn heap_rows(s: &Setups, exe: &Path, runs: usize) {
         let ((checked, text), (_, null)) = (extra(&c), extra(&n));
         added.push(checked);
         println!(
-            "{name:<34} {:>9.1} ns  {text:<24} {null:<24} {OPS:>9}",
+            "{name:<40} {:>9.1} ns  {text:<24} {null:<24} {OPS:>9}",
             spread(p.clone()).0
         );
         clear(s.log.parent().expect("the log is in a directory"));
     }
     println!(
-        "{:<34} {:>12}  {:+.1} ns per heap-pointer check ((heap - stack) / 2)",
+        "{:<40} {:>12}  {:+.1} ns per heap-pointer check ((heap - stack) / 2)",
         "heap: pointer check",
         "",
         (added[1] - added[2]) / 2.0

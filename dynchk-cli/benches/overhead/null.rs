@@ -6,7 +6,7 @@
 //! Originals are resolved lazily, like the checker's: a stub's pointer first leads to a resolver
 //! that saves the argument registers, looks the original up with `dlvsym(RTLD_NEXT, …)` (or the
 //! real `dlsym` for unversioned exports; `dlvsym` itself is not interposed), stores it and jumps
-//! on. The allocator goes straight to `__libc_malloc` and friends, as the checker's does. The
+//! on. The allocator family goes to glibc's, as the checker's does (see [`LIBC_ALLOC`]). The
 //! resolver calls nothing else: every other libc function may be one of the stubs.
 
 use std::fmt::Write as _;
@@ -47,9 +47,27 @@ fn exports(lib: &Path) -> Vec<Export> {
         .collect()
 }
 
-/// The allocator entry points the resolver must not look up (the lookup could allocate).
-const LIBC_ALLOC: [&str; 7] = [
-    "malloc", "calloc", "realloc", "free", "memalign", "valloc", "pvalloc",
+/// The allocator family and where each goes, as in the checker (`hand/alloc.rs`): all of it to
+/// glibc, whichever allocator the program links. The entry points with a `__libc_` alias go
+/// there without a lookup (the lookup could allocate); `aligned_alloc` is glibc's `memalign`,
+/// `posix_memalign` checks its alignment and calls `__libc_memalign`, `malloc_usable_size` is
+/// glibc's at its version. A program linked with jemalloc (redis-server) otherwise gets a glibc
+/// block from `malloc` and hands it to jemalloc's `malloc_usable_size` (what `dlsym` finds first
+/// for an unversioned export), which reads jemalloc's page map at a glibc address: SIGSEGV.
+const LIBC_ALLOC: [(&str, &str); 10] = [
+    ("malloc", "__libc_malloc"),
+    ("calloc", "__libc_calloc"),
+    ("realloc", "__libc_realloc"),
+    ("free", "__libc_free"),
+    ("memalign", "__libc_memalign"),
+    ("valloc", "__libc_valloc"),
+    ("pvalloc", "__libc_pvalloc"),
+    ("aligned_alloc", "__libc_memalign"),
+    ("posix_memalign", "null_posix_memalign"),
+    (
+        "malloc_usable_size",
+        "dlvsym(RTLD_NEXT, \"malloc_usable_size\", \"GLIBC_2.2.5\")",
+    ),
 ];
 
 /// Builds the null interposer for `lib` in `dir`; its path and the number of stubs.
@@ -97,8 +115,8 @@ pub fn build(lib: &Path, dir: &Path) -> (PathBuf, usize) {
     }
     c.push_str("};\n");
     c.push_str("static void *libc_alloc(const char *n) {\n");
-    for a in LIBC_ALLOC {
-        writeln!(c, "  if (same(n, \"{a}\")) return (void *)__libc_{a};").unwrap();
+    for (name, to) in LIBC_ALLOC {
+        writeln!(c, "  if (same(n, \"{name}\")) return (void *){to};").unwrap();
     }
     c.push_str("  return 0;\n}\n");
     c.push_str(RESOLVER_TAIL);
@@ -197,6 +215,13 @@ static int same(const char *a, const char *b) {
   return *a == *b;
 }
 static long enosys(void) { errno = ENOSYS; return -1; }
+static int null_posix_memalign(void **out, size_t align, size_t size) {
+  if (!align || align & (align - 1) || align % sizeof(void *)) return EINVAL;
+  void *p = __libc_memalign(align, size);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
 "#;
 
 const RESOLVER_TAIL: &str = r#"

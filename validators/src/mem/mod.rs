@@ -643,7 +643,7 @@ mod tests {
     }
 
     #[test]
-    fn the_word_scan_crosses_pages_and_ends_exactly_at_a_prot_none_page() {
+    fn the_scan_crosses_pages_and_ends_exactly_at_a_prot_none_page() {
         let m = Map::new(3, libc::PROT_READ | libc::PROT_WRITE);
         m.protect(2 * PAGE, PAGE, libc::PROT_NONE);
         unsafe { core::ptr::write_bytes(m.0, b'w', 2 * PAGE) };

@@ -386,14 +386,22 @@ unsafe fn raw(nr: c_long, a: [usize; 6]) -> isize {
 
 #[cfg(not(target_arch = "x86_64"))]
 unsafe fn raw(nr: c_long, a: [usize; 6]) -> isize {
-    // SAFETY: as above; libc::syscall may set errno, which the checker restores before returning.
+    // SAFETY: this thread's errno, kept: libc::syscall sets it on failure, and the checker's
+    // callers (the generated interposers) rely on the validators leaving it alone.
+    let slot = unsafe { libc::__errno_location() };
+    // SAFETY: as above.
+    let saved = unsafe { *slot };
+    // SAFETY: as above.
     let r = unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
-    if r == -1 {
-        // SAFETY: this thread's errno.
-        -(unsafe { *libc::__errno_location() } as isize)
+    // SAFETY: as above.
+    let ret = if r == -1 {
+        -(unsafe { *slot } as isize)
     } else {
         r as isize
-    }
+    };
+    // SAFETY: as above.
+    unsafe { *slot = saved };
+    ret
 }
 
 #[cfg(test)]

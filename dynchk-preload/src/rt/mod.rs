@@ -76,6 +76,12 @@ pub trait Interface: Sync + 'static {
     /// The two entries of a thread's table of recently used interfaces that it may take (see
     /// `stats::count_use`).
     fn places(&'static self) -> stats::Places;
+
+    /// Whether [`enter`] saves `errno` and [`Call::forward`] restores it: for interposers that
+    /// may run code which changes it between the two. The generated ones run only checks
+    /// (validators make raw system calls, which leave `errno` alone; reporting keeps it itself)
+    /// and hooks (which must keep it, see `hooks`); the hand-coded ones do more.
+    const KEEPS_ERRNO: bool;
 }
 
 impl Interface for Iface {
@@ -89,6 +95,8 @@ impl Interface for Iface {
     fn places(&'static self) -> stats::Places {
         stats::hashed_places(self.id().addr())
     }
+
+    const KEEPS_ERRNO: bool = true;
 }
 
 impl Interface for Listed {
@@ -104,6 +112,8 @@ impl Interface for Listed {
     fn places(&'static self) -> stats::Places {
         stats::listed_places(self.index())
     }
+
+    const KEEPS_ERRNO: bool = false;
 }
 
 /// An [`Iface`] or a [`Listed`] interface, as one word: its address (the counters' key).
@@ -158,7 +168,9 @@ static TRACE: AtomicBool = AtomicBool::new(false);
 pub struct Call {
     iface: IfaceRef,
     state: *mut thread::State,
-    errno: c_int,
+    /// The program's `errno` at entry, for [`Call::forward`] to restore: `None` when nothing
+    /// between the two can change it ([`Interface::KEEPS_ERRNO`]).
+    errno: Option<c_int>,
     sp: usize,
 }
 
@@ -191,9 +203,9 @@ fn arrive(iface: IfaceRef, places: stats::Places) -> (*mut thread::State, usize,
     (state, sp, true)
 }
 
-/// Starts checking a call of `iface`: counts it, saves `errno` and marks the thread as running the
-/// checker. `None` when the checker itself is running on this thread (see [`arrive`]): the
-/// interposer must forward at once.
+/// Starts checking a call of `iface`: counts it, saves `errno` (if `I::KEEPS_ERRNO`) and marks the
+/// thread as running the checker. `None` when the checker itself is running on this thread (see
+/// [`arrive`]): the interposer must forward at once.
 #[inline(always)]
 pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
     let places = iface.places();
@@ -205,7 +217,7 @@ pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
     // SAFETY: this thread's state.
     let st = unsafe { &mut *state };
     // SAFETY: this thread's errno.
-    let errno = unsafe { *st.errno_slot() };
+    let errno = I::KEEPS_ERRNO.then(|| unsafe { *st.errno_slot() });
     st.busy_sp = sp;
     if TRACE.load(Relaxed) {
         report::trace(iface);
@@ -240,11 +252,7 @@ pub fn pass<I: Interface + ?Sized>(iface: &'static I) -> Forwarding {
     let outer = st.fwd_sp;
     if program {
         if TRACE.load(Relaxed) {
-            // SAFETY: this thread's errno, which the record's system calls may change.
-            let errno = unsafe { *st.errno_slot() };
             report::trace(iface);
-            // SAFETY: as above.
-            unsafe { *st.errno_slot() = errno };
         }
         st.fwd_sp = sp;
     }
@@ -293,17 +301,21 @@ impl Call {
         });
     }
 
+    /// Keeps `errno`: the record's system calls (and the configuration's first reading) may
+    /// change it, and a generated interposer does not restore it when it forwards.
     fn report(&self, v: &report::Violation<'_>) {
-        if v.fault.severity > config::get().min_severity {
-            return;
-        }
-        if report::violation(v) && config::get().on_violation == config::OnViolation::Abort {
+        let errno = sys::errno();
+        if v.fault.severity <= config::get().min_severity
+            && report::violation(v)
+            && config::get().on_violation == config::OnViolation::Abort
+        {
             report::summary();
             sys::abort();
         }
+        sys::set_errno(errno);
     }
 
-    /// Calls the original: restores `errno`, leaves the checker, marks the thread as inside a
+    /// Calls the original: restores `errno` (if it was saved), leaves the checker, marks the thread as inside a
     /// forwarded call for the duration, and returns the result untouched (nothing runs after the
     /// call that could change `errno`).
     ///
@@ -322,8 +334,10 @@ impl Call {
         };
         st.fwd_sp = thread::stack_pointer();
         st.busy_sp = 0;
-        // SAFETY: this thread's errno (its slot was found by `enter`).
-        unsafe { *st.errno_slot() = errno };
+        if let Some(errno) = errno {
+            // SAFETY: this thread's errno (its slot was found by `enter`).
+            unsafe { *st.errno_slot() = errno };
+        }
         f()
     }
 

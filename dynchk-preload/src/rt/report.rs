@@ -422,7 +422,14 @@ pub fn summary_before_exec() {
     write_summary(true);
 }
 
+/// Keeps `errno`: it runs as a hook before `exec` and `_exit`, which must not change it.
 fn write_summary(exec: bool) {
+    let errno = sys::errno();
+    write_summary_once(exec);
+    sys::set_errno(errno);
+}
+
+fn write_summary_once(exec: bool) {
     let pid = sys::getpid();
     let owner = OWNER.load(Relaxed);
     if owner != 0 && owner != pid {
@@ -471,14 +478,18 @@ pub fn missing(name: &CStr, version: &CStr) {
     write_record::<1024>(|b| record.write(b, config::get().format));
 }
 
-/// A `call` record (`DYNCHK_TRACE=1`).
+/// A `call` record (`DYNCHK_TRACE=1`). Keeps `errno`, which the record's system calls may change:
+/// the interposer forwards next.
+#[cold]
 pub fn trace(iface: IfaceRef) {
+    let errno = sys::errno();
     let record = record::Call {
         pid: sys::getpid(),
         tid: sys::gettid(),
         interface: iface.name(),
     };
     write_record::<512>(|b| record.write(b, config::get().format));
+    sys::set_errno(errno);
 }
 
 /// An `exec` failed after its summary was written: the image goes on, and so does counting, from

@@ -138,16 +138,33 @@ unsafe extern "C-unwind" fn free_from(ptr: *mut c_void, ret: usize) {
     if ptr.is_null() {
         return;
     }
-    let site = site(ret);
     // A live block's start passes the check whoever calls, so the common case needs no checker
     // frame: glibc's free calls nothing interposed (its munmap and madvise are internal), so it
-    // is not marked as a forwarded call either, and it keeps errno since glibc 2.33.
+    // is not marked as a forwarded call either, and it keeps errno since glibc 2.33. Counted
+    // after glibc's free, so that nothing lives across a call: no registers to save.
     // SAFETY: the block is the caller's to free.
-    if unsafe { heap::release_start(ptr, site) } {
+    if unsafe { heap::release_common(ptr, ret.wrapping_sub(1)) } {
+        // SAFETY: glibc's allocator, on a block it handed out.
+        unsafe { __libc_free(ptr) };
+        rt::counted(&FREE);
+        return;
+    }
+    // SAFETY: the caller's.
+    unsafe { free_other(ptr, ret) }
+}
+
+/// [`free_from`] for the other cases: a big or mmapped block's start, a call site seen for the
+/// first time, and pointers that are no live block's start (checked in a checker frame). Out of
+/// line, so that the common case needs no stack frame.
+#[inline(never)]
+unsafe fn free_other(ptr: *mut c_void, ret: usize) {
+    // SAFETY: the block is the caller's to free.
+    if unsafe { heap::release_start(ptr, ret.wrapping_sub(1)) } {
         rt::counted(&FREE);
         // SAFETY: glibc's allocator, on a block it handed out.
         return unsafe { __libc_free(ptr) };
     }
+    let site = site(ret);
     let Some(call) = rt::enter(&FREE) else {
         // SAFETY: glibc's allocator.
         return unsafe { release(ptr, site) };

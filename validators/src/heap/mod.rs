@@ -131,9 +131,9 @@ fn big_at(i: usize, addr: usize) -> Option<Found> {
 }
 
 /// Writes `slot` (1 + a [`BIG`] entry, or 0) into the page bytes of every page of the block
-/// `p..p+usable`. No other block starts inside a live one, so the pages strictly inside are
-/// this thread's to write; the first and the last may gain [`STARTED`] from another thread's
-/// block meanwhile, so they are updated atomically.
+/// `p..p+usable`. The first and the last page may be shared with another big block (one ending
+/// or starting there): the last writer names its own, and the other's pointers in that page
+/// fall back to the scan.
 fn mark_big_pages(p: usize, usable: usize, slot: u8) {
     let (first, last) = (p >> 12, (p + usable - 1) >> 12);
     for page in first..=last {
@@ -141,16 +141,7 @@ fn mark_big_pages(p: usize, usable: usize, slot: u8) {
             continue;
         };
         // SAFETY: i is a shadow byte index of the leaf.
-        let b = unsafe { page_byte(base, i) };
-        if page == first || page == last {
-            b.fetch_and(STARTED, Ordering::Relaxed);
-            b.fetch_or(slot, Ordering::Relaxed);
-        } else {
-            b.store(
-                b.load(Ordering::Relaxed) & STARTED | slot,
-                Ordering::Relaxed,
-            );
-        }
+        unsafe { page_byte(base, i) }.store(slot, Ordering::Relaxed);
     }
 }
 
@@ -160,19 +151,21 @@ static LEAF: [AtomicPtr<AtomicU8>; LEAVES] =
 /// nothing.
 static COMPLETE: AtomicBool = AtomicBool::new(true);
 
-/// Each leaf ends with one byte per 4 KiB page of its span (256 shadow bytes), with [`STARTED`]
-/// once a block has started in that page: the backward scan skips pages where none ever did
-/// (the arenas of a program's own allocator, such as Python's, which sit among glibc's blocks).
+/// After its shadow bytes, each leaf has one byte per 4 KiB page of its span (256 shadow bytes):
+/// 1 + the [`BIG`] entry of the live big block over this page, 0 for none, so that a pointer
+/// deep inside a big block finds its entry in one load, not a walk of the table (sort checks
+/// two pointers into its 5 MB line buffer on every `strcoll`).
 const PAGE_SHADOW: usize = 256;
-/// Page byte: a block started in this page.
-const STARTED: u8 = 0x80;
-/// Page byte, low bits: 1 + the [`BIG`] entry of the live big block over this page, 0 for none,
-/// so that a pointer deep inside a big block finds its entry in one load, not a walk of the
-/// table (sort checks two pointers into its 5 MB line buffer on every `strcoll`).
-const BIG_SLOT: u8 = 0x7f;
-const _: () = assert!(BIG_CAP < BIG_SLOT as usize);
-/// After the page bytes, one [`Site`] id (two bytes) per granule.
-const SITE_OFF: usize = LEAF_BYTES + LEAF_BYTES / PAGE_SHADOW;
+const _: () = assert!(BIG_CAP < u8::MAX as usize);
+/// Then one more byte per page, [`STARTED`] once a block has started in that page: the
+/// backward scan skips pages where none ever did (the arenas of a program's own allocator, such
+/// as Python's, which sit among glibc's blocks). A byte of its own, so that `malloc` marks it
+/// with a plain store, not a test or an atomic update of a byte other threads write.
+const STARTED_OFF: usize = LEAF_BYTES + LEAF_BYTES / PAGE_SHADOW;
+/// Started byte: a block started in this page.
+const STARTED: u8 = 1;
+/// After the started bytes, one [`Site`] id (two bytes) per granule.
+const SITE_OFF: usize = STARTED_OFF + LEAF_BYTES / PAGE_SHADOW;
 const LEAF_MAP: usize = SITE_OFF + 2 * LEAF_BYTES;
 
 /// The shadow byte of `addr`'s granule; `None` when no block was ever recorded near it. With
@@ -192,6 +185,16 @@ fn shadow(addr: usize, create: bool) -> Option<&'static AtomicU8> {
 unsafe fn page_byte(base: *mut AtomicU8, i: usize) -> &'static AtomicU8 {
     // SAFETY: the page bytes follow the shadow bytes in the leaf's mapping.
     unsafe { &*base.add(LEAF_BYTES + i / PAGE_SHADOW) }
+}
+
+/// The started byte of shadow byte `i` of the leaf at `base`.
+///
+/// # Safety
+/// `base` is a leaf and `i` below [`LEAF_BYTES`].
+#[inline]
+unsafe fn started_byte(base: *mut AtomicU8, i: usize) -> &'static AtomicU8 {
+    // SAFETY: the started bytes follow the page bytes in the leaf's mapping.
+    unsafe { &*base.add(STARTED_OFF + i / PAGE_SHADOW) }
 }
 
 /// The site id of shadow byte `i` of the leaf at `base`.
@@ -262,33 +265,79 @@ unsafe fn chunk(p: usize) -> (usize, bool) {
     ((size & !7).saturating_sub(overhead), size & IS_MMAPPED != 0)
 }
 
+/// The leaf of the user-space address `addr` (below 2^[`ADDR_BITS`]) if it is mapped, and the
+/// index of its granule's shadow byte in it: [`leaf`] without the bounds check.
+#[inline(always)]
+fn user_leaf(addr: usize) -> Option<(*mut AtomicU8, usize)> {
+    debug_assert!(addr >> ADDR_BITS == 0);
+    // SAFETY: addr >> LEAF_SHIFT is below LEAVES for a user-space address.
+    let base = unsafe { LEAF.get_unchecked(addr >> LEAF_SHIFT) }.load(Ordering::Acquire);
+    (!base.is_null()).then_some((base, (addr >> GRANULE_SHIFT) & (LEAF_BYTES - 1)))
+}
+
+/// Chunk header bits that send [`allocated`] to its general path: `IS_MMAPPED`, and a chunk of
+/// 8 KiB or more (so a usable size that may reach [`BIG_MIN`]).
+const HEADER_SLOW: usize = 2 | !((BIG_MIN) - 1);
+
 /// Records that glibc's malloc returned the live block `p` of `size` bytes asked for, at `site`
 /// (`p` may be NULL: nothing to record).
 ///
+/// The common case (a block of the heap proper under 8 KiB, a leaf already mapped, a slack that
+/// fits the start byte) is a few loads and three stores; the rest goes to [`record_block`].
+///
 /// # Safety
 /// `p` is NULL or a block glibc's malloc just returned.
-#[inline]
+#[inline(always)]
 pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
     let p = p as usize;
-    if p == 0 {
+    // NULL, or (never from malloc) beyond user space.
+    if p.wrapping_sub(1) >= (1 << ADDR_BITS) - 1 {
         return;
     }
+    if let Some((base, i)) = user_leaf(p) {
+        // SAFETY: a block glibc's malloc just returned has its header before it.
+        let header = unsafe { core::ptr::read((p - 8) as *const usize) };
+        // Not mmapped (usable size: the chunk's minus its 8-byte header), under BIG_MIN.
+        let slack = (header & !7).wrapping_sub(8).wrapping_sub(size);
+        if header & HEADER_SLOW == 0 && slack < SLACK.into() {
+            // SAFETY: i is the index of p's shadow byte in its leaf.
+            unsafe {
+                started_byte(base, i).store(STARTED, Ordering::Relaxed);
+                site_slot(base, i).store(site.0, Ordering::Relaxed);
+                (*base.add(i)).store(LIVE | slack as u8, Ordering::Relaxed);
+            }
+            return;
+        }
+    }
+    record_block(p, size, site);
+}
+
+/// [`allocated`] in general: maps the leaf when it is missing; a block of [`BIG_MIN`] or more
+/// usable bytes enters [`BIG`]; a slack of [`SLACK`] or more goes to the bytes after the start's.
+/// Big and mmapped blocks always keep their slack there, so that `free` tells them from the
+/// common case by their start byte alone ([`release_start`]). Out of line, so that the common
+/// case keeps to a few registers.
+#[cold]
+#[inline(never)]
+fn record_block(p: usize, size: usize, site: Site) {
     if let Some((base, i)) = leaf(p, true) {
         // SAFETY: i is the index of p's shadow byte in its leaf.
-        let (s, page) = unsafe { (&*base.add(i), page_byte(base, i)) };
-        if page.load(Ordering::Relaxed) & STARTED == 0 {
-            page.fetch_or(STARTED, Ordering::Relaxed);
-        }
+        let s = unsafe { &*base.add(i) };
         // SAFETY: as above.
-        unsafe { site_slot(base, i) }.store(site.0, Ordering::Relaxed);
-        let (usable, _) = chunk(p);
+        unsafe {
+            started_byte(base, i).store(STARTED, Ordering::Relaxed);
+            site_slot(base, i).store(site.0, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's: a block glibc's malloc just returned.
+        let (usable, mmapped) = unsafe { chunk(p) };
         let slack = usable.saturating_sub(size);
         // Beyond what the bytes hold, 0: the usable size bounds the block.
         let slack = if slack >> (6 * EXT) == 0 { slack } else { 0 };
         if usable >= BIG_MIN {
             big_allocated(p, usable, slack);
         }
-        if slack < SLACK.into() {
+        // A big or mmapped block has at least 4 KiB usable: room for the slack bytes.
+        if slack < SLACK.into() && usable < BIG_MIN && !mmapped {
             s.store(LIVE | slack as u8, Ordering::Relaxed);
             return;
         }
@@ -297,10 +346,7 @@ pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
     }
 }
 
-/// [`allocated`] for a block of at least [`BIG_MIN`] usable bytes: out of line, so that the
-/// small blocks' path keeps to a few registers.
-#[cold]
-#[inline(never)]
+/// [`record_block`] for a block of at least [`BIG_MIN`] usable bytes.
 fn big_allocated(p: usize, usable: usize, slack: usize) {
     // Every address of the block has a leaf, so that lookups there reach `BIG`.
     let last = p.saturating_add(usable - 1) >> LEAF_SHIFT;
@@ -312,9 +358,7 @@ fn big_allocated(p: usize, usable: usize, slack: usize) {
     }
 }
 
-/// Writes a slack of [`SLACK`] or more into the [`EXT`] shadow bytes after the block's first.
-#[cold]
-#[inline(never)]
+/// Writes a slack into the [`EXT`] shadow bytes after the block's first.
 fn wide_slack(p: usize, slack: usize) {
     for i in 1..=EXT {
         if let Some(e) = shadow(p + (i << GRANULE_SHIFT), true) {
@@ -336,21 +380,72 @@ pub unsafe fn released(p: *mut c_void, site: Site) {
     unsafe { mark_freed(p as usize, site) };
 }
 
+/// [`release_start`]'s most common case alone, with no call and no stack frame: if a live
+/// block that is neither big nor mmapped starts at `p` and `ip` is a [`Site::known`] address,
+/// records it freed and returns true; false leaves everything to [`release_start`].
+///
+/// # Safety
+/// As [`release_start`].
+#[inline(always)]
+pub unsafe fn release_common(p: *mut c_void, ip: usize) -> bool {
+    let p = p as usize;
+    // Misaligned (no block starts there), or beyond user space.
+    if p & (!((1 << ADDR_BITS) - 1) | ((1 << GRANULE_SHIFT) - 1)) != 0 {
+        return false;
+    }
+    let Some((base, i)) = user_leaf(p) else {
+        return false;
+    };
+    // SAFETY: i is the index of p's shadow byte in its leaf.
+    let s = unsafe { &*base.add(i) };
+    // A live block whose slack is in its start byte: neither big nor mmapped (see
+    // `record_block`), so nothing else to update.
+    if s.load(Ordering::Relaxed).wrapping_sub(LIVE) >= SLACK {
+        return false;
+    }
+    let Some(site) = Site::known(ip) else {
+        return false;
+    };
+    // SAFETY: as above.
+    unsafe { site_slot(base, i) }.store(site.0, Ordering::Relaxed);
+    s.store(FREED, Ordering::Relaxed);
+    true
+}
+
 /// `free`'s common case in one lookup: if a live block starts at `p` (which [`start`] accepts
 /// with nothing more to ask), records it as [`released`] does and returns true. False when none
-/// does: nothing is recorded, and the caller checks `p` before [`released`].
+/// does: nothing is recorded, and the caller checks `p` before [`released`]. `ip` is the code
+/// address of the call (the [`Site`] of [`released`]), interned only for a block it records.
 ///
 /// # Safety
 /// None: a live block's header is mapped, and it is the caller's to free.
 #[inline]
-pub unsafe fn release_start(p: *mut c_void, site: Site) -> bool {
+pub unsafe fn release_start(p: *mut c_void, ip: usize) -> bool {
     let p = p as usize;
+    // Misaligned (no block starts there), or beyond user space.
+    if p & (!((1 << ADDR_BITS) - 1) | ((1 << GRANULE_SHIFT) - 1)) != 0 {
+        return false;
+    }
+    let Some((base, i)) = user_leaf(p) else {
+        return false;
+    };
+    // SAFETY: i is the index of p's shadow byte in its leaf.
+    let s = unsafe { &*base.add(i) };
+    let m = s.load(Ordering::Relaxed);
+    // A live block whose slack is in its start byte: neither big nor mmapped (see
+    // `record_block`), so nothing else to update.
+    if m.wrapping_sub(LIVE) < SLACK {
+        // SAFETY: as above.
+        unsafe { site_slot(base, i) }.store(Site::of(ip).0, Ordering::Relaxed);
+        s.store(FREED, Ordering::Relaxed);
+        return true;
+    }
     // SAFETY: a granule whose shadow says a live block starts there is one.
-    p.is_multiple_of(1 << GRANULE_SHIFT) && unsafe { mark_freed(p, site) }
+    m & LIVE != 0 && unsafe { mark_freed(p, Site::of(ip)) }
 }
 
 /// [`released`]: whether `p`'s granule held a live block start, now freed.
-#[inline(always)]
+#[inline(never)]
 unsafe fn mark_freed(p: usize, site: Site) -> bool {
     let Some((base, i)) = leaf(p, false) else {
         return false;
@@ -397,8 +492,8 @@ fn find(addr: usize) -> Option<Found> {
     }
     // SAFETY: as above.
     let page = unsafe { page_byte(base, i) }.load(Ordering::Relaxed);
-    if page & BIG_SLOT != 0 {
-        let big = big_at(usize::from(page & BIG_SLOT) - 1, addr);
+    if page != 0 {
+        let big = big_at(usize::from(page) - 1, addr);
         if let Some(b) = big.filter(|b| reaches(b, addr)) {
             return Some(b);
         }
@@ -449,7 +544,7 @@ fn scan_back(granule: usize, base: *mut AtomicU8, first: usize) -> Option<(usize
     let mut at = first; // index one past the shadow bytes still to look at
     while at > limit {
         // SAFETY: at - 1 is a shadow byte of the leaf.
-        if unsafe { page_byte(base, at - 1) }.load(Ordering::Relaxed) & STARTED == 0 {
+        if unsafe { started_byte(base, at - 1) }.load(Ordering::Relaxed) == 0 {
             at = (at - 1) & !(PAGE_SHADOW - 1);
             continue;
         }
@@ -776,19 +871,43 @@ mod tests {
         let inner = (p as usize + 16) as *mut c_void;
         // SAFETY: the test's own blocks; nothing is recorded for pointers that are no start.
         unsafe {
-            assert!(!release_start(inner, Site::of(FREE_SITE)));
-            assert!(!release_start(
-                (p as usize + 1) as *mut c_void,
-                Site::of(FREE_SITE)
-            ));
+            assert!(!release_start(inner, FREE_SITE));
+            assert!(!release_start((p as usize + 1) as *mut c_void, FREE_SITE));
             assert!(release(p).is_ok(), "still live");
-            assert!(release_start(p, Site::of(FREE_SITE)));
+            assert!(release_start(p, FREE_SITE));
             free(p);
-            assert!(!release_start(p, Site::of(FREE_SITE)), "freed already");
+            assert!(!release_start(p, FREE_SITE), "freed already");
         }
         let f = release(p).unwrap_err();
         assert!(f.msg.as_str().contains("freed already"));
         assert_eq!(f.block, Some((BlockEvent::Freed, FREE_SITE)));
+        give_back(guard);
+        give_back(keep);
+    }
+
+    #[test]
+    fn the_common_free_leaves_the_rest_to_release_start() {
+        let keep = block(32);
+        let (p, big) = (block(64), block(20_000));
+        let guard = block(32);
+        let first_seen = 0x5555_0000_3000;
+        Site::of(FREE_SITE);
+        // SAFETY: the test's own blocks; nothing is recorded where false is returned.
+        unsafe {
+            assert!(!release_common((p as usize + 16) as *mut c_void, FREE_SITE));
+            assert!(!release_common(big, FREE_SITE), "a big block");
+            assert!(
+                !release_common(p, first_seen),
+                "a call site not interned yet"
+            );
+            assert!(release(p).is_ok() && release(big).is_ok(), "still live");
+            assert!(release_common(p, FREE_SITE));
+            free(p);
+            assert!(!release_common(p, FREE_SITE), "freed already");
+        }
+        let f = release(p).unwrap_err();
+        assert_eq!(f.block, Some((BlockEvent::Freed, FREE_SITE)));
+        give_back(big);
         give_back(guard);
         give_back(keep);
     }
@@ -840,6 +959,37 @@ mod tests {
         );
         // In the same test: a big block mapped where `p` was would hold `p`.
         deep_inside_a_big_block_beyond_the_scan();
+        big_blocks_freed_by_their_start();
+    }
+
+    /// `free`'s one-lookup path on blocks whose record holds more than the start byte: an
+    /// mmapped block is forgotten, a big one leaves `BIG`.
+    fn big_blocks_freed_by_their_start() {
+        // Beyond glibc's largest mmap threshold (which freeing the blocks above raised): mmapped.
+        let p = block(40 << 20);
+        // SAFETY: p is live, and freed right after.
+        unsafe {
+            assert!(chunk(p as usize).1, "mmapped");
+            assert!(release_start(p, FREE_SITE));
+            free(p);
+        }
+        assert!(release(p).is_ok(), "forgotten");
+        let keep = block(32);
+        let p = block(20_000);
+        let guard = block(32);
+        let deep = (p as usize + 15_000) as *const c_void;
+        assert!(within(deep, 5_001, "Rdaddress").is_err());
+        // SAFETY: as above.
+        unsafe {
+            assert!(release_start(p, FREE_SITE));
+            free(p);
+        }
+        assert!(within(deep, 5_001, "Rdaddress").is_ok(), "left BIG");
+        let f = release(p).unwrap_err();
+        assert!(f.msg.as_str().contains("freed already"));
+        assert_eq!(f.block, Some((BlockEvent::Freed, FREE_SITE)));
+        give_back(guard);
+        give_back(keep);
     }
 
     fn deep_inside_a_big_block_beyond_the_scan() {

@@ -16,6 +16,12 @@ const PROBES: usize = 32;
 /// Slot `i` holds the address whose id is `i` (0: free; id 0 itself is never handed out).
 static TABLE: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
 
+/// The first slot an address tries.
+#[inline(always)]
+fn hash(ip: usize) -> usize {
+    ip.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (usize::BITS - BITS)
+}
+
 /// Where a block was allocated or freed: an index into the call-site table.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Site(pub(super) u16);
@@ -25,12 +31,34 @@ impl Site {
     pub const UNKNOWN: Site = Site(0);
 
     /// The id of the code address `ip` (a return address into the caller of the allocator).
-    #[inline]
+    /// The common case, an address already in its hash's slot, inline: a multiply, a load and
+    /// a compare. Address 0 hashes to slot 0, which stays 0: [`Site::UNKNOWN`] there too.
+    #[inline(always)]
     pub fn of(ip: usize) -> Site {
+        let i = hash(ip);
+        if TABLE[i].load(Ordering::Relaxed) == ip {
+            return Site(i as u16);
+        }
+        Site::probe(ip, i)
+    }
+
+    /// [`Site::of`] when `ip` is in its hash's slot (an address seen before, but for collisions),
+    /// else `None`: no call, no store.
+    #[inline(always)]
+    pub fn known(ip: usize) -> Option<Site> {
+        let i = hash(ip);
+        (TABLE[i].load(Ordering::Relaxed) == ip).then_some(Site(i as u16))
+    }
+
+    /// [`Site::of`] for an address not in its hash's slot `i`: the next slots, claiming a free
+    /// one (never slot 0).
+    #[cold]
+    #[inline(never)]
+    fn probe(ip: usize, i: usize) -> Site {
         if ip == 0 {
             return Site::UNKNOWN;
         }
-        let mut i = (ip.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (usize::BITS - BITS)).max(1);
+        let mut i = i.max(1);
         for _ in 0..PROBES {
             let slot = &TABLE[i];
             let cur = slot.load(Ordering::Relaxed);

@@ -100,10 +100,11 @@ impl Interface for Iface {
 }
 
 impl Interface for Listed {
+    /// Its index in the table, tagged in the low bit (an `Iface` is at least 4-aligned): a
+    /// constant in each interposer, where an address would be read from the GOT.
     #[inline(always)]
     fn id(&'static self) -> IfaceRef {
-        // Both are at least 4-aligned: the low bit tells them apart.
-        IfaceRef(self as *const Listed as usize | 1)
+        IfaceRef(self.index() << 1 | 1)
     }
 
     /// From the index in the table, which each interposer names as a constant: no hashing per
@@ -116,7 +117,8 @@ impl Interface for Listed {
     const KEEPS_ERRNO: bool = false;
 }
 
-/// An [`Iface`] or a [`Listed`] interface, as one word: its address (the counters' key).
+/// An [`Iface`] or a [`Listed`] interface, as one word (the counters' key): an `Iface`'s address,
+/// or a `Listed` one's index in `generated::IFACES`, shifted left and tagged with 1.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct IfaceRef(usize);
 
@@ -127,8 +129,9 @@ impl IfaceRef {
             let i = unsafe { &*(self.0 as *const Iface) };
             [i.name, i.lib, i.version]
         } else {
-            // SAFETY: made by `Interface::id` from a static `Listed`.
-            unsafe { &*((self.0 & !1) as *const Listed) }.names()
+            crate::generated::IFACES
+                .get(self.0 >> 1)
+                .map_or(["", "", ""], Listed::names)
         }
     }
 
@@ -163,6 +166,29 @@ impl IfaceRef {
 
 /// `DYNCHK_TRACE=1`, copied out of the configuration for the per-call fast path.
 static TRACE: AtomicBool = AtomicBool::new(false);
+
+/// Whether calls are traced: [`TRACE`], read where it lies (rustc reads statics through the GOT in
+/// this library, one more load per call; the version script makes the symbol local, so a
+/// PC-relative reference links).
+#[inline(always)]
+fn tracing() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let on: u32;
+        // SAFETY: a one-byte load of TRACE (an AtomicBool: one byte, 0 or 1), as a relaxed load.
+        unsafe {
+            core::arch::asm!(
+                "movzx {on:e}, byte ptr [rip + {flag}]",
+                on = out(reg) on,
+                flag = sym TRACE,
+                options(readonly, nostack, preserves_flags),
+            );
+        }
+        on != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    TRACE.load(Relaxed)
+}
 
 /// A checked call in progress on this thread. Made by [`enter`], consumed by [`Call::forward`].
 pub struct Call {
@@ -219,7 +245,7 @@ pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
     // SAFETY: this thread's errno.
     let errno = I::KEEPS_ERRNO.then(|| unsafe { *st.errno_slot() });
     st.busy_sp = sp;
-    if TRACE.load(Relaxed) {
+    if tracing() {
         report::trace(iface);
     }
     Some(Call {
@@ -251,7 +277,7 @@ pub fn pass<I: Interface + ?Sized>(iface: &'static I) -> Forwarding {
     let st = unsafe { &mut *state };
     let outer = st.fwd_sp;
     if program {
-        if TRACE.load(Relaxed) {
+        if tracing() {
             report::trace(iface);
         }
         st.fwd_sp = sp;

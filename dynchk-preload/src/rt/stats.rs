@@ -50,17 +50,18 @@ pub fn count_call(state: *mut thread::State, checked: bool) {
 pub fn count_use(state: *mut thread::State, iface: usize, (a, b): Places) {
     // SAFETY: as in count_call.
     let st = unsafe { &mut *state };
-    let e = if st.used[a].iface == iface {
-        a
+    // One branch per place, so that each counts at its constant offset.
+    if st.used[a].iface == iface {
+        bump(&mut st.used[a]);
     } else if st.used[b].iface == iface {
-        b
-    } else {
-        match take_entry(st, iface, a, b) {
-            Some(e) => e,
-            None => return,
-        }
-    };
-    let entry = &mut st.used[e];
+        bump(&mut st.used[b]);
+    } else if let Some(e) = take_entry(st, iface, a, b) {
+        bump(&mut st.used[e]);
+    }
+}
+
+#[inline(always)]
+fn bump(entry: &mut thread::UsedEntry) {
     entry.pending += 1;
     if entry.pending >= USE_FLUSH_EVERY {
         flush_entry(entry);
@@ -122,6 +123,7 @@ fn take_entry(st: &mut thread::State, iface: usize, a: usize, b: usize) -> Optio
     Some(e)
 }
 
+#[cold]
 fn flush_entry(e: &mut thread::UsedEntry) {
     if e.pending > 0 {
         USED.add(e.slot as usize, e.pending as u64);
@@ -170,10 +172,9 @@ impl<const N: usize> AddrSet<N> {
     }
 
     /// Adds `addr` (non-zero) if it is new; returns its slot, `None` when the set is full.
-    #[inline(always)]
     pub fn insert(&self, addr: usize) -> Option<usize> {
-        // Interface descriptors are at least 16 bytes apart: the address is its own hash.
-        let mut i = (addr >> 4) % N;
+        // Hashed: generated interfaces' keys are consecutive odd numbers.
+        let mut i = hash(addr as u64) as usize % N;
         for _ in 0..N {
             let cur = self.slots[i].load(Relaxed);
             if cur == addr {
@@ -519,6 +520,9 @@ mod tests {
         for i in [0, 1, n / 2, n - 1] {
             let listed: &'static crate::rt::Listed = &crate::generated::IFACES[i];
             assert_eq!(crate::rt::Interface::places(listed), listed_places(i));
+            let id = crate::rt::Interface::id(listed);
+            assert_eq!([id.name(), id.lib(), id.version()], listed.names());
+            assert!(!id.name().is_empty());
         }
     }
 

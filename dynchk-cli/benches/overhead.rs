@@ -10,7 +10,8 @@
 //! or of `memcmp` calls on heap, stack and deep big-block pointers: nanoseconds per operation
 //! added over plain, median of the per-round differences), the server rows (the services of
 //! matrix/debian.toml under load, through `dynchk certify`: throughput over plain, see
-//! [`servers`]) and the startup cost (`/bin/true`, milliseconds over plain).
+//! [`servers`]), the memory row (`ls -lR`'s maximum resident set, MiB over plain, median of the
+//! per-round differences) and the startup cost (`/bin/true`, milliseconds over plain).
 //!
 //! `cargo bench -p dynchk-cli --bench overhead [-- FILTER…]` runs the rows whose name contains a
 //! FILTER (all without one); `DYNCHK_BENCH_RUNS=N` sets the rounds per row (default 15, startup
@@ -71,15 +72,47 @@ impl Setups {
 
     /// `runs` rounds of plain, checked, null of a self-timing workload, as [`Setups::rounds`].
     fn self_timed_rounds(&self, w: &Workload, runs: usize) -> [Vec<f64>; 3] {
+        self.measured_rounds(w, runs, Self::self_timed)
+    }
+
+    /// The maximum resident set of one run of the workload, in MiB, as `maxrss` (the program
+    /// of overhead/maxrss.c, built as `helper`) measures it.
+    fn max_rss(&self, helper: &Path, w: &Workload, preload: Option<&Path>) -> f64 {
+        let out = Command::new(helper)
+            .arg(preload.map_or(Default::default(), |p| p.as_os_str()))
+            .args(&w.argv)
+            .env_remove("LD_PRELOAD")
+            .env("DYNCHK_LOG", &self.log)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .expect("maxrss runs");
+        assert!(
+            out.status.success(),
+            "maxrss {:?} failed: {}",
+            w.argv,
+            out.status
+        );
+        let kib: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        kib / 1024.0
+    }
+
+    /// `runs` rounds of plain, checked, null measured by `measure`, after one warm-up of each.
+    fn measured_rounds(
+        &self,
+        w: &Workload,
+        runs: usize,
+        measure: impl Fn(&Self, &Workload, Option<&Path>) -> f64,
+    ) -> [Vec<f64>; 3] {
         let setups = [None, Some(&*self.checked), Some(&*self.null)];
         // One warm-up of each, as in `rounds`.
         for p in setups {
-            self.self_timed(w, p);
+            measure(self, w, p);
         }
         let mut t = [Vec::new(), Vec::new(), Vec::new()];
         for _ in 0..runs {
-            for (times, p) in t.iter_mut().zip(setups) {
-                times.push(self.self_timed(w, p));
+            for (values, p) in t.iter_mut().zip(setups) {
+                values.push(measure(self, w, p));
             }
         }
         t
@@ -324,6 +357,27 @@ fn main() {
         );
     }
     servers(&s, &dir, runs, &wanted);
+    let name = "memory: ls -lR /usr/share/doc (max RSS)";
+    if wanted(name) {
+        let w = Workload {
+            name: name.into(),
+            argv: argv(&["ls", "-lR", "/usr/share/doc"]),
+            stdin: None,
+        };
+        let helper = c_bench(&dir, "maxrss", include_str!("overhead/maxrss.c"));
+        let [p, c, n] = s.measured_rounds(&w, runs, |s, w, p| s.max_rss(&helper, w, p));
+        let extra = |of: &[f64]| {
+            let (m, lo, hi) = spread(of.iter().zip(&p).map(|(a, b)| a - b).collect());
+            format!("{m:+.2} MiB ({lo:+.2}–{hi:+.2})")
+        };
+        println!(
+            "{name:<40} {:>8.1} MiB  {:<24} {:<24}",
+            spread(p.clone()).0,
+            extra(&c),
+            extra(&n)
+        );
+        clear(&logs);
+    }
     if wanted("true") {
         let w = Workload {
             name: "/bin/true (startup)".into(),

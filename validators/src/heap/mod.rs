@@ -498,18 +498,55 @@ fn find(addr: usize) -> Option<Found> {
             return Some(b);
         }
     }
-    find_inside(addr, granule, m, base, i)
+    if i == 0 {
+        // The leaf's first granule: the scan stays in its leaf.
+        return find_inside(addr, granule, m, base, i, 0);
+    }
+    // The scan's first word inline (the shadow bytes before `i` in its word, or the word before
+    // at a word's first byte), without the started byte's test: a block of up to 8 granules
+    // that holds `addr` starts there.
+    let from = (i - 1) & !7;
+    // SAFETY: 8 aligned shadow bytes inside the leaf (LEAF_BYTES is a multiple of 8).
+    let w = u64::from_le(unsafe { (*base.add(from).cast::<AtomicU64>()).load(Ordering::Relaxed) });
+    let bits = w & LIVES & (u64::MAX >> (8 * (8 - (i - from))));
+    if bits == 0 {
+        return find_inside(addr, granule, m, base, i, from);
+    }
+    let k = (63 - bits.leading_zeros() as usize) / 8;
+    let start = granule - ((i - from - k) << GRANULE_SHIFT);
+    if let Some(b) = live(start, (w >> (8 * k)) as u8).filter(|b| reaches(b, addr)) {
+        return Some(b);
+    }
+    freed_at(addr, granule, m)
 }
 
-/// [`find`] for an address where no live block starts and no big block is known: inside a
-/// smaller one, or after a freed one.
+/// A live block start in each byte of a shadow word.
+const LIVES: u64 = u64::from_ne_bytes([LIVE; 8]);
+
+/// [`find`]'s answer for `addr` (in `granule`, whose shadow byte is `m`) when no live block
+/// holds it.
+#[inline(always)]
+fn freed_at(addr: usize, granule: usize, m: u8) -> Option<Found> {
+    (m & FREED != 0 && addr == granule).then_some(Found::Freed)
+}
+
+/// [`find`] for an address where no live block starts, no big block is known and none starts
+/// in the shadow bytes from `at` to the pointer's (index `i`): inside a larger one, or after a
+/// freed one.
 #[inline(never)]
-fn find_inside(addr: usize, granule: usize, m: u8, base: *mut AtomicU8, i: usize) -> Option<Found> {
-    let before = scan_back(granule, base, i).and_then(|(start, m)| live(start, m));
+fn find_inside(
+    addr: usize,
+    granule: usize,
+    m: u8,
+    base: *mut AtomicU8,
+    i: usize,
+    at: usize,
+) -> Option<Found> {
+    let before = scan_back(granule, base, i, at).and_then(|(start, m)| live(start, m));
     if let Some(b) = before.filter(|b| reaches(b, addr)) {
         return Some(b);
     }
-    (m & FREED != 0 && addr == granule).then_some(Found::Freed)
+    freed_at(addr, granule, m)
 }
 
 fn reaches(b: &Found, addr: usize) -> bool {
@@ -517,16 +554,33 @@ fn reaches(b: &Found, addr: usize) -> bool {
 }
 
 /// The live block at granule `start` whose shadow byte is `m`.
+#[inline(always)]
 fn live(start: usize, m: u8) -> Option<Found> {
+    let slack = usize::from(m & SLACK);
+    if slack == usize::from(SLACK) {
+        return live_wide(start);
+    }
+    // SAFETY: the shadow says a live block starts there, so its header is mapped.
+    let header = unsafe { core::ptr::read((start - 8) as *const usize) };
+    // A slack in the start byte: not mmapped (see `record_block`), so the usable size is the
+    // chunk's minus its 8-byte header. (Wrapping: a header another thread's free is rewriting
+    // gives a length that passes, not a fault.)
+    Some(Found::Live {
+        start,
+        len: (header & !7).wrapping_sub(8 + slack),
+    })
+}
+
+/// [`live`] for a block whose slack is in the bytes after its start's: big, mmapped or with a
+/// slack of [`SLACK`] or more.
+#[inline(never)]
+fn live_wide(start: usize) -> Option<Found> {
     // SAFETY: the shadow says a live block starts there, so its header is mapped.
     let (usable, _) = unsafe { chunk(start) };
-    let mut slack = usize::from(m & SLACK);
-    if slack == usize::from(SLACK) {
-        slack = (1..=EXT).fold(0, |acc, i| {
-            let e = shadow(start + (i << GRANULE_SHIFT), false);
-            acc | usize::from(e.map_or(0, |e| e.load(Ordering::Relaxed) & SLACK)) << (6 * (i - 1))
-        });
-    }
+    let slack = (1..=EXT).fold(0, |acc, i| {
+        let e = shadow(start + (i << GRANULE_SHIFT), false);
+        acc | usize::from(e.map_or(0, |e| e.load(Ordering::Relaxed) & SLACK)) << (6 * (i - 1))
+    });
     Some(Found::Live {
         start,
         len: usable.saturating_sub(slack),
@@ -537,11 +591,12 @@ fn live(start: usize, m: u8) -> Option<Found> {
 /// (pages where no block ever started skipped whole), within its leaf and [`SCAN_WORDS`]. The
 /// words at either end of the scan are read whole and masked: a byte-by-byte walk of the
 /// pointer's own word cost more than the rest of the lookup.
-/// `base` and `first` are the leaf of `granule` and its shadow byte's index there.
-fn scan_back(granule: usize, base: *mut AtomicU8, first: usize) -> Option<(usize, u8)> {
-    const LIVES: u64 = u64::from_ne_bytes([LIVE; 8]);
+/// `base` and `first` are the leaf of `granule` and its shadow byte's index there; the scan
+/// starts below `at` (the bytes from there to `first` have no live block start).
+#[inline(always)]
+fn scan_back(granule: usize, base: *mut AtomicU8, first: usize, at: usize) -> Option<(usize, u8)> {
     let limit = first.saturating_sub(SCAN_WORDS * 8);
-    let mut at = first; // index one past the shadow bytes still to look at
+    let mut at = at; // index one past the shadow bytes still to look at
     while at > limit {
         // SAFETY: at - 1 is a shadow byte of the leaf.
         if unsafe { started_byte(base, at - 1) }.load(Ordering::Relaxed) == 0 {
@@ -572,6 +627,60 @@ fn scan_back(granule: usize, base: *mut AtomicU8, first: usize) -> Option<(usize
 /// use after free. Anything else (not heap, or not known) passes: the memory map decides.
 #[inline]
 pub fn within(p: *const c_void, len: usize, check: &'static str) -> Verdict {
+    if passes(p as usize, len) {
+        return Ok(());
+    }
+    within_found(p, len, check)
+}
+
+/// Whether [`within`] passes `addr..addr+len` for a reason found with no call: no shadow there,
+/// no block holding `addr`, or a block whose slack is in its start byte (or a big one) that
+/// holds the bytes. False: ask [`within_found`], which decides in general. No call, so that the
+/// common case saves no registers.
+#[inline(always)]
+fn passes(addr: usize, len: usize) -> bool {
+    let Some((base, i)) = leaf(addr, false) else {
+        return true;
+    };
+    // SAFETY: i is the index of addr's shadow byte in its leaf.
+    let m = unsafe { &*base.add(i) }.load(Ordering::Relaxed);
+    let granule = addr & !((1 << GRANULE_SHIFT) - 1);
+    // As find's verdict when no live block holds addr (Freed only where a freed block started).
+    let no_block = m & FREED == 0 || addr != granule || len == 0;
+    let (start, ms) = if m & LIVE != 0 {
+        (granule, m)
+    } else {
+        // SAFETY: as above.
+        let page = unsafe { page_byte(base, i) }.load(Ordering::Relaxed);
+        if page != 0 {
+            if let Some(Found::Live { start, len: block }) = big_at(usize::from(page) - 1, addr) {
+                if addr - start < block {
+                    return len <= block - (addr - start);
+                }
+            }
+        }
+        match scan_back(granule, base, i, i) {
+            Some(found) => found,
+            None => return no_block,
+        }
+    };
+    let slack = usize::from(ms & SLACK);
+    if slack == usize::from(SLACK) {
+        return false;
+    }
+    // SAFETY: the shadow says a live block starts there, so its header is mapped.
+    let header = unsafe { core::ptr::read((start - 8) as *const usize) };
+    // As in `live`.
+    let block = (header & !7).wrapping_sub(8 + slack);
+    if addr - start >= block {
+        return no_block;
+    }
+    len <= block - (addr - start)
+}
+
+/// [`within`] in general, from [`find`].
+#[inline(never)]
+fn within_found(p: *const c_void, len: usize, check: &'static str) -> Verdict {
     let addr = p as usize;
     match find(addr) {
         None => Ok(()),

@@ -19,8 +19,14 @@ static UNCHECKED: AtomicU64 = AtomicU64::new(0);
 /// Calls of one kind a thread counts before adding them to the totals.
 pub const FLUSH_EVERY: u32 = 64;
 
+/// One call in a thread's counters, which keep their count in the top bits: the one addition
+/// that counts a call carries out exactly when [`FLUSH_EVERY`] calls are due (`add` to memory
+/// and a jump on carry, where a count, a comparison and its reload were five instructions).
+const CALL: u32 = 1 << (32 - FLUSH_EVERY.trailing_zeros());
+const _: () = assert!(FLUSH_EVERY.is_power_of_two());
+
 /// Counts one call that reached an interposer; `checked` when its checks ran. Every caller
-/// passes a constant, so that a call costs one increment and one comparison.
+/// passes a constant, so that a call costs one addition.
 #[inline(always)]
 pub fn count_call(state: *mut thread::State, checked: bool) {
     // SAFETY: this thread's own state; a signal handler's calls on this thread may interleave
@@ -31,10 +37,44 @@ pub fn count_call(state: *mut thread::State, checked: bool) {
     } else {
         &mut st.unchecked
     };
-    *n += 1;
-    if *n >= FLUSH_EVERY {
-        flush(state);
-    }
+    add_carrying!(n, CALL, flush_due(checked));
+}
+
+/// `*$n += $unit` (a `u32` in memory, `$unit` a constant), then `$due` if the addition carried
+/// out. On x86-64 one `add` to memory and a `jc`: the compiler, left to itself, reloads and
+/// compares the old value on some paths (five instructions).
+macro_rules! add_carrying {
+    ($n:expr, $unit:expr, $due:expr) => {{
+        let n: &mut u32 = $n;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: adds to the u32 that `n` borrows; touches no other memory, no stack.
+        unsafe {
+            core::arch::asm!(
+                "add dword ptr [{n}], {unit}",
+                "jc {due}",
+                n = in(reg) n as *mut u32,
+                unit = const $unit,
+                due = label { $due; },
+                options(nostack),
+            );
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let (left, carried) = n.overflowing_add($unit);
+            *n = left;
+            if carried {
+                $due;
+            }
+        }
+    }};
+}
+use add_carrying;
+
+/// Adds the [`FLUSH_EVERY`] calls of one kind that just wrapped a thread's counter.
+#[cold]
+fn flush_due(checked: bool) {
+    let total = if checked { &CHECKED } else { &UNCHECKED };
+    total.fetch_add(FLUSH_EVERY as u64, Relaxed);
 }
 
 /// Counts one call of the interface `iface` (its `IfaceRef` address) for the summary's `used`.
@@ -60,12 +100,18 @@ pub fn count_use(state: *mut thread::State, iface: usize, (a, b): Places) {
     }
 }
 
+/// Counts one call in `entry`, whose pending count is in the top bits like a thread's call
+/// counters: the addition carries out when [`USE_FLUSH_EVERY`] calls are due.
 #[inline(always)]
 fn bump(entry: &mut thread::UsedEntry) {
-    entry.pending += 1;
-    if entry.pending >= USE_FLUSH_EVERY {
-        flush_entry(entry);
-    }
+    let slot = entry.slot;
+    add_carrying!(&mut entry.pending, USE, flush_due_use(slot));
+}
+
+/// Adds the [`USE_FLUSH_EVERY`] calls that just wrapped an entry's count.
+#[cold]
+fn flush_due_use(slot: u32) {
+    USED.add(slot as usize, USE_FLUSH_EVERY as u64);
 }
 
 /// The two entries of [`thread::State::used`] an interface may take: two different ones, each
@@ -104,6 +150,9 @@ pub fn hashed_places(iface: usize) -> Places {
 /// long-running thread's process stays close.
 const USE_FLUSH_EVERY: u32 = 1 << 16;
 
+/// One call in an entry's pending count (see [`bump`]).
+const USE: u32 = 1 << (32 - USE_FLUSH_EVERY.trailing_zeros());
+
 /// Gives `iface` one of its two entries, `a` or `b` (the emptier one), flushing what it held;
 /// `None` when the set of used interfaces is full.
 #[cold]
@@ -126,7 +175,7 @@ fn take_entry(st: &mut thread::State, iface: usize, a: usize, b: usize) -> Optio
 #[cold]
 fn flush_entry(e: &mut thread::UsedEntry) {
     if e.pending > 0 {
-        USED.add(e.slot as usize, e.pending as u64);
+        USED.add(e.slot as usize, (e.pending / USE) as u64);
         e.pending = 0;
     }
 }
@@ -136,8 +185,8 @@ fn flush_entry(e: &mut thread::UsedEntry) {
 pub fn flush(state: *mut thread::State) {
     // SAFETY: this thread's own state.
     let st = unsafe { &mut *state };
-    CHECKED.fetch_add(st.checked as u64, Relaxed);
-    UNCHECKED.fetch_add(st.unchecked as u64, Relaxed);
+    CHECKED.fetch_add((st.checked / CALL) as u64, Relaxed);
+    UNCHECKED.fetch_add((st.unchecked / CALL) as u64, Relaxed);
     st.checked = 0;
     st.unchecked = 0;
 }
@@ -524,6 +573,37 @@ mod tests {
             assert_eq!([id.name(), id.lib(), id.version()], listed.names());
             assert!(!id.name().is_empty());
         }
+    }
+
+    /// The counters in top bits: every call is counted, by a flush when it wraps a counter or
+    /// as pending in the thread's state. (A state of its own: the unit-test binary's hand-coded
+    /// interposers count the harness's calls in the threads' states and the totals.)
+    #[test]
+    fn calls_and_uses_add_up_across_flushes() {
+        // SAFETY: every field of the state is an integer, a pointer or an array of them.
+        let mut st: thread::State = unsafe { core::mem::zeroed() };
+        let state = &raw mut st;
+        let before = CHECKED.load(Relaxed);
+        for _ in 0..3 * FLUSH_EVERY + 5 {
+            count_call(state, true);
+        }
+        for _ in 0..FLUSH_EVERY + 1 {
+            count_call(state, false);
+        }
+        assert!(CHECKED.load(Relaxed) - before >= 3 * FLUSH_EVERY as u64);
+        assert_eq!((st.checked / CALL, st.unchecked / CALL), (5, 1));
+        let key = 2 * 12345 + 1;
+        for _ in 0..USE_FLUSH_EVERY + 7 {
+            count_use(state, key, listed_places(12345));
+        }
+        let count = || {
+            let mut n = None;
+            USED.for_each(|k, c| n = n.or((k == key).then_some(c)));
+            n
+        };
+        assert_eq!(count(), Some(USE_FLUSH_EVERY as u64));
+        st.used.iter_mut().for_each(flush_entry);
+        assert_eq!(count(), Some(USE_FLUSH_EVERY as u64 + 7));
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub struct State {
     pub busy_sp: usize,
     /// Stack pointer of the innermost forwarding frame on this thread, 0 when none.
     pub fwd_sp: usize,
-    /// Checked calls counted on this thread and not yet added to the process totals.
+    /// Checked calls counted on this thread and not yet added to the process totals, in the top
+    /// bits (see `stats::count_call`).
     pub checked: u32,
     /// Calls forwarded unchecked (made from inside the checker), counted likewise.
     pub unchecked: u32,
@@ -69,7 +70,7 @@ pub struct UsedEntry {
     pub iface: usize,
     /// Its slot in the set.
     pub slot: u32,
-    /// Calls not yet added.
+    /// Calls not yet added, in the top bits (see `stats::count_use`).
     pub pending: u32,
 }
 

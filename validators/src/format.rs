@@ -206,6 +206,8 @@ type Uses = [MaybeUninit<Use>; MAX_ARGS];
 
 struct Plan<'u> {
     types: [Option<Arg>; MAX_ARGS],
+    /// One past the highest position with a type: the arguments to fetch.
+    count: usize,
     /// `uses[..n_uses]` are written.
     uses: &'u mut Uses,
     n_uses: usize,
@@ -217,6 +219,7 @@ impl<'u> Plan<'u> {
     fn new(uses: &'u mut Uses) -> Plan<'u> {
         Plan {
             types: [None; MAX_ARGS],
+            count: 0,
             uses,
             n_uses: 0,
             next: 0,
@@ -272,6 +275,7 @@ impl<'u> Plan<'u> {
             Some(Arg::Long | Arg::Ptr) => Ok(()),
             _ => {
                 self.types[pos] = Some(arg);
+                self.count = self.count.max(pos + 1);
                 Ok(())
             }
         }
@@ -294,11 +298,7 @@ impl<'u> Plan<'u> {
         args: &mut dyn ArgSource,
         report: &mut dyn FnMut(usize, Fault),
     ) -> Verdict {
-        let mut count = self
-            .types
-            .iter()
-            .rposition(Option::is_some)
-            .map_or(0, |i| i + 1);
+        let mut count = self.count;
         if let Some(gap) = self.types[..count].iter().position(Option::is_none) {
             if !complete {
                 count = gap;
@@ -349,7 +349,10 @@ impl<'u> Plan<'u> {
                     } else if wide {
                         mem::wcslen(p, max, "string")
                     } else {
-                        mem::strlen(p, max, "string")
+                        match mem::quick_strlen(p, max) {
+                            Some(len) => Ok(Some(len)),
+                            None => mem::strlen(p, max, "string"),
+                        }
                     };
                     len.map(|_| ())
                 }
@@ -487,7 +490,10 @@ impl Cursor<'_> {
 /// # Safety
 /// Read only as far as the memory map says it is readable; `None` when the map cannot tell.
 unsafe fn format_bytes<'a>(fmt: *const c_void) -> Result<Option<&'a [u8]>, Fault> {
-    let len = mem::strlen(fmt as usize, usize::MAX, CHECK)?;
+    let len = match mem::quick_strlen(fmt as usize, usize::MAX) {
+        Some(len) => Some(len),
+        None => mem::strlen(fmt as usize, usize::MAX, CHECK)?,
+    };
     Ok(len.map(|len| crate::text::bytes(fmt as usize, len)))
 }
 

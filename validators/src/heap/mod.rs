@@ -595,8 +595,24 @@ fn live_wide(start: usize) -> Option<Found> {
 /// starts below `at` (the bytes from there to `first` have no live block start).
 #[inline(always)]
 fn scan_back(granule: usize, base: *mut AtomicU8, first: usize, at: usize) -> Option<(usize, u8)> {
+    const _: () = assert!(SCAN_WORDS >= 2);
     let limit = first.saturating_sub(SCAN_WORDS * 8);
-    let mut at = at; // index one past the shadow bytes still to look at
+    if at == 0 {
+        return None;
+    }
+    // The first word without the started byte's test (one load either way) or the limit's
+    // mask (`at` is at most 8 bytes below `first`, so the word is within SCAN_WORDS).
+    let from = (at - 1) & !7;
+    debug_assert!(at + 8 >= first && from >= limit);
+    // SAFETY: 8 aligned shadow bytes inside the leaf (LEAF_BYTES is a multiple of 8).
+    let w = unsafe { (*base.add(from).cast::<AtomicU64>()).load(Ordering::Relaxed) };
+    let bits = u64::from_le(w) & LIVES & (u64::MAX >> (8 * (8 - (at - from))));
+    if bits != 0 {
+        let k = (63 - bits.leading_zeros() as usize) / 8;
+        let m = (u64::from_le(w) >> (8 * k)) as u8;
+        return Some((granule - ((first - from - k) << GRANULE_SHIFT), m));
+    }
+    let mut at = from; // index one past the shadow bytes still to look at
     while at > limit {
         // SAFETY: at - 1 is a shadow byte of the leaf.
         if unsafe { started_byte(base, at - 1) }.load(Ordering::Relaxed) == 0 {
@@ -606,11 +622,14 @@ fn scan_back(granule: usize, base: *mut AtomicU8, first: usize, at: usize) -> Op
         let from = (at - 1) & !7;
         // SAFETY: 8 aligned shadow bytes inside the leaf (LEAF_BYTES is a multiple of 8).
         let w = unsafe { (*base.add(from).cast::<AtomicU64>()).load(Ordering::Relaxed) };
-        // Byte k of the word is shadow byte from + k: only those before `at` and from `limit` on
-        // (at - from is 1..=8, and from > limit - 8).
-        let below_at = u64::MAX >> (8 * (8 - (at - from)));
-        let from_limit = u64::MAX << (8 * limit.saturating_sub(from));
-        let bits = u64::from_le(w) & LIVES & below_at & from_limit;
+        // Byte k of the word is shadow byte from + k: only those from `limit` on (after the
+        // first word `at` is word-aligned, so the whole word is before it; from > limit - 8).
+        let from_limit = if from >= limit {
+            u64::MAX
+        } else {
+            u64::MAX << (8 * (limit - from))
+        };
+        let bits = u64::from_le(w) & LIVES & from_limit;
         if bits != 0 {
             let a = from + (63 - bits.leading_zeros() as usize) / 8;
             // SAFETY: as above.
@@ -646,7 +665,7 @@ fn passes(addr: usize, len: usize) -> bool {
     let m = unsafe { &*base.add(i) }.load(Ordering::Relaxed);
     let granule = addr & !((1 << GRANULE_SHIFT) - 1);
     // As find's verdict when no live block holds addr (Freed only where a freed block started).
-    let no_block = m & FREED == 0 || addr != granule || len == 0;
+    let no_block = || m & FREED == 0 || addr != granule || len == 0;
     let (start, ms) = if m & LIVE != 0 {
         (granule, m)
     } else {
@@ -661,7 +680,7 @@ fn passes(addr: usize, len: usize) -> bool {
         }
         match scan_back(granule, base, i, i) {
             Some(found) => found,
-            None => return no_block,
+            None => return no_block(),
         }
     };
     let slack = usize::from(ms & SLACK);
@@ -673,7 +692,7 @@ fn passes(addr: usize, len: usize) -> bool {
     // As in `live`.
     let block = (header & !7).wrapping_sub(8 + slack);
     if addr - start >= block {
-        return no_block;
+        return no_block();
     }
     len <= block - (addr - start)
 }

@@ -296,9 +296,9 @@ unsafe fn format_call(
     ap: VaList,
 ) -> c_long {
     let real = &REALS[which as usize];
-    let forward = |ap: VaList| -> c_long {
+    let forward = || -> c_long {
         // SAFETY: REALS[which] has `leads()` leading parameters; the caller's arguments and
-        // va_list (or a copy made before anything read it) are passed unchanged.
+        // va_list are passed unchanged.
         let r = unsafe { call_v(real, which.leads(), lead, fmt, ap) };
         match which.plain() {
             Which::Syslog => 0,
@@ -306,10 +306,8 @@ unsafe fn format_call(
         }
     };
     let Some(call) = rt::enter(iface) else {
-        return forward(ap);
+        return forward();
     };
-    // Nothing since `enter` can have changed it: the program's errno, for a call made here.
-    let errno = rt::sys::errno();
     let [a0, a1, ..] = lead;
     // SAFETY: validators read only memory they have proven mapped.
     unsafe {
@@ -359,89 +357,39 @@ unsafe fn format_call(
         }
         let clean = check_format(&call, which, fmt, ap);
         if clean && matches!(which.plain(), Which::Sprintf) {
-            // __sprintf_chk's slen is the compiler's size of the destination object (or
-            // (size_t)-1 when unknown): a stack array the memory map cannot bound.
-            let slen = match which {
-                Which::SprintfChk => lead[2],
-                _ => usize::MAX,
-            };
-            // A copy for the forwarded call: `sprintf_room` consumes `ap`.
-            let mut again = VaArgs::copy(ap);
-            let need = match sprintf_room(which, lead, slen, fmt, ap, errno) {
-                Room::Fitted(result) => return result,
-                Room::Needs(need) => need,
-                Room::Unknown => return call.forward(|| forward((&raw mut again.0).cast())),
-            };
-            let verdict = if need > slen {
-                Err(Fault::new(
-                    "RWaddress",
-                    format_args!(
-                        "{a0:#x} is a {slen}-byte object; the formatted output needs {need} bytes"
-                    ),
-                ))
-            } else {
-                mem::writable(a0 as *const c_void, need)
-            };
-            check!(call, 0, "str", Value::Pointer(a0 as u64), verdict);
-            return call.forward(|| forward((&raw mut again.0).cast()));
-        }
-    }
-    call.forward(|| forward(ap))
-}
-
-/// What [`sprintf_room`] found of a `sprintf`'s output.
-enum Room {
-    /// It fitted where it went and has been written: the call's result.
-    Fitted(c_long),
-    /// It needs this many bytes (its formatted length and NUL), more than its room or unchecked.
-    Needs(usize),
-    /// Its length is unknown (a formatting error): the real call decides.
-    Unknown,
-}
-
-/// Formats a `sprintf`'s output (the `lead` parameters, then `fmt` and `ap`) for the check of its
-/// destination, whose object size is `slen`.
-///
-/// Where the memory map knows the destination's room (to the end of its region, or of its heap
-/// block), the real function formats straight into it, bounded by that room and `slen`
-/// (`__vsnprintf_chk` keeps `__sprintf_chk`'s `flag`): one formatting per call. Only output that
-/// did not fit, a violation, is formatted again, by the unbounded original as the program asked.
-/// Elsewhere a `vsnprintf` that writes nothing measures it. Both run inside the checker, with the
-/// program's `errno` restored first, as the forwarded call would have seen it.
-///
-/// # Safety
-/// `ap` is the call's `va_list`, its arguments checked; it is consumed.
-unsafe fn sprintf_room(
-    which: Which,
-    lead: [usize; 4],
-    slen: usize,
-    fmt: *const c_char,
-    ap: VaList,
-    errno: c_int,
-) -> Room {
-    let dst = lead[0];
-    rt::sys::set_errno(errno);
-    let n = match mem::room(dst as *const c_void) {
-        Some(room) => {
-            let max = room.min(slen);
-            let (bounded, lead) = match which {
-                Which::SprintfChk => (Which::SnprintfChk, [dst, max, lead[1], slen]),
-                _ => (Which::Snprintf, [dst, max, 0, 0]),
-            };
-            // SAFETY: the bounded member's parameters; `max` bytes at `dst` are writable.
-            let n = unsafe { call_v(&REALS[bounded as usize], bounded.leads(), lead, fmt, ap) };
-            if n >= 0 && (n as usize) < max {
-                return Room::Fitted(n.into());
+            // The destination holds the formatted length and its NUL, which vsnprintf measures
+            // on a copy of the arguments without writing (they were all just checked).
+            let mut args = VaArgs::copy(ap);
+            let n = call_v(
+                &REALS[Which::Snprintf as usize],
+                2,
+                [0; 4],
+                fmt,
+                (&raw mut args.0).cast(),
+            );
+            if n >= 0 {
+                let need = n as usize + 1;
+                // __sprintf_chk's slen is the compiler's size of the destination object (or
+                // (size_t)-1 when unknown): a stack array the memory map cannot bound.
+                let slen = match which {
+                    Which::SprintfChk => lead[2],
+                    _ => usize::MAX,
+                };
+                let verdict = if need > slen {
+                    Err(Fault::new(
+                        "RWaddress",
+                        format_args!(
+                            "{a0:#x} is a {slen}-byte object; the formatted output needs {need} bytes"
+                        ),
+                    ))
+                } else {
+                    mem::writable(a0 as *const c_void, need)
+                };
+                check!(call, 0, "str", Value::Pointer(a0 as u64), verdict);
             }
-            n
         }
-        // SAFETY: vsnprintf with no destination writes nothing.
-        None => unsafe { call_v(&REALS[Which::Snprintf as usize], 2, [0; 4], fmt, ap) },
-    };
-    match usize::try_from(n) {
-        Ok(n) => Room::Needs(n + 1),
-        Err(_) => Room::Unknown,
     }
+    call.forward(forward)
 }
 
 /// Walks the format against a copy of the arguments: the format itself at its position, each

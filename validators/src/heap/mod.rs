@@ -380,6 +380,20 @@ pub unsafe fn released(p: *mut c_void, site: Site) {
     unsafe { mark_freed(p as usize, site) };
 }
 
+/// Where a block starting at `p` would keep its start byte: `p` as an address, its leaf, its
+/// index there and the byte; `None` when `p` is misaligned (no block starts there), beyond user
+/// space, or in no leaf.
+#[inline(always)]
+fn start_shadow(p: *mut c_void) -> Option<(usize, *mut AtomicU8, usize, &'static AtomicU8)> {
+    let p = p as usize;
+    if p & (!((1 << ADDR_BITS) - 1) | ((1 << GRANULE_SHIFT) - 1)) != 0 {
+        return None;
+    }
+    let (base, i) = user_leaf(p)?;
+    // SAFETY: i is the index of p's shadow byte in its leaf, which stays mapped.
+    Some((p, base, i, unsafe { &*base.add(i) }))
+}
+
 /// [`release_start`]'s most common case alone, with no call and no stack frame: if a live
 /// block that is neither big nor mmapped starts at `p` and `ip` is a [`Site::known`] address,
 /// records it freed and returns true; false leaves everything to [`release_start`].
@@ -388,16 +402,9 @@ pub unsafe fn released(p: *mut c_void, site: Site) {
 /// As [`release_start`].
 #[inline(always)]
 pub unsafe fn release_common(p: *mut c_void, ip: usize) -> bool {
-    let p = p as usize;
-    // Misaligned (no block starts there), or beyond user space.
-    if p & (!((1 << ADDR_BITS) - 1) | ((1 << GRANULE_SHIFT) - 1)) != 0 {
-        return false;
-    }
-    let Some((base, i)) = user_leaf(p) else {
+    let Some((_, base, i, s)) = start_shadow(p) else {
         return false;
     };
-    // SAFETY: i is the index of p's shadow byte in its leaf.
-    let s = unsafe { &*base.add(i) };
     // A live block whose slack is in its start byte: neither big nor mmapped (see
     // `record_block`), so nothing else to update.
     if s.load(Ordering::Relaxed).wrapping_sub(LIVE) >= SLACK {
@@ -421,16 +428,9 @@ pub unsafe fn release_common(p: *mut c_void, ip: usize) -> bool {
 /// None: a live block's header is mapped, and it is the caller's to free.
 #[inline]
 pub unsafe fn release_start(p: *mut c_void, ip: usize) -> bool {
-    let p = p as usize;
-    // Misaligned (no block starts there), or beyond user space.
-    if p & (!((1 << ADDR_BITS) - 1) | ((1 << GRANULE_SHIFT) - 1)) != 0 {
-        return false;
-    }
-    let Some((base, i)) = user_leaf(p) else {
+    let Some((p, base, i, s)) = start_shadow(p) else {
         return false;
     };
-    // SAFETY: i is the index of p's shadow byte in its leaf.
-    let s = unsafe { &*base.add(i) };
     let m = s.load(Ordering::Relaxed);
     // A live block whose slack is in its start byte: neither big nor mmapped (see
     // `record_block`), so nothing else to update.
@@ -830,16 +830,6 @@ fn reported_once(p: *const c_void, nested: bool, f: Fault) -> Verdict {
         return Ok(());
     }
     Err(f)
-}
-
-/// The bytes from `p` to the end of the live heap block that holds it, 0 where a freed block
-/// started (as [`within`] bounds a buffer there); `None` outside any known block.
-pub fn room(p: *const c_void) -> Option<usize> {
-    let addr = p as usize;
-    match find(addr)? {
-        Found::Live { start, len } => Some(len - (addr - start)),
-        Found::Freed => Some(0),
-    }
 }
 
 /// The length of the live block that starts at `p`, if one does.

@@ -349,10 +349,7 @@ impl<'u> Plan<'u> {
                     } else if wide {
                         mem::wcslen(p, max, "string")
                     } else {
-                        match mem::quick_strlen(p, max) {
-                            Some(len) => Ok(Some(len)),
-                            None => mem::strlen(p, max, "string"),
-                        }
+                        mem::strlen(p, max, "string")
                     };
                     len.map(|_| ())
                 }
@@ -490,10 +487,7 @@ impl Cursor<'_> {
 /// # Safety
 /// Read only as far as the memory map says it is readable; `None` when the map cannot tell.
 unsafe fn format_bytes<'a>(fmt: *const c_void) -> Result<Option<&'a [u8]>, Fault> {
-    let len = match mem::quick_strlen(fmt as usize, usize::MAX) {
-        Some(len) => Some(len),
-        None => mem::strlen(fmt as usize, usize::MAX, CHECK)?,
-    };
+    let len = mem::strlen(fmt as usize, usize::MAX, CHECK)?;
     Ok(len.map(|len| crate::text::bytes(fmt as usize, len)))
 }
 

@@ -190,12 +190,8 @@ pub unsafe fn string_n(p: *const c_void, n: usize) -> Verdict {
     if n == 0 {
         return Ok(());
     }
-    let len = match quick_strlen(p as usize, n) {
-        Some(len) => len,
-        None => match strlen(p as usize, n, "string")? {
-            Some(len) => len,
-            None => return Ok(()),
-        },
+    let Some(len) = strlen(p as usize, n, "string")? else {
+        return Ok(());
     };
     crate::heap::within(p, (len + 1).min(n), "string")
 }
@@ -359,7 +355,11 @@ fn quick_scan(addr: usize, max: usize) -> Option<(usize, usize)> {
 /// map cannot tell (it could not be read, or has more regions than the cache holds): the caller
 /// must then neither report nor read the string.
 pub(crate) fn strlen(addr: usize, max: usize, check: &'static str) -> Result<Option<usize>, Fault> {
-    terminated::<1>(addr, max, check)
+    // The inlined look at one recent region first: most strings end in the one they start in.
+    match quick_strlen(addr, max) {
+        Some(len) => Ok(Some(len)),
+        None => terminated::<1>(addr, max, check),
+    }
 }
 
 /// [`strlen`] for `wchar_t` strings: the length in characters, at most `max`.

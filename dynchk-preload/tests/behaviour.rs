@@ -142,8 +142,9 @@ fn strlen_returns_what_the_c_library_would() {
 /// the output: results, errno and bytes as the C library's, for heap blocks of every small size
 /// with outputs that fit and that overflow the block (within malloc's usable size, so that the
 /// program itself stays sound), stack and static buffers, floating arguments (which travel in
-/// vector registers), `%n`, which must not be stored twice, and a destination that is also an
-/// argument (`sprintf(buf, "%s/%s", buf, name)`).
+/// vector registers), `%n`, which must not be stored twice, and destinations that arguments
+/// read: `sprintf(buf, "%s/%s", buf, name)`, strings that run into the destination from before it
+/// and that start just after its first byte.
 const SPRINTF_C: &str = r#"
 #include <errno.h>
 #include <stdio.h>
@@ -185,6 +186,17 @@ int main(void) {
     add(stack, sp(stack, "%s/%s", stack, "file"));
     add(stack, spc(stack, 1, sizeof stack, "%s.%d", stack, 7));
     printf("appended %s sum %lu\n", stack, sum);
+    /* An argument that starts before the destination and runs into it, one that starts just
+       after the destination's first byte (written over as it is read), and a heap block
+       appended to in place. */
+    strcpy(stack, "0123456789");
+    add(stack + 4, sp(stack + 4, "%s!", stack));
+    add(stack, spc(stack, 1, sizeof stack, "<%s>", stack + 1));
+    char *h = malloc(32);
+    strcpy(h, "heap");
+    add(h, spc(h, 1, (size_t)-1, "%s+%s", h, "more"));
+    printf("shifted %s heap %s sum %lu\n", stack, h, sum);
+    free(h);
     return 0;
 }
 "#;
@@ -202,7 +214,7 @@ fn sprintf_writes_what_the_c_library_would() {
     assert!(!overflows.is_empty() && !chk.is_empty(), "{records:?}");
     assert_eq!(all.len(), overflows.len() + chk.len(), "{records:?}");
     let s = summaries(&records);
-    assert_eq!(s[0]["used"]["sprintf"].as_u64(), Some(24 * 23 + 2), "{s:?}");
+    assert_eq!(s[0]["used"]["sprintf"].as_u64(), Some(24 * 23 + 3), "{s:?}");
 }
 
 /// The checker's own fork handler is registered with the original `__register_atfork` (which

@@ -9,6 +9,7 @@
 use crate::{mem, text::Quoted, Fault, Verdict};
 use core::ffi::c_void;
 use core::mem::MaybeUninit;
+use core::ops::Range;
 
 const CHECK: &str = "format";
 
@@ -289,15 +290,22 @@ impl<'u> Plan<'u> {
         Ok(())
     }
 
-    /// Fetches every planned argument in order, then checks the pointers. A plan cut short
+    /// Fetches every planned argument in order, then checks the pointers, passing `reads` the
+    /// bytes each string spans (to its NUL, or as far as its precision lets the conversion read;
+    /// to the end of the address space where that is not known). A plan cut short
     /// (`complete == false`) may lack positions the rest of the format would have named, so only
-    /// the arguments before its first gap are fetched and checked.
+    /// the arguments before its first gap are fetched and checked, and `reads` is told that
+    /// anything may be read.
     fn run(
         &self,
         complete: bool,
         args: &mut dyn ArgSource,
         report: &mut dyn FnMut(usize, Fault),
+        reads: &mut dyn FnMut(Range<usize>),
     ) -> Verdict {
+        if !complete {
+            reads(0..usize::MAX);
+        }
         let mut count = self.count;
         if let Some(gap) = self.types[..count].iter().position(Option::is_none) {
             if !complete {
@@ -343,15 +351,20 @@ impl<'u> Plan<'u> {
                         Limit::Arg(at) if at >= count => continue,
                         Limit::Arg(at) => usize::try_from(value(at) as i32).unwrap_or(usize::MAX),
                     };
-                    let len = if max == 0 {
+                    let (len, unit) = if max == 0 {
                         // Precision 0 reads nothing, not even from NULL.
-                        Ok(None)
+                        (Ok(Some(0)), 0)
                     } else if wide {
-                        mem::wcslen(p, max, "string")
+                        (mem::wcslen(p, max, "string"), size_of::<libc::wchar_t>())
                     } else {
-                        mem::strlen(p, max, "string")
+                        (mem::strlen(p, max, "string"), 1)
                     };
-                    len.map(|_| ())
+                    len.map(|len| {
+                        let span = len.map_or(usize::MAX, |n| {
+                            n.saturating_add(1).min(max).saturating_mul(unit)
+                        });
+                        reads(p..p.saturating_add(span));
+                    })
                 }
             };
             if let Err(f) = verdict {
@@ -504,15 +517,34 @@ pub unsafe fn printf(
     args: &mut dyn ArgSource,
     report: &mut dyn FnMut(usize, Fault),
 ) -> Verdict {
-    let Some(f) = format_bytes(fmt)? else {
+    // SAFETY: the caller's.
+    unsafe { printf_reading(fmt, args, report, &mut |_| {}) }
+}
+
+/// [`printf`], also passing `reads` every span of memory the format and the strings it prints
+/// occupy (the whole address space where a span is not known), so that a caller can tell
+/// whether the conversions read bytes it is about to write.
+///
+/// # Safety
+/// As [`printf`].
+pub unsafe fn printf_reading(
+    fmt: *const c_void,
+    args: &mut dyn ArgSource,
+    report: &mut dyn FnMut(usize, Fault),
+    reads: &mut dyn FnMut(Range<usize>),
+) -> Verdict {
+    let fmt = fmt as usize;
+    let Some(f) = format_bytes(fmt as *const c_void)? else {
+        reads(0..usize::MAX);
         return Ok(());
     };
+    reads(fmt..fmt + f.len() + 1);
     let mut uses = [MaybeUninit::uninit(); MAX_ARGS];
     let mut plan = Plan::new(&mut uses);
     match plan_printf(f, &mut plan) {
         Err(Stop::Bad(fault)) => Err(fault),
-        Ok(()) => plan.run(true, args, report),
-        Err(Stop::Full) => plan.run(false, args, report),
+        Ok(()) => plan.run(true, args, report, reads),
+        Err(Stop::Full) => plan.run(false, args, report, reads),
     }
 }
 
@@ -619,7 +651,7 @@ pub unsafe fn scanf(
             for t in &mut plan.types[..count] {
                 t.get_or_insert(Arg::Ptr);
             }
-            plan.run(true, args, report)
+            plan.run(true, args, report, &mut |_| {})
         }
     }
 }

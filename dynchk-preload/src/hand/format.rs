@@ -6,6 +6,7 @@
 //! Rust code as `*mut c_void`.
 
 use core::ffi::{c_char, c_int, c_long, c_void};
+use core::ops::Range;
 
 use validators::format::{self, ArgSource};
 use validators::{fd, mem, stream, Fault};
@@ -296,9 +297,9 @@ unsafe fn format_call(
     ap: VaList,
 ) -> c_long {
     let real = &REALS[which as usize];
-    let forward = || -> c_long {
+    let forward = |ap: VaList| -> c_long {
         // SAFETY: REALS[which] has `leads()` leading parameters; the caller's arguments and
-        // va_list are passed unchanged.
+        // va_list (or a copy made before anything read it) are passed unchanged.
         let r = unsafe { call_v(real, which.leads(), lead, fmt, ap) };
         match which.plain() {
             Which::Syslog => 0,
@@ -306,8 +307,10 @@ unsafe fn format_call(
         }
     };
     let Some(call) = rt::enter(iface) else {
-        return forward();
+        return forward(ap);
     };
+    // Nothing since `enter` can have changed it: the program's errno, for a call made here.
+    let errno = rt::sys::errno();
     let [a0, a1, ..] = lead;
     // SAFETY: validators read only memory they have proven mapped.
     unsafe {
@@ -355,53 +358,131 @@ unsafe fn format_call(
             }
             _ => {}
         }
-        let clean = check_format(&call, which, fmt, ap);
-        if clean && matches!(which.plain(), Which::Sprintf) {
-            // The destination holds the formatted length and its NUL, which vsnprintf measures
-            // on a copy of the arguments without writing (they were all just checked).
-            let mut args = VaArgs::copy(ap);
-            let n = call_v(
-                &REALS[Which::Snprintf as usize],
-                2,
-                [0; 4],
-                fmt,
-                (&raw mut args.0).cast(),
-            );
-            if n >= 0 {
-                let need = n as usize + 1;
-                // __sprintf_chk's slen is the compiler's size of the destination object (or
-                // (size_t)-1 when unknown): a stack array the memory map cannot bound.
-                let slen = match which {
-                    Which::SprintfChk => lead[2],
-                    _ => usize::MAX,
-                };
-                let verdict = if need > slen {
-                    Err(Fault::new(
-                        "RWaddress",
-                        format_args!(
-                            "{a0:#x} is a {slen}-byte object; the formatted output needs {need} bytes"
-                        ),
-                    ))
-                } else {
-                    mem::writable(a0 as *const c_void, need)
-                };
-                check!(call, 0, "str", Value::Pointer(a0 as u64), verdict);
+        let sprintf = matches!(which.plain(), Which::Sprintf);
+        // __sprintf_chk's slen is the compiler's size of the destination object (or
+        // (size_t)-1 when unknown): a stack array the memory map cannot bound.
+        let slen = match which {
+            Which::SprintfChk => lead[2],
+            _ => usize::MAX,
+        };
+        // Where a sprintf could format straight into its destination: the bytes the memory map
+        // says it may write there, unless the format or a string argument reads the first of
+        // them (see `sprintf_room`).
+        let mut room = match sprintf {
+            true => mem::room(a0 as *const c_void).map(|r| r.min(slen)),
+            false => None,
+        };
+        let watch = room.map(|_| a0..a0 + 1);
+        let (clean, reads_first) = check_format(&call, which, fmt, ap, watch);
+        if clean && sprintf {
+            if reads_first {
+                room = None;
             }
+            // A copy for the forwarded call: `sprintf_room` consumes `ap`.
+            let mut again = VaArgs::copy(ap);
+            let need = match sprintf_room(which, lead, room, fmt, ap, errno) {
+                Room::Fitted(result) => return result,
+                Room::Needs(need) => need,
+                Room::Unknown => return call.forward(|| forward((&raw mut again.0).cast())),
+            };
+            let verdict = if need > slen {
+                Err(Fault::new(
+                    "RWaddress",
+                    format_args!(
+                        "{a0:#x} is a {slen}-byte object; the formatted output needs {need} bytes"
+                    ),
+                ))
+            } else {
+                mem::writable(a0 as *const c_void, need)
+            };
+            check!(call, 0, "str", Value::Pointer(a0 as u64), verdict);
+            return call.forward(|| forward((&raw mut again.0).cast()));
         }
     }
-    call.forward(forward)
+    call.forward(|| forward(ap))
+}
+
+/// What [`sprintf_room`] found of a `sprintf`'s output.
+enum Room {
+    /// It fitted where it went and has been written: the call's result.
+    Fitted(c_long),
+    /// It needs this many bytes (its formatted length and NUL), more than its room or unchecked.
+    Needs(usize),
+    /// Its length is unknown (a formatting error): the real call decides.
+    Unknown,
+}
+
+/// Formats a `sprintf`'s output (the `lead` parameters, then `fmt` and `ap`) for the check of its
+/// destination.
+///
+/// With a `room` (the bytes from the destination to the end of its region or heap block, at most
+/// `__sprintf_chk`'s object size), the real function formats straight into it, bounded by that
+/// room (`__vsnprintf_chk` keeps `__sprintf_chk`'s `flag`): one formatting per call. Only output
+/// that did not fit, a violation, is formatted again, by the unbounded original as the program
+/// asked. Output that fits is the unbounded call's, byte for byte and store for store, except
+/// that glibc's bounded formatting first stores a NUL at the destination's first byte: so the
+/// caller passes no room when the format or a string argument reads that byte
+/// (`sprintf(buf, "%s/%s", buf, name)`). Without a room a `vsnprintf` that writes nothing
+/// measures the output. Both run inside the checker, with the program's `errno` restored first,
+/// as the forwarded call would have seen it.
+///
+/// # Safety
+/// `ap` is the call's `va_list`, its arguments checked; it is consumed.
+unsafe fn sprintf_room(
+    which: Which,
+    lead: [usize; 4],
+    room: Option<usize>,
+    fmt: *const c_char,
+    ap: VaList,
+    errno: c_int,
+) -> Room {
+    let dst = lead[0];
+    rt::sys::set_errno(errno);
+    let n = match room {
+        Some(max) => {
+            let (bounded, lead) = match which {
+                Which::SprintfChk => (Which::SnprintfChk, [dst, max, lead[1], lead[2]]),
+                _ => (Which::Snprintf, [dst, max, 0, 0]),
+            };
+            // SAFETY: the bounded member's parameters; `max` bytes at `dst` are writable.
+            let n = unsafe { call_v(&REALS[bounded as usize], bounded.leads(), lead, fmt, ap) };
+            if n >= 0 && (n as usize) < max {
+                return Room::Fitted(n.into());
+            }
+            n
+        }
+        // SAFETY: vsnprintf with no destination writes nothing.
+        None => unsafe { call_v(&REALS[Which::Snprintf as usize], 2, [0; 4], fmt, ap) },
+    };
+    match usize::try_from(n) {
+        Ok(n) => Room::Needs(n + 1),
+        Err(_) => Room::Unknown,
+    }
 }
 
 /// Walks the format against a copy of the arguments: the format itself at its position, each
 /// argument at its own (after the format), named `...`.
 ///
-/// Returns whether nothing was wrong.
+/// Returns whether nothing was wrong, and whether the format or a string it prints reads memory
+/// in `watch`.
 ///
 /// # Safety
 /// `ap` must be the call's live `va_list`.
-unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: VaList) -> bool {
+unsafe fn check_format(
+    call: &rt::Call,
+    which: Which,
+    fmt: *const c_char,
+    ap: VaList,
+    watch: Option<Range<usize>>,
+) -> (bool, bool) {
     let pos = which.leads() as i32;
     let mut clean = true;
+    let mut read_watched = false;
+    let mut reads = |read: Range<usize>| {
+        read_watched |= watch
+            .as_ref()
+            .is_some_and(|w| read.start < w.end && w.start < read.end)
+    };
     // SAFETY: the caller's va_list.
     let mut args = unsafe { VaArgs::copy(ap) };
     let mut bad_arg = |i: usize, f: Fault| {
@@ -414,12 +495,12 @@ unsafe fn check_format(call: &rt::Call, which: Which, fmt: *const c_char, ap: Va
         if which.scans() {
             format::scanf(fmt.cast(), &mut args, &mut bad_arg)
         } else {
-            format::printf(fmt.cast(), &mut args, &mut bad_arg)
+            format::printf_reading(fmt.cast(), &mut args, &mut bad_arg, &mut reads)
         }
     };
     clean &= verdict.is_ok();
     check!(call, pos, "format", Value::Pointer(fmt as u64), verdict);
-    clean
+    (clean, read_watched)
 }
 
 /// Called by the C shim bodies of the variadic members (`which` as shim/shim.c numbers them;

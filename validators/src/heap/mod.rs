@@ -832,6 +832,16 @@ fn reported_once(p: *const c_void, nested: bool, f: Fault) -> Verdict {
     Err(f)
 }
 
+/// The bytes from `p` to the end of the live heap block that holds it, 0 where a freed block
+/// started (as [`within`] bounds a buffer there); `None` outside any known block.
+pub fn room(p: *const c_void) -> Option<usize> {
+    let addr = p as usize;
+    match find(addr)? {
+        Found::Live { start, len } => Some(len - (addr - start)),
+        Found::Freed => Some(0),
+    }
+}
+
 /// The length of the live block that starts at `p`, if one does.
 pub fn size_of(p: *const c_void) -> Option<usize> {
     match find(p as usize) {

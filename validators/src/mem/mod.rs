@@ -181,6 +181,19 @@ pub unsafe fn string_len(p: *const c_void) -> Option<usize> {
     Some(len)
 }
 
+/// How many bytes from `p` a [`writable`] check would pass: to the end of its mapped region,
+/// or of its heap block when it lies in one. `None` when no recently seen region holds `p`
+/// writable: the caller checks a length it knows instead.
+pub fn room(p: *const c_void) -> Option<usize> {
+    let addr = p as usize;
+    let r = recent::get(addr).filter(|r| addr != 0 && r.flags & (READ | WRITE) == READ | WRITE)?;
+    let region = r.end - addr;
+    if r.flags & FILE != 0 {
+        return Some(region);
+    }
+    Some(crate::heap::room(p).map_or(region, |block| block.min(region)))
+}
+
 /// `string`: readable up to its NUL or `n` bytes, whichever comes first.
 ///
 /// # Safety

@@ -61,11 +61,23 @@ const SCAN_WORDS: usize = 64;
 /// millions of times) finds its block and length here instead of scanning 8 KiB of shadow and
 /// reading the chunk header and slack bytes, and is bounds-checked however deep it is. Blocks
 /// beyond the table's capacity are found by the scan as before.
-static BIG: [AtomicU64; BIG_CAP] = [const { AtomicU64::new(0) }; BIG_CAP];
-/// The length (as [`find`] reports it) of the block in the same entry of [`BIG`], written while
-/// the entry is [`RESERVED`]; a reader trusts it only if the entry is unchanged after reading it.
-static BIG_LEN: [AtomicUsize; BIG_CAP] = [const { AtomicUsize::new(0) }; BIG_CAP];
+static BIG: [Big; BIG_CAP] = [const {
+    Big {
+        entry: AtomicU64::new(0),
+        len: AtomicUsize::new(0),
+    }
+}; BIG_CAP];
+/// A power of two, so that a page byte's entry needs no bounds check.
 const BIG_CAP: usize = 64;
+
+/// One entry of [`BIG`]: both words in one cache line for the lookup.
+#[repr(C, align(16))]
+struct Big {
+    entry: AtomicU64,
+    /// The length (as [`find`] reports it) of the block, written while the entry is
+    /// [`RESERVED`]; a reader trusts it only if the entry is unchanged after reading it.
+    len: AtomicUsize,
+}
 /// An entry being filled: its start granule is beyond user space, so no lookup matches it.
 const RESERVED: u64 = u64::MAX;
 /// One past the highest entry of [`BIG`] ever used: lookups stop there.
@@ -84,14 +96,14 @@ fn big_entry(start: usize, usable: usize) -> u64 {
 /// replaces its entry.
 fn big_insert(start: usize, usable: usize, len: usize) -> Option<usize> {
     big_remove(start);
-    for (i, e) in BIG.iter().enumerate() {
+    for (i, Big { entry: e, len: at }) in BIG.iter().enumerate() {
         if e.load(Ordering::Relaxed) == 0
             && e.compare_exchange(0, RESERVED, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
             // Readers that see the length also see the entry reserved (or replaced) again.
             fence(Ordering::Release);
-            BIG_LEN[i].store(len, Ordering::Relaxed);
+            at.store(len, Ordering::Relaxed);
             e.store(big_entry(start, usable), Ordering::Release);
             BIG_USED.fetch_max(i + 1, Ordering::Release);
             return Some(i);
@@ -103,7 +115,7 @@ fn big_insert(start: usize, usable: usize, len: usize) -> Option<usize> {
 /// Forgets the block `start` in [`BIG`]; whether it was there.
 fn big_remove(start: usize) -> bool {
     let granule = (start >> GRANULE_SHIFT) as u64;
-    for e in &BIG[..BIG_USED.load(Ordering::Acquire)] {
+    for Big { entry: e, .. } in &BIG[..BIG_USED.load(Ordering::Acquire)] {
         let cur = e.load(Ordering::Relaxed);
         if cur != 0 && cur != RESERVED && cur & ((1 << BIG_START_BITS) - 1) == granule {
             let _ = e.compare_exchange(cur, 0, Ordering::Relaxed, Ordering::Relaxed);
@@ -115,13 +127,15 @@ fn big_remove(start: usize) -> bool {
 
 /// The live big block holding `addr` if entry `i` of [`BIG`] is one (the entry the page bytes
 /// name for `addr`'s page, see [`BIG_SLOT`]).
-#[inline]
+#[inline(always)]
 fn big_at(i: usize, addr: usize) -> Option<Found> {
-    let (e, len) = (BIG.get(i)?, BIG_LEN.get(i)?);
+    let Big { entry: e, len } = &BIG[i % BIG_CAP];
     let cur = e.load(Ordering::Acquire);
     let start = ((cur & ((1 << BIG_START_BITS) - 1)) as usize) << GRANULE_SHIFT;
     let pages = (cur >> BIG_START_BITS) as usize;
-    if cur != 0 && start <= addr && addr - start < pages << 12 {
+    // One comparison: below `start` wraps around to beyond any block; a free entry (0) has no
+    // pages, a RESERVED one starts beyond user space.
+    if addr.wrapping_sub(start) < pages << 12 {
         let len = len.load(Ordering::Relaxed);
         fence(Ordering::Acquire);
         // Unchanged: the length is that of a block that started there while it was live.

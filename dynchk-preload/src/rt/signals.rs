@@ -64,17 +64,13 @@ fn real_sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigac
     unsafe { real(sig, act, old) }
 }
 
-/// The kernel's current handler for `sig` (raw system call: nothing interposed, errno kept on
-/// success).
-fn kernel_handler(sig: c_int) -> usize {
-    // The kernel's struct sigaction: handler, flags, restorer, mask.
+/// The kernel's current action for `sig`: handler, flags, restorer, mask (raw system call:
+/// nothing interposed, errno kept on success); `None` when it cannot be read.
+fn kernel_action(sig: c_int) -> Option<[u64; 4]> {
     let mut k = [0u64; 4];
     // Queries only, into k.
     let args = [sig as usize, 0, k.as_mut_ptr() as usize, 8];
-    match sys::call(libc::SYS_rt_sigaction, &args) {
-        Ok(_) => k[0] as usize,
-        Err(_) => libc::SIG_IGN,
-    }
+    sys::call(libc::SYS_rt_sigaction, &args).ok().map(|_| k)
 }
 
 fn handler_address() -> usize {
@@ -84,12 +80,21 @@ fn handler_address() -> usize {
 /// Stands in for `SIG_DFL` on `sig` if that is its disposition now, keeping the flags and mask
 /// the program gave it. `unset`: at start, before the program set anything.
 fn take_over(sig: c_int, unset: bool) {
-    if kernel_handler(sig) != libc::SIG_DFL {
+    let Some(kernel) = kernel_action(sig) else {
+        return;
+    };
+    if kernel[0] as usize != libc::SIG_DFL {
         return;
     }
     // SAFETY: a plain C struct, filled by the C library.
     let mut act: libc::sigaction = unsafe { core::mem::zeroed() };
-    if real_sigaction(sig, core::ptr::null(), &mut act) != 0 || act.sa_sigaction != libc::SIG_DFL {
+    // A bare SIG_DFL (no flags, restorer or mask: every one at start, as exec leaves them) reads
+    // through the C library as the zeroed act; only others need its reading, which would be one
+    // more system call for each of these 22 signals at start.
+    if kernel != [0; 4]
+        && (real_sigaction(sig, core::ptr::null(), &mut act) != 0
+            || act.sa_sigaction != libc::SIG_DFL)
+    {
         return;
     }
     let added = libc::SA_SIGINFO as u64 & !(act.sa_flags as u64);

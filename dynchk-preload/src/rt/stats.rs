@@ -2,6 +2,7 @@
 //! updated from any thread, from signal handlers and before `main`.
 
 use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
@@ -415,13 +416,19 @@ struct SiteSlot {
     count: AtomicU64,
     /// Set (release) once `data` is written by the thread that claimed the key.
     ready: AtomicBool,
-    data: UnsafeCell<SiteData>,
+    /// Uninitialised until claimed, so that the table is all zero bytes and lies in .bss: an
+    /// empty `SiteData` has a pointer (its `check`), which put the 688 KiB table in .data, read
+    /// from the file page by page by `for_each` at every exit.
+    data: UnsafeCell<MaybeUninit<SiteData>>,
 }
 
 /// Fixed-size table of the violation sites seen so far, keyed by a hash of (call site, interface,
 /// param, member, check), with a count each: a repeat is counted, not reported again.
 pub struct Sites<const N: usize> {
     slots: [SiteSlot; N],
+    /// Slots claimed: `for_each` and `clear` leave the table's pages untouched while it is 0,
+    /// as it is in most processes (no page of it is ever faulted in).
+    claimed: AtomicUsize,
 }
 
 // SAFETY: `data` is written only by the thread that claimed the slot's key, before `ready` is
@@ -437,9 +444,10 @@ impl<const N: usize> Sites<N> {
                     key: AtomicU64::new(0),
                     count: AtomicU64::new(0),
                     ready: AtomicBool::new(false),
-                    data: UnsafeCell::new(SiteData::EMPTY),
+                    data: UnsafeCell::new(MaybeUninit::uninit()),
                 }
             }; N],
+            claimed: AtomicUsize::new(0),
         }
     }
 
@@ -452,8 +460,9 @@ impl<const N: usize> Sites<N> {
             let slot = &self.slots[i];
             match slot.key.compare_exchange(0, key, Relaxed, Relaxed) {
                 Ok(_) => {
+                    self.claimed.fetch_add(1, Relaxed);
                     // SAFETY: this thread claimed the slot; nobody reads data before ready.
-                    unsafe { *slot.data.get() = data() };
+                    unsafe { (*slot.data.get()).write(data()) };
                     slot.count.fetch_add(1, Relaxed);
                     slot.ready.store(true, Release);
                     return true;
@@ -470,22 +479,32 @@ impl<const N: usize> Sites<N> {
 
     /// Calls `f(site, count)` for every site recorded so far.
     pub fn for_each(&self, mut f: impl FnMut(&SiteData, u64)) {
+        if self.claimed.load(Relaxed) == 0 {
+            return;
+        }
         for slot in &self.slots {
             if slot.ready.load(Acquire) {
                 // SAFETY: ready was released after data was written, and data never changes
                 // again until `clear`.
-                f(unsafe { &*slot.data.get() }, slot.count.load(Relaxed));
+                f(
+                    unsafe { (*slot.data.get()).assume_init_ref() },
+                    slot.count.load(Relaxed),
+                );
             }
         }
     }
 
     /// Forgets everything (fork child, before any other thread exists).
     pub fn clear(&self) {
+        if self.claimed.load(Relaxed) == 0 {
+            return;
+        }
         for slot in &self.slots {
             slot.ready.store(false, Relaxed);
             slot.key.store(0, Relaxed);
             slot.count.store(0, Relaxed);
         }
+        self.claimed.store(0, Relaxed);
     }
 }
 
@@ -667,6 +686,12 @@ mod tests {
         });
         counts.sort();
         assert_eq!(counts, [1, 1, 1, 4]);
+        d.clear();
+        d.for_each(|_, _| panic!("a site left after clear"));
+        assert!(d.first(7, site), "new again after clear");
+        let mut n = 0;
+        d.for_each(|_, count| n += count);
+        assert_eq!(n, 1);
     }
 
     #[test]

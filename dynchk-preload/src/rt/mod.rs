@@ -294,9 +294,13 @@ impl Call {
     /// (`if let Err(ref f)`), so that an interposer's checks share one fault-sized slot of its
     /// frame instead of each holding its own and a copy (fcntl in a handler on an 8 KiB signal
     /// stack, corners.rs).
-    #[cold]
+    ///
+    /// Inline, handing the interface on by value to the out-of-line [`reported`]: a `&self`
+    /// passed to an out-of-line call made every interposer store its `Call` on the stack on
+    /// entry, four stores per checked call whether anything is reported or not.
+    #[inline(always)]
     pub fn violation(&self, pos: i32, name: &'static str, value: Value, f: &Fault) {
-        self.report(&report::Violation {
+        reported(&report::Violation {
             iface: self.iface,
             pos,
             name,
@@ -308,7 +312,7 @@ impl Call {
 
     /// As [`Call::violation`] for a member of a struct parameter; `path` is the member's path
     /// (`sin_family`, `msg_iov[2].iov_base`).
-    #[cold]
+    #[inline(always)]
     pub fn member_violation(
         &self,
         pos: i32,
@@ -317,7 +321,7 @@ impl Call {
         value: Value,
         f: &Fault,
     ) {
-        self.report(&report::Violation {
+        reported(&report::Violation {
             iface: self.iface,
             pos,
             name,
@@ -325,20 +329,6 @@ impl Call {
             value,
             fault: f,
         });
-    }
-
-    /// Keeps `errno`: the record's system calls (and the configuration's first reading) may
-    /// change it, and a generated interposer does not restore it when it forwards.
-    fn report(&self, v: &report::Violation<'_>) {
-        let errno = sys::errno();
-        if v.fault.severity <= config::get().min_severity
-            && report::violation(v)
-            && config::get().on_violation == config::OnViolation::Abort
-        {
-            report::summary();
-            sys::abort();
-        }
-        sys::set_errno(errno);
     }
 
     /// Calls the original: restores `errno` (if it was saved), leaves the checker, marks the thread as inside a
@@ -378,6 +368,23 @@ impl Call {
     pub fn iface(&self) -> IfaceRef {
         self.iface
     }
+}
+
+/// Writes the record of [`Call::violation`] and [`Call::member_violation`]. Keeps `errno`: the
+/// record's system calls (and the configuration's first reading) may change it, and a generated
+/// interposer does not restore it when it forwards.
+#[cold]
+#[inline(never)]
+fn reported(v: &report::Violation<'_>) {
+    let errno = sys::errno();
+    if v.fault.severity <= config::get().min_severity
+        && report::violation(v)
+        && config::get().on_violation == config::OnViolation::Abort
+    {
+        report::summary();
+        sys::abort();
+    }
+    sys::set_errno(errno);
 }
 
 impl Drop for Call {

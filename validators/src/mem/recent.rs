@@ -55,10 +55,21 @@ fn index(addr: usize) -> usize {
     (granule.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SETS.trailing_zeros())) as usize
 }
 
-/// The slot's region and its stamp if it is whole (no writer in progress) and from the current
-/// snapshot.
+/// The stamp of the published snapshot and the count of invalidations now: a slot is current
+/// if it has both. Read once per lookup, for both slots of the set.
 #[inline(always)]
-fn current(s: &Slot) -> Option<(Seen, Stamp)> {
+fn now() -> Stamp {
+    Stamp {
+        seq: SEQ.load(Ordering::Acquire),
+        generation: INVALIDATIONS.load(Ordering::Acquire),
+    }
+}
+
+/// The slot's region and its stamp if it is whole (no writer in progress) and from the snapshot
+/// `now` names. (Read before the slot: a slot written meanwhile has a later stamp and misses; one
+/// with `now`'s stamp holds what that snapshot said, as when the stamp is read after.)
+#[inline(always)]
+fn current(s: &Slot, now: Stamp) -> Option<(Seen, Stamp)> {
     let v = s.version.load(Ordering::Acquire);
     let (seq, generation) = (
         s.seq.load(Ordering::Relaxed),
@@ -71,8 +82,7 @@ fn current(s: &Slot) -> Option<(Seen, Stamp)> {
     };
     fence(Ordering::Acquire);
     let whole = v & 1 == 0 && s.version.load(Ordering::Relaxed) == v;
-    let current =
-        seq == SEQ.load(Ordering::Acquire) && generation == INVALIDATIONS.load(Ordering::Acquire);
+    let current = seq == now.seq && generation == now.generation;
     // Non-short-circuit `&`: both are cheap, one branch is cheaper than two.
     (whole & current).then_some((seen, Stamp { seq, generation }))
 }
@@ -81,24 +91,45 @@ fn current(s: &Slot) -> Option<(Seen, Stamp)> {
 #[inline]
 pub(super) fn get(addr: usize) -> Option<Seen> {
     let set = &TABLE[index(addr)];
-    match current(&set[0]) {
+    let now = now();
+    match current(&set[0], now) {
         Some((r, _)) if r.holds(addr) => Some(r),
-        _ => get_second(addr, set),
+        _ => {
+            let (start, end_flags) = get_second(addr, set, now);
+            (end_flags != 0).then_some(Seen {
+                start,
+                end: end_flags & !FLAG_BITS,
+                flags: end_flags & FLAG_BITS,
+            })
+        }
     }
 }
 
+/// Below the page size: regions start and end on pages, so their flags fit under the end.
+const FLAG_BITS: usize = 0xfff;
+
 /// [`get`]'s look at the set's older slot, out of line so that the first look stays small enough
-/// to inline everywhere.
+/// to inline everywhere. With the stamp [`get`] read, and the region returned in two registers
+/// (its start, and its end with the flags in the bits below the page): a slot whose set mate
+/// is used as often lands here on every other call (memcached's item locks and its heap), where
+/// reading the stamp again and returning the region through memory cost a third of the lookup.
 #[inline(never)]
-fn get_second(addr: usize, set: &[Slot; 2]) -> Option<Seen> {
-    current(&set[1]).map(|(r, _)| r).filter(|r| r.holds(addr))
+fn get_second(addr: usize, set: &[Slot; 2], now: Stamp) -> (usize, usize) {
+    match current(&set[1], now) {
+        Some((r, _)) if r.holds(addr) => {
+            debug_assert!(r.end & FLAG_BITS == 0 && r.flags <= FLAG_BITS);
+            (r.start, r.end | r.flags)
+        }
+        _ => (0, 0),
+    }
 }
 
 /// [`get`] with the stamp of the snapshot the region came from (the current one).
 pub(super) fn get_stamped(addr: usize) -> Option<(Seen, Stamp)> {
+    let now = now();
     TABLE[index(addr)]
         .iter()
-        .find_map(|s| current(s).filter(|(r, _)| r.holds(addr)))
+        .find_map(|s| current(s, now).filter(|(r, _)| r.holds(addr)))
 }
 
 /// Remembers `seen`, read from the snapshot `stamp` names, as the region of `addr`, in the first
@@ -107,7 +138,7 @@ pub(super) fn get_stamped(addr: usize) -> Option<(Seen, Stamp)> {
 /// code a signal handler interrupted) holds a slot.
 pub(super) fn put(addr: usize, stamp: Stamp, seen: Seen) {
     let set = &TABLE[index(addr)];
-    if let Some((other, its)) = current(&set[0]).filter(|(r, _)| !r.holds(addr)) {
+    if let Some((other, its)) = current(&set[0], now()).filter(|(r, _)| !r.holds(addr)) {
         write(&set[1], its, other);
     }
     write(&set[0], stamp, seen);

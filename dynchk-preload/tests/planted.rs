@@ -338,6 +338,17 @@ const CASES: &[Case] = &[
         0,
         "RWaddress",
     ),
+    bad(
+        "pthread_mutex_trylock_unmapped",
+        // The trylock then faults, as it does without the checker.
+        r#"pthread_mutex_t *m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        pthread_mutex_init(m, NULL); pthread_mutex_lock(m); pthread_mutex_unlock(m);
+        munmap(m, PAGE); pthread_mutex_trylock(m);"#,
+        "pthread_mutex_trylock",
+        0,
+        "RWaddress",
+    ),
     // --- values out of their domain
     bad(
         "socket_unknown_family",
@@ -528,6 +539,30 @@ const CASES: &[Case] = &[
         1,
         "Rdaddress",
         "freed_at",
+    ),
+    // A mutex checked over and over (sqlite3 and memcached lock and unlock the same ones hundreds
+    // of thousands of times) stays checked after its block goes: freed, shrunk under it, its
+    // page unmapped. trylock on the freed block fails on the allocator's (non-zero) free-list
+    // link where the lock word was, without writing; on the shrunk one it writes only inside
+    // the 24 bytes left.
+    heap_bad(
+        "pthread_mutex_trylock_freed",
+        r#"pthread_mutex_t *m = malloc(sizeof *m); pthread_mutex_init(m, NULL);
+        pthread_mutex_lock(m); pthread_mutex_unlock(m); free(m); pthread_mutex_trylock(m);"#,
+        "pthread_mutex_trylock",
+        0,
+        "RWaddress",
+        "freed_at",
+    ),
+    heap_bad(
+        "pthread_mutex_trylock_past_shrunk_block",
+        r#"pthread_mutex_t *m = malloc(64); pthread_mutex_init(m, NULL);
+        pthread_mutex_lock(m); pthread_mutex_unlock(m); m = realloc(m, 24);
+        pthread_mutex_trylock(m);"#,
+        "pthread_mutex_trylock",
+        0,
+        "RWaddress",
+        "allocated_at",
     ),
     heap_bad(
         "strlen_runs_past_heap_block",

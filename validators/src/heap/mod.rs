@@ -671,7 +671,7 @@ pub fn within(p: *const c_void, len: usize, check: &'static str) -> Verdict {
 /// holds the bytes. False: ask [`within_found`], which decides in general. No call, so that the
 /// common case saves no registers.
 #[inline(always)]
-fn passes(addr: usize, len: usize) -> bool {
+pub(crate) fn passes(addr: usize, len: usize) -> bool {
     let Some((base, i)) = leaf(addr, false) else {
         return true;
     };

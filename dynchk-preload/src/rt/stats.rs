@@ -208,16 +208,35 @@ pub fn calls() -> (u64, u64) {
 pub struct AddrSet<const N: usize> {
     slots: [AtomicUsize; N],
     counts: [AtomicU64; N],
+    /// A bit per slot, set once the slot holds an address: `for_each` and `clear` visit the
+    /// occupied slots only, instead of all N (4,096 slots: 20k instructions at every exit).
+    occupied: [AtomicU64; OCCUPIED_WORDS],
     len: AtomicUsize,
 }
+
+/// Words of [`AddrSet::occupied`]: up to 4,096 slots.
+const OCCUPIED_WORDS: usize = 64;
 
 impl<const N: usize> AddrSet<N> {
     /// An empty set.
     pub const fn new() -> Self {
+        const { assert!(N <= OCCUPIED_WORDS * 64) };
         AddrSet {
             slots: [const { AtomicUsize::new(0) }; N],
             counts: [const { AtomicU64::new(0) }; N],
+            occupied: [const { AtomicU64::new(0) }; OCCUPIED_WORDS],
             len: AtomicUsize::new(0),
+        }
+    }
+
+    /// The occupied slots, in ascending order.
+    fn each_occupied(&self, mut f: impl FnMut(usize)) {
+        for (w, word) in self.occupied.iter().enumerate() {
+            let mut bits = word.load(Relaxed);
+            while bits != 0 {
+                f(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
         }
     }
 
@@ -233,6 +252,7 @@ impl<const N: usize> AddrSet<N> {
             if cur == 0 {
                 match self.slots[i].compare_exchange(0, addr, Relaxed, Relaxed) {
                     Ok(_) => {
+                        self.occupied[i / 64].fetch_or(1 << (i % 64), Relaxed);
                         self.len.fetch_add(1, Relaxed);
                         return Some(i);
                     }
@@ -252,12 +272,7 @@ impl<const N: usize> AddrSet<N> {
 
     /// Calls `f(addr, count)` for every address in the set.
     pub fn for_each(&self, mut f: impl FnMut(usize, u64)) {
-        for (slot, count) in self.slots.iter().zip(&self.counts) {
-            let addr = slot.load(Relaxed);
-            if addr != 0 {
-                f(addr, count.load(Relaxed));
-            }
-        }
+        self.each_occupied(|i| f(self.slots[i].load(Relaxed), self.counts[i].load(Relaxed)));
     }
 
     /// Number of addresses in the set.
@@ -267,9 +282,12 @@ impl<const N: usize> AddrSet<N> {
 
     /// Empties the set (in a fork child, before any other thread exists).
     pub fn clear(&self) {
-        for (s, c) in self.slots.iter().zip(&self.counts) {
-            s.store(0, Relaxed);
-            c.store(0, Relaxed);
+        self.each_occupied(|i| {
+            self.slots[i].store(0, Relaxed);
+            self.counts[i].store(0, Relaxed);
+        });
+        for word in &self.occupied {
+            word.store(0, Relaxed);
         }
         self.len.store(0, Relaxed);
     }
@@ -644,8 +662,17 @@ mod tests {
         }
         assert_eq!(s.len(), 8, "a full set stops growing");
         assert_eq!(s.insert(4096), None);
+        let mut addrs = Vec::new();
+        s.for_each(|addr, _| addrs.push(addr));
+        assert_eq!(addrs.len(), 8, "every slot visited once");
         s.clear();
         assert_eq!(s.len(), 0);
+        s.for_each(|_, _| panic!("an address left after clear"));
+        let c = s.insert(16).unwrap();
+        s.add(c, 1);
+        let mut seen = Vec::new();
+        s.for_each(|addr, n| seen.push((addr, n)));
+        assert_eq!(seen, [(16, 1)], "a cleared slot starts at 0");
     }
 
     #[test]

@@ -368,16 +368,15 @@ unsafe fn format_call(
         // Where a sprintf could format straight into its destination: the bytes the memory map
         // says it may write there, unless the format or a string argument reads the first of
         // them (see `sprintf_room`).
-        let mut room = match sprintf {
-            true => mem::room(a0 as *const c_void).map(|r| r.min(slen)),
-            false => None,
+        let room = if sprintf {
+            mem::room(a0 as *const c_void).map(|r| r.min(slen))
+        } else {
+            None
         };
         let watch = room.map(|_| a0..a0 + 1);
         let (clean, reads_first) = check_format(&call, which, fmt, ap, watch);
         if clean && sprintf {
-            if reads_first {
-                room = None;
-            }
+            let room = room.filter(|_| !reads_first);
             // A copy for the forwarded call: `sprintf_room` consumes `ap`.
             let mut again = VaArgs::copy(ap);
             let need = match sprintf_room(which, lead, room, fmt, ap, errno) {

@@ -25,7 +25,7 @@ struct dynchk_thread {
         uintptr_t iface;
         uint32_t slot;
         uint32_t pending;
-    } used[32]; /* rt::thread::USED_ENTRIES */
+    } used[128]; /* rt::thread::USED_ENTRIES */
     int *errno_slot;
     uintptr_t memo[12]; /* validators::object::Memo: two slots of six words */
 };

@@ -74,3 +74,16 @@ pub mod zlib;
 include!(concat!(env!("OUT_DIR"), "/functions.rs"));
 
 pub use verdict::{BlockEvent, Fault, Msg, Severity, Verdict};
+
+/// The 32-bit FNV-1a hash of `name`, at compile time: how object kinds and the runtime's
+/// hand-coded interfaces get stable numbers from their names.
+pub const fn fnv1a(name: &str) -> u32 {
+    let b = name.as_bytes();
+    let mut h: u32 = 0x811C_9DC5;
+    let mut i = 0;
+    while i < b.len() {
+        h = (h ^ b[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}

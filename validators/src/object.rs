@@ -36,13 +36,7 @@ const SHARED: usize = 1 << 63;
 impl Kind {
     /// The kind named `name`: its tag is a 15-bit FNV-1a hash of the name (never 0).
     pub const fn named(name: &'static str) -> Kind {
-        let b = name.as_bytes();
-        let mut h: u32 = 0x811C_9DC5;
-        let mut i = 0;
-        while i < b.len() {
-            h = (h ^ b[i] as u32).wrapping_mul(0x0100_0193);
-            i += 1;
-        }
+        let h = crate::fnv1a(name);
         let tag = ((h ^ (h >> 15)) & 0x7FFF) as usize;
         Kind {
             name,

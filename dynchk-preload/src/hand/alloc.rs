@@ -62,16 +62,8 @@ extern "C" {
     fn __libc_pvalloc(size: usize) -> *mut c_void;
 }
 
-static FREE: Iface = Iface {
-    name: "free",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
-static REALLOC: Iface = Iface {
-    name: "realloc",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
+static FREE: Iface = Iface::new("free", "libc", "GLIBC_2.2.5");
+static REALLOC: Iface = Iface::new("realloc", "libc", "GLIBC_2.2.5");
 
 /// The `heapaddress` check of `free` and `realloc`; NULL is valid for both.
 fn check_heap(call: &rt::Call, p: *mut c_void) {

@@ -12,21 +12,9 @@ type Argv = *const *const c_char;
 type ExecveFn = unsafe extern "C-unwind" fn(*const c_char, Argv, Argv) -> c_int;
 type ExecvFn = unsafe extern "C-unwind" fn(*const c_char, Argv) -> c_int;
 
-static EXECL: Iface = Iface {
-    name: "execl",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
-static EXECLP: Iface = Iface {
-    name: "execlp",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
-static EXECLE: Iface = Iface {
-    name: "execle",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
+static EXECL: Iface = Iface::new("execl", "libc", "GLIBC_2.2.5");
+static EXECLP: Iface = Iface::new("execlp", "libc", "GLIBC_2.2.5");
+static EXECLE: Iface = Iface::new("execle", "libc", "GLIBC_2.2.5");
 
 static REAL_EXECVE: Real = Real::new(c"execve", c"GLIBC_2.2.5");
 static REAL_EXECV: Real = Real::new(c"execv", c"GLIBC_2.2.5");

@@ -181,11 +181,7 @@ impl Which {
 /// The interfaces, variadic first (in [`Which`] order), then their `v*` forms.
 static IFACES: [Iface; 2 * MEMBERS] = {
     const fn i(name: &'static str, version: &'static str) -> Iface {
-        Iface {
-            name,
-            lib: "libc",
-            version,
-        }
+        Iface::new(name, "libc", version)
     }
     const V: &str = "GLIBC_2.2.5";
     const C99: &str = "GLIBC_2.7";

@@ -8,11 +8,7 @@ use core::ffi::{c_int, c_void};
 use crate::generated::checks;
 use crate::rt::{self, hooks, Iface, Real};
 
-static MREMAP: Iface = Iface {
-    name: "mremap",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
+static MREMAP: Iface = Iface::new("mremap", "libc", "GLIBC_2.2.5");
 
 /// `mremap(2)`: the database's checks, then the real call, then the map cache is invalidated.
 #[no_mangle]

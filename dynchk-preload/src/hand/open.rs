@@ -49,26 +49,10 @@ unsafe fn checked_open(
     }
     call.forward(forward)
 }
-static OPEN: Iface = Iface {
-    name: "open",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
-static OPEN64: Iface = Iface {
-    name: "open64",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
-static OPENAT: Iface = Iface {
-    name: "openat",
-    lib: "libc",
-    version: "GLIBC_2.4",
-};
-static OPENAT64: Iface = Iface {
-    name: "openat64",
-    lib: "libc",
-    version: "GLIBC_2.4",
-};
+static OPEN: Iface = Iface::new("open", "libc", "GLIBC_2.2.5");
+static OPEN64: Iface = Iface::new("open64", "libc", "GLIBC_2.2.5");
+static OPENAT: Iface = Iface::new("openat", "libc", "GLIBC_2.4");
+static OPENAT64: Iface = Iface::new("openat64", "libc", "GLIBC_2.4");
 
 /// `open(2)`.
 #[no_mangle]
@@ -145,16 +129,8 @@ unsafe fn checked_fcntl(
     call.forward(forward)
 }
 
-static FCNTL: Iface = Iface {
-    name: "fcntl",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
-static FCNTL64: Iface = Iface {
-    name: "fcntl64",
-    lib: "libc",
-    version: "GLIBC_2.28",
-};
+static FCNTL: Iface = Iface::new("fcntl", "libc", "GLIBC_2.2.5");
+static FCNTL64: Iface = Iface::new("fcntl64", "libc", "GLIBC_2.28");
 
 /// `fcntl(2)`.
 #[no_mangle]
@@ -172,11 +148,7 @@ pub unsafe extern "C-unwind" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> 
     unsafe { checked_fcntl(&FCNTL64, &REAL, fd, cmd, arg, checks::fcntl64) }
 }
 
-static IOCTL: Iface = Iface {
-    name: "ioctl",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
+static IOCTL: Iface = Iface::new("ioctl", "libc", "GLIBC_2.2.5");
 
 /// `ioctl(2)`: `fd` in range (a probe of a closed standard stream is no bug). The request's
 /// argument is checked only for the program's own calls: a library issuing requests inside

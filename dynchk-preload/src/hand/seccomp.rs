@@ -8,17 +8,9 @@ use crate::generated::checks;
 use crate::rt::{self, Iface, Real};
 use validators::seccomp;
 
-static PRCTL: Iface = Iface {
-    name: "prctl",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
+static PRCTL: Iface = Iface::new("prctl", "libc", "GLIBC_2.2.5");
 
-static SYSCALL: Iface = Iface {
-    name: "syscall",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
+static SYSCALL: Iface = Iface::new("syscall", "libc", "GLIBC_2.2.5");
 
 /// `seccomp(2)`'s operations.
 const SET_MODE_STRICT: c_ulong = 0;

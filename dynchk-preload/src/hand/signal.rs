@@ -18,7 +18,7 @@ macro_rules! handler_setters {
             #[doc = concat!("`", stringify!($name), "(3)`; the old handler reads as without the checker.")]
             #[no_mangle]
             pub unsafe extern "C-unwind" fn $name(sig: c_int, handler: usize) -> usize {
-                static IFACE: Iface = Iface { name: stringify!($name), lib: "libc", version: $ver };
+                static IFACE: Iface = Iface::new(stringify!($name), "libc", $ver);
                 static REAL: Real = Real::new(
                     rt::cstr(concat!(stringify!($name), "\0")),
                     rt::cstr(concat!($ver, "\0")),

@@ -8,11 +8,7 @@ use core::ffi::c_void;
 use crate::generated::checks;
 use crate::rt::{self, Iface, Real};
 
-static STRLEN: Iface = Iface {
-    name: "strlen",
-    lib: "libc",
-    version: "GLIBC_2.2.5",
-};
+static STRLEN: Iface = Iface::new("strlen", "libc", "GLIBC_2.2.5");
 
 /// `strlen(3)`.
 #[no_mangle]

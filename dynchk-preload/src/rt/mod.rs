@@ -30,6 +30,22 @@ pub struct Iface {
     pub lib: &'static str,
     /// The symbol version (`GLIBC_2.2.5`).
     pub version: &'static str,
+    /// Its entries in a thread's table of recently used interfaces, from a hash of the name:
+    /// constants in the interposer, where hashing its address cost ten instructions a call and
+    /// moved with the code layout (which entries collided changed from build to build).
+    places: stats::Places,
+}
+
+impl Iface {
+    /// The interface `name` of library `lib` at symbol version `version`.
+    pub const fn new(name: &'static str, lib: &'static str, version: &'static str) -> Iface {
+        Iface {
+            name,
+            lib,
+            version,
+            places: stats::named_places(name),
+        }
+    }
 }
 
 /// One interface of the generated table: where its name, library and version lie in
@@ -90,10 +106,9 @@ impl Interface for Iface {
         IfaceRef(self as *const Iface as usize)
     }
 
-    /// Hashed from the address: hand-coded interfaces are not in a table.
     #[inline(always)]
     fn places(&'static self) -> stats::Places {
-        stats::hashed_places(self.id().addr())
+        self.places
     }
 
     const KEEPS_ERRNO: bool = true;

@@ -59,8 +59,9 @@ impl State {
 }
 
 /// Entries of [`State::used`] (the size of `used` in shim.c): ls calls about 25 interfaces per
-/// file, which kept evicting each other from 8.
-pub const USED_ENTRIES: usize = 32;
+/// file, which kept evicting each other from 8, and Python about 100 in all, which evicted one
+/// another 75,000 times a run from 32 (each eviction about 60 instructions). 2 KiB per thread.
+pub const USED_ENTRIES: usize = 128;
 
 /// An interface's calls on one thread not yet added to its count in the interfaces-used set.
 #[repr(C)]

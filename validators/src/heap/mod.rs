@@ -614,6 +614,23 @@ fn scan_back(granule: usize, base: *mut AtomicU8, first: usize, at: usize) -> Op
     if at == 0 {
         return None;
     }
+    // The scan's reach spans at most three pages: when no block ever started in any of them
+    // (a pointer into Python's own arenas, near glibc's blocks but outside them) it has nothing
+    // to find, said with three loads and no branch per page. Python's memcpy walked those pages
+    // one by one, three iterations a check.
+    const _: () = assert!(SCAN_WORDS * 8 <= 2 * PAGE_SHADOW);
+    let (low, high) = (limit / PAGE_SHADOW, (at - 1) / PAGE_SHADOW);
+    // SAFETY: `limit` and `at - 1` are shadow bytes of the leaf, so the pages between are too
+    // (`high - 1` is at least `low` when it is not `high`).
+    let started = unsafe {
+        started_byte(base, low * PAGE_SHADOW).load(Ordering::Relaxed)
+            | started_byte(base, high.saturating_sub(1).max(low) * PAGE_SHADOW)
+                .load(Ordering::Relaxed)
+            | started_byte(base, high * PAGE_SHADOW).load(Ordering::Relaxed)
+    };
+    if started == 0 {
+        return None;
+    }
     // The first word without the started byte's test (one load either way) or the limit's
     // mask (`at` is at most 8 bytes below `first`, so the word is within SCAN_WORDS).
     let from = (at - 1) & !7;

@@ -37,6 +37,35 @@
 // only writes the discriminant.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
+/// `&STATIC` for a static of this library (`local!(STATIC: Type)`), addressed relative to the
+/// instruction pointer. rustc reaches statics through the GOT, one more load each, because it
+/// cannot tell they are not preempted; the region and heap lookups of every check read three
+/// of them. The preload's version script makes them local, so the PC-relative form links there
+/// (as in test executables).
+macro_rules! local {
+    ($s:path : $t:ty) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            let p: *const $t;
+            // SAFETY: computes the static's address; reads and writes nothing.
+            unsafe {
+                core::arch::asm!(
+                    "lea {p}, [rip + {s}]",
+                    p = out(reg) p,
+                    s = sym $s,
+                    options(pure, nomem, nostack, preserves_flags),
+                );
+                &*p
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            &$s
+        }
+    }};
+}
+pub(crate) use local;
+
 mod sys;
 #[cfg(test)]
 mod testutil;

@@ -234,7 +234,7 @@ fn site_at(addr: usize) -> Site {
 #[inline]
 fn leaf(addr: usize, create: bool) -> Option<(*mut AtomicU8, usize)> {
     let leaf = addr >> LEAF_SHIFT;
-    let slot = LEAF.get(leaf)?;
+    let slot = crate::local!(LEAF: [AtomicPtr<AtomicU8>; LEAVES]).get(leaf)?;
     let mut base = slot.load(Ordering::Acquire);
     if base.is_null() {
         if !create {

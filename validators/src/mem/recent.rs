@@ -46,6 +46,11 @@ impl Slot {
 /// single slot on every call.
 static TABLE: [[Slot; 2]; SETS] = [const { [Slot::new(), Slot::new()] }; SETS];
 
+#[inline(always)]
+fn table() -> &'static [[Slot; 2]; SETS] {
+    crate::local!(TABLE: [[Slot; 2]; SETS])
+}
+
 /// The set index for `addr`: 64 KiB granules, so that the pages a program checks over and over
 /// (its stack frames, a heap arena) share one set, spread by Fibonacci hashing (the top bits of
 /// the granule times 2^64/φ), which sends any regular stride to distinct sets: glibc's thread
@@ -62,8 +67,8 @@ fn index(addr: usize) -> usize {
 #[inline(always)]
 fn now() -> Stamp {
     Stamp {
-        seq: SEQ.load(Ordering::Acquire),
-        generation: INVALIDATIONS.load(Ordering::Acquire),
+        seq: crate::local!(SEQ: AtomicUsize).load(Ordering::Acquire),
+        generation: crate::local!(INVALIDATIONS: AtomicUsize).load(Ordering::Acquire),
     }
 }
 
@@ -92,7 +97,7 @@ fn current(s: &Slot, now: Stamp) -> Option<(Seen, Stamp)> {
 /// The region holding `addr` if a slot of its set has it from the current snapshot.
 #[inline]
 pub(super) fn get(addr: usize) -> Option<Seen> {
-    let set = &TABLE[index(addr)];
+    let set = &table()[index(addr)];
     let now = now();
     match current(&set[0], now) {
         Some((r, _)) if r.holds(addr) => Some(r),
@@ -129,7 +134,7 @@ fn get_second(addr: usize, set: &[Slot; 2], now: Stamp) -> (usize, usize) {
 /// [`get`] with the stamp of the snapshot the region came from (the current one).
 pub(super) fn get_stamped(addr: usize) -> Option<(Seen, Stamp)> {
     let now = now();
-    TABLE[index(addr)]
+    table()[index(addr)]
         .iter()
         .find_map(|s| current(s, now).filter(|(r, _)| r.holds(addr)))
 }
@@ -139,7 +144,7 @@ pub(super) fn get_stamped(addr: usize) -> Option<(Seen, Stamp)> {
 /// is found first and the one before it still found. Skipped when another writer (possibly the
 /// code a signal handler interrupted) holds a slot.
 pub(super) fn put(addr: usize, stamp: Stamp, seen: Seen) {
-    let set = &TABLE[index(addr)];
+    let set = &table()[index(addr)];
     if let Some((other, its)) = current(&set[0], now()).filter(|(r, _)| !r.holds(addr)) {
         write(&set[1], its, other);
     }

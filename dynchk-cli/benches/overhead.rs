@@ -4,8 +4,9 @@
 //! null interposer built here from libdynchk.so's export list (see `null.rs`), in rotation
 //! (plain, checked, null, plain, …) so that machine noise hits all three alike. Printed per row:
 //! the plain median, and for the checker and the null interposer the median of the per-round
-//! ratios to the plain run with their min–max. Ratios survive a loaded machine; absolute times
-//! do not. Then a thread-scaling row per thread count (a C program making small checked calls
+//! ratios to the plain run with their min–max; beside the checker's, the same ratio of the CPU
+//! time (user + system, from `wait4`) the runs used, which time spent waiting for a shared or
+//! stolen CPU does not inflate. Ratios survive a loaded machine; absolute times do not. Then a thread-scaling row per thread count (a C program making small checked calls
 //! on 1, 2, 4, 8 threads), the heap rows (a C program timing its own loop of malloc/free pairs
 //! or of `memcmp` calls on heap, stack and deep big-block pointers: nanoseconds per operation
 //! added over plain, median of the per-round differences), the server rows (the services of
@@ -26,7 +27,7 @@ mod null;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// One program run: argv, and a file for its standard input.
 struct Workload {
@@ -118,26 +119,45 @@ impl Setups {
         t
     }
 
-    fn time(&self, w: &Workload, preload: Option<&Path>) -> Duration {
+    /// One run's wall-clock seconds and the CPU seconds (user + system) it used.
+    fn time(&self, w: &Workload, preload: Option<&Path>) -> (f64, f64) {
         let mut cmd = self.command(w, preload);
         let start = Instant::now();
-        let status = cmd.status().expect("workload runs");
+        #[allow(clippy::zombie_processes, reason = "reaped by the wait4 below")]
+        let child = cmd.spawn().expect("workload runs");
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // wait4 rather than Child::wait: it also reports the child's CPU time.
+        // SAFETY: waits for our own child, writing into the two locals.
+        let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
         let took = start.elapsed();
-        assert!(status.success(), "{:?} failed: {status}", w.argv);
-        took
+        assert!(
+            waited > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "{:?} failed: wait status {status:#x}",
+            w.argv
+        );
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        (
+            took.as_secs_f64(),
+            seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        )
     }
 
-    /// `runs` rounds of plain, checked, null: the plain times and the checked and null ones.
-    fn rounds(&self, w: &Workload, runs: usize) -> [Vec<f64>; 3] {
+    /// `runs` rounds of plain, checked, null: their wall-clock times and their CPU times.
+    fn rounds(&self, w: &Workload, runs: usize) -> [[Vec<f64>; 3]; 2] {
         // One warm-up of each fills the page cache and resolves what is resolved once.
-        self.time(w, None);
-        self.time(w, Some(&self.checked));
-        self.time(w, Some(&self.null));
-        let mut t = [Vec::new(), Vec::new(), Vec::new()];
+        let setups = [None, Some(&*self.checked), Some(&*self.null)];
+        for p in setups {
+            self.time(w, p);
+        }
+        let mut t: [[Vec<f64>; 3]; 2] = Default::default();
         for _ in 0..runs {
-            t[0].push(self.time(w, None).as_secs_f64());
-            t[1].push(self.time(w, Some(&self.checked)).as_secs_f64());
-            t[2].push(self.time(w, Some(&self.null)).as_secs_f64());
+            for (i, p) in setups.into_iter().enumerate() {
+                let (wall, cpu) = self.time(w, p);
+                t[0][i].push(wall);
+                t[1][i].push(cpu);
+            }
         }
         t
     }
@@ -159,10 +179,10 @@ fn extra_ms(of: &[f64], to: &[f64]) -> String {
     format!("{m:+.2} ms ({lo:+.2}–{hi:+.2})")
 }
 
-fn row(name: &str, plain: &[f64], checked: &str, null: &str, calls: &str) {
+fn row(name: &str, plain: &[f64], checked: &str, cpu: &str, null: &str, calls: &str) {
     let (p, _, _) = spread(plain.to_vec());
     println!(
-        "{name:<40} {:>9.1} ms  {checked:<24} {null:<24} {calls:>9}",
+        "{name:<40} {:>9.1} ms  {checked:<24} {cpu:<24} {null:<24} {calls:>9}",
         p * 1e3
     );
 }
@@ -311,8 +331,8 @@ fn main() {
         "{runs} rounds of plain/checked/null per row; ratios: median (min–max) of per-round ratios; null interposer: {stubs} stubs"
     );
     println!(
-        "{:<40} {:>12}  {:<24} {:<24} {:>9}",
-        "workload", "plain", "dynchk", "null interposer", "calls"
+        "{:<40} {:>12}  {:<24} {:<24} {:<24} {:>9}",
+        "workload", "plain", "dynchk", "dynchk, CPU time", "null interposer", "calls"
     );
     for w in workloads(&dir) {
         if !wanted(&w.name) {
@@ -322,9 +342,10 @@ fn main() {
             println!("{:<40} skipped: {} is not installed", w.name, w.argv[0]);
             continue;
         }
-        let [p, c, n] = s.rounds(&w, runs);
+        let [[p, c, n], [pc, cc, _]] = s.rounds(&w, runs);
         let calls = last_summary_calls(&logs).to_string();
-        row(&w.name, &p, &ratios(&c, &p), &ratios(&n, &p), &calls);
+        let cpu = ratios(&cc, &pc);
+        row(&w.name, &p, &ratios(&c, &p), &cpu, &ratios(&n, &p), &calls);
         clear(&logs);
     }
     if wanted("threads") {
@@ -336,10 +357,11 @@ fn main() {
                 argv: vec![exe.display().to_string(), n.to_string(), "20000".into()],
                 stdin: None,
             };
-            let [p, c, nl] = s.rounds(&w, runs);
+            let [[p, c, nl], [pc, cc, _]] = s.rounds(&w, runs);
             let calls = last_summary_calls(&logs).to_string();
             at.push(spread(c.iter().zip(&p).map(|(a, b)| a / b).collect()).0);
-            row(&w.name, &p, &ratios(&c, &p), &ratios(&nl, &p), &calls);
+            let cpu = ratios(&cc, &pc);
+            row(&w.name, &p, &ratios(&c, &p), &cpu, &ratios(&nl, &p), &calls);
             clear(&logs);
         }
         println!(
@@ -371,9 +393,10 @@ fn main() {
             format!("{m:+.2} MiB ({lo:+.2}–{hi:+.2})")
         };
         println!(
-            "{name:<40} {:>8.1} MiB  {:<24} {:<24}",
+            "{name:<40} {:>8.1} MiB  {:<24} {:<24} {:<24}",
             spread(p.clone()).0,
             extra(&c),
+            "",
             extra(&n)
         );
         clear(&logs);
@@ -384,8 +407,8 @@ fn main() {
             argv: argv(&["/bin/true"]),
             stdin: None,
         };
-        let [p, c, n] = s.rounds(&w, 5 * runs);
-        row(&w.name, &p, &extra_ms(&c, &p), &extra_ms(&n, &p), "");
+        let [[p, c, n], _] = s.rounds(&w, 5 * runs);
+        row(&w.name, &p, &extra_ms(&c, &p), "", &extra_ms(&n, &p), "");
     }
     println!("load average at end: {}", load());
     let _ = std::fs::remove_dir_all(&dir);
@@ -563,7 +586,10 @@ fn servers(s: &Setups, dir: &Path, runs: usize, wanted: &dyn Fn(&str) -> bool) {
         };
         let ((c, c_why), (n, n_why)) = (throughputs(&checked), throughputs(&null));
         let calls = checked.iter().map(|r| r.calls).max().unwrap_or(0);
-        println!("{name:<40} {plain:>12}  {c:<24} {n:<24} {calls:>9}");
+        println!(
+            "{name:<40} {plain:>12}  {c:<24} {:<24} {n:<24} {calls:>9}",
+            ""
+        );
         for (what, why) in [("dynchk", c_why), ("null interposer", n_why)] {
             if let Some(why) = why {
                 println!("{:<40} {:>12}  {what}: {why}", "", "");
@@ -599,8 +625,9 @@ fn heap_rows(s: &Setups, exe: &Path, runs: usize) {
         let ((checked, text), (_, null)) = (extra(&c), extra(&n));
         added.push(checked);
         println!(
-            "{name:<40} {:>9.1} ns  {text:<24} {null:<24} {OPS:>9}",
-            spread(p.clone()).0
+            "{name:<40} {:>9.1} ns  {text:<24} {:<24} {null:<24} {OPS:>9}",
+            spread(p.clone()).0,
+            ""
         );
         clear(s.log.parent().expect("the log is in a directory"));
     }

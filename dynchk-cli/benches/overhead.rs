@@ -16,7 +16,9 @@
 //!
 //! `cargo bench -p dynchk-cli --bench overhead [-- FILTER…]` runs the rows whose name contains a
 //! FILTER (all without one); `DYNCHK_BENCH_RUNS=N` sets the rounds per row (default 15, startup
-//! 5×N). A workload whose program (or server, or load driver) is missing is skipped with a
+//! 5×N); `DYNCHK_BENCH_BASELINE=PATH` adds another libdynchk.so (a build before a change) to the
+//! rotation of the workload and thread rows, which then also print the checked runs' ratio to
+//! it: a change's effect measured in one run, under the same noise. A workload whose program (or server, or load driver) is missing is skipped with a
 //! message. `tar` writes to
 //! /dev/null, which GNU tar notices: it walks and stats the tree without reading file contents.
 
@@ -40,6 +42,9 @@ struct Workload {
 struct Setups {
     checked: PathBuf,
     null: PathBuf,
+    /// `DYNCHK_BENCH_BASELINE`: another libdynchk.so (an older build) that the workload and
+    /// thread rows also run under in each round, for a before/after ratio measured in one run.
+    baseline: Option<PathBuf>,
     log: PathBuf,
 }
 
@@ -144,16 +149,18 @@ impl Setups {
         )
     }
 
-    /// `runs` rounds of plain, checked, null: their wall-clock times and their CPU times.
-    fn rounds(&self, w: &Workload, runs: usize) -> [[Vec<f64>; 3]; 2] {
+    /// `runs` rounds of plain, checked, null and the baseline (if any; else its times stay
+    /// empty): their wall-clock times and their CPU times.
+    fn rounds(&self, w: &Workload, runs: usize) -> [[Vec<f64>; 4]; 2] {
+        let mut setups = vec![None, Some(&*self.checked), Some(&*self.null)];
+        setups.extend(self.baseline.as_deref().map(Some));
         // One warm-up of each fills the page cache and resolves what is resolved once.
-        let setups = [None, Some(&*self.checked), Some(&*self.null)];
-        for p in setups {
+        for &p in &setups {
             self.time(w, p);
         }
-        let mut t: [[Vec<f64>; 3]; 2] = Default::default();
+        let mut t: [[Vec<f64>; 4]; 2] = Default::default();
         for _ in 0..runs {
-            for (i, p) in setups.into_iter().enumerate() {
+            for (i, &p) in setups.iter().enumerate() {
                 let (wall, cpu) = self.time(w, p);
                 t[0][i].push(wall);
                 t[1][i].push(cpu);
@@ -185,6 +192,28 @@ fn row(name: &str, plain: &[f64], checked: &str, cpu: &str, null: &str, calls: &
         "{name:<40} {:>9.1} ms  {checked:<24} {cpu:<24} {null:<24} {calls:>9}",
         p * 1e3
     );
+}
+
+/// The row of a workload measured by [`Setups::rounds`]: wall-clock and CPU-time ratios, and
+/// with a baseline the checked runs' ratios to the baseline's (wall-clock, then CPU time).
+fn workload_row(name: &str, [[p, c, n, b], [pc, cc, _, bc]]: &[[Vec<f64>; 4]; 2], calls: &str) {
+    row(
+        name,
+        p,
+        &ratios(c, p),
+        &ratios(cc, pc),
+        &ratios(n, p),
+        calls,
+    );
+    if !b.is_empty() {
+        println!(
+            "{:<40} {:>12}  vs baseline: {} (CPU time {})",
+            "",
+            "",
+            ratios(c, b),
+            ratios(cc, bc)
+        );
+    }
 }
 
 /// The program `name` on PATH (or at that path).
@@ -321,15 +350,29 @@ fn main() {
     std::fs::create_dir_all(&logs).unwrap();
     let checked = common::lib().to_path_buf();
     let (null, stubs) = null::build(&checked, &dir);
+    let baseline = std::env::var_os("DYNCHK_BENCH_BASELINE").map(PathBuf::from);
+    if let Some(b) = baseline.as_deref().filter(|b| !b.is_file()) {
+        panic!(
+            "DYNCHK_BENCH_BASELINE={}: no such file (give the path of another libdynchk.so)",
+            b.display()
+        );
+    }
     let s = Setups {
         checked,
         null,
+        baseline,
         log: logs.join("log.%p"),
     };
     println!("machine: {}; load average at start: {}", machine(), load());
     println!(
         "{runs} rounds of plain/checked/null per row; ratios: median (min–max) of per-round ratios; null interposer: {stubs} stubs"
     );
+    if let Some(b) = &s.baseline {
+        println!(
+            "baseline (the workload and thread rows' \"vs baseline\"): {}",
+            b.display()
+        );
+    }
     println!(
         "{:<40} {:>12}  {:<24} {:<24} {:<24} {:>9}",
         "workload", "plain", "dynchk", "dynchk, CPU time", "null interposer", "calls"
@@ -342,10 +385,8 @@ fn main() {
             println!("{:<40} skipped: {} is not installed", w.name, w.argv[0]);
             continue;
         }
-        let [[p, c, n], [pc, cc, _]] = s.rounds(&w, runs);
-        let calls = last_summary_calls(&logs).to_string();
-        let cpu = ratios(&cc, &pc);
-        row(&w.name, &p, &ratios(&c, &p), &cpu, &ratios(&n, &p), &calls);
+        let t = s.rounds(&w, runs);
+        workload_row(&w.name, &t, &last_summary_calls(&logs).to_string());
         clear(&logs);
     }
     if wanted("threads") {
@@ -357,11 +398,10 @@ fn main() {
                 argv: vec![exe.display().to_string(), n.to_string(), "20000".into()],
                 stdin: None,
             };
-            let [[p, c, nl], [pc, cc, _]] = s.rounds(&w, runs);
-            let calls = last_summary_calls(&logs).to_string();
-            at.push(spread(c.iter().zip(&p).map(|(a, b)| a / b).collect()).0);
-            let cpu = ratios(&cc, &pc);
-            row(&w.name, &p, &ratios(&c, &p), &cpu, &ratios(&nl, &p), &calls);
+            let t = s.rounds(&w, runs);
+            let [p, c, ..] = &t[0];
+            at.push(spread(c.iter().zip(p).map(|(a, b)| a / b).collect()).0);
+            workload_row(&w.name, &t, &last_summary_calls(&logs).to_string());
             clear(&logs);
         }
         println!(
@@ -407,7 +447,7 @@ fn main() {
             argv: argv(&["/bin/true"]),
             stdin: None,
         };
-        let [[p, c, n], _] = s.rounds(&w, 5 * runs);
+        let [[p, c, n, _], _] = s.rounds(&w, 5 * runs);
         row(&w.name, &p, &extra_ms(&c, &p), "", &extra_ms(&n, &p), "");
     }
     println!("load average at end: {}", load());

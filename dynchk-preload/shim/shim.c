@@ -27,7 +27,7 @@ struct dynchk_thread {
         uint32_t pending;
     } used[128]; /* rt::thread::USED_ENTRIES */
     int *errno_slot;
-    uintptr_t memo[12]; /* validators::object::Memo: two slots of six words */
+    uintptr_t memo[32]; /* validators::object::Memo: four slots of eight words */
 };
 
 /* Not static: rt::thread::state reads it inline on x86-64 (hidden, like everything here). */

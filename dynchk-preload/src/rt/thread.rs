@@ -36,8 +36,8 @@ pub struct State {
     memo: validators::object::Memo,
 }
 
-// The shim's `memo[12]`.
-const _: () = assert!(size_of::<validators::object::Memo>() == 12 * size_of::<usize>());
+// The shim's `memo[32]`.
+const _: () = assert!(size_of::<validators::object::Memo>() == 32 * size_of::<usize>());
 
 /// This thread's object memo, for `validators::object::set_memo`: in the static TLS block
 /// like the rest of [`State`], so valid in every context a check runs in.

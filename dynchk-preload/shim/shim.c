@@ -35,6 +35,10 @@ __thread struct dynchk_thread dynchk_thread_state __attribute__((tls_model("init
 
 struct dynchk_thread *dynchk_thread(void) { return &dynchk_thread_state; }
 
+/* For the unit test that rt::thread::State, its mirror, has the same size: a mismatch would make
+ * the Rust side write past this thread's block. */
+const size_t dynchk_thread_size = sizeof(struct dynchk_thread);
+
 /* Readers of a va_list copy for the format checks (hand/format.rs), so that the original stays
  * untouched for the real v* function. The Rust side keeps the copy in 24 bytes of its own. */
 _Static_assert(sizeof(va_list) == 24, "hand/format.rs assumes the x86-64 va_list");

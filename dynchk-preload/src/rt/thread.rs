@@ -217,6 +217,17 @@ impl Drop for Reporting {
 mod tests {
     use super::*;
 
+    /// `State` mirrors shim.c's `struct dynchk_thread`, the TLS block it lives in: both sizes
+    /// agree (a field added on one side only would make the other read or write past it).
+    #[test]
+    fn the_state_has_the_shims_size() {
+        extern "C" {
+            static dynchk_thread_size: usize;
+        }
+        // SAFETY: a constant of the shim.
+        assert_eq!(unsafe { dynchk_thread_size }, size_of::<State>());
+    }
+
     #[test]
     fn markers_compare_by_stack_depth() {
         let outer = stack_pointer();

@@ -140,10 +140,8 @@ pub(crate) fn readable_stamp(addr: usize, len: usize) -> Option<(usize, usize, b
 /// The stamp [`readable_stamp`] gives now: a memo made under another one is void.
 #[inline(always)]
 pub(crate) fn stamp_now() -> (usize, usize) {
-    (
-        snapshot::SEQ.load(Ordering::Acquire),
-        snapshot::INVALIDATIONS.load(Ordering::Acquire),
-    )
+    let now = recent::now();
+    (now.seq, now.generation)
 }
 
 /// `codeaddress`: `p` points into executable memory.

@@ -65,7 +65,7 @@ fn index(addr: usize) -> usize {
 /// The stamp of the published snapshot and the count of invalidations now: a slot is current
 /// if it has both. Read once per lookup, for both slots of the set.
 #[inline(always)]
-fn now() -> Stamp {
+pub(super) fn now() -> Stamp {
     Stamp {
         seq: crate::local!(SEQ: AtomicUsize).load(Ordering::Acquire),
         generation: crate::local!(INVALIDATIONS: AtomicUsize).load(Ordering::Acquire),
@@ -186,13 +186,6 @@ pub(super) fn after_fork() {
 mod tests {
     use super::*;
 
-    fn stamp_now() -> Stamp {
-        Stamp {
-            seq: SEQ.load(Ordering::Acquire),
-            generation: INVALIDATIONS.load(Ordering::Acquire),
-        }
-    }
-
     /// A made-up 64 KiB region at an address nothing maps; tests running in parallel use
     /// different `k`, so different slots, and leave the granule after each region unused.
     fn far(k: usize) -> Seen {
@@ -209,10 +202,10 @@ mod tests {
         let r = far(0);
         // Other tests refresh and invalidate in parallel: retry until no refresh hit the window.
         let hit = crate::testutil::eventually(|| {
-            let stamp = stamp_now();
+            let stamp = now();
             put(r.start + 8, stamp, r);
             let got = get(r.end - 8);
-            let now = stamp_now();
+            let now = now();
             now.seq == stamp.seq
                 && now.generation == stamp.generation
                 && got.is_some_and(|g| (g.start, g.end, g.flags) == (r.start, r.end, r.flags))
@@ -225,7 +218,7 @@ mod tests {
     #[test]
     fn a_refresh_or_an_invalidate_voids_every_slot() {
         let r = far(2);
-        let stamp = stamp_now();
+        let stamp = now();
         let older = Stamp {
             seq: stamp.seq.wrapping_sub(1),
             ..stamp
@@ -264,12 +257,12 @@ mod tests {
             },
         );
         let both = crate::testutil::eventually(|| {
-            let stamp = stamp_now();
+            let stamp = now();
             put(bss.start, stamp, bss);
             put(heap.start, stamp, heap);
             let got = (get(bss.end - 8), get(heap.start + 8));
-            stamp_now().seq == stamp.seq
-                && stamp_now().generation == stamp.generation
+            now().seq == stamp.seq
+                && now().generation == stamp.generation
                 && got
                     .0
                     .is_some_and(|r| (r.start, r.end) == (bss.start, bss.end))
@@ -315,7 +308,7 @@ mod tests {
         let s = &TABLE[index(r.start)][0];
         let v = s.version.load(Ordering::Relaxed) | 1;
         s.version.store(v, Ordering::Relaxed);
-        put(r.start, stamp_now(), r);
+        put(r.start, now(), r);
         assert_eq!(
             s.version.load(Ordering::Relaxed),
             v,
@@ -329,7 +322,7 @@ mod tests {
             usize::MAX,
             "its contents void"
         );
-        put(r.start, stamp_now(), r);
+        put(r.start, now(), r);
         assert_eq!(s.version.load(Ordering::Relaxed), v + 3, "usable again");
     }
 }

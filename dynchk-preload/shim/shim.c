@@ -17,7 +17,7 @@
 struct dynchk_thread {
     uintptr_t busy_sp;
     uintptr_t fwd_sp;
-    uint32_t checked;
+    uint32_t flush_at_exit;
     uint32_t unchecked;
     uint32_t ambiguous;
     uint32_t reporting;

@@ -479,7 +479,18 @@ fn text_format_backtrace_depth_and_trace() {
         calls.iter().any(|c| c["interface"] == "open"),
         "trace records: {records:?}"
     );
-    assert!(calls.len() as u64 <= summaries(&records)[0]["checked"].as_u64().unwrap());
+    let summary = &summaries(&records)[0];
+    assert!(calls.len() as u64 <= summary["checked"].as_u64().unwrap());
+    // Every call of the program's own (after the library's constructor turned tracing on) is
+    // traced once.
+    for name in ["open", "fcntl", "qsort"] {
+        let traced = calls.iter().filter(|c| c["interface"] == name).count() as u64;
+        assert_eq!(
+            Some(traced),
+            summary["used"][name].as_u64(),
+            "{name}: {summary:?}"
+        );
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub(crate) mod backtrace;
 pub(crate) mod config;
+mod exit;
 pub(crate) mod hooks;
 mod panic;
 mod real;
@@ -186,7 +187,7 @@ static TRACE: AtomicBool = AtomicBool::new(false);
 /// this library, one more load per call; the version script makes the symbol local, so a
 /// PC-relative reference links).
 #[inline(always)]
-fn tracing() -> bool {
+pub(crate) fn tracing() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         let on: u32;
@@ -216,11 +217,12 @@ pub struct Call {
 }
 
 /// What every interposer does first: counts the call of `iface`. Returns this thread's state, the
-/// stack pointer, and whether the call is the program's (false when the checker itself is running
+/// stack pointer, whether the call is the program's (false when the checker itself is running
 /// on this thread: a call made by a validator, the reporter, or a signal handler that interrupted
-/// them, which the interposer must forward at once). Nothing here can change `errno`.
+/// them, which the interposer must forward at once), and whether a program call is to be traced.
+/// Nothing here can change `errno`.
 #[inline(always)]
-fn arrive(iface: IfaceRef, places: stats::Places) -> (*mut thread::State, usize, bool) {
+fn arrive(iface: IfaceRef, places: stats::Places) -> (*mut thread::State, usize, bool, bool) {
     let state = thread::state();
     let sp = thread::stack_pointer();
     // SAFETY: state is this thread's own; signal handlers on this thread only run nested calls,
@@ -232,16 +234,15 @@ fn arrive(iface: IfaceRef, places: stats::Places) -> (*mut thread::State, usize,
             // checker and cannot be checked (its state is the interrupted check's).
             stats::UNCHECKED_IN_HANDLER.fetch_add(1, Relaxed);
         }
-        stats::count_call(state, false);
-        return (state, sp, false);
+        stats::count_unchecked(state);
+        return (state, sp, false, false);
     }
     if !thread::encloses(st.fwd_sp, sp) {
         // Left behind by a longjmp out of a forwarded call: this call is above it.
         st.fwd_sp = 0;
     }
-    stats::count_call(state, true);
-    stats::count_use(state, iface.addr(), places);
-    (state, sp, true)
+    let traced = stats::count_use(state, iface.addr(), places);
+    (state, sp, true, traced)
 }
 
 /// Starts checking a call of `iface`: counts it, saves `errno` (if `I::KEEPS_ERRNO`) and marks the
@@ -251,7 +252,7 @@ fn arrive(iface: IfaceRef, places: stats::Places) -> (*mut thread::State, usize,
 pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
     let places = iface.places();
     let iface = iface.id();
-    let (state, sp, program) = arrive(iface, places);
+    let (state, sp, program, traced) = arrive(iface, places);
     if !program {
         return None;
     }
@@ -260,7 +261,7 @@ pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
     // SAFETY: this thread's errno.
     let errno = I::KEEPS_ERRNO.then(|| unsafe { *st.errno_slot() });
     st.busy_sp = sp;
-    if tracing() {
+    if traced {
         report::trace(iface);
     }
     Some(Call {
@@ -276,8 +277,14 @@ pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
 #[inline(always)]
 pub fn counted<I: Interface + ?Sized>(iface: &'static I) {
     let state = thread::state();
-    stats::count_call(state, true);
-    stats::count_use(state, iface.id().addr(), iface.places());
+    if stats::count_use(state, iface.id().addr(), iface.places()) {
+        // As inside a checker frame, so that the record's calls are the checker's own.
+        // SAFETY: this thread's state.
+        let st = unsafe { &mut *state };
+        st.busy_sp = thread::stack_pointer();
+        report::trace(iface.id());
+        st.busy_sp = 0;
+    }
 }
 
 /// Starts a call of `iface` whose interposer has no checks: only counts it (no `errno` to keep,
@@ -287,13 +294,16 @@ pub fn counted<I: Interface + ?Sized>(iface: &'static I) {
 pub fn pass<I: Interface + ?Sized>(iface: &'static I) -> Forwarding {
     let places = iface.places();
     let iface = iface.id();
-    let (state, sp, program) = arrive(iface, places);
+    let (state, sp, program, traced) = arrive(iface, places);
     // SAFETY: this thread's state.
     let st = unsafe { &mut *state };
     let outer = st.fwd_sp;
     if program {
-        if tracing() {
+        if traced {
+            // As in `enter`: the record's calls are the checker's own.
+            st.busy_sp = sp;
             report::trace(iface);
+            st.busy_sp = 0;
         }
         st.fwd_sp = sp;
     }
@@ -440,6 +450,12 @@ extern "C" fn init() {
     panic::install();
     validators::object::set_memo(thread::memo);
     TRACE.store(config::get().trace, Relaxed);
+    if tracing() {
+        // Empties this thread's entries, which calls made before now filled: traced calls are
+        // the ones that miss them.
+        stats::flush(thread::state());
+    }
+    exit::init();
     report::claim();
     report::open_eagerly();
     // Taking over the fatal signals is rt_sigaction calls, which an inherited filter may forbid.

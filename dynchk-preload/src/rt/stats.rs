@@ -10,35 +10,32 @@ use core::sync::atomic::{
 
 use super::{config, thread, IfaceRef};
 
-/// Process totals of checked and unchecked calls (the summary's `calls` is their sum). Threads
-/// count in their own (thread-local) state and add to these every [`FLUSH_EVERY`] calls of
-/// either kind: a locked add on a shared line per call would cost more than the rest of the fast
-/// path. A thread that exits leaves fewer than `FLUSH_EVERY` calls of each kind uncounted.
-static CHECKED: AtomicU64 = AtomicU64::new(0);
+/// Process total of the calls forwarded unchecked (made from inside the checker). Threads count
+/// in their own (thread-local) state and add to it every [`FLUSH_EVERY`] calls: a locked add on
+/// a shared line per call would cost more than the rest of the fast path. Checked calls have no
+/// total of their own: they are the sum of the interfaces' counts ([`USED`]) and of
+/// [`UNLISTED`], counted once per call in [`count_use`].
 static UNCHECKED: AtomicU64 = AtomicU64::new(0);
 
-/// Calls of one kind a thread counts before adding them to the totals.
+/// Checked calls of interfaces that found the set of used interfaces full.
+static UNLISTED: AtomicU64 = AtomicU64::new(0);
+
+/// Unchecked calls a thread counts before adding them to the total.
 pub const FLUSH_EVERY: u32 = 64;
 
-/// One call in a thread's counters, which keep their count in the top bits: the one addition
+/// One call in a thread's counter, which keeps its count in the top bits: the one addition
 /// that counts a call carries out exactly when [`FLUSH_EVERY`] calls are due (`add` to memory
 /// and a jump on carry, where a count, a comparison and its reload were five instructions).
 const CALL: u32 = 1 << (32 - FLUSH_EVERY.trailing_zeros());
 const _: () = assert!(FLUSH_EVERY.is_power_of_two());
 
-/// Counts one call that reached an interposer; `checked` when its checks ran. Every caller
-/// passes a constant, so that a call costs one addition.
+/// Counts one call forwarded unchecked because the checker itself is running on this thread.
 #[inline(always)]
-pub fn count_call(state: *mut thread::State, checked: bool) {
+pub fn count_unchecked(state: *mut thread::State) {
     // SAFETY: this thread's own state; a signal handler's calls on this thread may interleave
     // with the increments and lose one count at worst.
     let st = unsafe { &mut *state };
-    let n = if checked {
-        &mut st.checked
-    } else {
-        &mut st.unchecked
-    };
-    add_carrying!(n, CALL, flush_due(checked));
+    add_carrying!(&mut st.unchecked, CALL, flush_due());
 }
 
 /// `*$n += $unit` (a `u32` in memory, `$unit` a constant), then `$due` if the addition carried
@@ -71,11 +68,10 @@ macro_rules! add_carrying {
 }
 use add_carrying;
 
-/// Adds the [`FLUSH_EVERY`] calls of one kind that just wrapped a thread's counter.
+/// Adds the [`FLUSH_EVERY`] calls that just wrapped a thread's counter.
 #[cold]
-fn flush_due(checked: bool) {
-    let total = if checked { &CHECKED } else { &UNCHECKED };
-    total.fetch_add(FLUSH_EVERY as u64, Relaxed);
+fn flush_due() {
+    UNCHECKED.fetch_add(FLUSH_EVERY as u64, Relaxed);
 }
 
 /// Counts one call of the interface `iface` (its `IfaceRef` address) for the summary's `used`.
@@ -85,19 +81,26 @@ fn flush_due(checked: bool) {
 /// [`USE_FLUSH_EVERY`], or for the summary: a program alternating between a few interfaces (a
 /// loop of `strlen`, `memcpy`, `read`) makes no shared write per call, which kept threads from
 /// scaling. An entry has two places, so that two hot interfaces rarely keep evicting each other.
-/// A thread that exits leaves its pending counts uncounted; whether an interface was used at all
-/// is exact (it enters the set on first use).
+/// A thread adds its pending counts when it exits ([`flush_at_exit`]); whether an interface was
+/// used at all is exact (it enters the set on first use). This is the checked calls' only count.
+///
+/// Returns whether the call is to be traced (`DYNCHK_TRACE=1`): tracing keeps every entry empty,
+/// so that each call takes the cold path, and the hit paths return a constant (the interposer's
+/// test of it goes away there).
 #[inline(always)]
-pub fn count_use(state: *mut thread::State, iface: usize, (a, b): Places) {
-    // SAFETY: as in count_call.
+pub fn count_use(state: *mut thread::State, iface: usize, (a, b): Places) -> bool {
+    // SAFETY: this thread's own state; a signal handler's calls on this thread may interleave
+    // with the increments and lose one count at worst.
     let st = unsafe { &mut *state };
     // One branch per place, so that each counts at its constant offset.
     if st.used[a].iface == iface {
         bump(&mut st.used[a]);
+        false
     } else if st.used[b].iface == iface {
         bump(&mut st.used[b]);
-    } else if let Some(e) = take_entry(st, iface, a, b) {
-        bump(&mut st.used[e]);
+        false
+    } else {
+        take_entry(st, iface, a, b)
     }
 }
 
@@ -105,14 +108,37 @@ pub fn count_use(state: *mut thread::State, iface: usize, (a, b): Places) {
 /// counters: the addition carries out when [`USE_FLUSH_EVERY`] calls are due.
 #[inline(always)]
 fn bump(entry: &mut thread::UsedEntry) {
-    let slot = entry.slot;
-    add_carrying!(&mut entry.pending, USE, flush_due_use(slot));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: adds to the entry's `pending` (a u32 at `PENDING` in it); touches no other memory,
+    // no stack. The entry's address, not the field's, is the operand, so that the cold path
+    // finds the slot beside it without a register of its own.
+    unsafe {
+        const PENDING: usize = core::mem::offset_of!(thread::UsedEntry, pending);
+        core::arch::asm!(
+            "add dword ptr [{e} + {pending}], {unit}",
+            "jc {due}",
+            e = in(reg) &raw mut *entry,
+            pending = const PENDING,
+            unit = const USE,
+            due = label { flush_due_use(entry); },
+            options(nostack),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (left, carried) = entry.pending.overflowing_add(USE);
+        entry.pending = left;
+        if carried {
+            flush_due_use(entry);
+        }
+    }
 }
 
 /// Adds the [`USE_FLUSH_EVERY`] calls that just wrapped an entry's count.
 #[cold]
-fn flush_due_use(slot: u32) {
-    USED.add(slot as usize, USE_FLUSH_EVERY as u64);
+#[inline(never)]
+fn flush_due_use(entry: &thread::UsedEntry) {
+    USED.add(entry.slot as usize, USE_FLUSH_EVERY as u64);
 }
 
 /// The two entries of [`thread::State::used`] an interface may take: two different ones, each
@@ -151,11 +177,25 @@ const USE_FLUSH_EVERY: u32 = 1 << 16;
 /// One call in an entry's pending count (see [`bump`]).
 const USE: u32 = 1 << (32 - USE_FLUSH_EVERY.trailing_zeros());
 
-/// Gives `iface` one of its two entries, `a` or `b` (the emptier one), flushing what it held;
-/// `None` when the set of used interfaces is full.
+/// Counts a call of `iface` that found neither of its entries, `a` and `b`: gives it the
+/// emptier one, flushing what it held, unless calls are traced (then the call is added to the
+/// set at once, and this returns true) or the set of used interfaces is full. Also the place
+/// where a thread first counts, so where it asks to be flushed at its exit.
 #[cold]
-fn take_entry(st: &mut thread::State, iface: usize, a: usize, b: usize) -> Option<usize> {
-    let slot = USED.insert(iface)?;
+fn take_entry(st: &mut thread::State, iface: usize, a: usize, b: usize) -> bool {
+    if st.flush_at_exit == 0 {
+        st.flush_at_exit = 1;
+        super::exit::flush_at_exit();
+    }
+    let trace = super::tracing();
+    let Some(slot) = USED.insert(iface) else {
+        UNLISTED.fetch_add(1, Relaxed);
+        return trace;
+    };
+    if trace {
+        USED.add(slot, 1);
+        return true;
+    }
     let e = if st.used[a].pending <= st.used[b].pending {
         a
     } else {
@@ -165,9 +205,9 @@ fn take_entry(st: &mut thread::State, iface: usize, a: usize, b: usize) -> Optio
     st.used[e] = thread::UsedEntry {
         iface,
         slot: slot as u32,
-        pending: 0,
+        pending: USE,
     };
-    Some(e)
+    false
 }
 
 #[cold]
@@ -178,25 +218,26 @@ fn flush_entry(e: &mut thread::UsedEntry) {
     }
 }
 
-/// Adds this thread's pending counts to the totals.
+/// Adds this thread's pending counts to the totals and the interfaces' counts, leaving its
+/// entries empty (so that under tracing, which [`init`](super::init) turns on after the first
+/// calls, every later call takes the cold path).
 #[cold]
 pub fn flush(state: *mut thread::State) {
     // SAFETY: this thread's own state.
     let st = unsafe { &mut *state };
-    CHECKED.fetch_add((st.checked / CALL) as u64, Relaxed);
     UNCHECKED.fetch_add((st.unchecked / CALL) as u64, Relaxed);
-    st.checked = 0;
     st.unchecked = 0;
+    for e in &mut st.used {
+        flush_entry(e);
+        *e = thread::UsedEntry::EMPTY;
+    }
 }
 
-/// Totals of calls and checked calls (including this thread's pending ones, which are also
-/// added to the interfaces' counts).
+/// Totals of calls and checked calls (including this thread's pending ones).
 pub fn calls() -> (u64, u64) {
-    let state = thread::state();
-    flush(state);
-    // SAFETY: this thread's own state.
-    unsafe { &mut *state }.used.iter_mut().for_each(flush_entry);
-    let checked = CHECKED.load(Relaxed);
+    flush(thread::state());
+    let mut checked = UNLISTED.load(Relaxed);
+    USED.for_each(|_, n| checked += n);
     (checked + UNCHECKED.load(Relaxed), checked)
 }
 
@@ -544,12 +585,11 @@ pub fn reset() {
 /// Resets the totals of a summary. The site table goes too: its counts belong to the summary
 /// (a reader adds up one pid's summaries), so a site seen again is written again.
 pub fn restart_totals() {
-    CHECKED.store(0, Relaxed);
     UNCHECKED.store(0, Relaxed);
+    UNLISTED.store(0, Relaxed);
     // The forking thread's pending counts were the parent's.
     // SAFETY: this thread's own state.
     let st = unsafe { &mut *thread::state() };
-    st.checked = 0;
     st.unchecked = 0;
     st.used = [thread::UsedEntry::EMPTY; thread::USED_ENTRIES];
     USED.clear();
@@ -622,18 +662,15 @@ mod tests {
         // SAFETY: every field of the state is an integer, a pointer or an array of them.
         let mut st: thread::State = unsafe { core::mem::zeroed() };
         let state = &raw mut st;
-        let before = CHECKED.load(Relaxed);
+        let before = UNCHECKED.load(Relaxed);
         for _ in 0..3 * FLUSH_EVERY + 5 {
-            count_call(state, true);
+            count_unchecked(state);
         }
-        for _ in 0..FLUSH_EVERY + 1 {
-            count_call(state, false);
-        }
-        assert!(CHECKED.load(Relaxed) - before >= 3 * FLUSH_EVERY as u64);
-        assert_eq!((st.checked / CALL, st.unchecked / CALL), (5, 1));
+        assert!(UNCHECKED.load(Relaxed) - before >= 3 * FLUSH_EVERY as u64);
+        assert_eq!(st.unchecked / CALL, 5);
         let key = 2 * 12345 + 1;
         for _ in 0..USE_FLUSH_EVERY + 7 {
-            count_use(state, key, listed_places(12345));
+            assert!(!count_use(state, key, listed_places(12345)), "not traced");
         }
         let count = || {
             let mut n = None;

@@ -14,10 +14,10 @@ pub struct State {
     pub busy_sp: usize,
     /// Stack pointer of the innermost forwarding frame on this thread, 0 when none.
     pub fwd_sp: usize,
-    /// Checked calls counted on this thread and not yet added to the process totals, in the top
-    /// bits (see `stats::count_call`).
-    pub checked: u32,
-    /// Calls forwarded unchecked (made from inside the checker), counted likewise.
+    /// Non-zero once the thread asked for its counts to be flushed when it exits (`rt::exit`).
+    pub flush_at_exit: u32,
+    /// Calls forwarded unchecked (made from inside the checker), not yet added to the process
+    /// total, in the top bits (see `stats::count_unchecked`).
     pub unchecked: u32,
     /// Consecutive entries checked although the checker's marker was (just) above them.
     pub ambiguous: u32,

@@ -261,7 +261,7 @@ fn thread_memo() -> Option<&'static Memo> {
 /// and the memory map would (about 150 instructions).
 ///
 /// A slot holds the object's table entry and what the verdict depended on: the count of
-/// destroyed-table inserts and the map snapshot's stamp (both only grow), and whether the
+/// destroyed-table inserts and the map snapshot's epoch (both only grow), and whether the
 /// object lies in a file mapping (stdout's `FILE` in libc's data). An object elsewhere (a heap
 /// block from `fopen`) is looked up in the heap again on a hit, since `free` moves no counter.
 /// Only this thread writes it; a signal handler's check may interrupt a read, which the entry
@@ -276,12 +276,11 @@ struct MemoSlot {
     entry: AtomicUsize,
     size: AtomicUsize,
     inserts: AtomicUsize,
-    seq: AtomicUsize,
-    generation: AtomicUsize,
+    epoch: AtomicUsize,
     file: AtomicUsize,
     /// To 64 bytes: a slot's offset is then the index shifted, not multiplied (seven
     /// instructions a check with 48-byte slots).
-    _pad: [usize; 2],
+    _pad: [usize; 3],
 }
 
 impl Memo {
@@ -304,10 +303,9 @@ impl MemoSlot {
             entry: AtomicUsize::new(0),
             size: AtomicUsize::new(0),
             inserts: AtomicUsize::new(0),
-            seq: AtomicUsize::new(0),
-            generation: AtomicUsize::new(0),
+            epoch: AtomicUsize::new(0),
             file: AtomicUsize::new(0),
-            _pad: [0; 2],
+            _pad: [0; 3],
         }
     }
 
@@ -319,11 +317,10 @@ impl MemoSlot {
             return false;
         }
         compiler_fence(Ordering::SeqCst);
-        let (held, inserts, seq, generation, file) = (
+        let (held, inserts, epoch, file) = (
             self.size.load(Ordering::Relaxed),
             self.inserts.load(Ordering::Relaxed),
-            self.seq.load(Ordering::Relaxed),
-            self.generation.load(Ordering::Relaxed),
+            self.epoch.load(Ordering::Relaxed),
             self.file.load(Ordering::Relaxed),
         );
         compiler_fence(Ordering::SeqCst);
@@ -335,7 +332,7 @@ impl MemoSlot {
         }
         let p = (e & ADDR_MASK) as *const c_void;
         inserts == DESTROYED.inserts.load(Ordering::Acquire)
-            && (seq, generation) == mem::stamp_now()
+            && epoch == mem::stamp_now()
             && (file != 0 || heap::within(p, size, "handle").is_ok())
     }
 
@@ -343,15 +340,14 @@ impl MemoSlot {
     /// destroyed-table count having been `inserts` before the check.
     fn remember(&self, e: usize, size: usize, inserts: usize) {
         let p = (e & ADDR_MASK) as *const c_void;
-        let Some((seq, generation, file)) = mem::readable_stamp(p as usize, size) else {
+        let Some((epoch, file)) = mem::readable_stamp(p as usize, size) else {
             return;
         };
         self.entry.store(0, Ordering::Relaxed);
         compiler_fence(Ordering::SeqCst);
         self.size.store(size, Ordering::Relaxed);
         self.inserts.store(inserts, Ordering::Relaxed);
-        self.seq.store(seq, Ordering::Relaxed);
-        self.generation.store(generation, Ordering::Relaxed);
+        self.epoch.store(epoch, Ordering::Relaxed);
         self.file.store(file as usize, Ordering::Relaxed);
         compiler_fence(Ordering::SeqCst);
         self.entry.store(e, Ordering::Relaxed);

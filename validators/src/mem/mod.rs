@@ -125,23 +125,18 @@ fn heap_slow(p: *const c_void, len: usize, check: &'static str) -> Verdict {
     })
 }
 
-/// What a check that found `addr..addr+len` readable depends on, for a memo of it: the stamp
-/// of the published map snapshot (its sequence number and generation) and whether the bytes lie
-/// in a file mapping; `None` unless one recently seen region holds them all, readable.
-pub(crate) fn readable_stamp(addr: usize, len: usize) -> Option<(usize, usize, bool)> {
+/// What a check that found `addr..addr+len` readable depends on, for a memo of it: the epoch
+/// of the map snapshot it was read from and whether the bytes lie in a file mapping; `None`
+/// unless one recently seen region holds them all, readable.
+pub(crate) fn readable_stamp(addr: usize, len: usize) -> Option<(usize, bool)> {
     let (r, stamp) = recent::get_stamped(addr)?;
-    (r.flags & READ != 0 && len <= r.end - addr).then_some((
-        stamp.seq,
-        stamp.generation,
-        r.flags & FILE != 0,
-    ))
+    (r.flags & READ != 0 && len <= r.end - addr).then_some((stamp.epoch, r.flags & FILE != 0))
 }
 
-/// The stamp [`readable_stamp`] gives now: a memo made under another one is void.
+/// The epoch [`readable_stamp`] gives now: a memo made under another one is void.
 #[inline(always)]
-pub(crate) fn stamp_now() -> (usize, usize) {
-    let now = recent::now();
-    (now.seq, now.generation)
+pub(crate) fn stamp_now() -> usize {
+    recent::now().epoch
 }
 
 /// `codeaddress`: `p` points into executable memory.

@@ -1,14 +1,14 @@
 //! Regions recently found in the published snapshot, so that repeated checks on the same stack,
 //! heap or library skip the binary search and touch one cache line instead of several.
 //!
-//! A slot is a copy of one region tagged with the sequence number and generation of the snapshot
-//! it came from; it is used only while that snapshot is still the published, non-stale one, so a
-//! hit means exactly what a lookup in the snapshot would have meant. Slots are guarded by a
+//! A slot is a copy of one region tagged with the epoch of the snapshot it came from (see
+//! `snapshot::EPOCH`); it is used only while that snapshot is still the published, non-stale one,
+//! so a hit means exactly what a lookup in the snapshot would have meant. Slots are guarded by a
 //! sequence lock: readers never write (a torn read is detected and ignored), a writer takes the
 //! slot with one compare-exchange and gives up instead of waiting, so a signal handler that
 //! interrupts a writer on the same thread just misses.
 
-use super::snapshot::{Seen, Stamp, INVALIDATIONS, SEQ};
+use super::snapshot::{Seen, Stamp, EPOCH};
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// A power of two; 256 sets of two slots of one cache line each (32 KiB, touched only where
@@ -20,8 +20,7 @@ const SETS: usize = 256;
 struct Slot {
     /// Odd while a writer fills the slot.
     version: AtomicUsize,
-    seq: AtomicUsize,
-    generation: AtomicUsize,
+    epoch: AtomicUsize,
     start: AtomicUsize,
     end: AtomicUsize,
     flags: AtomicUsize,
@@ -31,15 +30,16 @@ impl Slot {
     const fn new() -> Slot {
         Slot {
             version: AtomicUsize::new(0),
-            // No snapshot has this number, so an unfilled slot never hits.
-            seq: AtomicUsize::new(usize::MAX),
-            generation: AtomicUsize::new(0),
+            epoch: AtomicUsize::new(VOID),
             start: AtomicUsize::new(0),
             end: AtomicUsize::new(0),
             flags: AtomicUsize::new(0),
         }
     }
 }
+
+/// An epoch that never comes (the count would have to wrap): a slot with it never hits.
+const VOID: usize = usize::MAX;
 
 /// Two slots per set, so that two regions sharing a granule both stay: ls's `.bss` and the
 /// `[heap]` right after it, which it alternates between once per file, evicted each other from a
@@ -62,13 +62,12 @@ fn index(addr: usize) -> usize {
     (granule.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SETS.trailing_zeros())) as usize
 }
 
-/// The stamp of the published snapshot and the count of invalidations now: a slot is current
-/// if it has both. Read once per lookup, for both slots of the set.
+/// The epoch now: a slot is current if it has it. Read once per lookup, for both slots of the
+/// set.
 #[inline(always)]
 pub(super) fn now() -> Stamp {
     Stamp {
-        seq: crate::local!(SEQ: AtomicUsize).load(Ordering::Acquire),
-        generation: crate::local!(INVALIDATIONS: AtomicUsize).load(Ordering::Acquire),
+        epoch: crate::local!(EPOCH: AtomicUsize).load(Ordering::Acquire),
     }
 }
 
@@ -78,10 +77,7 @@ pub(super) fn now() -> Stamp {
 #[inline(always)]
 fn current(s: &Slot, now: Stamp) -> Option<(Seen, Stamp)> {
     let v = s.version.load(Ordering::Acquire);
-    let (seq, generation) = (
-        s.seq.load(Ordering::Relaxed),
-        s.generation.load(Ordering::Relaxed),
-    );
+    let epoch = s.epoch.load(Ordering::Relaxed);
     let seen = Seen {
         start: s.start.load(Ordering::Relaxed),
         end: s.end.load(Ordering::Relaxed),
@@ -89,9 +85,9 @@ fn current(s: &Slot, now: Stamp) -> Option<(Seen, Stamp)> {
     };
     fence(Ordering::Acquire);
     let whole = v & 1 == 0 && s.version.load(Ordering::Relaxed) == v;
-    let current = seq == now.seq && generation == now.generation;
+    let current = epoch == now.epoch;
     // Non-short-circuit `&`: both are cheap, one branch is cheaper than two.
-    (whole & current).then_some((seen, Stamp { seq, generation }))
+    (whole & current).then_some((seen, Stamp { epoch }))
 }
 
 /// The region holding `addr` if a slot of its set has it from the current snapshot.
@@ -162,8 +158,7 @@ fn write(s: &Slot, stamp: Stamp, seen: Seen) {
     }
     // Readers that see any of the stores below also see the odd version.
     fence(Ordering::Release);
-    s.seq.store(stamp.seq, Ordering::Relaxed);
-    s.generation.store(stamp.generation, Ordering::Relaxed);
+    s.epoch.store(stamp.epoch, Ordering::Relaxed);
     s.start.store(seen.start, Ordering::Relaxed);
     s.end.store(seen.end, Ordering::Relaxed);
     s.flags.store(seen.flags, Ordering::Relaxed);
@@ -176,7 +171,7 @@ pub(super) fn after_fork() {
     for s in TABLE.iter().flatten() {
         let v = s.version.load(Ordering::Relaxed);
         if v & 1 != 0 {
-            s.seq.store(usize::MAX, Ordering::Relaxed);
+            s.epoch.store(VOID, Ordering::Relaxed);
             s.version.store(v + 1, Ordering::Release);
         }
     }
@@ -206,8 +201,7 @@ mod tests {
             put(r.start + 8, stamp, r);
             let got = get(r.end - 8);
             let now = now();
-            now.seq == stamp.seq
-                && now.generation == stamp.generation
+            now == stamp
                 && got.is_some_and(|g| (g.start, g.end, g.flags) == (r.start, r.end, r.flags))
         });
         assert!(hit, "a fresh slot is used");
@@ -220,22 +214,12 @@ mod tests {
         let r = far(2);
         let stamp = now();
         let older = Stamp {
-            seq: stamp.seq.wrapping_sub(1),
-            ..stamp
+            epoch: stamp.epoch.wrapping_sub(1),
         };
         put(r.start, older, r);
         assert!(
             get(r.start).is_none(),
-            "an older snapshot's region is not used"
-        );
-        let before_invalidate = Stamp {
-            generation: stamp.generation.wrapping_sub(1),
-            ..stamp
-        };
-        put(r.start, before_invalidate, r);
-        assert!(
-            get(r.start).is_none(),
-            "nor one read before the last invalidate()"
+            "a region read before the last refresh or invalidate() is not used"
         );
         put(r.start, stamp, r);
         super::super::invalidate();
@@ -261,8 +245,7 @@ mod tests {
             put(bss.start, stamp, bss);
             put(heap.start, stamp, heap);
             let got = (get(bss.end - 8), get(heap.start + 8));
-            now().seq == stamp.seq
-                && now().generation == stamp.generation
+            now() == stamp
                 && got
                     .0
                     .is_some_and(|r| (r.start, r.end) == (bss.start, bss.end))
@@ -317,11 +300,7 @@ mod tests {
         assert!(get(r.start).is_none());
         after_fork();
         assert_eq!(s.version.load(Ordering::Relaxed), v + 1);
-        assert_eq!(
-            s.seq.load(Ordering::Relaxed),
-            usize::MAX,
-            "its contents void"
-        );
+        assert_eq!(s.epoch.load(Ordering::Relaxed), VOID, "its contents void");
         put(r.start, now(), r);
         assert_eq!(s.version.load(Ordering::Relaxed), v + 3, "usable again");
     }

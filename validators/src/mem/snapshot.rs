@@ -45,6 +45,12 @@ static COPIES: [AtomicPtr<Snapshot>; 2] = [
 ];
 pub(super) static WRITER: AtomicBool = AtomicBool::new(false);
 pub(super) static INVALIDATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Counts the changes that void what was read from a snapshot: each published snapshot (a new
+/// [`SEQ`]) and each `invalidate()`. One word for the remembered regions to compare (see
+/// `recent`), where the pair of [`SEQ`] and [`INVALIDATIONS`] was two loads and two compares per
+/// check. Bumped after the change it counts, so that a reader that sees the new count sees the
+/// change too.
+pub(super) static EPOCH: AtomicUsize = AtomicUsize::new(0);
 static REFRESHES: AtomicUsize = AtomicUsize::new(0);
 
 /// Marks the cached memory map stale; the next check re-reads `/proc/self/maps`.
@@ -54,6 +60,7 @@ static REFRESHES: AtomicUsize = AtomicUsize::new(0);
 /// would otherwise still be accepted. New mappings are found without it (a miss re-reads).
 pub fn invalidate() {
     INVALIDATIONS.fetch_add(1, Ordering::Release);
+    EPOCH.fetch_add(1, Ordering::Release);
 }
 
 /// Starts the child of `fork` on its own map: the child lacks the parent's `MADV_DONTFORK`
@@ -88,11 +95,11 @@ impl Seen {
     }
 }
 
-/// Which published snapshot a lookup read: its sequence number and generation.
-#[derive(Clone, Copy)]
+/// When a lookup read the published snapshot: the [`EPOCH`] before it began. What it found holds
+/// as long as the epoch is unchanged.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct Stamp {
-    pub(super) seq: usize,
-    pub(super) generation: usize,
+    pub(super) epoch: usize,
 }
 
 /// What the map says about the bytes from an address on.
@@ -238,6 +245,8 @@ pub(super) fn lookup<T>(
 fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<(T, Stamp)> {
     // A reader only retries when a writer flipped copies twice during its lookup.
     for _ in 0..4 {
+        // Before anything else: a change after this read moves the epoch past the stamp.
+        let epoch = EPOCH.load(Ordering::Acquire);
         let seq = SEQ.load(Ordering::Acquire);
         let p = COPIES[seq & 1].load(Ordering::Acquire);
         if p.is_null() {
@@ -252,7 +261,7 @@ fn read_published<T>(f: &impl Fn(&Snapshot) -> T) -> Option<(T, Stamp)> {
         let r = f(snap);
         fence(Ordering::Acquire);
         if SEQ.load(Ordering::Relaxed) == seq {
-            return Some((r, Stamp { seq, generation }));
+            return Some((r, Stamp { epoch }));
         }
     }
     None
@@ -290,6 +299,7 @@ fn refresh_with<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
         let snap = unsafe { &*p };
         unsafe { fill(snap) }.then(|| {
             SEQ.store(seq + 1, Ordering::Release);
+            EPOCH.fetch_add(1, Ordering::Release);
             f(snap)
         })
     };

@@ -11,13 +11,15 @@ pub(super) unsafe fn find_zero_u32(from: usize, to: usize) -> Option<usize> {
 }
 
 /// The first NUL in `from..to`, 16 bytes at a time (SSE2, which every x86-64 has: most strings a
-/// program passes fit in one or two such reads). Reads are aligned, so none crosses a page
+/// program passes fit in one or two such reads). Inline: called out of line (through the GOT),
+/// the call cost `strlen`'s check a tenth of its instructions. Reads are aligned, so none crosses a page
 /// boundary: the first and last may hold bytes outside `from..to`, but on the same pages as bytes
 /// inside it, hence readable; those bytes are masked or ignored.
 ///
 /// # Safety
 /// `from..to` must be readable.
 #[cfg(target_arch = "x86_64")]
+#[inline(always)]
 pub(super) unsafe fn find_nul(from: usize, to: usize) -> Option<usize> {
     use core::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_load_si128, _mm_movemask_epi8};
     const CHUNK: usize = 16;
@@ -50,6 +52,7 @@ pub(super) unsafe fn find_nul(from: usize, to: usize) -> Option<usize> {
 /// # Safety
 /// `from..to` must be readable.
 #[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
 pub(super) unsafe fn find_nul(from: usize, to: usize) -> Option<usize> {
     const WORD: usize = core::mem::size_of::<usize>();
     const ONES: usize = usize::from_ne_bytes([0x01; WORD]);

@@ -30,10 +30,12 @@ const IN_DESCRIPTOR: u32 = 32;
 type KeyCreate =
     unsafe extern "C" fn(*mut c_uint, Option<unsafe extern "C" fn(*mut c_void)>) -> c_int;
 type SetSpecific = unsafe extern "C" fn(c_uint, *const c_void) -> c_int;
+type KeyDelete = unsafe extern "C" fn(c_uint) -> c_int;
 
 // The originals, called directly: these are the checker's own calls, neither checked nor counted.
 static KEY_CREATE: Real = Real::new(c"pthread_key_create", c"GLIBC_2.2.5");
 static SET_SPECIFIC: Real = Real::new(c"pthread_setspecific", c"GLIBC_2.2.5");
+static KEY_DELETE: Real = Real::new(c"pthread_key_delete", c"GLIBC_2.2.5");
 
 /// Notes the constructor's thread (library constructor).
 pub fn init() {
@@ -43,7 +45,8 @@ pub fn init() {
 /// Asks for this thread's counts to be flushed when it exits: once per thread, from its first
 /// counted call. Nothing for the constructor's thread, for threads that count before the
 /// constructor ran (other libraries' constructors), or when the key is not one of the
-/// descriptor's.
+/// descriptor's (a program that made 32 keys before its second thread counted). The key is one
+/// of the program's `PTHREAD_KEYS_MAX` (1,024): a program that makes all of them gets one fewer.
 pub fn flush_at_exit() {
     let main = MAIN.load(Relaxed);
     if main == 0 || main == thread::state() as usize {
@@ -78,7 +81,17 @@ fn make_key() -> u32 {
     let mut key: c_uint = 0;
     // SAFETY: the prototype of pthread_key_create; `key` is written on success.
     let made = unsafe { KEY_CREATE.get::<KeyCreate>()(&mut key, Some(flush_thread)) } == 0;
-    let key = if made && key < FAILED { key } else { FAILED };
+    if made && key >= IN_DESCRIPTOR {
+        // Unusable (see IN_DESCRIPTOR): given back, so that the program keeps all the keys it
+        // had (PTHREAD_KEYS_MAX in all).
+        // SAFETY: the key just made, which no thread has a value for.
+        unsafe { KEY_DELETE.get::<KeyDelete>()(key) };
+    }
+    let key = if made && key < IN_DESCRIPTOR {
+        key
+    } else {
+        FAILED
+    };
     KEY.store(key, Release);
     key
 }

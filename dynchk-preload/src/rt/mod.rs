@@ -278,13 +278,20 @@ pub fn enter<I: Interface + ?Sized>(iface: &'static I) -> Option<Call> {
 pub fn counted<I: Interface + ?Sized>(iface: &'static I) {
     let state = thread::state();
     if stats::count_use(state, iface.id().addr(), iface.places()) {
-        // As inside a checker frame, so that the record's calls are the checker's own.
-        // SAFETY: this thread's state.
-        let st = unsafe { &mut *state };
-        st.busy_sp = thread::stack_pointer();
-        report::trace(iface.id());
-        st.busy_sp = 0;
+        trace_unchecked(state, thread::stack_pointer(), iface.id());
     }
+}
+
+/// Traces a call that has no checker frame ([`counted`], [`pass`]) as if from one at `sp`, so
+/// that the interposed calls the record's writing makes are the checker's own (as in [`enter`]).
+#[cold]
+#[inline(never)]
+fn trace_unchecked(state: *mut thread::State, sp: usize, iface: IfaceRef) {
+    // SAFETY: this thread's state.
+    let st = unsafe { &mut *state };
+    st.busy_sp = sp;
+    report::trace(iface);
+    st.busy_sp = 0;
 }
 
 /// Starts a call of `iface` whose interposer has no checks: only counts it (no `errno` to keep,
@@ -300,10 +307,7 @@ pub fn pass<I: Interface + ?Sized>(iface: &'static I) -> Forwarding {
     let outer = st.fwd_sp;
     if program {
         if traced {
-            // As in `enter`: the record's calls are the checker's own.
-            st.busy_sp = sp;
-            report::trace(iface);
-            st.busy_sp = 0;
+            trace_unchecked(state, sp, iface);
         }
         st.fwd_sp = sp;
     }

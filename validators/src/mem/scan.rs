@@ -11,10 +11,10 @@ pub(super) unsafe fn find_zero_u32(from: usize, to: usize) -> Option<usize> {
 }
 
 /// The first NUL in `from..to`, 16 bytes at a time (SSE2, which every x86-64 has: most strings a
-/// program passes fit in one or two such reads). Inline: called out of line (through the GOT),
-/// the call cost `strlen`'s check a tenth of its instructions. Reads are aligned, so none crosses a page
+/// program passes fit in one or two such reads). Reads are aligned, so none crosses a page
 /// boundary: the first and last may hold bytes outside `from..to`, but on the same pages as bytes
-/// inside it, hence readable; those bytes are masked or ignored.
+/// inside it, hence readable; those bytes are masked or ignored. Inline: called out of line
+/// (through the GOT), the call cost `strlen`'s check a tenth of its instructions.
 ///
 /// # Safety
 /// `from..to` must be readable.

@@ -6,6 +6,22 @@ use std::path::PathBuf;
 /// The primitives the compiler calls on its own, which the generated code may also interpose.
 const WRAPPED: [&str; 6] = ["memcpy", "memmove", "memset", "memcmp", "bcmp", "strlen"];
 
+/// The unwinder's functions that Rust's std calls, bound lazily by the shim's `__wrap_*` so that
+/// the library does not need `libgcc_s.so.1` at load time (see shim/shim.c).
+const UNWINDER: [&str; 11] = [
+    "_Unwind_RaiseException",
+    "_Unwind_Resume",
+    "_Unwind_Backtrace",
+    "_Unwind_GetIP",
+    "_Unwind_GetIPInfo",
+    "_Unwind_SetIP",
+    "_Unwind_SetGR",
+    "_Unwind_GetLanguageSpecificData",
+    "_Unwind_GetRegionStart",
+    "_Unwind_GetDataRelBase",
+    "_Unwind_GetTextRelBase",
+];
+
 fn main() -> anyhow::Result<()> {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
@@ -30,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     // The runtime's own copies and compares must not reach the interposers of the same names
     // (see the __wrap_* functions in shim/shim.c).
-    for name in WRAPPED {
+    for name in WRAPPED.iter().chain(&UNWINDER) {
         println!("cargo:rustc-cdylib-link-arg=-Wl,--wrap={name}");
     }
     println!("cargo:rerun-if-changed=hot.txt");

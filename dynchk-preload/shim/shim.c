@@ -180,3 +180,66 @@ size_t __wrap_strlen(const char *s) {
         n++;
     return n;
 }
+
+/* The C++ ABI unwinder's entry points that Rust's std references: _Unwind_Resume and the
+ * personality routine's accessors (called only while an unwind passes through the checker's
+ * frames: thread cancellation, pthread_exit, a C++ exception from a callback),
+ * _Unwind_RaiseException and _Unwind_Backtrace (std's panics and backtraces, which the checker
+ * never starts: rt::panic aborts first, and rt::cfi walks stacks itself). build.rs links with
+ * --wrap for each, so that the library does not need libgcc_s.so.1 when it loads: every program
+ * would load it then, and its constructor costs 0.1 ms on a virtual machine. Each is bound at
+ * its first call, to the unwinder that is running (rt::unwinder). */
+#include <unwind.h>
+
+extern uintptr_t dynchk_unwinder(const char *name, const char *version);
+
+static uintptr_t bound(uintptr_t *slot, const char *name, const char *version) {
+    uintptr_t f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = dynchk_unwinder(name, version);
+        __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+/* The original of `name` as its own function type, kept in a slot of the calling function. */
+#define REAL(name, version)                                                                        \
+    ({                                                                                             \
+        static uintptr_t slot;                                                                     \
+        (__typeof__(&name))bound(&slot, #name, version);                                           \
+    })
+
+_Unwind_Reason_Code __wrap__Unwind_RaiseException(struct _Unwind_Exception *e) {
+    return REAL(_Unwind_RaiseException, "GCC_3.0")(e);
+}
+void __wrap__Unwind_Resume(struct _Unwind_Exception *e) {
+    REAL(_Unwind_Resume, "GCC_3.0")(e);
+    __builtin_unreachable();
+}
+_Unwind_Reason_Code __wrap__Unwind_Backtrace(_Unwind_Trace_Fn f, void *arg) {
+    return REAL(_Unwind_Backtrace, "GCC_3.3")(f, arg);
+}
+_Unwind_Ptr __wrap__Unwind_GetIP(struct _Unwind_Context *c) {
+    return REAL(_Unwind_GetIP, "GCC_3.0")(c);
+}
+_Unwind_Ptr __wrap__Unwind_GetIPInfo(struct _Unwind_Context *c, int *before) {
+    return REAL(_Unwind_GetIPInfo, "GCC_4.2.0")(c, before);
+}
+void __wrap__Unwind_SetIP(struct _Unwind_Context *c, _Unwind_Ptr ip) {
+    REAL(_Unwind_SetIP, "GCC_3.0")(c, ip);
+}
+void __wrap__Unwind_SetGR(struct _Unwind_Context *c, int reg, _Unwind_Word value) {
+    REAL(_Unwind_SetGR, "GCC_3.0")(c, reg, value);
+}
+void *__wrap__Unwind_GetLanguageSpecificData(struct _Unwind_Context *c) {
+    return REAL(_Unwind_GetLanguageSpecificData, "GCC_3.0")(c);
+}
+_Unwind_Ptr __wrap__Unwind_GetRegionStart(struct _Unwind_Context *c) {
+    return REAL(_Unwind_GetRegionStart, "GCC_3.0")(c);
+}
+_Unwind_Ptr __wrap__Unwind_GetDataRelBase(struct _Unwind_Context *c) {
+    return REAL(_Unwind_GetDataRelBase, "GCC_3.0")(c);
+}
+_Unwind_Ptr __wrap__Unwind_GetTextRelBase(struct _Unwind_Context *c) {
+    return REAL(_Unwind_GetTextRelBase, "GCC_3.0")(c);
+}

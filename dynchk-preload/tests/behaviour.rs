@@ -235,6 +235,24 @@ fn the_checkers_own_atfork_registration_is_not_the_programs_call() {
     assert_eq!(s[0]["used"]["__register_atfork"], 1, "{s:?}");
 }
 
+/// The checker brings no library of its own into the process: the C++ ABI unwinder
+/// (`libgcc_s.so.1`, whose constructor runs `cpuid` a dozen times) stays out of a C program
+/// that does not need it, and the checker's backtraces still have their frames.
+#[test]
+fn a_c_program_runs_without_the_unwinder_library_and_still_gets_backtraces() {
+    let dir = scratch("no-libgcc");
+    let out = Run::new(&["/bin/cat", "/proc/self/maps"]).go(Some(&dir.join("log.%p")));
+    assert!(out.status.success(), "{out:?}");
+    let maps = String::from_utf8_lossy(&out.stdout);
+    assert!(maps.contains("libdynchk"), "not under the checker: {maps}");
+    assert!(!maps.contains("libgcc_s"), "{maps}");
+    let (_, records) = run_bad(&dir, &[], true);
+    let v = violations(&records, "open", "pathname")[0];
+    let frames = v["backtrace"].as_array().expect("a backtrace");
+    // The bad call's site in the program, its caller `main`, and the C library's start code.
+    assert!(frames.len() >= 3, "{v}");
+}
+
 /// A bad call from a qsort comparator (a callback the C library invokes), then a longjmp out of
 /// the comparator, after which checks must still run.
 /// The dl error state survives the checker: between the failing call and `dlerror` the program

@@ -308,3 +308,51 @@ fn calls_of_a_handler_that_interrupted_the_checker_are_counted() {
     );
     assert_eq!(sums[0]["violations"], 0, "{}", sums[0]);
 }
+
+/// A bad call in a signal handler, the signal raised from a function of the program's own.
+const BAD_IN_HANDLER: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+static void handler(int s) { (void)s; (void)close(-3); }
+__attribute__((noinline)) static void deliver(void) { raise(SIGUSR1); __asm__ volatile(""); }
+int main(void) {
+    signal(SIGUSR1, handler);
+    deliver();
+    puts("handled");
+    return 0;
+}
+"#;
+
+#[test]
+fn a_backtrace_from_a_signal_handler_goes_on_through_the_signal_frame() {
+    let dir = scratch("handler-backtrace");
+    let exe = compile(&dir, "handler", BAD_IN_HANDLER, &["-O1"]);
+    let out = Run::new(&[exe.to_str().unwrap()]).go(Some(&dir.join("log.%p")));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let records = records(&dir, "log.");
+    let v = violations(&records, "close", "filedescriptor")[0];
+    let modules: Vec<&str> = v["backtrace"]
+        .as_array()
+        .expect("a backtrace")
+        .iter()
+        .map(|f| f["module"].as_str().unwrap())
+        .collect();
+    let exe = exe.to_str().unwrap();
+    // The handler's call, the kernel's return into the C library (__restore_rt), `raise` (and
+    // its interposer), then the program again (`deliver`, `main`), then the C library's start
+    // of `main`.
+    assert_eq!(modules[0], exe, "{v}");
+    assert!(modules[1].contains("libc.so"), "{v}");
+    let back_in_program = modules
+        .iter()
+        .skip_while(|m| **m == exe)
+        .skip_while(|m| **m != exe)
+        .take_while(|m| **m == exe)
+        .count();
+    assert!(
+        back_in_program >= 1,
+        "no frame of the interrupted code: {v}"
+    );
+    assert!(modules.len() >= 5, "{v}");
+}

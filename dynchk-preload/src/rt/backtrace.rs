@@ -1,7 +1,7 @@
 //! Call sites and raw backtraces (module + offset), without allocating.
 //!
-//! Frames come from the C++ ABI unwinder (`_Unwind_Backtrace`, already linked by Rust's std),
-//! which follows `.eh_frame` through code built without frame pointers. Modules are found with
+//! Frames come from the checker's own walk of the call frame information (`cfi`), which
+//! follows `.eh_frame` through code built without frame pointers. Modules are found with
 //! `dl_iterate_phdr`, which walks the loader's link map under its own recursive lock and never
 //! allocates.
 
@@ -10,25 +10,11 @@ use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::config::MAX_FRAMES;
 
-#[repr(C)]
-struct UnwindContext {
-    _opaque: [u8; 0],
-}
-
-type TraceFn = extern "C" fn(*mut UnwindContext, *mut c_void) -> c_int;
-
-extern "C" {
-    fn _Unwind_Backtrace(trace: TraceFn, arg: *mut c_void) -> c_int;
-    fn _Unwind_GetIP(ctx: *mut UnwindContext) -> usize;
-}
-
-const URC_NO_REASON: c_int = 0;
-const URC_END_OF_STACK: c_int = 5;
-
 /// Instruction addresses of the callers, innermost first, starting at the first frame outside
 /// libdynchk (the call site of the interposed function).
 pub struct Frames {
-    /// Return addresses (minus one, so that they point into the call instruction).
+    /// Return addresses minus one, so that they point into the call instruction; after a
+    /// signal frame, the interrupted instruction itself.
     pub ips: [usize; MAX_FRAMES],
     /// Frames filled.
     pub len: usize,
@@ -44,53 +30,25 @@ impl Frames {
     }
 }
 
-struct Walk {
-    frames: Frames,
-    want: usize,
-    lo: usize,
-    hi: usize,
-    outside: bool,
-}
-
-extern "C" fn step(ctx: *mut UnwindContext, arg: *mut c_void) -> c_int {
-    // SAFETY: arg is the Walk passed to _Unwind_Backtrace below; ctx is the unwinder's.
-    let (w, ip) = unsafe { (&mut *(arg as *mut Walk), _Unwind_GetIP(ctx)) };
-    if ip == 0 {
-        return URC_END_OF_STACK;
-    }
-    if !w.outside {
-        if (w.lo..w.hi).contains(&ip) {
-            return URC_NO_REASON;
-        }
-        w.outside = true;
-    }
-    w.frames.ips[w.frames.len] = ip - 1;
-    w.frames.len += 1;
-    if w.frames.len >= w.want {
-        URC_END_OF_STACK
-    } else {
-        URC_NO_REASON
-    }
-}
-
 /// Up to `want` (at least 1: the call site) frames outside this library.
 pub fn capture(want: usize) -> Frames {
     let (lo, hi) = own_range();
-    let mut w = Walk {
-        frames: Frames::none(),
-        want: want.clamp(1, MAX_FRAMES),
-        lo,
-        hi,
-        outside: false,
-    };
-    // SAFETY: step only touches the Walk it is given.
-    unsafe { _Unwind_Backtrace(step, &mut w as *mut Walk as *mut c_void) };
-    w.frames
+    let want = want.clamp(1, MAX_FRAMES);
+    let mut frames = Frames::none();
+    super::cfi::walk(|ip, returns| {
+        if frames.len == 0 && (lo..hi).contains(&ip) {
+            return true;
+        }
+        frames.ips[frames.len] = if returns { ip - 1 } else { ip };
+        frames.len += 1;
+        frames.len < want
+    });
+    frames
 }
 
 /// Makes now, while every system call is still allowed, the ones the reporting path makes only
-/// the first time: the unwinder's one-time initialisation (a `pthread_once`, whose completion
-/// is a `futex` wake) and the main program's path. Called before seccomp restricts the process.
+/// the first time: reading the memory map (the walk reads the stack where the map says it may)
+/// and the main program's path. Called before seccomp restricts the process.
 pub fn prepare() {
     capture(1);
     exe_path(&mut [0; 512]);

@@ -2,6 +2,7 @@
 //! (docs/architecture.md section 4): resolution of originals, the per-thread guard, and reporting.
 
 pub(crate) mod backtrace;
+mod cfi;
 pub(crate) mod config;
 mod exit;
 pub(crate) mod hooks;
@@ -14,6 +15,7 @@ pub(crate) mod stats;
 mod symbols;
 pub(crate) mod sys;
 pub(crate) mod thread;
+mod unwinder;
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};

@@ -17,8 +17,9 @@
 //! `cargo bench -p dynchk-cli --bench overhead [-- FILTER…]` runs the rows whose name contains a
 //! FILTER (all without one); `DYNCHK_BENCH_RUNS=N` sets the rounds per row (default 15, startup
 //! 5×N); `DYNCHK_BENCH_BASELINE=PATH` adds another libdynchk.so (a build before a change) to the
-//! rotation of the workload and thread rows, which then also print the checked runs' ratio to
-//! it: a change's effect measured in one run, under the same noise. A workload whose program (or server, or load driver) is missing is skipped with a
+//! rotation of the workload, thread and startup rows, which then also print the checked runs'
+//! ratio to it (startup: milliseconds over it): a change's effect measured in one run, under the
+//! same noise. A workload whose program (or server, or load driver) is missing is skipped with a
 //! message. `tar` writes to
 //! /dev/null, which GNU tar notices: it walks and stats the tree without reading file contents.
 
@@ -42,8 +43,8 @@ struct Workload {
 struct Setups {
     checked: PathBuf,
     null: PathBuf,
-    /// `DYNCHK_BENCH_BASELINE`: another libdynchk.so (an older build) that the workload and
-    /// thread rows also run under in each round, for a before/after ratio measured in one run.
+    /// `DYNCHK_BENCH_BASELINE`: another libdynchk.so (an older build) that the workload, thread
+    /// and startup rows also run under in each round, for a before/after measured in one run.
     baseline: Option<PathBuf>,
     log: PathBuf,
 }
@@ -369,7 +370,7 @@ fn main() {
     );
     if let Some(b) = &s.baseline {
         println!(
-            "baseline (the workload and thread rows' \"vs baseline\"): {}",
+            "baseline (the workload, thread and startup rows' \"vs baseline\"): {}",
             b.display()
         );
     }
@@ -447,8 +448,11 @@ fn main() {
             argv: argv(&["/bin/true"]),
             stdin: None,
         };
-        let [[p, c, n, _], _] = s.rounds(&w, 5 * runs);
+        let [[p, c, n, b], _] = s.rounds(&w, 5 * runs);
         row(&w.name, &p, &extra_ms(&c, &p), "", &extra_ms(&n, &p), "");
+        if !b.is_empty() {
+            println!("{:<40} {:>12}  vs baseline: {}", "", "", extra_ms(&c, &b));
+        }
     }
     println!("load average at end: {}", load());
     let _ = std::fs::remove_dir_all(&dir);

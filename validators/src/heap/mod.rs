@@ -178,8 +178,14 @@ const _: () = assert!(BIG_CAP < u8::MAX as usize);
 const STARTED_OFF: usize = LEAF_BYTES + LEAF_BYTES / PAGE_SHADOW;
 /// Started byte: a block started in this page.
 const STARTED: u8 = 1;
-/// After the started bytes, one [`Site`] id (two bytes) per granule.
-const SITE_OFF: usize = STARTED_OFF + LEAF_BYTES / PAGE_SHADOW;
+/// Then one more byte per page, [`STARTED`] once a block has started in that page or one of the
+/// two before it: the backward scan's whole reach from an address in this page (see
+/// [`scan_back`]), so that "no block to find" is one load. Two bytes of padding after the last
+/// page's take the marks of a block that starts in the leaf's last pages (a scan never reaches
+/// across leaves). Bytes of their own, for plain stores, as the started bytes.
+const REACH_OFF: usize = STARTED_OFF + LEAF_BYTES / PAGE_SHADOW;
+/// After the reach bytes, one [`Site`] id (two bytes) per granule.
+const SITE_OFF: usize = REACH_OFF + LEAF_BYTES / PAGE_SHADOW + 2;
 const LEAF_MAP: usize = SITE_OFF + 2 * LEAF_BYTES;
 
 /// The shadow byte of `addr`'s granule; `None` when no block was ever recorded near it. With
@@ -209,6 +215,23 @@ unsafe fn page_byte(base: *mut AtomicU8, i: usize) -> &'static AtomicU8 {
 unsafe fn started_byte(base: *mut AtomicU8, i: usize) -> &'static AtomicU8 {
     // SAFETY: the started bytes follow the page bytes in the leaf's mapping.
     unsafe { &*base.add(STARTED_OFF + i / PAGE_SHADOW) }
+}
+
+/// Marks a block start at shadow byte `i` of the leaf at `base` in its page's started byte and
+/// in the reach bytes of that page and the two after it.
+///
+/// # Safety
+/// `base` is a leaf and `i` below [`LEAF_BYTES`].
+#[inline(always)]
+unsafe fn mark_started(base: *mut AtomicU8, i: usize) {
+    // SAFETY: the caller's; the reach bytes and their padding follow the started bytes in the
+    // leaf's mapping.
+    unsafe {
+        started_byte(base, i).store(STARTED, Ordering::Relaxed);
+        for k in 0..3 {
+            (*base.add(REACH_OFF + i / PAGE_SHADOW + k)).store(STARTED, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The site id of shadow byte `i` of the leaf at `base`.
@@ -316,7 +339,7 @@ pub unsafe fn allocated(p: *mut c_void, size: usize, site: Site) {
         if header & HEADER_SLOW == 0 && slack < SLACK.into() {
             // SAFETY: i is the index of p's shadow byte in its leaf.
             unsafe {
-                started_byte(base, i).store(STARTED, Ordering::Relaxed);
+                mark_started(base, i);
                 site_slot(base, i).store(site.0, Ordering::Relaxed);
                 (*base.add(i)).store(LIVE | slack as u8, Ordering::Relaxed);
             }
@@ -339,7 +362,7 @@ fn record_block(p: usize, size: usize, site: Site) {
         let s = unsafe { &*base.add(i) };
         // SAFETY: as above.
         unsafe {
-            started_byte(base, i).store(STARTED, Ordering::Relaxed);
+            mark_started(base, i);
             site_slot(base, i).store(site.0, Ordering::Relaxed);
         }
         // SAFETY: the caller's: a block glibc's malloc just returned.
@@ -614,21 +637,16 @@ fn scan_back(granule: usize, base: *mut AtomicU8, first: usize, at: usize) -> Op
     if at == 0 {
         return None;
     }
-    // The scan's reach spans at most three pages: when no block ever started in any of them
-    // (a pointer into Python's own arenas, near glibc's blocks but outside them) it has nothing
-    // to find, said with three loads and no branch per page. Python's memcpy walked those pages
-    // one by one, three iterations a check.
+    // The scan's reach spans at most three pages, the page of `at - 1` and the two before: when
+    // no block ever started in any of them (a pointer into Python's own arenas, near glibc's
+    // blocks but outside them) it has nothing to find, which that page's reach byte says in one
+    // load. Python's memcpy walked those pages one by one, three iterations a check, then read
+    // their three started bytes (about 20 instructions).
     const _: () = assert!(SCAN_WORDS * 8 <= 2 * PAGE_SHADOW);
-    let (low, high) = (limit / PAGE_SHADOW, (at - 1) / PAGE_SHADOW);
-    // SAFETY: `limit` and `at - 1` are shadow bytes of the leaf, so the pages between are too
-    // (`high - 1` is at least `low` when it is not `high`).
-    let started = unsafe {
-        started_byte(base, low * PAGE_SHADOW).load(Ordering::Relaxed)
-            | started_byte(base, high.saturating_sub(1).max(low) * PAGE_SHADOW)
-                .load(Ordering::Relaxed)
-            | started_byte(base, high * PAGE_SHADOW).load(Ordering::Relaxed)
-    };
-    if started == 0 {
+    // SAFETY: `at - 1` is a shadow byte of the leaf; its page's reach byte follows the started
+    // bytes.
+    let reach = unsafe { &*base.add(REACH_OFF + (at - 1) / PAGE_SHADOW) };
+    if reach.load(Ordering::Relaxed) == 0 {
         return None;
     }
     // The first word without the started byte's test (one load either way) or the limit's
@@ -1020,6 +1038,34 @@ mod tests {
             }
             give_back(p);
         }
+    }
+
+    #[test]
+    fn a_pointer_two_pages_after_its_block_start_finds_it() {
+        // A block under BIG_MIN that starts near a page's end reaches two pages further: the
+        // reach byte of that page must say a block started within the scan's reach. glibc
+        // places consecutive 7900-byte blocks at different page offsets.
+        let mut held = Vec::new();
+        let p = loop {
+            let p = block(7900);
+            if (p as usize + 7899) >> 12 == (p as usize >> 12) + 2 {
+                break p;
+            }
+            held.push(p);
+            assert!(held.len() < 64, "no 7900-byte block over three pages");
+        };
+        let last = (p as usize + 7899) as *const c_void;
+        assert!(within(last, 1, "Rdaddress").is_ok());
+        let f = within(last, 2, "Rdaddress").unwrap_err();
+        assert!(
+            f.msg
+                .as_str()
+                .contains("7899 bytes into a 7900-byte heap block"),
+            "{}",
+            f.msg.as_str()
+        );
+        give_back(p);
+        held.into_iter().for_each(give_back);
     }
 
     #[test]

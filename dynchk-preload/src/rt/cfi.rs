@@ -43,19 +43,21 @@ mod arch {
             usize,
             usize,
         );
+        // Into named scratch registers: an operand the compiler placed in r12–r15 would be
+        // written before the instruction reading that register.
         // SAFETY: reads registers, touches no memory.
         unsafe {
             core::arch::asm!(
-                "lea {ip}, [rip]",
-                "mov {sp}, rsp",
-                "mov {bp}, rbp",
-                "mov {bx}, rbx",
-                "mov {r12}, r12",
-                "mov {r13}, r13",
-                "mov {r14}, r14",
-                "mov {r15}, r15",
-                ip = out(reg) ip, sp = out(reg) sp, bp = out(reg) bp, bx = out(reg) bx,
-                r12 = out(reg) r12, r13 = out(reg) r13, r14 = out(reg) r14, r15 = out(reg) r15,
+                "lea rax, [rip]",
+                "mov rcx, rsp",
+                "mov rdx, rbp",
+                "mov rsi, rbx",
+                "mov rdi, r12",
+                "mov r8, r13",
+                "mov r9, r14",
+                "mov r10, r15",
+                out("rax") ip, out("rcx") sp, out("rdx") bp, out("rsi") bx,
+                out("rdi") r12, out("r8") r13, out("r9") r14, out("r10") r15,
                 options(nomem, nostack, preserves_flags),
             );
         }
@@ -91,18 +93,20 @@ mod arch {
     pub fn here() -> [Option<usize>; REGS] {
         let (ip, sp, fp): (usize, usize, usize);
         let mut saved = [0usize; 10];
-        // SAFETY: stores the registers into `s`, a local of this function.
+        // Into named scratch registers (x9–x12), as on x86-64: an operand placed in x19–x28
+        // would be written before it is stored.
+        // SAFETY: stores the registers into `saved`, a local of this function.
         unsafe {
             core::arch::asm!(
-                "adr {ip}, .",
-                "mov {sp}, sp",
-                "mov {fp}, x29",
-                "stp x19, x20, [{s}]",
-                "stp x21, x22, [{s}, #16]",
-                "stp x23, x24, [{s}, #32]",
-                "stp x25, x26, [{s}, #48]",
-                "stp x27, x28, [{s}, #64]",
-                ip = out(reg) ip, sp = out(reg) sp, fp = out(reg) fp, s = in(reg) saved.as_mut_ptr(),
+                "adr x9, .",
+                "mov x10, sp",
+                "mov x11, x29",
+                "stp x19, x20, [x12]",
+                "stp x21, x22, [x12, #16]",
+                "stp x23, x24, [x12, #32]",
+                "stp x25, x26, [x12, #48]",
+                "stp x27, x28, [x12, #64]",
+                out("x9") ip, out("x10") sp, out("x11") fp, in("x12") saved.as_mut_ptr(),
                 options(nostack, preserves_flags),
             );
         }

@@ -14,8 +14,9 @@ use core::ffi::{c_int, c_void};
 
 use gimli::{
     BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, Evaluation, EvaluationResult,
-    EvaluationStorage, NativeEndian, Piece, Pointer, Reader, ReaderOffset, Register, RegisterRule,
-    UnwindContext, UnwindContextStorage, UnwindSection, UnwindTableRow, Value,
+    EvaluationStorage, NativeEndian, ParsedEhFrameHdr, Piece, Pointer, Reader, ReaderOffset,
+    Register, RegisterRule, UnwindContext, UnwindContextStorage, UnwindSection, UnwindTableRow,
+    Value,
 };
 
 type Bytes = EndianSlice<'static, NativeEndian>;
@@ -142,7 +143,8 @@ impl<R: Reader> EvaluationStorage<R> for OnStack {
 /// The call frame information of the object holding one code address.
 struct Object {
     bases: BaseAddresses,
-    hdr: Bytes,
+    /// The search table's header, parsed once where its `.eh_frame` was found.
+    hdr: ParsedEhFrameHdr<Bytes>,
     eh_frame: Bytes,
 }
 
@@ -208,7 +210,7 @@ extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: usize, arg: *mut c_voi
     };
     s.found = Some(Object {
         bases: bases.set_eh_frame(eh_frame_at as u64),
-        hdr,
+        hdr: parsed,
         // SAFETY: as for the header.
         eh_frame: unsafe { bytes(eh_frame_at, seg.end - eh_frame_at) },
     });
@@ -295,11 +297,7 @@ pub fn walk(mut frame: impl FnMut(usize, bool) -> bool) {
         };
         let eh_frame = EhFrame::from(obj.eh_frame);
         let lookup = if exact { ip } else { ip - 1 };
-        let Ok(parsed) = EhFrameHdr::from(obj.hdr).parse(&obj.bases, size_of::<usize>() as u8)
-        else {
-            return;
-        };
-        let Some(table) = parsed.table() else {
+        let Some(table) = obj.hdr.table() else {
             return;
         };
         let Ok(fde) = table.fde_for_address(

@@ -83,6 +83,7 @@ pub mod heap;
 pub mod ioctl;
 pub mod locale;
 pub mod mem;
+pub mod memo;
 pub mod mode;
 pub mod object;
 pub mod path;

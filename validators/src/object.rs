@@ -16,7 +16,7 @@
 
 use crate::{heap, mem, Fault, Verdict};
 use core::ffi::c_void;
-use core::sync::atomic::{compiler_fence, AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{compiler_fence, AtomicUsize, Ordering};
 
 /// A kind of object, by the name the database gives it (`Display`, `WINDOW`, `xmlDoc`): a tag
 /// in the table's entries, so that one table serves every kind.
@@ -228,27 +228,9 @@ unsafe fn check_all(
     Ok(())
 }
 
-/// Where the runtime keeps this thread's [`Memo`] (see [`set_memo`]); null until it says.
-static MEMO: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
-
-/// Tells [`check`] where this thread's [`Memo`] is: `f` returns it for the calling thread,
-/// from any context (a signal handler, before `main`, inside `__tls_get_addr`), so it must be
-/// static TLS, zeroed at thread start (the preload's initial-exec block; a lazily allocated
-/// `thread_local!` would be neither). Without it every check runs in full.
-pub fn set_memo(f: extern "C" fn() -> *mut Memo) {
-    MEMO.store(f as *mut (), Ordering::Release);
-}
-
 #[inline(always)]
 fn thread_memo() -> Option<&'static Memo> {
-    let f = MEMO.load(Ordering::Acquire);
-    if f.is_null() {
-        return None;
-    }
-    // SAFETY: only set_memo stores here, a function of this type.
-    let f: extern "C" fn() -> *mut Memo = unsafe { core::mem::transmute(f) };
-    // SAFETY: the calling thread's memo, which lives as long as the thread.
-    unsafe { f().as_ref() }
+    crate::memo::thread().map(|t| &t.objects)
 }
 
 /// A thread's memory of the last objects [`check`] passed, four slots: the low bit of the kind's
@@ -433,14 +415,6 @@ mod tests {
         }
     }
 
-    std::thread_local! {
-        static TEST_MEMO: Memo = const { Memo::empty() };
-    }
-
-    extern "C" fn test_memo() -> *mut Memo {
-        TEST_MEMO.with(|m| m as *const Memo as *mut Memo)
-    }
-
     /// Checks `p` as `kind` until this thread's memo holds it (the next check is answered
     /// there): other tests' mappings invalidate the map cache all the time, and a check that
     /// found the map being re-read by another thread remembers nothing.
@@ -456,7 +430,7 @@ mod tests {
     /// (sqlite3 alternates `fgets` and `fflush` on them), are remembered side by side.
     #[test]
     fn neighbouring_objects_of_one_kind_keep_a_slot_each() {
-        set_memo(test_memo);
+        crate::memo::testing::install();
         let objs = [0u64; 64];
         let p = objs.as_ptr().cast::<c_void>();
         let q = p.wrapping_byte_add(0xe0);
@@ -470,7 +444,7 @@ mod tests {
 
     #[test]
     fn a_remembered_object_is_judged_again_when_what_it_passed_on_changes() {
-        set_memo(test_memo);
+        crate::memo::testing::install();
         // Destroyed after it was remembered.
         let obj = [0u64; 4];
         let p = obj.as_ptr().cast::<c_void>();

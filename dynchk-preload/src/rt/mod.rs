@@ -454,7 +454,7 @@ extern "C" fn init() {
         backtrace::prepare();
     }
     panic::install();
-    validators::object::set_memo(thread::memo);
+    validators::memo::set(thread::memo);
     TRACE.store(config::get().trace, Relaxed);
     if tracing() {
         // Empties this thread's entries, which calls made before now filled: traced calls are

@@ -31,17 +31,17 @@ pub struct State {
     /// per checked call otherwise. The address is fixed for the thread's life (a fork child's
     /// thread is a copy at the same address; a new thread's TLS starts zeroed).
     errno: *mut c_int,
-    /// The objects this thread's `handle`/`FILE`/`DIR` checks passed last (see
-    /// `validators::object::Memo`), which they reach through [`memo`].
-    memo: validators::object::Memo,
+    /// What this thread's checks passed lately (see `validators::memo`), which they reach
+    /// through [`memo`].
+    memo: validators::memo::Thread,
 }
 
-// The shim's `memo[32]`.
-const _: () = assert!(size_of::<validators::object::Memo>() == 32 * size_of::<usize>());
+// The shim's `memo[50]`.
+const _: () = assert!(size_of::<validators::memo::Thread>() == 50 * size_of::<usize>());
 
-/// This thread's object memo, for `validators::object::set_memo`: in the static TLS block
-/// like the rest of [`State`], so valid in every context a check runs in.
-pub extern "C" fn memo() -> *mut validators::object::Memo {
+/// This thread's memos, for `validators::memo::set`: in the static TLS block like the rest of
+/// [`State`], so valid in every context a check runs in.
+pub extern "C" fn memo() -> *mut validators::memo::Thread {
     // SAFETY: the field of this thread's state; only its address is taken.
     unsafe { &raw mut (*state()).memo }
 }

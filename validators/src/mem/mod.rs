@@ -1,12 +1,14 @@
 //! Memory: a cache of `/proc/self/maps` and the address validators built on it.
 //!
 //! [`snapshot`] holds the cache and its latch, [`maps`] parses `/proc/self/maps` into it,
-//! [`recent`] remembers the regions checks hit, [`scan`] finds a string's terminator.
+//! [`recent`] remembers the regions checks hit, [`window`] the big heap blocks a thread's
+//! checks passed, [`scan`] finds a string's terminator.
 
 mod maps;
 mod recent;
 mod scan;
 mod snapshot;
+mod window;
 
 use crate::{sys, Fault, Verdict};
 use core::ffi::c_void;
@@ -15,6 +17,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use scan::{find_nul, find_zero_u32};
 pub use snapshot::{after_fork, invalidate, refreshes};
 use snapshot::{lookup, Seen, Span};
+pub use window::Windows;
 
 const READ: usize = 1;
 const WRITE: usize = 2;
@@ -84,6 +87,10 @@ unsafe fn buffer(p: *const c_void, len: usize, need: usize, check: &'static str)
     if len == 0 {
         return Ok(());
     }
+    // Inside a window from 0 would wrap: `window::end` never holds address 0.
+    if window::end(addr, need).is_some_and(|hi| len <= hi - addr) {
+        return Ok(());
+    }
     if addr != 0 {
         if let Some(r) = recent_fit(addr, len, need) {
             return in_block(p, len, r.flags, check);
@@ -93,16 +100,19 @@ unsafe fn buffer(p: *const c_void, len: usize, need: usize, check: &'static str)
     range_slow(addr, len, need, check)
 }
 
-/// `heap::within` unless the bytes lie in a file mapping (`flags` are its region's): glibc's
+/// `heap::within` unless the bytes lie in a file mapping (`r` is their region): glibc's
 /// malloc hands out anonymous memory only, so no block can be there, and a heap lookup there
 /// (string literals, stdout's `FILE` in libc's data, which share a shadow leaf with the heap
-/// next to them) only scans shadow to find nothing.
+/// next to them) only scans shadow to find nothing. A big block that passes becomes this
+/// thread's latest window.
 #[inline(always)]
 fn in_block(p: *const c_void, len: usize, flags: usize, check: &'static str) -> Verdict {
     if flags & FILE != 0 {
         return Ok(());
     }
-    crate::heap::within(p, len, check)
+    crate::heap::within_noting(p, len, check, |start, block| {
+        window::remember(p as usize, start, block)
+    })
 }
 
 /// [`in_block`] when the region is not known yet: a fault of the heap lookup stands unless the
@@ -154,14 +164,27 @@ pub unsafe fn code(p: *const c_void) -> Verdict {
 /// The bytes before the NUL are read, but only where the memory map says they are readable.
 #[inline]
 pub unsafe fn string(p: *const c_void) -> Verdict {
-    let (len, flags) = match quick_scan(p as usize, usize::MAX) {
+    let addr = p as usize;
+    if window_strlen(addr).is_some() {
+        return Ok(());
+    }
+    let (len, flags) = match quick_scan(addr, usize::MAX) {
         Some(found) => found,
-        None => match strlen(p as usize, usize::MAX, "string")? {
+        None => match strlen(addr, usize::MAX, "string")? {
             Some(len) => return heap_slow(p, len + 1, "string"),
             None => return Ok(()),
         },
     };
     in_block(p, len + 1, flags, "string")
+}
+
+/// The length of the string at `addr` if it and its NUL lie in one of this thread's windows.
+#[inline(always)]
+fn window_strlen(addr: usize) -> Option<usize> {
+    let hi = window::end(addr, READ)?;
+    // SAFETY: a valid window is readable to its end.
+    let nul = unsafe { find_nul(addr, hi) }?;
+    Some(nul - addr)
 }
 
 /// The length of the string at `p` when [`string`] passes on its fast path (the NUL inside a
@@ -171,6 +194,9 @@ pub unsafe fn string(p: *const c_void) -> Verdict {
 /// As [`string`].
 #[inline]
 pub unsafe fn string_len(p: *const c_void) -> Option<usize> {
+    if let Some(len) = window_strlen(p as usize) {
+        return Some(len);
+    }
     let (len, flags) = quick_scan(p as usize, usize::MAX)?;
     // The heap's no-call answer only, no fault: the caller's frame stays small.
     (flags & FILE != 0 || crate::heap::passes(p as usize, len + 1)).then_some(len)

@@ -1,0 +1,323 @@
+//! Windows: the big heap blocks a thread's checks passed lately, each clipped to its mapped
+//! region, so that the next check inside one is a few compares.
+//!
+//! A pointer into a big block (sort's 5 MB line buffer, which `strcoll` and `memcmp` get two
+//! pointers into, 5.5 million times a run) costs a look at the recently seen regions and one at
+//! the heap's page bytes and big-block table, about 70 instructions. Inside a window that is
+//! still valid, every byte is readable (and writable, if the window says so) and inside one
+//! live block: exactly what those two looks would say. A window holds while the map snapshot it
+//! was read from is the published one (`snapshot::EPOCH`) and no big block left the heap's table
+//! since its block was found (`heap::big_gen`): a block that is freed, or moved or widened by
+//! `realloc`, voids every window of every thread.
+//!
+//! Each thread writes only its own windows; a signal handler's check may interrupt a write or
+//! a read on the same thread, which the entry's version (odd while written, read before and
+//! after) detects.
+
+use super::{READ, WRITE};
+use core::sync::atomic::{compiler_fence, AtomicBool, AtomicUsize, Ordering};
+
+/// A thread's windows, the latest first.
+#[repr(C)]
+pub struct Windows {
+    entries: [Entry; 2],
+    /// While windows are off (see [`ON`]): the block of the latest big-block pass, and the
+    /// passes in a row that were in the block before them.
+    last: AtomicUsize,
+    repeats: AtomicUsize,
+}
+
+/// Whether checks look at windows at all. A look that misses costs about 35 instructions, and
+/// remembering a window about 40, more than the checks it would skip save in a program that
+/// seldom checks one big block again and again: with windows always on, Python made 15% more
+/// instructions and sqlite3 17%, ls 11%. So windows are off until one thread has passed
+/// [`REPEATS`] checks in a row in one big block (sort's line buffer, millions of times; Python
+/// passes big blocks 3,262 times in all), then on for the rest of the process. Off, a check
+/// pays one load and a branch, and a pass in a big block a compare with the block before.
+static ON: AtomicBool = AtomicBool::new(false);
+const REPEATS: usize = 1 << 16;
+
+#[repr(C)]
+struct Entry {
+    version: AtomicUsize,
+    lo: AtomicUsize,
+    hi: AtomicUsize,
+    /// The region's permissions (`READ`, `WRITE`).
+    perms: AtomicUsize,
+    epoch: AtomicUsize,
+    gen: AtomicUsize,
+    /// To 64 bytes: an entry's offset is then a shift.
+    _pad: [usize; 2],
+}
+
+impl Windows {
+    /// No windows (all zero, as static TLS starts: an empty entry holds no byte).
+    pub const fn empty() -> Windows {
+        Windows {
+            entries: [const { Entry::empty() }; 2],
+            last: AtomicUsize::new(0),
+            repeats: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// What a window is checked against: the snapshot's epoch and the heap's big-block count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    epoch: usize,
+    gen: usize,
+}
+
+impl Stamp {
+    #[inline(always)]
+    fn now() -> Stamp {
+        Stamp {
+            epoch: super::stamp_now(),
+            gen: crate::heap::big_gen(),
+        }
+    }
+}
+
+impl Entry {
+    const fn empty() -> Entry {
+        Entry {
+            version: AtomicUsize::new(0),
+            lo: AtomicUsize::new(0),
+            hi: AtomicUsize::new(0),
+            perms: AtomicUsize::new(0),
+            epoch: AtomicUsize::new(0),
+            gen: AtomicUsize::new(0),
+            _pad: [0; 2],
+        }
+    }
+
+    /// The window's bounds if it is whole, has the permissions `need` and holds `addr`.
+    #[inline(always)]
+    fn at(&self, addr: usize, need: usize) -> Option<(usize, Stamp)> {
+        let v = self.version.load(Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        let (lo, hi, perms) = (
+            self.lo.load(Ordering::Relaxed),
+            self.hi.load(Ordering::Relaxed),
+            self.perms.load(Ordering::Relaxed),
+        );
+        let stamp = Stamp {
+            epoch: self.epoch.load(Ordering::Relaxed),
+            gen: self.gen.load(Ordering::Relaxed),
+        };
+        compiler_fence(Ordering::SeqCst);
+        let whole = v & 1 == 0 && self.version.load(Ordering::Relaxed) == v;
+        // One comparison: below `lo` wraps around to beyond the window; an empty one is 0..0.
+        (whole && addr.wrapping_sub(lo) < hi.wrapping_sub(lo) && perms & need == need)
+            .then_some((hi, stamp))
+    }
+
+    fn write(&self, lo: usize, hi: usize, perms: usize, stamp: Stamp) {
+        let v = self.version.load(Ordering::Relaxed) | 1;
+        self.version.store(v, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        self.lo.store(lo, Ordering::Relaxed);
+        self.hi.store(hi, Ordering::Relaxed);
+        self.perms.store(perms, Ordering::Relaxed);
+        self.epoch.store(stamp.epoch, Ordering::Relaxed);
+        self.gen.store(stamp.gen, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        self.version.store(v + 1, Ordering::Relaxed);
+    }
+
+    /// The whole entry, `None` while it is being written.
+    fn read(&self) -> Option<(usize, usize, usize, Stamp)> {
+        let v = self.version.load(Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        let e = (
+            self.lo.load(Ordering::Relaxed),
+            self.hi.load(Ordering::Relaxed),
+            self.perms.load(Ordering::Relaxed),
+            Stamp {
+                epoch: self.epoch.load(Ordering::Relaxed),
+                gen: self.gen.load(Ordering::Relaxed),
+            },
+        );
+        compiler_fence(Ordering::SeqCst);
+        (v & 1 == 0 && self.version.load(Ordering::Relaxed) == v).then_some(e)
+    }
+}
+
+/// The end of this thread's valid window that holds `addr` with the permissions `need`:
+/// every byte from `addr` to it passes a buffer check. `None`: check in full.
+#[inline(always)]
+pub(super) fn end(addr: usize, need: usize) -> Option<usize> {
+    if !crate::local!(ON: AtomicBool).load(Ordering::Relaxed) {
+        return None;
+    }
+    let w = &crate::memo::thread()?.windows;
+    let (hi, stamp) = w.entries[0]
+        .at(addr, need)
+        .or_else(|| w.entries[1].at(addr, need))?;
+    (stamp == Stamp::now()).then_some(hi)
+}
+
+/// Remembers the live big block `start..start+len`, which a check of `addr` just passed, as
+/// this thread's latest window (clipped to `addr`'s region); the one before moves second.
+/// The stamp is read first, then the block and the region are found again under it: a block
+/// freed or a map read again since the check leaves no window, one after makes it void.
+#[inline(never)]
+pub(super) fn remember(addr: usize, start: usize, len: usize) {
+    let Some(t) = crate::memo::thread() else {
+        return;
+    };
+    let w = &t.windows;
+    if !crate::local!(ON: AtomicBool).load(Ordering::Relaxed) {
+        if w.last.load(Ordering::Relaxed) != start {
+            w.last.store(start, Ordering::Relaxed);
+            w.repeats.store(0, Ordering::Relaxed);
+            return;
+        }
+        let n = w.repeats.load(Ordering::Relaxed) + 1;
+        w.repeats.store(n, Ordering::Relaxed);
+        if n == REPEATS {
+            ON.store(true, Ordering::Relaxed);
+        }
+        return;
+    }
+    let stamp = Stamp::now();
+    let Some(r) = super::recent::get(addr) else {
+        return;
+    };
+    if !crate::heap::big_live(start, len) {
+        return;
+    }
+    let (lo, hi) = (start.max(r.start), (start + len).min(r.end));
+    let [first, second] = &w.entries;
+    let perms = r.flags & (READ | WRITE);
+    match first.read() {
+        Some(same) if same == (lo, hi, perms, stamp) => return,
+        Some((flo, fhi, fperms, fstamp)) if (flo, fhi) != (lo, hi) && fhi != 0 => {
+            second.write(flo, fhi, fperms, fstamp)
+        }
+        _ => {}
+    }
+    first.write(lo, hi, perms, stamp);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::{self, Site};
+    use crate::mem::{invalidate, readable, string, writable};
+    use crate::testutil::eventually;
+    use core::ffi::c_void;
+
+    /// A heap block of `n` bytes of 'a' and a NUL at its end, recorded as the allocator
+    /// interposers record it.
+    fn big_block(n: usize) -> *mut u8 {
+        // SAFETY: the test process's own malloc; the block is n bytes.
+        unsafe {
+            let p = libc::malloc(n).cast::<u8>();
+            p.write_bytes(b'a', n - 1);
+            p.add(n - 1).write(0);
+            heap::allocated(p.cast(), n, Site::UNKNOWN);
+            p
+        }
+    }
+
+    /// Checks `addr..addr+len` until this thread's window holds it: other tests free big blocks
+    /// and re-read the map in parallel, which voids windows, and a check that ran into a
+    /// re-read remembers nothing.
+    fn windowed(addr: usize, len: usize) -> bool {
+        eventually(|| {
+            // SAFETY: the bytes are only compared against the map.
+            assert!(unsafe { readable(addr as *const c_void, len) }.is_ok());
+            end(addr, READ).is_some_and(|hi| len <= hi - addr)
+        })
+    }
+
+    /// 64 KiB: a big block (8 KiB or more) below glibc's mmap threshold, so that its start
+    /// still reads as a freed block once it is freed.
+    const N: usize = 64 << 10;
+
+    #[test]
+    fn a_big_block_that_passed_answers_from_its_window_until_it_is_freed() {
+        crate::memo::testing::install();
+        let p = big_block(N);
+        let at = p as usize + 100;
+        assert!(
+            windowed(at, 1000),
+            "a pass inside a big block makes a window"
+        );
+        assert!(
+            end(p as usize + N, READ).is_none_or(|hi| hi <= p as usize + N),
+            "the window ends with its block"
+        );
+        // SAFETY: only compared against the map and the heap.
+        unsafe {
+            let over = readable((p as usize + N - 10) as *const c_void, 11);
+            assert!(
+                over.is_err(),
+                "a range past the block's end is judged in full"
+            );
+            assert!(
+                writable(at as *const c_void, 8).is_ok(),
+                "heap memory is writable"
+            );
+            assert!(
+                string(at as *const c_void).is_ok(),
+                "its NUL is inside the block"
+            );
+            // No NUL left: the string runs past the block's end.
+            p.add(N - 1).write(b'a');
+            assert!(
+                string(at as *const c_void).is_err(),
+                "{}",
+                "unterminated in its block"
+            );
+            p.add(N - 1).write(0);
+            heap::released(p.cast(), Site::UNKNOWN);
+            assert!(
+                end(at, READ).is_none(),
+                "freeing a big block voids its window"
+            );
+            let f = readable(p.cast(), 16).unwrap_err();
+            assert!(
+                f.msg.as_str().contains("freed"),
+                "a freed block is reported again: {}",
+                f.msg.as_str()
+            );
+            libc::free(p.cast());
+        }
+    }
+
+    #[test]
+    fn a_window_is_void_once_the_map_is_read_again() {
+        crate::memo::testing::install();
+        let p = big_block(N);
+        let at = p as usize + 4096;
+        assert!(windowed(at, 64));
+        invalidate();
+        assert!(end(at, READ).is_none(), "a map change voids every window");
+        // SAFETY: a live block of big_block.
+        unsafe {
+            heap::released(p.cast(), Site::UNKNOWN);
+            libc::free(p.cast());
+        }
+    }
+
+    #[test]
+    fn the_two_latest_blocks_keep_a_window_each() {
+        crate::memo::testing::install();
+        let (p, q) = (big_block(N), big_block(N));
+        let (a, b) = (p as usize + 64, q as usize + 64);
+        let both = eventually(|| {
+            assert!(windowed(a, 8) && windowed(b, 8));
+            end(a, READ).is_some() && end(b, READ).is_some()
+        });
+        assert!(both, "the earlier window moved second");
+        // SAFETY: live blocks of big_block.
+        unsafe {
+            for p in [p, q] {
+                heap::released(p.cast(), Site::UNKNOWN);
+                libc::free(p.cast());
+            }
+        }
+    }
+}

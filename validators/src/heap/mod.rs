@@ -132,7 +132,7 @@ fn big_remove(start: usize) -> bool {
 static BIG_GEN: AtomicUsize = AtomicUsize::new(0);
 
 /// The count of big blocks taken out of [`BIG`] so far: a memo of a big block's bounds that was
-/// made under one count (read before the lookup that found the block) holds while the count is
+/// made under one count (read before [`big_live`] confirmed the block) holds while the count is
 /// unchanged, since the block is then still live and as long (see `mem::window`). Blocks come
 /// and go far less often than they are checked: sort frees 69 blocks and checks 11 million
 /// pointers into one.

@@ -100,7 +100,7 @@ unsafe fn buffer(p: *const c_void, len: usize, need: usize, check: &'static str)
     range_slow(addr, len, need, check)
 }
 
-/// `heap::within` unless the bytes lie in a file mapping (`r` is their region): glibc's
+/// `heap::within` unless the bytes lie in a file mapping (`flags` are its region's): glibc's
 /// malloc hands out anonymous memory only, so no block can be there, and a heap lookup there
 /// (string literals, stdout's `FILE` in libc's data, which share a shadow leaf with the heap
 /// next to them) only scans shadow to find nothing. A big block that passes becomes this

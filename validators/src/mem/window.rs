@@ -94,22 +94,9 @@ impl Entry {
     /// The window's bounds if it is whole, has the permissions `need` and holds `addr`.
     #[inline(always)]
     fn at(&self, addr: usize, need: usize) -> Option<(usize, Stamp)> {
-        let v = self.version.load(Ordering::Relaxed);
-        compiler_fence(Ordering::SeqCst);
-        let (lo, hi, perms) = (
-            self.lo.load(Ordering::Relaxed),
-            self.hi.load(Ordering::Relaxed),
-            self.perms.load(Ordering::Relaxed),
-        );
-        let stamp = Stamp {
-            epoch: self.epoch.load(Ordering::Relaxed),
-            gen: self.gen.load(Ordering::Relaxed),
-        };
-        compiler_fence(Ordering::SeqCst);
-        let whole = v & 1 == 0 && self.version.load(Ordering::Relaxed) == v;
+        let (lo, hi, perms, stamp) = self.read()?;
         // One comparison: below `lo` wraps around to beyond the window; an empty one is 0..0.
-        (whole && addr.wrapping_sub(lo) < hi.wrapping_sub(lo) && perms & need == need)
-            .then_some((hi, stamp))
+        (addr.wrapping_sub(lo) < hi.wrapping_sub(lo) && perms & need == need).then_some((hi, stamp))
     }
 
     fn write(&self, lo: usize, hi: usize, perms: usize, stamp: Stamp) {
@@ -126,6 +113,7 @@ impl Entry {
     }
 
     /// The whole entry, `None` while it is being written.
+    #[inline(always)]
     fn read(&self) -> Option<(usize, usize, usize, Stamp)> {
         let v = self.version.load(Ordering::Relaxed);
         compiler_fence(Ordering::SeqCst);
@@ -268,7 +256,6 @@ mod tests {
             p.add(N - 1).write(b'a');
             assert!(
                 string(at as *const c_void).is_err(),
-                "{}",
                 "unterminated in its block"
             );
             p.add(N - 1).write(0);

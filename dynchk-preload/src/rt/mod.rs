@@ -454,7 +454,8 @@ extern "C" fn init() {
         backtrace::prepare();
     }
     panic::install();
-    validators::memo::set(thread::memo);
+    // SAFETY: this thread's memos, in the shim's initial-exec TLS.
+    unsafe { validators::memo::set(thread::memo()) };
     TRACE.store(config::get().trace, Relaxed);
     if tracing() {
         // Empties this thread's entries, which calls made before now filled: traced calls are

@@ -40,8 +40,8 @@ pub struct State {
 const _: () = assert!(size_of::<validators::memo::Thread>() == 50 * size_of::<usize>());
 
 /// This thread's memos, for `validators::memo::set`: in the static TLS block like the rest of
-/// [`State`], so valid in every context a check runs in.
-pub extern "C" fn memo() -> *mut validators::memo::Thread {
+/// [`State`], so at one offset from the thread pointer in every thread.
+pub fn memo() -> *mut validators::memo::Thread {
     // SAFETY: the field of this thread's state; only its address is taken.
     unsafe { &raw mut (*state()).memo }
 }

@@ -131,11 +131,17 @@ impl Entry {
     }
 }
 
+/// Whether checks look at windows yet (see [`ON`]).
+#[inline(always)]
+pub(super) fn on() -> bool {
+    crate::local!(ON: AtomicBool).load(Ordering::Relaxed)
+}
+
 /// The end of this thread's valid window that holds `addr` with the permissions `need`:
 /// every byte from `addr` to it passes a buffer check. `None`: check in full.
 #[inline(always)]
 pub(super) fn end(addr: usize, need: usize) -> Option<usize> {
-    if !crate::local!(ON: AtomicBool).load(Ordering::Relaxed) {
+    if !on() {
         return None;
     }
     let w = &crate::memo::thread()?.windows;
@@ -155,7 +161,7 @@ pub(super) fn remember(addr: usize, start: usize, len: usize) {
         return;
     };
     let w = &t.windows;
-    if !crate::local!(ON: AtomicBool).load(Ordering::Relaxed) {
+    if !on() {
         if w.last.load(Ordering::Relaxed) != start {
             w.last.store(start, Ordering::Relaxed);
             w.repeats.store(0, Ordering::Relaxed);

@@ -27,8 +27,9 @@ struct dynchk_thread {
         uint32_t pending;
     } used[128]; /* rt::thread::USED_ENTRIES */
     int *errno_slot;
-    uintptr_t memo[50]; /* validators::memo::Thread: the object memo's four slots and the two
-                         * windows, eight words each, and the windows' repeat counter */
+    uintptr_t memo[51]; /* validators::memo::Thread: the object memo's four slots and the two
+                         * windows, eight words each, and the windows' gate: the two latest
+                         * blocks and a repeat counter */
 };
 
 /* Not static: rt::thread::state reads it inline on x86-64 (hidden, like everything here). */

@@ -36,8 +36,8 @@ pub struct State {
     memo: validators::memo::Thread,
 }
 
-// The shim's `memo[50]`.
-const _: () = assert!(size_of::<validators::memo::Thread>() == 50 * size_of::<usize>());
+// The shim's `memo[51]`.
+const _: () = assert!(size_of::<validators::memo::Thread>() == 51 * size_of::<usize>());
 
 /// This thread's memos, for `validators::memo::set`: in the static TLS block like the rest of
 /// [`State`], so at one offset from the thread pointer in every thread.

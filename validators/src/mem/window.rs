@@ -21,9 +21,9 @@ use core::sync::atomic::{compiler_fence, AtomicBool, AtomicUsize, Ordering};
 #[repr(C)]
 pub struct Windows {
     entries: [Entry; 2],
-    /// While windows are off (see [`ON`]): the block of the latest big-block pass, and the
-    /// passes in a row that were in the block before them.
-    last: AtomicUsize,
+    /// While windows are off (see [`ON`]): the blocks of the two latest big-block passes, the
+    /// latest first, and the passes in a row that were in one of the two blocks before them.
+    last: [AtomicUsize; 2],
     repeats: AtomicUsize,
 }
 
@@ -31,9 +31,10 @@ pub struct Windows {
 /// remembering a window about 40, more than the checks it would skip save in a program that
 /// seldom checks one big block again and again: with windows always on, Python made 15% more
 /// instructions and sqlite3 17%, ls 11%. So windows are off until one thread has passed
-/// [`REPEATS`] checks in a row in one big block (sort's line buffer, millions of times; Python
-/// passes big blocks 3,262 times in all), then on for the rest of the process. Off, a check
-/// pays one load and a branch, and a pass in a big block a compare with the block before.
+/// [`REPEATS`] checks in a row in its two latest big blocks, as many as it has windows (sort's
+/// line buffer, millions of times; `cmp`-like loops over two blocks; Python passes big blocks
+/// 3,262 times in all), then on for the rest of the process. Off, a check pays one load and a
+/// branch, and a pass in a big block a compare or two with the blocks before.
 static ON: AtomicBool = AtomicBool::new(false);
 const REPEATS: usize = 1 << 16;
 
@@ -55,7 +56,7 @@ impl Windows {
     pub const fn empty() -> Windows {
         Windows {
             entries: [const { Entry::empty() }; 2],
-            last: AtomicUsize::new(0),
+            last: [const { AtomicUsize::new(0) }; 2],
             repeats: AtomicUsize::new(0),
         }
     }
@@ -162,10 +163,16 @@ pub(super) fn remember(addr: usize, start: usize, len: usize) {
     };
     let w = &t.windows;
     if !on() {
-        if w.last.load(Ordering::Relaxed) != start {
-            w.last.store(start, Ordering::Relaxed);
-            w.repeats.store(0, Ordering::Relaxed);
-            return;
+        let [latest, before] = &w.last;
+        let previous = latest.load(Ordering::Relaxed);
+        if previous != start {
+            let known = before.load(Ordering::Relaxed) == start;
+            before.store(previous, Ordering::Relaxed);
+            latest.store(start, Ordering::Relaxed);
+            if !known {
+                w.repeats.store(0, Ordering::Relaxed);
+                return;
+            }
         }
         let n = w.repeats.load(Ordering::Relaxed) + 1;
         w.repeats.store(n, Ordering::Relaxed);

@@ -20,10 +20,10 @@ use core::sync::atomic::{compiler_fence, AtomicBool, AtomicUsize, Ordering};
 /// A thread's windows, the latest first.
 #[repr(C)]
 pub struct Windows {
-    entries: [Entry; 2],
+    entries: [Entry; WINDOWS],
     /// While windows are off (see [`ON`]): the blocks of the two latest big-block passes, the
     /// latest first, and the passes in a row that were in one of the two blocks before them.
-    last: [AtomicUsize; 2],
+    last: [AtomicUsize; WINDOWS],
     repeats: AtomicUsize,
 }
 
@@ -37,6 +37,10 @@ pub struct Windows {
 /// branch, and a pass in a big block a compare or two with the blocks before.
 static ON: AtomicBool = AtomicBool::new(false);
 const REPEATS: usize = 1 << 16;
+
+/// A thread's windows, and so the big blocks its gate counts passes in: two, for a loop over
+/// two blocks (`memcmp` of one against another) as much as for one.
+const WINDOWS: usize = 2;
 
 #[repr(C)]
 struct Entry {
@@ -55,8 +59,8 @@ impl Windows {
     /// No windows (all zero, as static TLS starts: an empty entry holds no byte).
     pub const fn empty() -> Windows {
         Windows {
-            entries: [const { Entry::empty() }; 2],
-            last: [const { AtomicUsize::new(0) }; 2],
+            entries: [const { Entry::empty() }; WINDOWS],
+            last: [const { AtomicUsize::new(0) }; WINDOWS],
             repeats: AtomicUsize::new(0),
         }
     }

@@ -119,26 +119,14 @@ fn big_remove(start: usize) -> bool {
         let cur = e.load(Ordering::Relaxed);
         if cur != 0 && cur != RESERVED && cur & ((1 << BIG_START_BITS) - 1) == granule {
             // Before the entry goes: a window taken from it after this is stamped with the
-            // new count, and one taken before is void (see `big_gen`).
-            BIG_GEN.fetch_add(1, Ordering::AcqRel);
+            // new generation, and one taken before is void. Blocks come and go far less often
+            // than they are checked: sort frees 69 blocks and checks 11 million pointers into one.
+            crate::mem::window::void();
             let _ = e.compare_exchange(cur, 0, Ordering::Relaxed, Ordering::Relaxed);
             return true;
         }
     }
     false
-}
-
-/// Big blocks taken out of [`BIG`] (freed, moved by `realloc`, recorded again) so far.
-static BIG_GEN: AtomicUsize = AtomicUsize::new(0);
-
-/// The count of big blocks taken out of [`BIG`] so far: a memo of a big block's bounds that was
-/// made under one count (read before [`big_live`] confirmed the block) holds while the count is
-/// unchanged, since the block is then still live and as long (see `mem::window`). Blocks come
-/// and go far less often than they are checked: sort frees 69 blocks and checks 11 million
-/// pointers into one.
-#[inline(always)]
-pub(crate) fn big_gen() -> usize {
-    crate::local!(BIG_GEN: AtomicUsize).load(Ordering::Acquire)
 }
 
 /// The live big block holding `addr` if entry `i` of [`BIG`] is one (the entry the page bytes

@@ -8,7 +8,7 @@ mod maps;
 mod recent;
 mod scan;
 mod snapshot;
-mod window;
+pub(crate) mod window;
 
 use crate::{sys, Fault, Verdict};
 use core::ffi::c_void;

@@ -61,6 +61,7 @@ static REFRESHES: AtomicUsize = AtomicUsize::new(0);
 pub fn invalidate() {
     INVALIDATIONS.fetch_add(1, Ordering::Release);
     EPOCH.fetch_add(1, Ordering::Release);
+    super::window::void();
 }
 
 /// Starts the child of `fork` on its own map: the child lacks the parent's `MADV_DONTFORK`
@@ -300,6 +301,7 @@ fn refresh_with<T>(f: &impl Fn(&Snapshot) -> T) -> Option<T> {
         unsafe { fill(snap) }.then(|| {
             SEQ.store(seq + 1, Ordering::Release);
             EPOCH.fetch_add(1, Ordering::Release);
+            super::window::void();
             f(snap)
         })
     };

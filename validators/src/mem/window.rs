@@ -5,10 +5,10 @@
 //! pointers into, 5.5 million times a run) costs a look at the recently seen regions and one at
 //! the heap's page bytes and big-block table, about 70 instructions. Inside a window that is
 //! still valid, every byte is readable (and writable, if the window says so) and inside one
-//! live block: exactly what those two looks would say. A window holds while the map snapshot it
-//! was read from is the published one (`snapshot::EPOCH`) and no big block left the heap's table
-//! since its block was found (`heap::big_gen`): a block that is freed, or moved or widened by
-//! `realloc`, voids every window of every thread.
+//! live block: exactly what those two looks would say. A window holds while its generation
+//! ([`GEN`]) is the current one: a new map snapshot, a map change (`snapshot::EPOCH` moving) and
+//! a big block leaving the heap's table (freed, or moved or widened by `realloc`) each start a
+//! new one, which voids every window of every thread.
 //!
 //! Each thread writes only its own windows; a signal handler's check may interrupt a write or
 //! a read on the same thread, which the entry's version (odd while written, read before and
@@ -49,10 +49,10 @@ struct Entry {
     hi: AtomicUsize,
     /// The region's permissions (`READ`, `WRITE`).
     perms: AtomicUsize,
-    epoch: AtomicUsize,
+    /// The [`GEN`] it was made under.
     gen: AtomicUsize,
     /// To 64 bytes: an entry's offset is then a shift.
-    _pad: [usize; 2],
+    _pad: [usize; 3],
 }
 
 impl Windows {
@@ -66,20 +66,25 @@ impl Windows {
     }
 }
 
-/// What a window is checked against: the snapshot's epoch and the heap's big-block count.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    epoch: usize,
-    gen: usize,
+/// The windows' generation: bumped after every change of the memory map the checks see (a new
+/// snapshot, `invalidate`) and before a big block leaves the heap's table. One word for a look
+/// to compare, where the snapshot's epoch and the heap's count of big blocks taken out were two
+/// loads and three instructions more on each of sort's 11 million looks.
+static GEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Starts a new generation: every window made before is void.
+pub(crate) fn void() {
+    GEN.fetch_add(1, Ordering::AcqRel);
 }
+
+/// What a window is checked against: the [`GEN`] it was made under.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp(usize);
 
 impl Stamp {
     #[inline(always)]
     fn now() -> Stamp {
-        Stamp {
-            epoch: super::stamp_now(),
-            gen: crate::heap::big_gen(),
-        }
+        Stamp(crate::local!(GEN: AtomicUsize).load(Ordering::Acquire))
     }
 }
 
@@ -90,9 +95,8 @@ impl Entry {
             lo: AtomicUsize::new(0),
             hi: AtomicUsize::new(0),
             perms: AtomicUsize::new(0),
-            epoch: AtomicUsize::new(0),
             gen: AtomicUsize::new(0),
-            _pad: [0; 2],
+            _pad: [0; 3],
         }
     }
 
@@ -111,8 +115,7 @@ impl Entry {
         self.lo.store(lo, Ordering::Relaxed);
         self.hi.store(hi, Ordering::Relaxed);
         self.perms.store(perms, Ordering::Relaxed);
-        self.epoch.store(stamp.epoch, Ordering::Relaxed);
-        self.gen.store(stamp.gen, Ordering::Relaxed);
+        self.gen.store(stamp.0, Ordering::Relaxed);
         compiler_fence(Ordering::SeqCst);
         self.version.store(v + 1, Ordering::Relaxed);
     }
@@ -126,10 +129,7 @@ impl Entry {
             self.lo.load(Ordering::Relaxed),
             self.hi.load(Ordering::Relaxed),
             self.perms.load(Ordering::Relaxed),
-            Stamp {
-                epoch: self.epoch.load(Ordering::Relaxed),
-                gen: self.gen.load(Ordering::Relaxed),
-            },
+            Stamp(self.gen.load(Ordering::Relaxed)),
         );
         compiler_fence(Ordering::SeqCst);
         (v & 1 == 0 && self.version.load(Ordering::Relaxed) == v).then_some(e)
@@ -149,7 +149,9 @@ pub(super) fn end(addr: usize, need: usize) -> Option<usize> {
     if !on() {
         return None;
     }
-    let w = &crate::memo::thread()?.windows;
+    // On: a thread's check remembered a window, so the memos' place is known.
+    // SAFETY: `remember` turns windows on only after `memo::thread` found the memos.
+    let w = unsafe { &crate::memo::thread_known().windows };
     let (hi, stamp) = w.entries[0]
         .at(addr, need)
         .or_else(|| w.entries[1].at(addr, need))?;

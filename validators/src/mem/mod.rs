@@ -177,7 +177,8 @@ pub unsafe fn string(p: *const c_void) -> Verdict {
 /// into the interposers of every string parameter it made the preload 2.4 MB bigger.
 #[inline(never)]
 unsafe fn string_in_windows(p: *const c_void) -> Verdict {
-    if window_strlen(p as usize).is_some() {
+    // SAFETY: `string` calls it only once windows are on.
+    if unsafe { window_strlen_on(p as usize) }.is_some() {
         return Ok(());
     }
     string_outside_windows(p)
@@ -200,7 +201,19 @@ unsafe fn string_outside_windows(p: *const c_void) -> Verdict {
 /// The length of the string at `addr` if it and its NUL lie in one of this thread's windows.
 #[inline(always)]
 fn window_strlen(addr: usize) -> Option<usize> {
-    let hi = window::end(addr, READ)?;
+    window::on().then_some(())?;
+    // SAFETY: they are.
+    unsafe { window_strlen_on(addr) }
+}
+
+/// [`window_strlen`] once windows are on.
+///
+/// # Safety
+/// As [`window::end_on`].
+#[inline(always)]
+unsafe fn window_strlen_on(addr: usize) -> Option<usize> {
+    // SAFETY: the caller's.
+    let hi = unsafe { window::end_on(addr, READ) }?;
     // SAFETY: a valid window is readable to its end.
     let nul = unsafe { find_nul(addr, hi) }?;
     Some(nul - addr)

@@ -149,6 +149,17 @@ pub(super) fn end(addr: usize, need: usize) -> Option<usize> {
     if !on() {
         return None;
     }
+    // SAFETY: they are.
+    unsafe { end_on(addr, need) }
+}
+
+/// [`end`] for a caller that saw windows on (the string check's small frame, entered only
+/// then): the flag's load again was 4 of its 47 instructions.
+///
+/// # Safety
+/// [`on`] returned true (it never turns false again).
+#[inline(always)]
+pub(super) unsafe fn end_on(addr: usize, need: usize) -> Option<usize> {
     // On: a thread's check remembered a window, so the memos' place is known.
     // SAFETY: `remember` turns windows on only after `memo::thread` found the memos.
     let w = unsafe { &crate::memo::thread_known().windows };

@@ -42,6 +42,43 @@ pub struct Check {
     pub saved: bool,
     /// Its rule comes from `semantics/gir/` (generated from GObject-Introspection data).
     pub gir: bool,
+    /// What a look at the thread's windows needs to settle it, for a buffer or string check
+    /// that runs unconditionally (see `render::paired`), and the statement that makes it when
+    /// that look did not pass it.
+    pub window: Option<(InWindow, String)>,
+}
+
+/// A check that passes whenever its memory lies in one of the thread's windows of big heap
+/// blocks: `mem::readable`/`mem::writable` of a pointer and a length, or `mem::string`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InWindow {
+    /// The pointer and length expressions, and whether the call writes there.
+    Bytes {
+        ptr: String,
+        len: String,
+        writes: bool,
+    },
+    /// The pointer expression.
+    String { ptr: String },
+}
+
+impl InWindow {
+    /// The window part of the check `ir` lowers to, if it has one.
+    fn of(ir: &crate::lower::CheckIr) -> Option<InWindow> {
+        if !ir.guards.is_empty() || ir.write.is_some() || ir.then.is_some() {
+            return None;
+        }
+        let args = &ir.call.args;
+        match (ir.call.validator.as_str(), args.as_slice()) {
+            ("mem::readable" | "mem::writable", [ptr, len]) => Some(InWindow::Bytes {
+                ptr: ptr.clone(),
+                len: len.clone(),
+                writes: ir.call.validator == "mem::writable",
+            }),
+            ("mem::string", [ptr]) => Some(InWindow::String { ptr: ptr.clone() }),
+            _ => None,
+        }
+    }
 }
 
 /// A parameter as the generated code sees it.
@@ -658,6 +695,14 @@ fn param_check(
         code: crate::render::check(&l.ir)?,
         saved: l.saved,
         gir: ru.source.starts_with(crate::sem::GIR_SOURCE),
+        window: match InWindow::of(&l.ir) {
+            Some(w) => {
+                let mut past = l.ir.clone();
+                past.call.validator.push_str("_past_windows");
+                Some((w, crate::render::check(&past)?))
+            }
+            None => None,
+        },
     })
 }
 

@@ -100,6 +100,21 @@ struct FollowT<'a> {
     f: &'a Follow,
 }
 
+#[derive(Template)]
+#[template(path = "pair.rs.txt", escape = "none")]
+struct PairT<'a> {
+    p: Pair<'a>,
+}
+
+/// Two checks and the look at the windows that settles both (see [`paired`]).
+struct Pair<'a> {
+    look: String,
+    /// Each check's statement past the windows.
+    past: [&'a str; 2],
+    /// Each check's own statement.
+    full: [&'a str; 2],
+}
+
 /// The statement that performs a check.
 pub fn check(c: &CheckIr) -> Result<String> {
     Ok(CheckT { c }.render()?)
@@ -225,7 +240,7 @@ pub fn render(spec: &Spec, plans: &[Plan]) -> Result<Rendered> {
                 });
             }
         }
-        fns.extend(fn_rows(p, index));
+        fns.extend(fn_rows(p, index)?);
     }
     let structs = layer2::validators(spec, &roots)?;
     let iface_names = ifaces
@@ -285,7 +300,7 @@ fn check_fn_row(p: &Plan) -> CheckFnRow {
 }
 
 /// The rows the interposer template renders for one plan: one per exported version.
-fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
+fn fn_rows(p: &Plan, index: usize) -> Result<Vec<FnRow>> {
     // A trampoline's checking function receives only the register parameters.
     let passed = || p.params.iter().filter(|q| !q.rust_ty.is_empty());
     let mut params_decl: Vec<String> = passed()
@@ -304,41 +319,94 @@ fn fn_rows(p: &Plan, index: usize) -> Vec<FnRow> {
         .unwrap_or_default();
     p.exports
         .iter()
-        .map(|e| FnRow {
-            prototype: p.prototype.clone(),
-            source: p.source.clone(),
-            checked: e.checked,
-            db_version: db_version.clone(),
-            fn_name: e.fn_name.clone(),
-            name: p.name.clone(),
-            version: e.resolve_version.clone(),
-            params_decl: params_decl.join(", "),
-            param_types: param_types.join(", "),
-            ret: p.ret_rust.clone(),
-            args: args.join(", "),
-            index,
-            trampoline: p.trampoline,
-            soname: p.soname.clone(),
-            real_len: p.name.len() + e.resolve_version.len() + p.soname.len() + 3,
-            before: p.before.clone(),
-            after: p.after.clone(),
-            result: crate::plan::RESULT,
-            saved_reg: p.saved_reg.unwrap_or_default(),
-            checks: if e.checked {
-                passed()
-                    .flat_map(|q| q.checks.iter().map(|c| c.code.clone()))
-                    .collect()
-            } else {
-                Vec::new()
-            },
+        .map(|e| {
+            Ok(FnRow {
+                prototype: p.prototype.clone(),
+                source: p.source.clone(),
+                checked: e.checked,
+                db_version: db_version.clone(),
+                fn_name: e.fn_name.clone(),
+                name: p.name.clone(),
+                version: e.resolve_version.clone(),
+                params_decl: params_decl.join(", "),
+                param_types: param_types.join(", "),
+                ret: p.ret_rust.clone(),
+                args: args.join(", "),
+                index,
+                trampoline: p.trampoline,
+                soname: p.soname.clone(),
+                real_len: p.name.len() + e.resolve_version.len() + p.soname.len() + 3,
+                before: p.before.clone(),
+                after: p.after.clone(),
+                result: crate::plan::RESULT,
+                saved_reg: p.saved_reg.unwrap_or_default(),
+                checks: if e.checked {
+                    paired(passed().flat_map(|q| &q.checks).collect())?
+                } else {
+                    Vec::new()
+                },
+            })
         })
         .collect()
+}
+
+/// An interposer's check statements: of two in a row that windows can settle, both buffers or
+/// both strings (`memcmp`'s two `in(n)`, `memcpy`'s `out(n)` and `in(n)`, `strcoll`'s two
+/// `string`), one look at the windows answers for both (`validators::mem::buffers_in_windows`,
+/// `strings_in_windows`); with windows off both are checked past them, so the pair costs one
+/// test of the flag as each check did.
+fn paired(checks: Vec<&crate::plan::Check>) -> Result<Vec<String>> {
+    use crate::plan::InWindow;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < checks.len() {
+        let a = checks[i];
+        let pair = checks.get(i + 1).and_then(|b| {
+            let ((wa, past_a), (wb, past_b)) = (a.window.as_ref()?, b.window.as_ref()?);
+            let look = match (wa, wb) {
+                (
+                    InWindow::Bytes {
+                        ptr: pa,
+                        len: la,
+                        writes: xa,
+                    },
+                    InWindow::Bytes {
+                        ptr: pb,
+                        len: lb,
+                        writes: xb,
+                    },
+                ) => format!(
+                    "validators::mem::buffers_in_windows({pa}, {la}, {xa}, {pb}, {lb}, {xb})"
+                ),
+                (InWindow::String { ptr: pa }, InWindow::String { ptr: pb }) => {
+                    format!("validators::mem::strings_in_windows({pa}, {pb})")
+                }
+                _ => return None,
+            };
+            Some(Pair {
+                look,
+                past: [past_a, past_b],
+                full: [&a.code, &b.code],
+            })
+        });
+        match pair {
+            Some(p) => {
+                out.push(PairT { p }.render()?);
+                i += 2;
+            }
+            None => {
+                out.push(a.code.clone());
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The generated interposer(s) of one plan, as `explain` shows them.
 pub fn stub(p: &Plan) -> Result<String> {
     let mut out = String::new();
-    for f in fn_rows(p, p.index) {
+    for f in fn_rows(p, p.index)? {
         out.push_str(&Stub { f: &f }.render()?);
     }
     Ok(formatted(out))
@@ -351,7 +419,7 @@ pub fn code_of(spec: &Spec, p: &Plan) -> Result<String> {
     let mut out = String::new();
     match &p.disposition {
         Disposition::Generated => {
-            for f in fn_rows(p, p.index) {
+            for f in fn_rows(p, p.index)? {
                 out.push_str(&Stub { f: &f }.render()?);
             }
         }

@@ -9,8 +9,9 @@ use std::path::Path;
 
 /// Generated interposers (or, for hand-coded ones, their `checks::NAME` function) of every kind:
 /// scalar and memory rules, arrays of structs, conditional rules, hooks, several symbol
-/// versions, variadics, trampolines, callbacks.
-const INTERFACES: [&str; 12] = [
+/// versions, variadics, trampolines, callbacks, two checks one look at the windows settles
+/// (`memcpy`'s buffers, `strcoll`'s strings).
+const INTERFACES: [&str; 13] = [
     "read",
     "readv",
     "open",
@@ -23,6 +24,7 @@ const INTERFACES: [&str; 12] = [
     "mmap",
     "qsort",
     "pthread_create",
+    "strcoll",
 ];
 
 /// The code of `name`, with the index into `IFACES` (which moves whenever an interface is

@@ -91,6 +91,21 @@ unsafe fn buffer(p: *const c_void, len: usize, need: usize, check: &'static str)
     if window::end(addr, need).is_some_and(|hi| len <= hi - addr) {
         return Ok(());
     }
+    buffer_past_windows(p, len, need, check)
+}
+
+/// [`buffer`] past the windows' look.
+#[inline(always)]
+unsafe fn buffer_past_windows(
+    p: *const c_void,
+    len: usize,
+    need: usize,
+    check: &'static str,
+) -> Verdict {
+    let addr = p as usize;
+    if len == 0 {
+        return Ok(());
+    }
     if addr != 0 {
         if let Some(r) = recent_fit(addr, len, need) {
             return in_block(p, len, r.flags, check);
@@ -232,6 +247,102 @@ pub unsafe fn string_len(p: *const c_void) -> Option<usize> {
     let (len, flags) = quick_scan(p as usize, usize::MAX)?;
     // The heap's no-call answer only, no fault: the caller's frame stays small.
     (flags & FILE != 0 || crate::heap::passes(p as usize, len + 1)).then_some(len)
+}
+
+/// What one look at the windows said of an interposer's two buffer or string checks
+/// ([`buffers_in_windows`], [`strings_in_windows`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Pair {
+    /// Windows are off: make both checks past them ([`readable_past_windows`], …), so that the
+    /// pair costs the one test of the flag each check made.
+    Off,
+    /// Not both in windows: make both checks (each looks at the windows again).
+    Apart,
+    /// Both lie in windows: both checks pass.
+    Both,
+}
+
+/// [`Pair`] of the buffer checks of `a..a+len_a` and `b..b+len_b` ([`readable`], or
+/// [`writable`] where `writes_*`), for an interposer that checks two buffers (`memcmp`,
+/// `memcpy`): one look answers for both (see `window::ends_on`), where sort's `memcmp` into its
+/// line buffer made two.
+///
+/// # Safety
+/// None beyond the caller's: the pointers are never dereferenced.
+#[inline(always)]
+pub unsafe fn buffers_in_windows(
+    a: *const c_void,
+    len_a: usize,
+    writes_a: bool,
+    b: *const c_void,
+    len_b: usize,
+    writes_b: bool,
+) -> Pair {
+    if !window::on() {
+        return Pair::Off;
+    }
+    let need = |writes| if writes { READ | WRITE } else { READ };
+    let (a, b) = (a as usize, b as usize);
+    // SAFETY: windows are on.
+    match unsafe { window::ends_on(a, need(writes_a), b, need(writes_b)) } {
+        Some((end_a, end_b)) if len_a <= end_a - a && len_b <= end_b - b => Pair::Both,
+        _ => Pair::Apart,
+    }
+}
+
+/// [`readable`] where [`buffers_in_windows`] said windows are off.
+///
+/// # Safety
+/// As [`readable`].
+#[inline(always)]
+pub unsafe fn readable_past_windows(p: *const c_void, len: usize) -> Verdict {
+    buffer_past_windows(p, len, READ, "Rdaddress")
+}
+
+/// [`writable`] where [`buffers_in_windows`] said windows are off.
+///
+/// # Safety
+/// As [`writable`].
+#[inline(always)]
+pub unsafe fn writable_past_windows(p: *const c_void, len: usize) -> Verdict {
+    buffer_past_windows(p, len, READ | WRITE, "RWaddress")
+}
+
+/// [`Pair`] of the [`string`] checks of `a` and `b` (`strcoll`, `strcmp`).
+///
+/// # Safety
+/// As [`string`].
+#[inline(always)]
+pub unsafe fn strings_in_windows(a: *const c_void, b: *const c_void) -> Pair {
+    if !window::on() {
+        return Pair::Off;
+    }
+    // SAFETY: windows are on; the caller's.
+    if unsafe { strings_on(a as usize, b as usize) } {
+        Pair::Both
+    } else {
+        Pair::Apart
+    }
+}
+
+/// Whether both strings lie in windows, in a small frame of its own as [`string_in_windows`].
+#[inline(never)]
+unsafe fn strings_on(a: usize, b: usize) -> bool {
+    // SAFETY: the caller saw windows on.
+    let Some((end_a, end_b)) = (unsafe { window::ends_on(a, READ, b, READ) }) else {
+        return false;
+    };
+    // SAFETY: a valid window is readable to its end.
+    unsafe { find_nul(a, end_a).is_some() && find_nul(b, end_b).is_some() }
+}
+
+/// [`string`] where [`strings_in_windows`] said windows are off.
+///
+/// # Safety
+/// As [`string`].
+#[inline]
+pub unsafe fn string_past_windows(p: *const c_void) -> Verdict {
+    string_outside_windows(p)
 }
 
 /// How many bytes from `p` a [`writable`] check would pass: to the end of its mapped region,

@@ -103,9 +103,7 @@ impl Entry {
     /// The window's bounds if it is whole, has the permissions `need` and holds `addr`.
     #[inline(always)]
     fn at(&self, addr: usize, need: usize) -> Option<(usize, Stamp)> {
-        let (lo, hi, perms, stamp) = self.read()?;
-        // One comparison: below `lo` wraps around to beyond the window; an empty one is 0..0.
-        (addr.wrapping_sub(lo) < hi.wrapping_sub(lo) && perms & need == need).then_some((hi, stamp))
+        holding(self.read(), addr, need)
     }
 
     fn write(&self, lo: usize, hi: usize, perms: usize, stamp: Stamp) {
@@ -134,6 +132,18 @@ impl Entry {
         compiler_fence(Ordering::SeqCst);
         (v & 1 == 0 && self.version.load(Ordering::Relaxed) == v).then_some(e)
     }
+}
+
+/// The end and stamp of the window `read` gave, if it holds `addr` with the permissions `need`.
+#[inline(always)]
+fn holding(
+    read: Option<(usize, usize, usize, Stamp)>,
+    addr: usize,
+    need: usize,
+) -> Option<(usize, Stamp)> {
+    let (lo, hi, perms, stamp) = read?;
+    // One comparison: below `lo` wraps around to beyond the window; an empty one is 0..0.
+    (addr.wrapping_sub(lo) < hi.wrapping_sub(lo) && perms & need == need).then_some((hi, stamp))
 }
 
 /// Whether checks look at windows yet (see [`ON`]).
@@ -167,6 +177,29 @@ pub(super) unsafe fn end_on(addr: usize, need: usize) -> Option<usize> {
         .at(addr, need)
         .or_else(|| w.entries[1].at(addr, need))?;
     (stamp == Stamp::now()).then_some(hi)
+}
+
+/// [`end_on`] of two addresses at once, for an interposer with two buffer or string checks
+/// (`memcmp`, `memcpy`, `strcoll`): the latest window is read once for both, where two looks
+/// read it twice (its version, bounds and stamp, behind compiler fences that keep the second
+/// look from reusing the first's loads). `None` unless both lie in valid windows.
+///
+/// # Safety
+/// As [`end_on`].
+#[inline(always)]
+pub(super) unsafe fn ends_on(
+    a: usize,
+    need_a: usize,
+    b: usize,
+    need_b: usize,
+) -> Option<(usize, usize)> {
+    // SAFETY: as in `end_on`.
+    let w = unsafe { &crate::memo::thread_known().windows };
+    let latest = w.entries[0].read();
+    let (end_a, stamp_a) = holding(latest, a, need_a).or_else(|| w.entries[1].at(a, need_a))?;
+    let (end_b, stamp_b) = holding(latest, b, need_b).or_else(|| w.entries[1].at(b, need_b))?;
+    let now = Stamp::now();
+    (stamp_a == now && stamp_b == now).then_some((end_a, end_b))
 }
 
 /// Remembers the live big block `start..start+len`, which a check of `addr` just passed, as
@@ -316,6 +349,61 @@ mod tests {
         unsafe {
             heap::released(p.cast(), Site::UNKNOWN);
             libc::free(p.cast());
+        }
+    }
+
+    #[test]
+    fn one_look_at_the_windows_settles_two_checks_or_leaves_both() {
+        use crate::mem::{buffers_in_windows, strings_in_windows, Pair};
+        crate::memo::testing::install();
+        let (p, q) = (big_block(N), big_block(N));
+        let (a, b) = (p as usize + 64, q as usize + 64);
+        let pair = |a: usize, la, b: usize, lb| {
+            // SAFETY: only compared against the windows.
+            unsafe {
+                buffers_in_windows(a as *const c_void, la, false, b as *const c_void, lb, true)
+            }
+        };
+        let both = eventually(|| {
+            assert!(windowed(a, 8) && windowed(b, 8));
+            pair(a, 8, b, 8) == Pair::Both
+        });
+        assert!(both, "two ranges in the two windows pass in one look");
+        let local = [0u8; 16];
+        assert_eq!(
+            pair(a, 8, local.as_ptr() as usize, 16),
+            Pair::Apart,
+            "a stack buffer lies in no window"
+        );
+        assert_eq!(
+            pair(a, 8, q as usize + N - 4, 8),
+            Pair::Apart,
+            "a range past its block's end is judged in full"
+        );
+        let strings = || {
+            // SAFETY: both blocks are live and readable; the look reads them only inside windows.
+            unsafe { strings_in_windows(a as *const c_void, b as *const c_void) }
+        };
+        let both = eventually(|| {
+            assert!(windowed(a, 8) && windowed(b, 8));
+            strings() == Pair::Both
+        });
+        assert!(
+            both,
+            "two strings NUL-terminated in their windows pass in one look"
+        );
+        // SAFETY: the last byte of q's block, then its blocks given back.
+        unsafe {
+            q.add(N - 1).write(b'a');
+            assert_eq!(
+                strings(),
+                Pair::Apart,
+                "a string unterminated in its window"
+            );
+            for p in [p, q] {
+                heap::released(p.cast(), Site::UNKNOWN);
+                libc::free(p.cast());
+            }
         }
     }
 

@@ -182,7 +182,7 @@ pub unsafe fn string(p: *const c_void) -> Verdict {
     if window::on() {
         string_in_windows(p)
     } else {
-        string_outside_windows(p)
+        string_past_windows(p)
     }
 }
 
@@ -196,12 +196,16 @@ unsafe fn string_in_windows(p: *const c_void) -> Verdict {
     if unsafe { window_strlen_on(p as usize) }.is_some() {
         return Ok(());
     }
-    string_outside_windows(p)
+    string_past_windows(p)
 }
 
-/// [`string`] past the windows.
+/// [`string`] past the windows: where it found none holding `p`, or where
+/// [`strings_in_windows`] said windows are off.
+///
+/// # Safety
+/// As [`string`].
 #[inline(never)]
-unsafe fn string_outside_windows(p: *const c_void) -> Verdict {
+pub unsafe fn string_past_windows(p: *const c_void) -> Verdict {
     let addr = p as usize;
     let (len, flags) = match quick_scan(addr, usize::MAX) {
         Some(found) => found,
@@ -216,7 +220,9 @@ unsafe fn string_outside_windows(p: *const c_void) -> Verdict {
 /// The length of the string at `addr` if it and its NUL lie in one of this thread's windows.
 #[inline(always)]
 fn window_strlen(addr: usize) -> Option<usize> {
-    window::on().then_some(())?;
+    if !window::on() {
+        return None;
+    }
     // SAFETY: they are.
     unsafe { window_strlen_on(addr) }
 }
@@ -334,15 +340,6 @@ unsafe fn strings_on(a: usize, b: usize) -> bool {
     };
     // SAFETY: a valid window is readable to its end.
     unsafe { find_nul(a, end_a).is_some() && find_nul(b, end_b).is_some() }
-}
-
-/// [`string`] where [`strings_in_windows`] said windows are off.
-///
-/// # Safety
-/// As [`string`].
-#[inline]
-pub unsafe fn string_past_windows(p: *const c_void) -> Verdict {
-    string_outside_windows(p)
 }
 
 /// How many bytes from `p` a [`writable`] check would pass: to the end of its mapped region,

@@ -196,8 +196,19 @@ pub(super) unsafe fn ends_on(
     // SAFETY: as in `end_on`.
     let w = unsafe { &crate::memo::thread_known().windows };
     let latest = w.entries[0].read();
-    let (end_a, stamp_a) = holding(latest, a, need_a).or_else(|| w.entries[1].at(a, need_a))?;
-    let (end_b, stamp_b) = holding(latest, b, need_b).or_else(|| w.entries[1].at(b, need_b))?;
+    // The second window is read at most once, when one of the two is not in the latest.
+    let mut second = None;
+    let mut find = |addr, need| {
+        holding(latest, addr, need).or_else(|| {
+            holding(
+                *second.get_or_insert_with(|| w.entries[1].read()),
+                addr,
+                need,
+            )
+        })
+    };
+    let (end_a, stamp_a) = find(a, need_a)?;
+    let (end_b, stamp_b) = find(b, need_b)?;
     let now = Stamp::now();
     (stamp_a == now && stamp_b == now).then_some((end_a, end_b))
 }
